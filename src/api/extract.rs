@@ -1,0 +1,239 @@
+//! Request extractors: JSON bodies with field-level errors, and the authenticated caller.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use super::state::AppState;
+use crate::domain::{RegionScope, Role};
+
+/// The body size limit of a route, in bytes (app data; defaults to the configured body limit).
+#[derive(Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// A JSON body. Refuses a non-JSON content type (415), a body over the limit (413), malformed
+/// JSON (400) and a value of the wrong shape (422, naming the field by its path).
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<BodyLimit>()
+            .copied()
+            .or_else(|| {
+                req.app_data::<web::Data<AppState>>()
+                    .map(|s| BodyLimit(s.config.body_limit))
+            })
+            .map(|l| l.0)
+            .unwrap_or(1 << 20);
+        let content_type_ok = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                let essence = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                essence == "application/json" || essence.ends_with("+json")
+            });
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared.is_some_and(|n| n > limit) {
+                return Err(ApiError::payload_too_large(limit));
+            }
+            match content_type_ok {
+                Some(true) => {}
+                Some(false) => {
+                    return Err(ApiError::unsupported_media_type(
+                        "send the body as application/json",
+                    ))
+                }
+                None => {
+                    return Err(ApiError::unsupported_media_type(
+                        "a JSON body with Content-Type: application/json is required",
+                    ))
+                }
+            }
+            let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk
+                    .map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::payload_too_large(limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(JsonBody)
+        })
+    }
+}
+
+/// Deserialises JSON, turning serde's errors into 400 (syntax) or 422 (shape, with the field).
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            use serde_json::error::Category;
+            match inner.classify() {
+                Category::Data => {
+                    let message = inner.to_string();
+                    let message = message
+                        .split(" at line ")
+                        .next()
+                        .unwrap_or(&message)
+                        .to_string();
+                    Err(ApiError::invalid(field_name(&path, &message), message))
+                }
+                Category::Syntax | Category::Eof | Category::Io => Err(ApiError::bad_request(
+                    format!("the body is not valid JSON: {inner}"),
+                )),
+            }
+        }
+    }
+}
+
+/// The field a serde error is about: its path, completed by the name in "missing field `x`".
+fn field_name(path: &str, message: &str) -> String {
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    let base = if path == "." { "" } else { path };
+    match (base, missing) {
+        ("", Some(m)) => m.to_string(),
+        (b, Some(m)) => format!("{b}.{m}"),
+        ("", None) => "body".to_string(),
+        (b, None) => b.to_string(),
+    }
+}
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerKind {
+    User,
+    ApiKey,
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// User id, or API key id.
+    pub id: String,
+    pub kind: CallerKind,
+    pub role: Role,
+    pub scope: RegionScope,
+}
+
+impl Caller {
+    /// 403 unless the caller has one of `roles` (admins always pass).
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if self.role == Role::Admin || roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this needs the role {}; you are {}",
+                roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                self.role
+            )))
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        self.require(&[Role::Admin])
+    }
+
+    /// 403 unless the region is in the caller's scope.
+    pub fn require_region(&self, region_id: &str) -> Result<(), ApiError> {
+        if self.scope.allows(region_id) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "this belongs to a region outside your scope",
+            ))
+        }
+    }
+
+    /// The user id, for routes only people may call.
+    pub fn user_id(&self) -> Result<&str, ApiError> {
+        match self.kind {
+            CallerKind::User => Ok(&self.id),
+            CallerKind::ApiKey => Err(ApiError::forbidden(
+                "this route is for signed-in users, not API keys",
+            )),
+        }
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let bearer = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap_or("").to_string());
+        let api_key = req
+            .headers()
+            .get("x-api-key")
+            .map(|v| v.to_str().unwrap_or("").to_string());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            if let Some(value) = bearer {
+                let token = value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+                    .ok_or_else(|| {
+                        ApiError::unauthorized("use Authorization: Bearer <access token>")
+                    })?;
+                let claims = state
+                    .jwt
+                    .verify(token.trim(), state.clock.now().timestamp())
+                    .ok_or_else(|| {
+                        ApiError::unauthorized("the access token is invalid or expired")
+                    })?;
+                let scope = if claims.role == Role::Admin {
+                    RegionScope::All
+                } else {
+                    RegionScope::Only(claims.regions)
+                };
+                return Ok(Caller {
+                    id: claims.sub,
+                    kind: CallerKind::User,
+                    role: claims.role,
+                    scope,
+                });
+            }
+            if let Some(key) = api_key {
+                return super::auth::authenticate_api_key(&state, key).await;
+            }
+            Err(ApiError::unauthorized(
+                "sign in (POST /auth/login) and send Authorization: Bearer <access token>",
+            ))
+        })
+    }
+}

@@ -1,0 +1,73 @@
+//! HTTP handlers, thin: parse, authorize, call store and domain, answer a DTO. Each module
+//! exports `configure`; [`configure`] mounts them all.
+
+pub mod admin;
+pub mod auth;
+pub mod districts;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod regions;
+pub mod state;
+pub mod test_clock;
+
+use actix_web::{web, HttpRequest, HttpResponse, Resource};
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+pub use error::{ApiError, ApiResult};
+pub use extract::{Caller, JsonBody};
+
+/// Mounts every route; `POST /test/clock` only with the test clock on.
+pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
+    cfg.app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| ApiError::invalid("query", e.to_string()).into()),
+    )
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|e, _| ApiError::not_found(format!("no such resource ({e})")).into()),
+    )
+    .app_data(
+        web::JsonConfig::default()
+            .error_handler(|e, _| ApiError::bad_request(e.to_string()).into()),
+    );
+    health::configure(cfg);
+    auth::configure(cfg);
+    admin::configure(cfg);
+    regions::configure(cfg);
+    districts::configure(cfg, config.import_limit);
+    if config.test_clock {
+        test_clock::configure(cfg);
+    }
+}
+
+/// A resource whose unmatched methods answer 405 problem+json.
+pub fn resource(path: &str) -> Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::method_not_allowed(format!(
+        "{} is not allowed on {}",
+        req.method(),
+        req.path()
+    )))
+}
+
+/// The answer for paths no route matches.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found(format!(
+        "no route {} {}",
+        req.method(),
+        req.path()
+    )))
+}
+
+/// A stored UTC timestamp as an RFC 3339 instant.
+pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+pub fn created<T: serde::Serialize>(body: &T) -> HttpResponse {
+    HttpResponse::Created().json(body)
+}

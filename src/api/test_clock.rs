@@ -1,0 +1,54 @@
+//! `POST /test/clock`: moves the frozen test clock (only mounted with `FIXLINE_TEST_CLOCK=1`).
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::state::AppState;
+use super::{resource, ApiError, ApiResult, Caller, JsonBody};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/test/clock").route(web::post().to(move_clock)));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockMove {
+    advance_s: Option<i64>,
+    set: Option<String>,
+}
+
+async fn move_clock(
+    state: web::Data<AppState>,
+    caller: Caller,
+    JsonBody(req): JsonBody<ClockMove>,
+) -> ApiResult<HttpResponse> {
+    caller.require_admin()?;
+    let clock = state
+        .manual_clock
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("the test clock is off"))?;
+    let now = match (req.advance_s, req.set) {
+        (Some(s), None) if (0..=366 * 86_400).contains(&s) => clock.advance(s),
+        (Some(_), None) => {
+            return Err(ApiError::invalid(
+                "advance_s",
+                "must be from 0 to 31622400 seconds",
+            ))
+        }
+        (None, Some(at)) => {
+            let at = DateTime::parse_from_rfc3339(&at).map_err(|e| {
+                ApiError::invalid("set", format!("`{at}` is not an RFC 3339 time ({e})"))
+            })?;
+            clock.set(at.with_timezone(&Utc))
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "advance_s",
+                "send exactly one of advance_s or set",
+            ))
+        }
+    };
+    Ok(HttpResponse::Ok().json(json!({ "now": now })))
+}

@@ -1,0 +1,105 @@
+//! Builds the running service from a [`Config`]: database (migrated), keys, clock, HTTP server.
+//! `fixline serve` and the HTTP tests both start it through [`App::build`].
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpServer};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::api;
+use crate::api::state::AppState;
+use crate::auth::JwtKeys;
+use crate::clock::{ManualClock, SharedClock, SystemClock};
+use crate::config::Config;
+use crate::db::Db;
+use crate::store::districts::DistrictIndexCache;
+use crate::telemetry::{record_http, Metrics};
+
+/// A built, not yet running, service.
+pub struct App {
+    server: Server,
+    port: u16,
+    state: web::Data<AppState>,
+}
+
+impl App {
+    /// Opens and migrates the database, loads keys and binds the listener (port 0 picks a free
+    /// port; see [`App::port`]).
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let url = config.database_url.clone();
+        let pool_size = config.db_pool_size;
+        let db = tokio::task::spawn_blocking(move || Db::open(&url, pool_size))
+            .await?
+            .with_context(|| format!("opening {}", crate::db::describe(&config.database_url)))?;
+        let jwt =
+            JwtKeys::load(config.jwt_secret.as_ref(), &config.data_dir).with_context(|| {
+                format!("loading the JWT secret from {}", config.data_dir.display())
+            })?;
+        let (clock, manual_clock): (SharedClock, _) = if config.test_clock {
+            let m = Arc::new(ManualClock::starting_at(chrono::Utc::now()));
+            (m.clone(), Some(m))
+        } else {
+            (Arc::new(SystemClock), None)
+        };
+        let config = Arc::new(config);
+        let state = web::Data::new(AppState {
+            db,
+            clock,
+            manual_clock,
+            jwt,
+            config: config.clone(),
+            metrics: Metrics::new(),
+            districts: DistrictIndexCache::default(),
+        });
+        let listener = TcpListener::bind(&config.listen)
+            .with_context(|| format!("binding {}", config.listen))?;
+        let port = listener.local_addr()?.port();
+        let server_state = state.clone();
+        let workers = config.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        });
+        let server = HttpServer::new(move || {
+            let config = server_state.config.clone();
+            actix_web::App::new()
+                .app_data(server_state.clone())
+                .configure(|c| api::configure(c, &config))
+                .default_service(web::to(api::not_found))
+                .wrap(from_fn(record_http))
+                .wrap(TracingLogger::default())
+        })
+        .workers(workers)
+        .disable_signals()
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run();
+        Ok(App {
+            server,
+            port,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,345 @@
+//! Configuration: one typed struct read from the environment and, optionally, a TOML file named by
+//! `FIXLINE_CONFIG`. The environment wins over the file. Every key is listed in [`KEYS`] with its
+//! default and meaning; the README's configuration table shows the same list (a test keeps them
+//! in step). A bad value stops startup with a message naming the key.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use secrecy::SecretString;
+
+/// One configuration key: environment name, name in the TOML file, default, meaning.
+pub struct Key {
+    pub env: &'static str,
+    pub file: &'static str,
+    pub default: &'static str,
+    pub doc: &'static str,
+}
+
+/// Every configuration key fixline reads.
+pub const KEYS: &[Key] = &[
+    Key {
+        env: "DATABASE_URL",
+        file: "database_url",
+        default: "sqlite://data/fixline.db",
+        doc: "`sqlite://PATH` or `postgres://USER:PASS@HOST:PORT/DB`. Any other scheme stops startup. Without it, the SQLite file `fixline.db` in `FIXLINE_DATA_DIR`.",
+    },
+    Key {
+        env: "FIXLINE_LISTEN",
+        file: "listen",
+        default: "127.0.0.1:8080",
+        doc: "Address and port the HTTP server binds.",
+    },
+    Key {
+        env: "FIXLINE_DATA_DIR",
+        file: "data_dir",
+        default: "data",
+        doc: "Folder for the SQLite file and the generated JWT secret; created when missing.",
+    },
+    Key {
+        env: "FIXLINE_JWT_SECRET",
+        file: "jwt_secret",
+        default: "(generated)",
+        doc: "HMAC key signing access tokens (at least 32 characters). When unset, a random key is generated once and kept in `FIXLINE_DATA_DIR/jwt_secret`. Set it explicitly when several instances serve one database.",
+    },
+    Key {
+        env: "FIXLINE_TZ",
+        file: "tz",
+        default: "Asia/Shanghai",
+        doc: "IANA time zone deciding local days, months and working hours. Times are stored in UTC.",
+    },
+    Key {
+        env: "RUST_LOG",
+        file: "log",
+        default: "info",
+        doc: "Log filter (`tracing` env-filter syntax), e.g. `info,fixline=debug`.",
+    },
+    Key {
+        env: "FIXLINE_CONFIG",
+        file: "",
+        default: "(none)",
+        doc: "Path of an optional TOML file holding any of these keys by their file name (e.g. `listen = \"0.0.0.0:8080\"`).",
+    },
+    Key {
+        env: "FIXLINE_ACCESS_TOKEN_TTL_S",
+        file: "access_token_ttl_s",
+        default: "900",
+        doc: "Lifetime of an access token, seconds (60 to 86400).",
+    },
+    Key {
+        env: "FIXLINE_REFRESH_TOKEN_TTL_S",
+        file: "refresh_token_ttl_s",
+        default: "2592000",
+        doc: "Lifetime of a refresh token, seconds. Each refresh rotates it; a reused one revokes its whole chain.",
+    },
+    Key {
+        env: "FIXLINE_DB_POOL_SIZE",
+        file: "db_pool_size",
+        default: "10",
+        doc: "Database connections per instance.",
+    },
+    Key {
+        env: "FIXLINE_WORKERS",
+        file: "workers",
+        default: "(cores)",
+        doc: "HTTP worker threads.",
+    },
+    Key {
+        env: "FIXLINE_BODY_LIMIT",
+        file: "body_limit",
+        default: "1048576",
+        doc: "Largest request body accepted, bytes; larger bodies get 413.",
+    },
+    Key {
+        env: "FIXLINE_IMPORT_LIMIT",
+        file: "import_limit",
+        default: "67108864",
+        doc: "Largest GeoJSON district import accepted, bytes.",
+    },
+    Key {
+        env: "FIXLINE_TEST_CLOCK",
+        file: "test_clock",
+        default: "0",
+        doc: "`1` freezes the server clock at start; it then moves only through `POST /test/clock` (admin). For simulations and black-box tests, never production.",
+    },
+];
+
+/// The loaded configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub jwt_secret: Option<SecretString>,
+    pub tz: Tz,
+    pub log: String,
+    pub access_token_ttl_s: i64,
+    pub refresh_token_ttl_s: i64,
+    pub db_pool_size: u32,
+    pub workers: Option<usize>,
+    pub body_limit: usize,
+    pub import_limit: usize,
+    pub test_clock: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &crate::db::redact(&self.database_url))
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
+            .field("tz", &self.tz)
+            .field("test_clock", &self.test_clock)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+fn err(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.to_string(),
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Reads the process environment (and the file it names).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Self::from_sources(&env)
+    }
+
+    /// Reads configuration from a map of environment variables, plus the TOML file named by
+    /// `FIXLINE_CONFIG` in that map.
+    pub fn from_sources(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let file = match env.get("FIXLINE_CONFIG").filter(|p| !p.is_empty()) {
+            Some(path) => read_file(Path::new(path))?,
+            None => HashMap::new(),
+        };
+        let get = |env_key: &str| -> Option<String> {
+            if let Some(v) = env.get(env_key).filter(|v| !v.is_empty()) {
+                return Some(v.clone());
+            }
+            let key = KEYS.iter().find(|k| k.env == env_key)?;
+            file.get(key.file).cloned()
+        };
+
+        let data_dir = PathBuf::from(get("FIXLINE_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = get("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("fixline.db").display()));
+        crate::db::DatabaseUrl::parse(&database_url)
+            .map_err(|e| err("DATABASE_URL", e.to_string()))?;
+
+        let listen = get("FIXLINE_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".into());
+        listen.parse::<SocketAddr>().map_err(|e| {
+            err(
+                "FIXLINE_LISTEN",
+                format!("`{listen}` is not HOST:PORT ({e})"),
+            )
+        })?;
+
+        let jwt_secret = match get("FIXLINE_JWT_SECRET") {
+            Some(s) if s.len() < 32 => {
+                return Err(err("FIXLINE_JWT_SECRET", "must be at least 32 characters"))
+            }
+            Some(s) => Some(SecretString::from(s)),
+            None => None,
+        };
+
+        let tz_name = get("FIXLINE_TZ").unwrap_or_else(|| "Asia/Shanghai".into());
+        let tz: Tz = tz_name.parse().map_err(|_| {
+            err(
+                "FIXLINE_TZ",
+                format!("`{tz_name}` is not an IANA time zone"),
+            )
+        })?;
+
+        let number = |key: &str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
+            match get(key) {
+                None => Ok(default),
+                Some(v) => match v.trim().parse::<i64>() {
+                    Ok(n) if (min..=max).contains(&n) => Ok(n),
+                    _ => Err(err(
+                        key,
+                        format!("`{v}` is not a whole number from {min} to {max}"),
+                    )),
+                },
+            }
+        };
+
+        let test_clock = match get("FIXLINE_TEST_CLOCK").as_deref() {
+            None | Some("0") | Some("false") => false,
+            Some("1") | Some("true") => true,
+            Some(v) => return Err(err("FIXLINE_TEST_CLOCK", format!("`{v}` is not 0 or 1"))),
+        };
+
+        Ok(Config {
+            database_url,
+            listen,
+            data_dir,
+            jwt_secret,
+            tz,
+            log: get("RUST_LOG").unwrap_or_else(|| "info".into()),
+            access_token_ttl_s: number("FIXLINE_ACCESS_TOKEN_TTL_S", 900, 60, 86_400)?,
+            refresh_token_ttl_s: number("FIXLINE_REFRESH_TOKEN_TTL_S", 2_592_000, 300, 31_536_000)?,
+            db_pool_size: number("FIXLINE_DB_POOL_SIZE", 10, 1, 1000)? as u32,
+            workers: match get("FIXLINE_WORKERS") {
+                None => None,
+                Some(_) => Some(number("FIXLINE_WORKERS", 1, 1, 1024)? as usize),
+            },
+            body_limit: number("FIXLINE_BODY_LIMIT", 1 << 20, 1024, 1 << 30)? as usize,
+            import_limit: number("FIXLINE_IMPORT_LIMIT", 64 << 20, 1024, 1 << 31)? as usize,
+            test_clock,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        err(
+            "FIXLINE_CONFIG",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| err("FIXLINE_CONFIG", format!("{}: {e}", path.display())))?;
+    let mut out = HashMap::new();
+    for (name, value) in table {
+        if !KEYS.iter().any(|k| k.file == name && !name.is_empty()) {
+            return Err(err(
+                "FIXLINE_CONFIG",
+                format!("unknown key `{name}` in {}", path.display()),
+            ));
+        }
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => if b { "1" } else { "0" }.to_string(),
+            other => {
+                return Err(err(
+                    "FIXLINE_CONFIG",
+                    format!("`{name}` = {other} is not a string, number or boolean"),
+                ))
+            }
+        };
+        out.insert(name, text);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_sources(&env(&[])).unwrap();
+        assert_eq!(c.database_url, "sqlite://data/fixline.db");
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.tz, chrono_tz::Asia::Shanghai);
+        assert_eq!(c.access_token_ttl_s, 900);
+        assert!(!c.test_clock);
+        assert!(c.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn database_follows_data_dir() {
+        let c = Config::from_sources(&env(&[("FIXLINE_DATA_DIR", "/var/lib/fixline")])).unwrap();
+        assert_eq!(c.database_url, "sqlite:///var/lib/fixline/fixline.db");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        for (k, v) in [
+            ("DATABASE_URL", "mysql://x/y"),
+            ("FIXLINE_LISTEN", "nowhere"),
+            ("FIXLINE_TZ", "Mars/Olympus"),
+            ("FIXLINE_JWT_SECRET", "short"),
+            ("FIXLINE_ACCESS_TOKEN_TTL_S", "5"),
+            ("FIXLINE_TEST_CLOCK", "yes please"),
+        ] {
+            let e = Config::from_sources(&env(&[(k, v)])).err().unwrap();
+            assert_eq!(e.key, k, "{v}");
+        }
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fixline.toml");
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:9000\"\ntz = \"UTC\"\ndb_pool_size = 4\n",
+        )
+        .unwrap();
+        let p = path.to_str().unwrap();
+        let c = Config::from_sources(&env(&[
+            ("FIXLINE_CONFIG", p),
+            ("FIXLINE_TZ", "Asia/Urumqi"),
+        ]))
+        .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000");
+        assert_eq!(c.db_pool_size, 4);
+        assert_eq!(c.tz, chrono_tz::Asia::Urumqi);
+
+        std::fs::write(&path, "colour = \"blue\"\n").unwrap();
+        assert!(Config::from_sources(&env(&[("FIXLINE_CONFIG", p)])).is_err());
+    }
+}

@@ -1,0 +1,48 @@
+//! Pure rules and value types, parsed at the edge: no HTTP, no SQL.
+
+pub mod code;
+pub mod phone;
+pub mod point;
+pub mod role;
+
+pub use code::Code;
+pub use phone::PhoneNumber;
+pub use point::{Crs, WgsPoint};
+pub use role::{RegionScope, Role};
+
+/// Why a value was refused, naming the field the caller sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    pub field: String,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Trims a required text field and bounds its length (in characters).
+pub fn required_text(field: &str, value: &str, max_chars: usize) -> Result<String, Invalid> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(Invalid::new(field, "must not be empty"));
+    }
+    if v.chars().count() > max_chars {
+        return Err(Invalid::new(
+            field,
+            format!("must be at most {max_chars} characters"),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// A new time-ordered identifier (UUID v7, text form).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

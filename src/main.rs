@@ -1,0 +1,255 @@
+//! The `fixline` command: serve, migrate, seed-demo, user add.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use fixline::api::admin::{check_regions_exist, validate_new_user};
+use fixline::app::App;
+use fixline::clock::{Clock, SystemClock};
+use fixline::config::Config;
+use fixline::db::{self, DatabaseUrl, Db};
+use fixline::demo::{self, Seeded};
+use fixline::store::{regions, users};
+
+#[derive(Parser)]
+#[command(
+    name = "fixline",
+    version,
+    about = "Field-repair backend: tickets, on-duty routing, SLA clocks, district scores"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service (migrates the database first).
+    Serve {
+        /// Seed the demo city first when the database has no users.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load the demo city (3 regions, 12 districts, 37 accounts) and print the passwords once.
+    SeedDemo {
+        /// Give every demo account this password instead of random ones.
+        #[arg(long, env = "FIXLINE_DEMO_PASSWORD")]
+        password: Option<String>,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; prints a generated password when none is given.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// agent, dispatcher, technician, account_manager, manager or admin.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        /// Region code (repeat for several). Every role but admin needs one.
+        #[arg(long = "region")]
+        regions: Vec<String>,
+        /// Read from FIXLINE_USER_PASSWORD to keep it out of the shell history.
+        #[arg(long, env = "FIXLINE_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("fixline: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    fixline::telemetry::init_logging(&config.log);
+    let result = match cli.command {
+        Command::Serve { demo } => serve(config, demo),
+        Command::Migrate => migrate(&config),
+        Command::SeedDemo { password } => {
+            open(&config).and_then(|db| seed_demo(&db, password.as_deref()))
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    username,
+                    role,
+                    name,
+                    phone,
+                    regions,
+                    password,
+                },
+        } => open(&config)
+            .and_then(|db| user_add(&db, username, role, name, phone, regions, password)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fixline: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open(config: &Config) -> anyhow::Result<Db> {
+    Db::open(&config.database_url, 2)
+        .with_context(|| format!("opening {}", db::describe(&config.database_url)))
+}
+
+fn migrate(config: &Config) -> anyhow::Result<()> {
+    let url = DatabaseUrl::parse(&config.database_url)?;
+    let mut conn = url
+        .connect()
+        .with_context(|| format!("connecting to {}", db::describe(&config.database_url)))?;
+    let applied = db::migrate(&mut conn)?;
+    if applied.is_empty() {
+        println!("{}: schema is current", db::describe(&config.database_url));
+    } else {
+        println!(
+            "{}: applied {}",
+            db::describe(&config.database_url),
+            applied.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn seed_demo(db: &Db, password: Option<&str>) -> anyhow::Result<()> {
+    match demo::seed(db, SystemClock.now_naive(), password)? {
+        Seeded::AlreadyPresent => println!("The demo city is already loaded; nothing changed."),
+        Seeded::Created(accounts) => {
+            println!(
+                "Demo city loaded: 3 regions, 12 grid districts, {} accounts.",
+                accounts.len()
+            );
+            println!("Passwords are shown this once:\n");
+            println!(
+                "{:<12} {:<16} {:<18} {:<16} password",
+                "username", "role", "name", "phone"
+            );
+            for a in accounts {
+                println!(
+                    "{:<12} {:<16} {:<18} {:<16} {}",
+                    a.username,
+                    a.role,
+                    a.display_name,
+                    a.phone.unwrap_or_default(),
+                    a.password
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn user_add(
+    db: &Db,
+    username: String,
+    role: String,
+    name: Option<String>,
+    phone: Option<String>,
+    region_codes: Vec<String>,
+    password: Option<String>,
+) -> anyhow::Result<()> {
+    let generated = password.is_none();
+    let password = password.unwrap_or_else(fixline::auth::secret::random_password);
+    let name = name.unwrap_or_else(|| username.clone());
+    let now = SystemClock.now_naive();
+    let user = db.write_blocking(|conn| -> anyhow::Result<users::User> {
+        let mut region_ids = Vec::new();
+        for code in &region_codes {
+            let r = regions::find_by_code(conn, code)?
+                .ok_or_else(|| anyhow::anyhow!("no region has code {code}"))?;
+            region_ids.push(r.id);
+        }
+        let valid = validate_new_user(
+            &username,
+            &name,
+            &role,
+            &password,
+            phone.as_deref(),
+            region_ids,
+            now,
+        )?;
+        check_regions_exist(conn, "region", &valid.region_ids)
+            .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+        if users::find_by_username(conn, &valid.row.username)?.is_some() {
+            anyhow::bail!("username {} is taken", valid.row.username);
+        }
+        users::insert(conn, &valid.row, &valid.region_ids)?;
+        users::get(conn, &valid.row.id)?
+            .ok_or_else(|| anyhow::anyhow!("user vanished after insert"))
+    })?;
+    println!("created {} ({}) id {}", user.username, user.role, user.id);
+    if generated {
+        println!("password (shown once): {password}");
+    }
+    Ok(())
+}
+
+fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        if demo {
+            let db = {
+                let c = config.clone();
+                tokio::task::spawn_blocking(move || open(&c)).await??
+            };
+            let empty = {
+                let db = db.clone();
+                tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
+                    Ok(users::count(&mut *db.conn()?)? == 0)
+                })
+                .await??
+            };
+            if empty {
+                tokio::task::spawn_blocking(move || seed_demo(&db, None)).await??;
+            }
+        }
+        let listen = config.listen.clone();
+        let where_ = db::describe(&config.database_url);
+        let app = App::build(config).await?;
+        let handle = app.handle();
+        tracing::info!("fixline serving on http://{listen} with {where_}");
+        println!("fixline serving on http://{listen} with {where_}");
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            handle.stop(true).await;
+        });
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

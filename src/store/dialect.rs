@@ -1,0 +1,103 @@
+//! The few operations whose SQL differs between SQLite and PostgreSQL, one function each with
+//! the `match` inside. Everything else in `store` is written once against [`DbConn`].
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use crate::db::DbConn;
+
+#[derive(QueryableByName)]
+struct Column {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// The column names of `table`, in table order, as the database itself reports them.
+pub fn table_columns(conn: &mut DbConn, table: &str) -> QueryResult<Vec<String>> {
+    let rows: Vec<Column> = match conn {
+        DbConn::Sqlite(c) => {
+            diesel::sql_query("SELECT name FROM pragma_table_info(?) ORDER BY cid")
+                .bind::<Text, _>(table)
+                .load(c)?
+        }
+        DbConn::Postgres(c) => diesel::sql_query(
+            "SELECT column_name AS name FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+        )
+        .bind::<Text, _>(table)
+        .load(c)?,
+    };
+    Ok(rows.into_iter().map(|r| r.name).collect())
+}
+
+#[derive(QueryableByName)]
+struct IndexedColumn {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+    #[diesel(sql_type = BigInt)]
+    position: i64,
+}
+
+/// Every (table, column) that is the leading column of some index, primary keys included.
+pub fn leading_index_columns(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
+    let rows: Vec<IndexedColumn> = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT m.name AS table_name, ii.name AS column_name, CAST(ii.seqno AS BIGINT) AS position \
+             FROM sqlite_master m, pragma_index_list(m.name) il, pragma_index_info(il.name) ii \
+             WHERE m.type = 'table'",
+        )
+        .load(c)?,
+        DbConn::Postgres(c) => diesel::sql_query(
+            "SELECT t.relname AS table_name, a.attname AS column_name, CAST(k.ord - 1 AS BIGINT) AS position \
+             FROM pg_index ix \
+             JOIN pg_class t ON t.oid = ix.indrelid \
+             JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = current_schema() \
+             CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord) \
+             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum",
+        )
+        .load(c)?,
+    };
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.position == 0)
+        .map(|r| (r.table_name, r.column_name))
+        .collect())
+}
+
+/// Foreign keys as (table, column).
+pub fn foreign_key_columns(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
+    #[derive(QueryableByName)]
+    struct Fk {
+        #[diesel(sql_type = Text)]
+        table_name: String,
+        #[diesel(sql_type = Text)]
+        column_name: String,
+    }
+    let rows: Vec<Fk> = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT m.name AS table_name, f.\"from\" AS column_name \
+             FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'",
+        )
+        .load(c)?,
+        DbConn::Postgres(c) => diesel::sql_query(
+            "SELECT kcu.table_name AS table_name, kcu.column_name AS column_name \
+             FROM information_schema.table_constraints tc \
+             JOIN information_schema.key_column_usage kcu \
+               ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema \
+             WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema()",
+        )
+        .load(c)?,
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.table_name, r.column_name))
+        .collect())
+}
+
+/// Cheap liveness probe.
+pub fn ping(conn: &mut DbConn) -> QueryResult<()> {
+    conn.batch_execute("SELECT 1")
+}

@@ -1,0 +1,14 @@
+//! Diesel queries, one module per aggregate. Functions take a connection (inside the caller's
+//! transaction when they write) and return rows converted to domain types.
+
+pub mod api_keys;
+pub mod dialect;
+pub mod districts;
+pub mod refresh_tokens;
+pub mod regions;
+pub mod users;
+
+/// A stored value that no longer parses as its domain type (a corrupted row).
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(format!("stored {what} is invalid: {e}").into())
+}

@@ -99,12 +99,41 @@ pub const KEYS: &[Key] = &[
         doc: "Largest GeoJSON district import accepted, bytes.",
     },
     Key {
+        env: "FIXLINE_DEMO_PASSWORD",
+        file: "",
+        default: "(random)",
+        doc: "Password for every demo account created by `seed-demo` or `serve --demo`; without it each account gets a random one, printed once.",
+    },
+    Key {
+        env: "FIXLINE_USER_PASSWORD",
+        file: "",
+        default: "(generated)",
+        doc: "Password for `fixline user add` (keeps it out of shell history); without it one is generated and printed once.",
+    },
+    Key {
         env: "FIXLINE_TEST_CLOCK",
         file: "test_clock",
         default: "0",
         doc: "`1` freezes the server clock at start; it then moves only through `POST /test/clock` (admin). For simulations and black-box tests, never production.",
     },
 ];
+
+/// The configuration keys as the README's Markdown table.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| variable | file key | default | meaning |\n|---|---|---|---|\n");
+    for k in KEYS {
+        let file = if k.file.is_empty() {
+            "—".to_string()
+        } else {
+            format!("`{}`", k.file)
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | `{}` | {} |\n",
+            k.env, file, k.default, k.doc
+        ));
+    }
+    out
+}
 
 /// The loaded configuration.
 #[derive(Clone)]

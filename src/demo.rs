@@ -89,6 +89,8 @@ fn seed_in(
     }
     let all_regions = region_ids.clone();
     let mut accounts = Vec::new();
+    // With one shared password, hash it once: argon2 is deliberately slow.
+    let shared_hash = password.map(crate::auth::password::hash);
     let mut add = |conn: &mut DbConn,
                    username: String,
                    display_name: String,
@@ -99,6 +101,11 @@ fn seed_in(
         let pw = password
             .map(str::to_string)
             .unwrap_or_else(secret::random_password);
+        let hash = |p: &str| {
+            shared_hash
+                .clone()
+                .unwrap_or_else(|| crate::auth::password::hash(p))
+        };
         let valid = validate_new_user(
             &username,
             &display_name,
@@ -107,6 +114,7 @@ fn seed_in(
             phone.as_deref(),
             regions,
             now,
+            hash,
         )
         .map_err(|e| anyhow::anyhow!("demo user {username}: {e}"))?;
         let id = valid.row.id.clone();

@@ -186,6 +186,7 @@ fn user_add(
             phone.as_deref(),
             region_ids,
             now,
+            fixline::auth::password::hash,
         )?;
         check_regions_exist(conn, "region", &valid.region_ids)
             .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
@@ -221,7 +222,10 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                 .await??
             };
             if empty {
-                tokio::task::spawn_blocking(move || seed_demo(&db, None)).await??;
+                let password = std::env::var("FIXLINE_DEMO_PASSWORD")
+                    .ok()
+                    .filter(|p| !p.is_empty());
+                tokio::task::spawn_blocking(move || seed_demo(&db, password.as_deref())).await??;
             }
         }
         let listen = config.listen.clone();

@@ -80,7 +80,9 @@ pub struct ValidUser {
     pub region_ids: Vec<String>,
 }
 
-/// Checks a new user's fields (region existence is checked against the database by the caller).
+/// Checks a new user's fields (region existence is checked against the database by the caller)
+/// and hashes the password with `hash` once the fields pass.
+#[allow(clippy::too_many_arguments)]
 pub fn validate_new_user(
     username: &str,
     display_name: &str,
@@ -89,6 +91,7 @@ pub fn validate_new_user(
     phone: Option<&str>,
     region_ids: Vec<String>,
     now: chrono::NaiveDateTime,
+    hash: impl FnOnce(&str) -> String,
 ) -> Result<ValidUser, Invalid> {
     let username = username.trim();
     if username.len() < 2
@@ -125,7 +128,7 @@ pub fn validate_new_user(
             display_name,
             phone: phone.map(|p| p.to_string()),
             role: role.as_str().to_string(),
-            password_hash: password::hash(password_text),
+            password_hash: hash(password_text),
             active: true,
             created_at: now,
             updated_at: now,
@@ -166,6 +169,7 @@ async fn create_user(
             req.phone.as_deref(),
             req.region_ids,
             now,
+            password::hash,
         )
     })
     .await??;

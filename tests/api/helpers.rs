@@ -1,0 +1,320 @@
+//! The test application: a real fixline server on a random port over a fresh database (a SQLite
+//! file in a temporary folder, or a new PostgreSQL database dropped afterwards), seeded with the
+//! demo city, driven over HTTP like the phone app and the console drive it.
+
+use std::collections::HashMap;
+
+use actix_web::dev::ServerHandle;
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use fixline::app::App;
+use fixline::config::Config;
+
+/// Every demo account's password in tests.
+pub const PASSWORD: &str = "test-password-1";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server for tests; `FIXLINE_TEST_PG` overrides it.
+pub fn pg_server() -> String {
+    std::env::var("FIXLINE_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// A fresh, empty database for one test. A PostgreSQL database is dropped when this is.
+pub struct TestDb {
+    pub url: String,
+    pg_name: Option<String>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => TestDb {
+                url: format!("sqlite://{}", dir.path().join("fixline.db").display()),
+                pg_name: None,
+                dir,
+            },
+            Backend::Postgres => {
+                let name = format!("fixline_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = diesel::PgConnection::establish(&format!("{}/postgres", pg_server()))
+                    .unwrap_or_else(|e| {
+                        panic!("PostgreSQL is required for the postgres suite and is not reachable at {}: {e}", pg_server())
+                    });
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                TestDb {
+                    url: format!("{}/{name}", pg_server()),
+                    pg_name: Some(name),
+                    dir,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            let server = pg_server();
+            // On a plain thread: this may run inside an async runtime.
+            let _ = std::thread::spawn(move || {
+                if let Ok(mut c) = diesel::PgConnection::establish(&format!("{server}/postgres")) {
+                    let _ =
+                        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// Kept for its lifetime: dropping it drops the PostgreSQL database.
+    _db: TestDb,
+    pub state: actix_web::web::Data<fixline::api::state::AppState>,
+    handle: ServerHandle,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Answer {
+    /// Asserts the status and that the body is problem+json, returning the problem.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert!(
+            self.content_type.starts_with("application/problem+json"),
+            "content type {} for {}",
+            self.content_type,
+            self.text
+        );
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["type"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("urn:fixline:problem:"));
+        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        &self.body
+    }
+
+    #[track_caller]
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        &self.body
+    }
+}
+
+pub fn config_for(db: &TestDb) -> Config {
+    let env: HashMap<String, String> = [
+        ("DATABASE_URL", db.url.clone()),
+        ("FIXLINE_LISTEN", "127.0.0.1:0".into()),
+        ("FIXLINE_DATA_DIR", db.dir.path().display().to_string()),
+        ("FIXLINE_TEST_CLOCK", "1".into()),
+        ("FIXLINE_WORKERS", "2".into()),
+        ("FIXLINE_DB_POOL_SIZE", "4".into()),
+        ("FIXLINE_BODY_LIMIT", "65536".into()),
+        ("FIXLINE_IMPORT_LIMIT", "4194304".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Config::from_sources(&env).expect("test config")
+}
+
+impl TestApp {
+    /// A server over a fresh database seeded with the demo city.
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let app = Self::spawn_empty(backend).await;
+        let db = app.state.db.clone();
+        let now = app.state.clock.now_naive();
+        tokio::task::spawn_blocking(move || fixline::demo::seed(&db, now, Some(PASSWORD)))
+            .await
+            .unwrap()
+            .expect("seed demo city");
+        app
+    }
+
+    /// A server over a fresh, migrated, empty database.
+    pub async fn spawn_empty(backend: Backend) -> TestApp {
+        let db = TestDb::new(backend);
+        let app = App::build(config_for(&db)).await.expect("build app");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        let state = app.state();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            base,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            _db: db,
+            state,
+            handle,
+        }
+    }
+
+    /// Sends a request; `token` is a bearer token.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        read(req.send().await.expect("request reaches the server")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Answer {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Signs in and answers the whole token response.
+    pub async fn login_full(&self, username: &str) -> Value {
+        let a = self
+            .call(
+                Method::POST,
+                "/auth/login",
+                None,
+                Some(serde_json::json!({"username": username, "password": PASSWORD})),
+            )
+            .await;
+        a.ok(200).clone()
+    }
+
+    /// Signs in and answers the access token.
+    pub async fn login(&self, username: &str) -> String {
+        self.login_full(username).await["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_string()
+    }
+
+    /// Moves the server's test clock forward.
+    pub async fn advance(&self, seconds: i64) {
+        let admin = self.login("admin").await;
+        self.post(
+            "/test/clock",
+            &admin,
+            serde_json::json!({ "advance_s": seconds }),
+        )
+        .await
+        .ok(200);
+    }
+
+    /// The id of the region with this code.
+    pub async fn region_id(&self, code: &str) -> String {
+        let admin = self.login("admin").await;
+        let regions = self.get("/regions", &admin).await;
+        regions.ok(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["code"] == code)
+            .unwrap_or_else(|| panic!("region {code}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Creates a user through the admin API and answers its id.
+    pub async fn add_user(&self, username: &str, role: &str, region_ids: &[&str]) -> String {
+        let admin = self.login("admin").await;
+        let a = self
+            .post(
+                "/admin/users",
+                &admin,
+                serde_json::json!({"username": username, "display_name": username, "role": role,
+                                   "password": PASSWORD, "region_ids": region_ids}),
+            )
+            .await;
+        a.ok(201)["id"].as_str().unwrap().to_string()
+    }
+}
+
+pub async fn read(res: reqwest::Response) -> Answer {
+    let status = res.status();
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = res.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer {
+        status,
+        content_type,
+        body,
+        text,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting and close the pool's connections before the database is dropped.
+        let handle = self.handle.clone();
+        drop(handle.stop(false));
+    }
+}
+
+/// Runs one scenario on both databases: `both!(name)` makes `name::sqlite` and `name::postgres`
+/// from `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! both {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )+
+    };
+}

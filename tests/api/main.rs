@@ -1,0 +1,11 @@
+//! HTTP-level tests: every scenario runs against a real server on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod districts;
+mod docs;
+mod errors;
+mod health;
+mod schema;
+mod spec;

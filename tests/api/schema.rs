@@ -1,0 +1,91 @@
+//! The two migration folders stay in lockstep and produce the schema `schema.rs` declares.
+
+use std::collections::BTreeSet;
+
+use crate::helpers::{Backend, TestDb};
+use fixline::db::{self, schema::TABLES, DatabaseUrl};
+use fixline::store::dialect;
+
+fn versions(dialect: &str) -> BTreeSet<String> {
+    std::fs::read_dir(format!(
+        "{}/migrations/{dialect}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+    .collect()
+}
+
+#[test]
+fn migration_folders_have_the_same_versions() {
+    let sqlite = versions("sqlite");
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, versions("postgres"));
+    for v in &sqlite {
+        for dialect in ["sqlite", "postgres"] {
+            for file in ["up.sql", "down.sql"] {
+                let path = format!(
+                    "{}/migrations/{dialect}/{v}/{file}",
+                    env!("CARGO_MANIFEST_DIR")
+                );
+                assert!(std::path::Path::new(&path).exists(), "{path}");
+            }
+        }
+    }
+}
+
+fn migrated_schema(backend: Backend) {
+    let test_db = TestDb::new(backend);
+    let url = DatabaseUrl::parse(&test_db.url).unwrap();
+    let mut conn = url.connect().unwrap();
+    let applied = db::migrate(&mut conn).unwrap();
+    assert_eq!(applied.len(), versions("sqlite").len());
+    assert!(
+        db::migrate(&mut conn).unwrap().is_empty(),
+        "a second migrate is a no-op"
+    );
+    assert!(db::migrations_current(&mut conn).unwrap());
+
+    for (table, columns) in TABLES {
+        let got = dialect::table_columns(&mut conn, table).unwrap();
+        assert_eq!(
+            got,
+            columns.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            "{table} on {backend:?}"
+        );
+    }
+
+    // Every foreign key and every deadline column leads some index, so joins and sweeps never scan.
+    let indexed: BTreeSet<(String, String)> = dialect::leading_index_columns(&mut conn)
+        .unwrap()
+        .into_iter()
+        .collect();
+    let fks = dialect::foreign_key_columns(&mut conn).unwrap();
+    assert!(!fks.is_empty());
+    for fk in fks {
+        assert!(
+            indexed.contains(&fk),
+            "foreign key {fk:?} has no index on {backend:?}"
+        );
+    }
+    for (table, columns) in TABLES {
+        for c in columns.iter().filter(|c| {
+            c.ends_with("_due_at") || c.ends_with("_deadline_at") || **c == "expires_at"
+        }) {
+            assert!(
+                indexed.contains(&(table.to_string(), c.to_string())),
+                "deadline column {table}.{c} has no index on {backend:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sqlite_schema_matches() {
+    migrated_schema(Backend::Sqlite);
+}
+
+#[test]
+fn postgres_schema_matches() {
+    migrated_schema(Backend::Postgres);
+}

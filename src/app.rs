@@ -15,9 +15,16 @@ use crate::api::state::AppState;
 use crate::auth::JwtKeys;
 use crate::clock::{ManualClock, SharedClock, SystemClock};
 use crate::config::Config;
+use crate::config::SmsConfig;
 use crate::db::Db;
+use crate::domain::sla::SlaPolicy;
+use crate::engine::Engine;
+use crate::flow::FlowConfig;
+use crate::notify::sender::Sender;
+use crate::notify::sms::{Provider, Webhook};
 use crate::store::districts::DistrictIndexCache;
 use crate::telemetry::{record_http, Metrics};
+use secrecy::ExposeSecret;
 
 /// A built, not yet running, service.
 pub struct App {
@@ -46,6 +53,30 @@ impl App {
             (Arc::new(SystemClock), None)
         };
         let config = Arc::new(config);
+        let flow = Arc::new(FlowConfig {
+            policy: SlaPolicy {
+                arrival_grace: chrono::Duration::minutes(config.arrival_grace_min),
+                promise_repair: chrono::Duration::hours(config.promise_repair_h),
+                promise_install: chrono::Duration::hours(config.promise_install_h),
+                ..SlaPolicy::default()
+            },
+            tz: config.tz,
+            far_check_in_m: config.check_in_far_m,
+        });
+        let provider = match &config.sms {
+            SmsConfig::Log => Provider::Log,
+            SmsConfig::Webhook { url, secret } => {
+                Provider::Webhook(Webhook::new(url.clone(), secret.expose_secret().as_bytes()))
+            }
+        };
+        let engine = Engine::new(db.clone(), clock.clone(), flow.clone());
+        let sender = Sender::new(
+            db.clone(),
+            clock.clone(),
+            provider,
+            flow.clone(),
+            config.sms_max_attempts,
+        );
         let state = web::Data::new(AppState {
             db,
             clock,
@@ -54,6 +85,9 @@ impl App {
             config: config.clone(),
             metrics: Metrics::new(),
             districts: DistrictIndexCache::default(),
+            flow,
+            engine,
+            sender,
         });
         let listener = TcpListener::bind(&config.listen)
             .with_context(|| format!("binding {}", config.listen))?;
@@ -98,8 +132,14 @@ impl App {
         self.server.handle()
     }
 
-    /// Serves until stopped.
+    /// Serves until stopped, with the SLA engine and the outbox sender running beside it
+    /// (they catch up on everything overdue first).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let engine = self.state.engine.clone().spawn();
+        let sender = self.state.sender.clone().spawn();
+        let result = self.server.await;
+        engine.abort();
+        sender.abort();
+        result
     }
 }

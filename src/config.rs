@@ -99,6 +99,54 @@ pub const KEYS: &[Key] = &[
         doc: "Largest GeoJSON district import accepted, bytes.",
     },
     Key {
+        env: "FIXLINE_SMS_PROVIDER",
+        file: "sms_provider",
+        default: "log",
+        doc: "`log` (messages go to the log) or `webhook` (JSON POST to `FIXLINE_SMS_WEBHOOK_URL`, signed).",
+    },
+    Key {
+        env: "FIXLINE_SMS_WEBHOOK_URL",
+        file: "sms_webhook_url",
+        default: "(none)",
+        doc: "Endpoint of the operator's SMS platform for the `webhook` provider.",
+    },
+    Key {
+        env: "FIXLINE_SMS_WEBHOOK_SECRET",
+        file: "sms_webhook_secret",
+        default: "(none)",
+        doc: "Shared secret of the `webhook` provider: `X-Fixline-Signature: sha256=HMAC(secret, timestamp + \".\" + body)`.",
+    },
+    Key {
+        env: "FIXLINE_SMS_MAX_ATTEMPTS",
+        file: "sms_max_attempts",
+        default: "5",
+        doc: "Attempts per message (backoff about 2, 4, 8, 16 s with jitter) before it is dead and the dispatcher is alerted.",
+    },
+    Key {
+        env: "FIXLINE_PROMISE_REPAIR_H",
+        file: "promise_repair_h",
+        default: "24",
+        doc: "Promised completion of a repair, hours after it is recorded.",
+    },
+    Key {
+        env: "FIXLINE_PROMISE_INSTALL_H",
+        file: "promise_install_h",
+        default: "72",
+        doc: "Promised completion of an installation, hours after it is recorded.",
+    },
+    Key {
+        env: "FIXLINE_ARRIVAL_GRACE_MIN",
+        file: "arrival_grace_min",
+        default: "10",
+        doc: "Minutes after the agreed appointment a check-in still counts as on time.",
+    },
+    Key {
+        env: "FIXLINE_CHECK_IN_FAR_M",
+        file: "check_in_far_m",
+        default: "500",
+        doc: "A check-in farther than this many metres from the customer's location is flagged.",
+    },
+    Key {
         env: "FIXLINE_DEMO_PASSWORD",
         file: "",
         default: "(random)",
@@ -151,6 +199,19 @@ pub struct Config {
     pub body_limit: usize,
     pub import_limit: usize,
     pub test_clock: bool,
+    pub sms: SmsConfig,
+    pub sms_max_attempts: i32,
+    pub promise_repair_h: i64,
+    pub promise_install_h: i64,
+    pub arrival_grace_min: i64,
+    pub check_in_far_m: f64,
+}
+
+/// Which SMS provider sends the outbox.
+#[derive(Clone)]
+pub enum SmsConfig {
+    Log,
+    Webhook { url: String, secret: SecretString },
 }
 
 impl std::fmt::Debug for Config {
@@ -251,7 +312,49 @@ impl Config {
             Some(v) => return Err(err("FIXLINE_TEST_CLOCK", format!("`{v}` is not 0 or 1"))),
         };
 
+        let sms = match get("FIXLINE_SMS_PROVIDER").as_deref().unwrap_or("log") {
+            "log" => SmsConfig::Log,
+            "webhook" => {
+                let url = get("FIXLINE_SMS_WEBHOOK_URL").ok_or_else(|| {
+                    err(
+                        "FIXLINE_SMS_WEBHOOK_URL",
+                        "is required with FIXLINE_SMS_PROVIDER=webhook",
+                    )
+                })?;
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(err(
+                        "FIXLINE_SMS_WEBHOOK_URL",
+                        format!("`{url}` is not an http(s) URL"),
+                    ));
+                }
+                let secret = get("FIXLINE_SMS_WEBHOOK_SECRET")
+                    .filter(|s| s.len() >= 16)
+                    .ok_or_else(|| {
+                        err(
+                            "FIXLINE_SMS_WEBHOOK_SECRET",
+                            "is required (16+ characters) with the webhook provider",
+                        )
+                    })?;
+                SmsConfig::Webhook {
+                    url,
+                    secret: SecretString::from(secret),
+                }
+            }
+            other => {
+                return Err(err(
+                    "FIXLINE_SMS_PROVIDER",
+                    format!("`{other}` is not log or webhook"),
+                ))
+            }
+        };
+
         Ok(Config {
+            sms,
+            sms_max_attempts: number("FIXLINE_SMS_MAX_ATTEMPTS", 5, 1, 50)? as i32,
+            promise_repair_h: number("FIXLINE_PROMISE_REPAIR_H", 24, 1, 24 * 60)?,
+            promise_install_h: number("FIXLINE_PROMISE_INSTALL_H", 72, 1, 24 * 60)?,
+            arrival_grace_min: number("FIXLINE_ARRIVAL_GRACE_MIN", 10, 0, 24 * 60)?,
+            check_in_far_m: number("FIXLINE_CHECK_IN_FAR_M", 500, 10, 100_000)? as f64,
             database_url,
             listen,
             data_dir,

@@ -1,6 +1,6 @@
 //! Demo data: one county-level city on the Yangtze (around 31.87 N, 120.55 E) with 3 regions,
 //! 12 grid districts, 30 technicians, 3 account managers and one each of admin, dispatcher,
-//! call-center agent and manager.
+//! call-center agent and manager, with on-duty rosters.
 
 use crate::api::admin::validate_new_user;
 use crate::auth::secret;
@@ -8,6 +8,7 @@ use crate::db::{Db, DbConn};
 use crate::domain::new_id;
 use crate::spatial::grid::jittered_grid;
 use crate::store::districts::{self, DistrictRow};
+use crate::store::duty::{self, RotationRow};
 use crate::store::{regions, users};
 
 /// A demo account and its one-time password.
@@ -161,8 +162,9 @@ fn seed_in(
         all_regions.clone(),
     )?;
     let area = ["west", "city", "east"];
+    let mut managers = Vec::new();
     for (r, region_id) in region_ids.iter().enumerate() {
-        add(
+        let id = add(
             conn,
             format!("am.{}", area[r]),
             format!("客户经理 {}{}", SURNAMES[r + 5], GIVEN[r + 2]),
@@ -170,6 +172,27 @@ fn seed_in(
             Some(format!("1396220{:04}", 100 + r)),
             vec![region_id.clone()],
         )?;
+        managers.push(id);
+    }
+    // Rosters: the account manager on duty round the clock; in each region the first five
+    // technicians on the day shift (08:00-20:00), the other five on the night shift.
+    let mut rotations = Vec::new();
+    let mut roster = |region: &str, user: &str, role: &str, start: i32, end: i32| {
+        for weekday in 1..=7 {
+            rotations.push(RotationRow {
+                id: new_id(),
+                region_id: region.to_string(),
+                user_id: user.to_string(),
+                role: role.to_string(),
+                weekday,
+                start_minute: start,
+                end_minute: end,
+                created_at: now,
+            });
+        }
+    };
+    for (r, am) in managers.iter().enumerate() {
+        roster(&region_ids[r], am, "account_manager", 0, 1440);
     }
     let mut leaders: Vec<Vec<String>> = vec![vec![]; region_ids.len()];
     for n in 0..30 {
@@ -182,8 +205,17 @@ fn seed_in(
             Some(format!("1391562{:04}", 1000 + n)),
             vec![region_ids[r].clone()],
         )?;
+        let day = leaders[r].len() < 5;
+        roster(
+            &region_ids[r],
+            &id,
+            "technician",
+            if day { 480 } else { 1200 },
+            if day { 1200 } else { 480 },
+        );
         leaders[r].push(id);
     }
+    duty::insert_rotations(conn, &rotations)?;
     for (k, ((code, region, name), boundary)) in
         DISTRICTS.iter().zip(district_boundaries()).enumerate()
     {

@@ -4,12 +4,15 @@
 pub mod admin;
 pub mod auth;
 pub mod districts;
+pub mod duty;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod me;
 pub mod regions;
 pub mod state;
 pub mod test_clock;
+pub mod tickets;
 
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -36,6 +39,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     admin::configure(cfg);
     regions::configure(cfg);
     districts::configure(cfg, config.import_limit);
+    duty::configure(cfg);
+    tickets::configure(cfg);
+    me::configure(cfg);
     if config.test_clock {
         test_clock::configure(cfg);
     }

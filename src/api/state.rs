@@ -6,6 +6,9 @@ use crate::auth::JwtKeys;
 use crate::clock::{ManualClock, SharedClock};
 use crate::config::Config;
 use crate::db::Db;
+use crate::engine::Engine;
+use crate::flow::FlowConfig;
+use crate::notify::sender::Sender;
 use crate::store::districts::DistrictIndexCache;
 use crate::telemetry::Metrics;
 
@@ -18,4 +21,15 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Metrics,
     pub districts: DistrictIndexCache,
+    pub flow: Arc<FlowConfig>,
+    pub engine: Engine,
+    pub sender: Sender,
+}
+
+impl AppState {
+    /// After a write that queued messages or set deadlines: let the background tasks look now.
+    pub fn kick(&self) {
+        self.sender.wake();
+        self.engine.wake();
+    }
 }

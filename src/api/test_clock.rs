@@ -50,5 +50,10 @@ async fn move_clock(
             ))
         }
     };
+    // Everything that came due runs before the answer: deadlines, then the messages they queued,
+    // then any deadline those settled.
+    state.engine.run_due().await?;
+    state.sender.drain().await?;
+    state.engine.run_due().await?;
     Ok(HttpResponse::Ok().json(json!({ "now": now })))
 }

@@ -83,12 +83,151 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    duty_rotations (id) {
+        id -> Text,
+        region_id -> Text,
+        user_id -> Text,
+        role -> Text,
+        weekday -> Integer,
+        start_minute -> Integer,
+        end_minute -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    duty_overrides (id) {
+        id -> Text,
+        region_id -> Text,
+        user_id -> Text,
+        role -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        on_duty -> Bool,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    technician_positions (user_id) {
+        user_id -> Text,
+        lat -> Double,
+        lon -> Double,
+        accuracy_m -> Nullable<Double>,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tickets (id) {
+        id -> Text,
+        region_id -> Text,
+        district_id -> Nullable<Text>,
+        kind -> Text,
+        status -> Text,
+        external_ref -> Nullable<Text>,
+        customer_name -> Text,
+        customer_phone -> Text,
+        address -> Text,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        account_no -> Nullable<Text>,
+        fault_category -> Text,
+        fault_description -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+        assignee_id -> Nullable<Text>,
+        assigned_at -> Nullable<Timestamp>,
+        flagged -> Bool,
+        flag_reason -> Nullable<Text>,
+        dispatch_due_at -> Timestamp,
+        pushed_at -> Nullable<Timestamp>,
+        dispatch_on_time -> Nullable<Bool>,
+        ack_due_at -> Nullable<Timestamp>,
+        assignment_ack_due_at -> Nullable<Timestamp>,
+        acknowledged_at -> Nullable<Timestamp>,
+        ack_on_time -> Nullable<Bool>,
+        escalation_level -> Integer,
+        appointment_at -> Nullable<Timestamp>,
+        contact_note -> Nullable<Text>,
+        arrival_due_at -> Nullable<Timestamp>,
+        arrived_at -> Nullable<Timestamp>,
+        arrival_on_time -> Nullable<Bool>,
+        check_in_distance_m -> Nullable<Double>,
+        check_in_far -> Nullable<Bool>,
+        promised_at -> Timestamp,
+        original_promised_at -> Timestamp,
+        postponement_count -> Integer,
+        resolved_at -> Nullable<Timestamp>,
+        resolve_on_time -> Nullable<Bool>,
+        resolution_code -> Nullable<Text>,
+        resolution_notes -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        cancel_reason -> Nullable<Text>,
+        next_deadline_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ticket_events (id) {
+        id -> Text,
+        ticket_id -> Text,
+        region_id -> Text,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        kind -> Text,
+        detail -> Text,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        region_id -> Text,
+        ticket_id -> Nullable<Text>,
+        recipient_user_id -> Nullable<Text>,
+        recipient_phone -> Text,
+        channel -> Text,
+        purpose -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        accepted_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        provider -> Nullable<Text>,
+        provider_message_id -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(user_regions -> users (user_id));
 diesel::joinable!(user_regions -> regions (region_id));
 diesel::joinable!(districts -> regions (region_id));
 diesel::joinable!(districts -> users (leader_user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(api_keys -> users (created_by));
+diesel::joinable!(duty_rotations -> regions (region_id));
+diesel::joinable!(duty_rotations -> users (user_id));
+diesel::joinable!(duty_overrides -> regions (region_id));
+diesel::joinable!(duty_overrides -> users (user_id));
+diesel::joinable!(technician_positions -> users (user_id));
+diesel::joinable!(tickets -> regions (region_id));
+diesel::joinable!(tickets -> districts (district_id));
+diesel::joinable!(tickets -> users (assignee_id));
+diesel::joinable!(ticket_events -> tickets (ticket_id));
+diesel::joinable!(notifications -> tickets (ticket_id));
+diesel::joinable!(notifications -> users (recipient_user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -98,73 +237,59 @@ diesel::allow_tables_to_appear_in_same_query!(
     district_revision,
     refresh_tokens,
     api_keys,
+    duty_rotations,
+    duty_overrides,
+    technician_positions,
+    tickets,
+    ticket_events,
+    notifications,
 );
 
-/// Every table of this schema with its columns, in declaration order; the schema test compares
+/// Every table declared above with its columns in declaration order, read back from the SQL
+/// diesel generates (so this list cannot drift from the declarations). The schema test compares
 /// it with what each migrated database reports.
-pub const TABLES: &[(&str, &[&str])] = &[
-    (
-        "regions",
-        &["id", "code", "name", "created_at", "updated_at"],
-    ),
-    (
-        "users",
-        &[
-            "id",
-            "username",
-            "display_name",
-            "phone",
-            "role",
-            "password_hash",
-            "active",
-            "created_at",
-            "updated_at",
-        ],
-    ),
-    ("user_regions", &["user_id", "region_id"]),
-    (
-        "districts",
-        &[
-            "id",
-            "region_id",
-            "code",
-            "name",
-            "boundary",
-            "min_lon",
-            "min_lat",
-            "max_lon",
-            "max_lat",
-            "leader_user_id",
-            "created_at",
-            "updated_at",
-        ],
-    ),
-    ("district_revision", &["id", "revision"]),
-    (
-        "refresh_tokens",
-        &[
-            "id",
-            "user_id",
-            "family_id",
-            "token_hash",
-            "created_at",
-            "expires_at",
-            "used_at",
-            "revoked_at",
-        ],
-    ),
-    (
-        "api_keys",
-        &[
-            "id",
-            "name",
-            "key_prefix",
-            "key_hash",
-            "role",
-            "created_by",
-            "created_at",
-            "last_used_at",
-            "revoked_at",
-        ],
-    ),
-];
+pub fn declared_tables() -> Vec<(&'static str, Vec<String>)> {
+    macro_rules! declared {
+        ($($t:ident),* $(,)?) => {
+            vec![$((
+                stringify!($t),
+                select_list(&diesel::debug_query::<diesel::sqlite::Sqlite, _>(
+                    &diesel::QueryDsl::select($t::table, $t::all_columns),
+                ).to_string()),
+            )),*]
+        };
+    }
+    declared!(
+        regions,
+        users,
+        user_regions,
+        districts,
+        district_revision,
+        refresh_tokens,
+        api_keys,
+        duty_rotations,
+        duty_overrides,
+        technician_positions,
+        tickets,
+        ticket_events,
+        notifications,
+    )
+}
+
+/// The column names of "SELECT `t`.`a`, `t`.`b` FROM `t`".
+fn select_list(sql: &str) -> Vec<String> {
+    let list = sql
+        .trim_start_matches("SELECT ")
+        .split(" FROM ")
+        .next()
+        .unwrap_or("");
+    list.split(", ")
+        .map(|c| {
+            c.rsplit('.')
+                .next()
+                .unwrap_or(c)
+                .trim_matches('`')
+                .to_string()
+        })
+        .collect()
+}

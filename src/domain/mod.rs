@@ -1,9 +1,13 @@
 //! Pure rules and value types, parsed at the edge: no HTTP, no SQL.
 
 pub mod code;
+pub mod duty;
 pub mod phone;
 pub mod point;
 pub mod role;
+pub mod routing;
+pub mod sla;
+pub mod ticket;
 
 pub use code::Code;
 pub use phone::PhoneNumber;

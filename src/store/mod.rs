@@ -4,8 +4,11 @@
 pub mod api_keys;
 pub mod dialect;
 pub mod districts;
+pub mod duty;
+pub mod notifications;
 pub mod refresh_tokens;
 pub mod regions;
+pub mod tickets;
 pub mod users;
 
 /// A stored value that no longer parses as its domain type (a corrupted row).

@@ -3,6 +3,7 @@
 //! demo city, driven over HTTP like the phone app and the console drive it.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use actix_web::dev::ServerHandle;
 use diesel::connection::SimpleConnection;
@@ -63,6 +64,26 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// A placeholder left behind when a database moves to another server.
+    fn none() -> TestDb {
+        TestDb {
+            url: String::new(),
+            pg_name: None,
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// A second handle on the same database for another server instance; only the first drops it.
+    pub fn share(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            pg_name: None,
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(name) = self.pg_name.take() {
@@ -84,8 +105,9 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     /// Kept for its lifetime: dropping it drops the PostgreSQL database.
-    _db: TestDb,
+    pub _db: TestDb,
     pub state: actix_web::web::Data<fixline::api::state::AppState>,
+    pub gateway: Option<FakeGateway>,
     handle: ServerHandle,
 }
 
@@ -125,8 +147,120 @@ impl Answer {
     }
 }
 
-pub fn config_for(db: &TestDb) -> Config {
-    let env: HashMap<String, String> = [
+/// A fake SMS platform on 127.0.0.1: checks each request's HMAC signature, drops repeats of an
+/// idempotency key (as a real gateway would), and keeps what it accepted.
+pub struct FakeGateway {
+    pub url: String,
+    pub secret: String,
+    received: Arc<Mutex<Vec<Value>>>,
+    attempts: Arc<Mutex<usize>>,
+    /// Answer 500 to this many requests before accepting.
+    fail_next: Arc<Mutex<usize>>,
+    handle: ServerHandle,
+}
+
+impl FakeGateway {
+    pub async fn start() -> FakeGateway {
+        let secret = "test-gateway-secret-0123456789".to_string();
+        let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let attempts: Arc<Mutex<usize>> = Arc::default();
+        let fail_next: Arc<Mutex<usize>> = Arc::default();
+        let (r, a, f, key) = (
+            received.clone(),
+            attempts.clone(),
+            fail_next.clone(),
+            secret.clone(),
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = actix_web::HttpServer::new(move || {
+            let (r, a, f, key) = (r.clone(), a.clone(), f.clone(), key.clone());
+            actix_web::App::new().route(
+                "/sms",
+                actix_web::web::post().to(move |req: actix_web::HttpRequest, body: actix_web::web::Bytes| {
+                    let (r, a, f, key) = (r.clone(), a.clone(), f.clone(), key.clone());
+                    async move {
+                        *a.lock().unwrap() += 1;
+                        let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                        let expected = fixline::notify::sms::signature(key.as_bytes(), &h("x-fixline-timestamp"), &body);
+                        if h("x-fixline-signature") != expected {
+                            return actix_web::HttpResponse::Unauthorized().body("bad signature");
+                        }
+                        {
+                            let mut left = f.lock().unwrap();
+                            if *left > 0 {
+                                *left -= 1;
+                                return actix_web::HttpResponse::InternalServerError().body("gateway busy");
+                            }
+                        }
+                        let msg: Value = serde_json::from_slice(&body).unwrap();
+                        let mut got = r.lock().unwrap();
+                        if !got.iter().any(|m| m["id"] == msg["id"]) {
+                            got.push(msg.clone());
+                        }
+                        actix_web::HttpResponse::Ok().json(serde_json::json!({"message_id": format!("gw-{}", msg["id"].as_str().unwrap_or(""))}))
+                    }
+                }),
+            )
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        FakeGateway {
+            url: format!("http://127.0.0.1:{port}/sms"),
+            secret,
+            received,
+            attempts,
+            fail_next,
+            handle,
+        }
+    }
+
+    /// Messages accepted so far, in arrival order.
+    pub fn messages(&self) -> Vec<Value> {
+        self.received.lock().unwrap().clone()
+    }
+
+    pub fn attempts(&self) -> usize {
+        *self.attempts.lock().unwrap()
+    }
+
+    pub fn fail_next(&self, n: usize) {
+        *self.fail_next.lock().unwrap() = n;
+    }
+
+    /// Messages to `phone`.
+    pub fn to(&self, phone: &str) -> Vec<Value> {
+        self.messages()
+            .into_iter()
+            .filter(|m| m["to"] == phone)
+            .collect()
+    }
+
+    /// Waits (up to 10 s of wall time) until `n` messages were accepted in all.
+    pub async fn wait_for(&self, n: usize) -> Vec<Value> {
+        for _ in 0..200 {
+            if self.messages().len() >= n {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.messages()
+    }
+}
+
+impl Drop for FakeGateway {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+pub fn config_with(db: &TestDb, gateway: Option<&FakeGateway>) -> Config {
+    let mut env: HashMap<String, String> = [
         ("DATABASE_URL", db.url.clone()),
         ("FIXLINE_LISTEN", "127.0.0.1:0".into()),
         ("FIXLINE_DATA_DIR", db.dir.path().display().to_string()),
@@ -139,13 +273,32 @@ pub fn config_for(db: &TestDb) -> Config {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    if let Some(g) = gateway {
+        env.insert("FIXLINE_SMS_PROVIDER".into(), "webhook".into());
+        env.insert("FIXLINE_SMS_WEBHOOK_URL".into(), g.url.clone());
+        env.insert("FIXLINE_SMS_WEBHOOK_SECRET".into(), g.secret.clone());
+    }
+    env.insert(
+        "FIXLINE_JWT_SECRET".into(),
+        "test-jwt-secret-shared-by-instances-0123".into(),
+    );
     Config::from_sources(&env).expect("test config")
 }
 
 impl TestApp {
     /// A server over a fresh database seeded with the demo city.
     pub async fn spawn(backend: Backend) -> TestApp {
-        let app = Self::spawn_empty(backend).await;
+        Self::spawn_seeded(TestDb::new(backend), None).await
+    }
+
+    /// A demo-city server whose SMS go to a fake gateway.
+    pub async fn spawn_with_gateway(backend: Backend) -> TestApp {
+        let gateway = FakeGateway::start().await;
+        Self::spawn_seeded(TestDb::new(backend), Some(gateway)).await
+    }
+
+    async fn spawn_seeded(db: TestDb, gateway: Option<FakeGateway>) -> TestApp {
+        let app = Self::start(db, gateway).await;
         let db = app.state.db.clone();
         let now = app.state.clock.now_naive();
         tokio::task::spawn_blocking(move || fixline::demo::seed(&db, now, Some(PASSWORD)))
@@ -157,8 +310,14 @@ impl TestApp {
 
     /// A server over a fresh, migrated, empty database.
     pub async fn spawn_empty(backend: Backend) -> TestApp {
-        let db = TestDb::new(backend);
-        let app = App::build(config_for(&db)).await.expect("build app");
+        Self::start(TestDb::new(backend), None).await
+    }
+
+    /// A server over an existing database (a restart, or a second instance).
+    pub async fn start(db: TestDb, gateway: Option<FakeGateway>) -> TestApp {
+        let app = App::build(config_with(&db, gateway.as_ref()))
+            .await
+            .expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
         let state = app.state();
@@ -171,6 +330,7 @@ impl TestApp {
                 .unwrap(),
             _db: db,
             state,
+            gateway,
             handle,
         }
     }
@@ -288,6 +448,23 @@ pub async fn read(res: reqwest::Response) -> Answer {
         content_type,
         body,
         text,
+    }
+}
+
+impl TestApp {
+    /// Stops the server and answers its database (and gateway) for a restart.
+    pub async fn stop(mut self) -> (TestDb, Option<FakeGateway>) {
+        self.handle.stop(true).await;
+        let db = std::mem::replace(&mut self._db, TestDb::none());
+        (db, self.gateway.take())
+    }
+
+    /// Sets the server's test clock.
+    pub async fn set_clock(&self, at: &str) {
+        let admin = self.login("admin").await;
+        self.post("/test/clock", &admin, serde_json::json!({ "set": at }))
+            .await
+            .ok(200);
     }
 }
 

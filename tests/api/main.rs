@@ -6,6 +6,7 @@ mod auth;
 mod districts;
 mod docs;
 mod errors;
+mod flow;
 mod health;
 mod schema;
 mod spec;

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use crate::helpers::{Backend, TestDb};
-use fixline::db::{self, schema::TABLES, DatabaseUrl};
+use fixline::db::{self, schema::declared_tables, DatabaseUrl};
 use fixline::store::dialect;
 
 fn versions(dialect: &str) -> BTreeSet<String> {
@@ -46,13 +46,12 @@ fn migrated_schema(backend: Backend) {
     );
     assert!(db::migrations_current(&mut conn).unwrap());
 
-    for (table, columns) in TABLES {
+    let declared = declared_tables();
+    assert!(declared.len() >= 13);
+    for (table, columns) in &declared {
+        assert!(columns.len() >= 2, "{table}: {columns:?}");
         let got = dialect::table_columns(&mut conn, table).unwrap();
-        assert_eq!(
-            got,
-            columns.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
-            "{table} on {backend:?}"
-        );
+        assert_eq!(&got, columns, "{table} on {backend:?}");
     }
 
     // Every foreign key and every deadline column leads some index, so joins and sweeps never scan.
@@ -68,15 +67,16 @@ fn migrated_schema(backend: Backend) {
             "foreign key {fk:?} has no index on {backend:?}"
         );
     }
-    for (table, columns) in TABLES {
-        for c in columns.iter().filter(|c| {
-            c.ends_with("_due_at") || c.ends_with("_deadline_at") || **c == "expires_at"
-        }) {
-            assert!(
-                indexed.contains(&(table.to_string(), c.to_string())),
-                "deadline column {table}.{c} has no index on {backend:?}"
-            );
-        }
+    // The columns the engine and the sender sweep by time.
+    for (table, column) in [
+        ("tickets", "next_deadline_at"),
+        ("notifications", "next_attempt_at"),
+        ("refresh_tokens", "expires_at"),
+    ] {
+        assert!(
+            indexed.contains(&(table.to_string(), column.to_string())),
+            "deadline column {table}.{column} has no index on {backend:?}"
+        );
     }
 }
 

@@ -1,0 +1,85 @@
+//! The phone app's own routes: my open tickets, most urgent first, and my position.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::state::AppState;
+use super::tickets::TicketDto;
+use super::{resource, ApiError, ApiResult, Caller, JsonBody};
+use crate::domain::{Crs, Role, WgsPoint};
+use crate::store::duty::{self, PositionRow};
+use crate::store::tickets;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/me/tickets").route(web::get().to(my_tickets)))
+        .service(resource("/me/position").route(web::post().to(position)));
+}
+
+async fn my_tickets(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    let user_id = caller.user_id()?.to_string();
+    let rows = state
+        .db
+        .read(move |conn| tickets::open_for_assignee(conn, &user_id).map_err(ApiError::from))
+        .await?;
+    let now = state.clock.now_naive();
+    let items: Vec<TicketDto> = rows.into_iter().map(|t| TicketDto::new(t, now)).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PositionIn {
+    lat: f64,
+    lon: f64,
+    #[serde(default)]
+    crs: Option<String>,
+    #[serde(default)]
+    accuracy_m: Option<f64>,
+    /// When the phone took the fix (RFC 3339); defaults to now. Fixes replayed after a signal
+    /// loss never overwrite a newer one.
+    #[serde(default)]
+    at: Option<String>,
+}
+
+async fn position(
+    state: web::Data<AppState>,
+    caller: Caller,
+    JsonBody(req): JsonBody<PositionIn>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&[Role::Technician, Role::AccountManager])?;
+    let user_id = caller.user_id()?.to_string();
+    let crs = req
+        .crs
+        .as_deref()
+        .map(|c| Crs::parse("crs", c))
+        .transpose()?
+        .unwrap_or_default();
+    let p = WgsPoint::parse("", req.lat, req.lon, crs)?;
+    if req
+        .accuracy_m
+        .is_some_and(|a| !(0.0..=100_000.0).contains(&a))
+    {
+        return Err(ApiError::invalid("accuracy_m", "must be from 0 to 100000"));
+    }
+    let now = state.clock.now_naive();
+    let at = match req.at.as_deref() {
+        None => now,
+        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map_err(|_| ApiError::invalid("at", format!("`{s}` is not an RFC 3339 time")))?
+            .naive_utc()
+            .min(now),
+    };
+    let row = PositionRow {
+        user_id,
+        lat: p.lat,
+        lon: p.lon,
+        accuracy_m: req.accuracy_m,
+        at,
+    };
+    state
+        .db
+        .write(move |conn| duty::record_position(conn, &row).map_err(ApiError::from))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,655 @@
+//! Tickets: intake from the call center, the dispatcher's board and assignment, the phone app's
+//! actions, and the timeline.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::extract::CallerKind;
+use super::state::AppState;
+use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
+use crate::domain::ticket::{Status, TicketKind};
+use crate::domain::{required_text, Code, Crs, Invalid, PhoneNumber, Role, WgsPoint};
+use crate::flow::actions::{self, Acting, Postponement};
+use crate::flow::intake::{intake, NewTicket, Placement};
+use crate::flow::{Actor, FlowError};
+use crate::spatial::Located;
+use crate::store::districts;
+use crate::store::tickets::{self, BoardFilter, EventRow, TicketRow};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/tickets")
+            .route(web::get().to(board))
+            .route(web::post().to(create)),
+    )
+    .service(resource("/tickets/{id}").route(web::get().to(get)))
+    .service(resource("/tickets/{id}/events").route(web::get().to(timeline)))
+    .service(resource("/tickets/{id}/ack").route(web::post().to(ack)))
+    .service(resource("/tickets/{id}/check-in").route(web::post().to(check_in)))
+    .service(resource("/tickets/{id}/resolve").route(web::post().to(resolve)))
+    .service(resource("/tickets/{id}/postpone").route(web::post().to(postpone)))
+    .service(resource("/tickets/{id}/assign").route(web::post().to(assign)))
+    .service(resource("/tickets/{id}/cancel").route(web::post().to(cancel)))
+    .service(resource("/tickets/{id}/close").route(web::post().to(close)));
+}
+
+impl From<FlowError> for ApiError {
+    fn from(e: FlowError) -> Self {
+        match e {
+            FlowError::Invalid(i) => i.into(),
+            FlowError::Illegal(t) => {
+                ApiError::illegal_transition(t.current.as_str(), t.to_string())
+            }
+            FlowError::NotFound(m) => ApiError::not_found(m),
+            FlowError::Forbidden(m) => ApiError::forbidden(m),
+            FlowError::Conflict(m) => ApiError::conflict(m),
+            FlowError::Db(d) => d.into(),
+            FlowError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// Stage outcome as the API shows it.
+fn outcome(v: Option<bool>) -> Value {
+    match v {
+        None => Value::Null,
+        Some(true) => "on_time".into(),
+        Some(false) => "late".into(),
+    }
+}
+
+/// A ticket as the API shows it.
+#[derive(Serialize)]
+pub struct TicketDto {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub external_ref: Option<String>,
+    pub region_id: String,
+    pub district_id: Option<String>,
+    pub customer: Value,
+    pub address: String,
+    pub location: Option<Value>,
+    pub fault: Value,
+    pub assignee_id: Option<String>,
+    pub flagged: bool,
+    pub flag_reason: Option<String>,
+    pub appointment_at: Option<DateTime<Utc>>,
+    pub contact_note: Option<String>,
+    pub deadlines: Value,
+    pub outcomes: Value,
+    pub escalation_level: i32,
+    pub postponements: i32,
+    pub check_in: Option<Value>,
+    pub resolution: Option<Value>,
+    pub cancel_reason: Option<String>,
+    pub next_deadline_at: Option<DateTime<Utc>>,
+    /// Seconds until `next_deadline_at` (negative when overdue).
+    pub seconds_left: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TicketDto {
+    pub fn new(t: TicketRow, now: NaiveDateTime) -> Self {
+        let u = |x: Option<NaiveDateTime>| x.map(utc);
+        TicketDto {
+            customer: json!({"name": t.customer_name, "phone": t.customer_phone, "account_no": t.account_no}),
+            location: t
+                .lat
+                .zip(t.lon)
+                .map(|(lat, lon)| json!({"lat": lat, "lon": lon, "crs": "wgs84"})),
+            fault: json!({"category": t.fault_category, "description": t.fault_description}),
+            deadlines: json!({
+                "dispatch_due_at": utc(t.dispatch_due_at), "pushed_at": u(t.pushed_at),
+                "ack_due_at": u(t.ack_due_at), "assignment_ack_due_at": u(t.assignment_ack_due_at),
+                "acknowledged_at": u(t.acknowledged_at),
+                "arrival_due_at": u(t.arrival_due_at), "arrived_at": u(t.arrived_at),
+                "promised_at": utc(t.promised_at), "original_promised_at": utc(t.original_promised_at),
+                "resolved_at": u(t.resolved_at), "closed_at": u(t.closed_at), "cancelled_at": u(t.cancelled_at),
+            }),
+            outcomes: json!({
+                "dispatch": outcome(t.dispatch_on_time), "contact": outcome(t.ack_on_time),
+                "arrival": outcome(t.arrival_on_time), "resolve": outcome(t.resolve_on_time),
+            }),
+            check_in: t
+                .arrived_at
+                .map(|_| json!({"distance_m": t.check_in_distance_m, "far": t.check_in_far})),
+            resolution: t
+                .resolution_code
+                .as_ref()
+                .map(|c| json!({"code": c, "notes": t.resolution_notes})),
+            seconds_left: t.next_deadline_at.map(|d| (d - now).num_seconds()),
+            next_deadline_at: u(t.next_deadline_at),
+            appointment_at: u(t.appointment_at),
+            id: t.id,
+            kind: t.kind,
+            status: t.status,
+            external_ref: t.external_ref,
+            region_id: t.region_id,
+            district_id: t.district_id,
+            address: t.address,
+            assignee_id: t.assignee_id,
+            flagged: t.flagged,
+            flag_reason: t.flag_reason,
+            contact_note: t.contact_note,
+            escalation_level: t.escalation_level,
+            postponements: t.postponement_count,
+            cancel_reason: t.cancel_reason,
+            created_at: utc(t.created_at),
+            updated_at: utc(t.updated_at),
+        }
+    }
+}
+
+/// The caller as the flow sees them.
+pub fn acting(caller: &Caller) -> Acting {
+    Acting {
+        actor: match caller.kind {
+            CallerKind::User => Actor::user(&caller.id),
+            CallerKind::ApiKey => Actor::api_key(&caller.id),
+        },
+        role: caller.role,
+        scope: caller.scope.clone(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocationIn {
+    lat: f64,
+    lon: f64,
+    #[serde(default)]
+    crs: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTicketIn {
+    kind: String,
+    #[serde(default)]
+    external_ref: Option<String>,
+    customer_name: String,
+    customer_phone: String,
+    address: String,
+    #[serde(default)]
+    location: Option<LocationIn>,
+    #[serde(default)]
+    district_code: Option<String>,
+    #[serde(default)]
+    account_no: Option<String>,
+    fault_category: String,
+    fault_description: String,
+}
+
+fn parse_point(field: &str, l: &LocationIn) -> Result<WgsPoint, Invalid> {
+    let crs = l
+        .crs
+        .as_deref()
+        .map(|c| Crs::parse(&format!("{field}.crs"), c))
+        .transpose()?
+        .unwrap_or_default();
+    WgsPoint::parse(field, l.lat, l.lon, crs)
+}
+
+fn parse_new(req: &NewTicketIn) -> Result<NewTicket, Invalid> {
+    let external_ref = req
+        .external_ref
+        .as_deref()
+        .map(|r| required_text("external_ref", r, 100))
+        .transpose()?;
+    Ok(NewTicket {
+        kind: TicketKind::parse("kind", &req.kind)?,
+        external_ref,
+        customer_name: required_text("customer_name", &req.customer_name, 100)?,
+        customer_phone: PhoneNumber::parse("customer_phone", &req.customer_phone)?,
+        address: required_text("address", &req.address, 300)?,
+        point: req
+            .location
+            .as_ref()
+            .map(|l| parse_point("location", l))
+            .transpose()?,
+        account_no: req
+            .account_no
+            .as_deref()
+            .filter(|a| !a.trim().is_empty())
+            .map(|a| required_text("account_no", a, 64))
+            .transpose()?,
+        fault_category: required_text("fault_category", &req.fault_category, 64)?,
+        fault_description: required_text("fault_description", &req.fault_description, 1000)?,
+    })
+}
+
+/// Records a fault. The same `external_ref` again answers the first ticket with 200.
+async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    JsonBody(req): JsonBody<NewTicketIn>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&[Role::Agent, Role::Dispatcher])?;
+    let new = parse_new(&req)?;
+    if new.point.is_none() && req.district_code.is_none() {
+        return Err(ApiError::invalid(
+            "location",
+            "give the customer's location or a district_code",
+        ));
+    }
+    // Place the ticket before the transaction: the spatial index lives in memory.
+    let placement = match (&new.point, &req.district_code) {
+        (_, Some(code)) => {
+            let code = Code::parse("district_code", code)?.into_string();
+            let c = code.clone();
+            let d = state
+                .db
+                .read(move |conn| districts::find_by_code(conn, &c).map_err(ApiError::from))
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid("district_code", format!("no district has code {code}"))
+                })?;
+            Placement {
+                region_id: d.region_id,
+                district_id: Some(d.id),
+                how: json!({"by": "district_code", "district": d.code}),
+            }
+        }
+        (Some(p), None) => {
+            let index = state.districts.get(&state.db).await?;
+            match index.locate(p.lat, p.lon) {
+                Located::Inside {
+                    district,
+                    on_border,
+                    ..
+                } => Placement {
+                    region_id: district.region_id.clone(),
+                    district_id: Some(district.id.clone()),
+                    how: json!({"by": "location", "district": district.code, "on_border": on_border}),
+                },
+                Located::Outside {
+                    nearest,
+                    distance_m,
+                } => Placement {
+                    region_id: nearest.region_id.clone(),
+                    district_id: Some(nearest.id.clone()),
+                    how: json!({"by": "nearest district", "district": nearest.code, "distance_m": distance_m.round()}),
+                },
+                Located::Empty => {
+                    return Err(ApiError::conflict(
+                        "no grid districts are defined yet; import them first",
+                    ))
+                }
+            }
+        }
+        (None, None) => unreachable!("checked above"),
+    };
+    if !caller.scope.allows(&placement.region_id) {
+        return Err(ApiError::forbidden(
+            "this address is in a region outside your scope",
+        ));
+    }
+    let actor = acting(&caller).actor;
+    let now = state.clock.now_naive();
+    let flow = state.flow.clone();
+    let external_ref = new.external_ref.clone();
+    let outcome = {
+        let (new, placement, actor) = (new.clone(), placement.clone(), actor.clone());
+        state
+            .db
+            .write(move |conn| {
+                intake(conn, &flow, &new, &placement, &actor, now).map_err(ApiError::from)
+            })
+            .await
+    };
+    let (ticket, created) = match outcome {
+        Ok(r) => r,
+        // Two intakes of one external_ref raced: the loser answers the winner's ticket.
+        Err(e) if e.status.as_u16() == 409 && external_ref.is_some() => {
+            let r = external_ref.clone().unwrap_or_default();
+            let existing = state
+                .db
+                .read(move |conn| tickets::find_by_external_ref(conn, &r).map_err(ApiError::from))
+                .await?
+                .ok_or(e)?;
+            (existing, false)
+        }
+        Err(e) => return Err(e),
+    };
+    if created {
+        state.kick();
+    }
+    let dto = TicketDto::new(ticket, now);
+    Ok(if created {
+        HttpResponse::Created().json(dto)
+    } else {
+        HttpResponse::Ok().json(dto)
+    })
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let who = acting(&caller);
+    let t = state
+        .db
+        .read(move |conn| actions::load_visible(conn, &id, &who).map_err(ApiError::from))
+        .await?;
+    Ok(HttpResponse::Ok().json(TicketDto::new(t, state.clock.now_naive())))
+}
+
+#[derive(Serialize)]
+struct EventDto {
+    id: String,
+    at: DateTime<Utc>,
+    kind: String,
+    actor: Value,
+    detail: Value,
+    location: Option<Value>,
+}
+
+impl From<EventRow> for EventDto {
+    fn from(e: EventRow) -> Self {
+        EventDto {
+            id: e.id,
+            at: utc(e.at),
+            kind: e.kind,
+            actor: json!({"kind": e.actor_kind, "id": e.actor_id}),
+            detail: serde_json::from_str(&e.detail).unwrap_or(Value::Null),
+            location: e
+                .lat
+                .zip(e.lon)
+                .map(|(lat, lon)| json!({"lat": lat, "lon": lon})),
+        }
+    }
+}
+
+async fn timeline(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let who = acting(&caller);
+    let events = state
+        .db
+        .read(move |conn| -> ApiResult<Vec<EventRow>> {
+            actions::load_visible(conn, &id, &who)?;
+            Ok(tickets::events(conn, &id)?)
+        })
+        .await?;
+    let items: Vec<EventDto> = events.into_iter().map(EventDto::from).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+/// Runs one flow action in a write transaction and answers the ticket.
+async fn act<F>(state: web::Data<AppState>, f: F) -> ApiResult<HttpResponse>
+where
+    F: FnOnce(
+            &mut crate::db::DbConn,
+            &crate::flow::FlowConfig,
+            NaiveDateTime,
+        ) -> Result<TicketRow, FlowError>
+        + Send
+        + 'static,
+{
+    let now = state.clock.now_naive();
+    let flow = state.flow.clone();
+    let t = state
+        .db
+        .write(move |conn| f(conn, &flow, now).map_err(ApiError::from))
+        .await?;
+    state.kick();
+    Ok(HttpResponse::Ok().json(TicketDto::new(t, now)))
+}
+
+fn instant(field: &str, s: &str) -> Result<DateTime<Utc>, Invalid> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            Invalid::new(
+                field,
+                format!("`{s}` is not an RFC 3339 time, e.g. 2026-11-23T14:30:00+08:00"),
+            )
+        })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AckIn {
+    appointment_at: String,
+    contact_note: String,
+}
+
+async fn ack(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    JsonBody(req): JsonBody<AckIn>,
+) -> ApiResult<HttpResponse> {
+    let appointment = instant("appointment_at", &req.appointment_at)?;
+    let (id, who) = (id.into_inner(), acting(&caller));
+    act(state, move |conn, flow, now| {
+        actions::acknowledge(conn, flow, &id, &who, appointment, &req.contact_note, now)
+    })
+    .await
+}
+
+async fn check_in(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    JsonBody(req): JsonBody<LocationIn>,
+) -> ApiResult<HttpResponse> {
+    let at = parse_point("", &req)?;
+    let (id, who) = (id.into_inner(), acting(&caller));
+    act(state, move |conn, flow, now| {
+        actions::check_in(conn, flow, &id, &who, at, now)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveIn {
+    resolution_code: String,
+    #[serde(default)]
+    notes: String,
+}
+
+async fn resolve(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    JsonBody(req): JsonBody<ResolveIn>,
+) -> ApiResult<HttpResponse> {
+    let (id, who) = (id.into_inner(), acting(&caller));
+    act(state, move |conn, flow, now| {
+        actions::resolve(conn, flow, &id, &who, &req.resolution_code, &req.notes, now)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostponeIn {
+    new_promised_at: String,
+    reason: String,
+    approved_by: String,
+    #[serde(default)]
+    new_appointment_at: Option<String>,
+    /// Only the customer's request moves the promise; anything else is simply late.
+    customer_requested: bool,
+}
+
+async fn postpone(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    JsonBody(req): JsonBody<PostponeIn>,
+) -> ApiResult<HttpResponse> {
+    if !req.customer_requested {
+        return Err(ApiError::invalid(
+            "customer_requested",
+            "only a postponement the customer asked for moves the promise; other delays count as late",
+        ));
+    }
+    let p = Postponement {
+        new_promised_at: instant("new_promised_at", &req.new_promised_at)?,
+        reason: req.reason,
+        approved_by: req.approved_by,
+        new_appointment_at: req
+            .new_appointment_at
+            .as_deref()
+            .map(|a| instant("new_appointment_at", a))
+            .transpose()?,
+    };
+    let (id, who) = (id.into_inner(), acting(&caller));
+    act(state, move |conn, flow, now| {
+        actions::postpone(conn, flow, &id, &who, p, now)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignIn {
+    assignee_id: String,
+}
+
+async fn assign(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    JsonBody(req): JsonBody<AssignIn>,
+) -> ApiResult<HttpResponse> {
+    let (id, who) = (id.into_inner(), acting(&caller));
+    act(state, move |conn, flow, now| {
+        actions::assign(conn, flow, &id, &who, &req.assignee_id, now)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CancelIn {
+    reason: String,
+}
+
+async fn cancel(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    JsonBody(req): JsonBody<CancelIn>,
+) -> ApiResult<HttpResponse> {
+    let (id, who) = (id.into_inner(), acting(&caller));
+    act(state, move |conn, flow, now| {
+        actions::cancel(conn, flow, &id, &who, &req.reason, now)
+    })
+    .await
+}
+
+async fn close(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let (id, who) = (id.into_inner(), acting(&caller));
+    act(state, move |conn, flow, now| {
+        actions::close(conn, flow, &id, &who, now)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct BoardQuery {
+    status: Option<String>,
+    district_id: Option<String>,
+    region_id: Option<String>,
+    overdue: Option<bool>,
+    unassigned: Option<bool>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// The dispatcher's board: newest first, cursor-paginated.
+async fn board(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<BoardQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&[
+        Role::Dispatcher,
+        Role::Manager,
+        Role::AccountManager,
+        Role::Agent,
+    ])?;
+    let q = q.into_inner();
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be from 1 to 500"));
+    }
+    let statuses = q
+        .status
+        .as_deref()
+        .map(|s| {
+            s.split(',')
+                .map(|x| Status::parse("status", x.trim()).map(|s| s.as_str().to_string()))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    let regions = match (&q.region_id, caller.scope.filter()) {
+        (Some(r), _) => {
+            caller.require_region(r)?;
+            Some(vec![r.clone()])
+        }
+        (None, Some(only)) => Some(only.to_vec()),
+        (None, None) => None,
+    };
+    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let filter = BoardFilter {
+        regions,
+        statuses,
+        district_id: q.district_id,
+        unassigned: q.unassigned.unwrap_or(false),
+        overdue: q.overdue.unwrap_or(false),
+        after,
+        limit: limit + 1,
+    };
+    let mut rows = state
+        .db
+        .read(move |conn| tickets::board(conn, &filter).map_err(ApiError::from))
+        .await?;
+    let next = (rows.len() as i64 > limit).then(|| {
+        rows.truncate(limit as usize);
+        rows.last().map(|t| encode_cursor(t.created_at, &t.id))
+    });
+    let now = state.clock.now_naive();
+    let items: Vec<TicketDto> = rows.into_iter().map(|t| TicketDto::new(t, now)).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next.flatten() })))
+}
+
+fn encode_cursor(at: NaiveDateTime, id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("{}|{id}", at.and_utc().timestamp_micros()))
+}
+
+fn decode_cursor(c: &str) -> Result<(NaiveDateTime, String), ApiError> {
+    use base64::Engine;
+    let bad = || ApiError::invalid("cursor", "is not a cursor this server gave out");
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad)?;
+    let (micros, id) = text.split_once('|').ok_or_else(bad)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(bad)?;
+    Ok((at.naive_utc(), id.to_string()))
+}

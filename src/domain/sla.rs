@@ -1,0 +1,309 @@
+//! SLA clocks of the repair-upon-report regime (seed 001, section 3), as pure functions of a
+//! ticket's stored timestamps:
+//!
+//! - **dispatch**: the new ticket is pushed to the on-duty staff (accepted by the SMS gateway)
+//!   within 3 minutes of being recorded;
+//! - **contact**: the technician contacts the customer and agrees an appointment within 20
+//!   minutes of being assigned (the *acknowledgement*); a breach escalates step by step;
+//! - **arrival**: the technician checks in on site by the appointment (plus a grace period);
+//! - **resolve**: the work is done by the promised time, which only a customer-requested
+//!   postponement moves.
+//!
+//! Each stage's outcome (on time or late) is recorded once, when it becomes known, and never
+//! recomputed: scores read the stored outcomes.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::ticket::{Status, TicketKind};
+
+/// The time limits. Defaults are the seed's: 3 minutes, 20 minutes, steps 10 minutes apart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaPolicy {
+    pub dispatch: Duration,
+    pub acknowledge: Duration,
+    pub arrival_grace: Duration,
+    /// Time between escalation steps after a missed acknowledgement.
+    pub escalation_interval: Duration,
+    pub promise_repair: Duration,
+    pub promise_install: Duration,
+}
+
+impl Default for SlaPolicy {
+    fn default() -> Self {
+        SlaPolicy {
+            dispatch: Duration::minutes(3),
+            acknowledge: Duration::minutes(20),
+            arrival_grace: Duration::minutes(10),
+            escalation_interval: Duration::minutes(10),
+            promise_repair: Duration::hours(24),
+            promise_install: Duration::hours(72),
+        }
+    }
+}
+
+impl SlaPolicy {
+    /// The default promise for a kind of work, from the moment it was recorded.
+    pub fn promise(&self, kind: TicketKind) -> Duration {
+        match kind {
+            TicketKind::Repair => self.promise_repair,
+            TicketKind::Install => self.promise_install,
+        }
+    }
+}
+
+/// What happens after a missed acknowledgement, one step per escalation level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EscalationStep {
+    /// Level 1, at the acknowledgement deadline: remind the technician and tell the region's
+    /// account manager.
+    Renotify,
+    /// Level 2, one interval later: give the ticket to the next on-duty technician, or to the
+    /// dispatcher queue when there is none.
+    Reassign,
+    /// Level 3, another interval later: tell the region's managers.
+    NotifyManager,
+}
+
+impl EscalationStep {
+    pub fn level(self) -> i32 {
+        match self {
+            EscalationStep::Renotify => 1,
+            EscalationStep::Reassign => 2,
+            EscalationStep::NotifyManager => 3,
+        }
+    }
+
+    fn after(level: i32) -> Option<EscalationStep> {
+        match level {
+            0 => Some(EscalationStep::Renotify),
+            1 => Some(EscalationStep::Reassign),
+            2 => Some(EscalationStep::NotifyManager),
+            _ => None,
+        }
+    }
+}
+
+/// A deadline the engine watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Nothing pushed to the on-duty staff by the dispatch deadline.
+    Dispatch,
+    /// No acknowledgement by the deadline: the next escalation step.
+    Escalation(EscalationStep),
+    /// Not on site by the appointment plus grace.
+    Arrival,
+    /// Not resolved by the promise.
+    Resolve,
+}
+
+impl Check {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Dispatch => "dispatch",
+            Check::Escalation(EscalationStep::Renotify) => "escalation_renotify",
+            Check::Escalation(EscalationStep::Reassign) => "escalation_reassign",
+            Check::Escalation(EscalationStep::NotifyManager) => "escalation_manager",
+            Check::Arrival => "arrival",
+            Check::Resolve => "resolve",
+        }
+    }
+}
+
+/// The clock-relevant part of a ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clocks {
+    pub status: Status,
+    pub dispatch_due_at: DateTime<Utc>,
+    pub dispatch_on_time: Option<bool>,
+    /// Contact deadline of the current assignment (moves with a dispatcher's reassignment).
+    pub assignment_ack_due_at: Option<DateTime<Utc>>,
+    pub escalation_level: i32,
+    pub arrival_due_at: Option<DateTime<Utc>>,
+    pub arrival_on_time: Option<bool>,
+    pub promised_at: DateTime<Utc>,
+    pub resolve_on_time: Option<bool>,
+}
+
+/// Every deadline still ahead of the ticket, earliest first.
+pub fn pending_checks(c: &Clocks, policy: &SlaPolicy) -> Vec<(DateTime<Utc>, Check)> {
+    let mut out = Vec::new();
+    if c.status == Status::Cancelled {
+        return out;
+    }
+    if c.dispatch_on_time.is_none() {
+        out.push((c.dispatch_due_at, Check::Dispatch));
+    }
+    // Waiting for contact: with an assignee, or back in the dispatcher queue after one failed.
+    if matches!(c.status, Status::Dispatched | Status::New) {
+        if let (Some(due), Some(step)) = (
+            c.assignment_ack_due_at,
+            EscalationStep::after(c.escalation_level),
+        ) {
+            out.push((
+                due + policy.escalation_interval * c.escalation_level,
+                Check::Escalation(step),
+            ));
+        }
+    }
+    if c.status == Status::Acknowledged && c.arrival_on_time.is_none() {
+        if let Some(due) = c.arrival_due_at {
+            out.push((due, Check::Arrival));
+        }
+    }
+    // A postponed ticket waits for the customer: nothing fires until it moves again.
+    let working = matches!(
+        c.status,
+        Status::New | Status::Dispatched | Status::Acknowledged | Status::OnSite
+    );
+    if working && c.resolve_on_time.is_none() {
+        out.push((c.promised_at, Check::Resolve));
+    }
+    out.sort_by_key(|(at, _)| *at);
+    out
+}
+
+/// The next moment the engine must look at this ticket.
+pub fn next_deadline(c: &Clocks, policy: &SlaPolicy) -> Option<DateTime<Utc>> {
+    pending_checks(c, policy).first().map(|(at, _)| *at)
+}
+
+/// The checks that are due at `now`, earliest first. Apply them one at a time: each changes the
+/// clocks (an outcome recorded, a level raised), which changes what is due next.
+pub fn due_check(
+    c: &Clocks,
+    policy: &SlaPolicy,
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, Check)> {
+    pending_checks(c, policy)
+        .into_iter()
+        .find(|(at, _)| *at <= now)
+}
+
+/// On time if `done` is no later than `due`.
+pub fn on_time(done: DateTime<Utc>, due: DateTime<Utc>) -> bool {
+    done <= due
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(min: i64) -> DateTime<Utc> {
+        "2026-11-22T08:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::minutes(min)
+    }
+
+    fn fresh() -> Clocks {
+        let p = SlaPolicy::default();
+        Clocks {
+            status: Status::Dispatched,
+            dispatch_due_at: t(3),
+            dispatch_on_time: None,
+            assignment_ack_due_at: Some(t(20)),
+            escalation_level: 0,
+            arrival_due_at: None,
+            arrival_on_time: None,
+            promised_at: t(0) + p.promise_repair,
+            resolve_on_time: None,
+        }
+    }
+
+    #[test]
+    fn a_fresh_ticket_waits_for_the_push_first() {
+        let p = SlaPolicy::default();
+        let c = fresh();
+        assert_eq!(next_deadline(&c, &p), Some(t(3)));
+        assert_eq!(due_check(&c, &p, t(2)), None);
+        assert_eq!(due_check(&c, &p, t(3)), Some((t(3), Check::Dispatch)));
+    }
+
+    #[test]
+    fn escalation_steps_ten_minutes_apart() {
+        let p = SlaPolicy::default();
+        let mut c = fresh();
+        c.dispatch_on_time = Some(true);
+        assert_eq!(due_check(&c, &p, t(19)), None);
+        assert_eq!(
+            due_check(&c, &p, t(20)),
+            Some((t(20), Check::Escalation(EscalationStep::Renotify)))
+        );
+        c.escalation_level = 1;
+        assert_eq!(next_deadline(&c, &p), Some(t(30)));
+        assert_eq!(
+            due_check(&c, &p, t(30)).unwrap().1,
+            Check::Escalation(EscalationStep::Reassign)
+        );
+        c.escalation_level = 2;
+        assert_eq!(
+            due_check(&c, &p, t(40)).unwrap().1,
+            Check::Escalation(EscalationStep::NotifyManager)
+        );
+        c.escalation_level = 3;
+        assert_eq!(
+            next_deadline(&c, &p),
+            Some(c.promised_at),
+            "only the promise remains"
+        );
+    }
+
+    #[test]
+    fn catching_up_after_downtime_applies_steps_in_order() {
+        let p = SlaPolicy::default();
+        let mut c = fresh();
+        // The server was down from minute 1 to minute 45: everything is due at once.
+        let mut applied = vec![];
+        while let Some((_, check)) = due_check(&c, &p, t(45)) {
+            applied.push(check);
+            match check {
+                Check::Dispatch => c.dispatch_on_time = Some(false),
+                Check::Escalation(s) => c.escalation_level = s.level(),
+                _ => unreachable!(),
+            }
+        }
+        assert_eq!(
+            applied,
+            [
+                Check::Dispatch,
+                Check::Escalation(EscalationStep::Renotify),
+                Check::Escalation(EscalationStep::Reassign),
+                Check::Escalation(EscalationStep::NotifyManager)
+            ]
+        );
+    }
+
+    #[test]
+    fn acknowledged_tickets_watch_arrival_and_promise() {
+        let p = SlaPolicy::default();
+        let mut c = fresh();
+        c.dispatch_on_time = Some(true);
+        c.status = Status::Acknowledged;
+        c.arrival_due_at = Some(t(130));
+        assert_eq!(
+            pending_checks(&c, &p),
+            vec![(t(130), Check::Arrival), (c.promised_at, Check::Resolve)]
+        );
+        c.status = Status::OnSite;
+        assert_eq!(
+            pending_checks(&c, &p),
+            vec![(c.promised_at, Check::Resolve)]
+        );
+    }
+
+    #[test]
+    fn postponed_tickets_never_escalate() {
+        let p = SlaPolicy::default();
+        let mut c = fresh();
+        c.dispatch_on_time = Some(true);
+        c.status = Status::Postponed;
+        c.arrival_due_at = Some(t(30));
+        assert!(pending_checks(&c, &p).is_empty());
+        c.status = Status::Cancelled;
+        c.dispatch_on_time = None;
+        assert!(pending_checks(&c, &p).is_empty());
+    }
+
+    #[test]
+    fn on_time_is_inclusive() {
+        assert!(on_time(t(20), t(20)));
+        assert!(!on_time(t(20) + Duration::seconds(1), t(20)));
+    }
+}

@@ -1,0 +1,114 @@
+//! The SLA engine and the outbox sender, as background tasks. Deadlines are rows
+//! (`tickets.next_deadline_at`, `notifications.next_attempt_at`); the tasks wake at the earliest
+//! one, when a write asks them to, and at least every few seconds, so after a restart everything
+//! overdue is processed at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::clock::SharedClock;
+use crate::db::{Db, DbError};
+use crate::flow::{escalation, FlowConfig, FlowError};
+use crate::store::tickets;
+
+/// Tickets stepped per batch.
+const BATCH: i64 = 200;
+
+/// Processes due ticket deadlines.
+#[derive(Clone)]
+pub struct Engine {
+    db: Db,
+    clock: SharedClock,
+    cfg: Arc<FlowConfig>,
+    wake: Arc<Notify>,
+}
+
+impl Engine {
+    pub fn new(db: Db, clock: SharedClock, cfg: Arc<FlowConfig>) -> Self {
+        Engine {
+            db,
+            clock,
+            cfg,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Asks the background task to look again now (a write set an earlier deadline).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Applies every deadline due now. Answers how many tickets had steps applied.
+    pub async fn run_due(&self) -> Result<usize, DbError> {
+        let mut stepped = 0;
+        loop {
+            let now = self.clock.now_naive();
+            let ids = self
+                .db
+                .read(move |conn| Ok::<_, DbError>(tickets::due_ids(conn, now, BATCH)?))
+                .await?;
+            if ids.is_empty() {
+                return Ok(stepped);
+            }
+            let mut progressed = false;
+            for id in ids {
+                let cfg = self.cfg.clone();
+                let span_id = id.clone();
+                let result = self
+                    .db
+                    .write(move |conn| -> Result<Vec<_>, FlowError> {
+                        escalation::step(conn, &cfg, &id, now)
+                    })
+                    .await;
+                match result {
+                    Ok(applied) if !applied.is_empty() => {
+                        stepped += 1;
+                        progressed = true;
+                        tracing::info!(ticket_id = %span_id, checks = ?applied, "deadline steps applied");
+                    }
+                    Ok(_) => progressed = true,
+                    Err(FlowError::Conflict(_)) => {
+                        tracing::debug!(ticket_id = %span_id, "step already applied elsewhere");
+                    }
+                    Err(FlowError::Db(e)) => return Err(DbError::Query(e)),
+                    Err(FlowError::Store(e)) => return Err(e),
+                    Err(e) => {
+                        tracing::error!(ticket_id = %span_id, error = %e, "deadline step failed");
+                    }
+                }
+            }
+            if !progressed {
+                return Ok(stepped);
+            }
+        }
+    }
+
+    /// Runs until the process ends: steps due tickets, then sleeps until the earliest deadline,
+    /// a wake-up, or 5 seconds, whichever comes first.
+    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = self.run_due().await {
+                    tracing::error!(error = %e, "engine pass failed");
+                }
+                let wait = match self
+                    .db
+                    .read(|conn| Ok::<_, DbError>(tickets::earliest_deadline(conn)?))
+                    .await
+                {
+                    Ok(Some(at)) => (at - self.clock.now_naive())
+                        .to_std()
+                        .unwrap_or(Duration::ZERO)
+                        .min(Duration::from_secs(5)),
+                    _ => Duration::from_secs(5),
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep(wait.max(Duration::from_millis(50))) => {}
+                    _ = self.wake.notified() => {}
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,355 @@
+//! What technicians, account managers and dispatchers do to a ticket. Each action checks who
+//! may do it, applies the state machine, records the stage outcome it settles, appends its event
+//! and queues its messages.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::json;
+
+use super::{event, notify, save, Actor, FlowConfig, FlowError, FlowResult};
+use crate::db::DbConn;
+use crate::domain::routing::distance_m;
+use crate::domain::sla::on_time;
+use crate::domain::ticket::{transition, Action};
+use crate::domain::{required_text, Invalid, RegionScope, Role, WgsPoint};
+use crate::notify::templates::Purpose;
+use crate::store::tickets::{self, TicketRow};
+use crate::store::users;
+
+/// Who is acting, as the API authenticated them.
+#[derive(Debug, Clone)]
+pub struct Acting {
+    pub actor: Actor,
+    pub role: Role,
+    pub scope: RegionScope,
+}
+
+impl Acting {
+    /// Technicians see only tickets assigned to them; everyone else, their regions' tickets.
+    pub fn can_see(&self, t: &TicketRow) -> bool {
+        match self.role {
+            Role::Technician => t.assignee_id.is_some() && t.assignee_id == self.actor.id,
+            _ => self.scope.allows(&t.region_id),
+        }
+    }
+
+    fn require(&self, roles: &[Role], what: &str) -> FlowResult<()> {
+        if self.role == Role::Admin || roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(FlowError::Forbidden(format!(
+                "a {} cannot {what}",
+                self.role
+            )))
+        }
+    }
+}
+
+/// Loads a ticket the caller may see; others are "not found", so ids of other people's tickets
+/// reveal nothing.
+pub fn load_visible(conn: &mut DbConn, id: &str, who: &Acting) -> FlowResult<TicketRow> {
+    match tickets::get(conn, id)? {
+        Some(t) if who.can_see(&t) => Ok(t),
+        _ => Err(FlowError::NotFound("no such ticket".into())),
+    }
+}
+
+/// The field roles: the assignee, the region's account managers, dispatchers, admins.
+const FIELD: [Role; 3] = [Role::Technician, Role::AccountManager, Role::Dispatcher];
+
+fn naive(t: DateTime<Utc>) -> NaiveDateTime {
+    t.naive_utc()
+}
+
+/// The technician contacted the customer and agreed an appointment.
+pub fn acknowledge(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    id: &str,
+    who: &Acting,
+    appointment_at: DateTime<Utc>,
+    contact_note: &str,
+    now: NaiveDateTime,
+) -> FlowResult<TicketRow> {
+    who.require(&FIELD, "acknowledge a ticket")?;
+    let note = required_text("contact_note", contact_note, 500)?;
+    if naive(appointment_at) < now - chrono::Duration::minutes(5) {
+        return Err(Invalid::new("appointment_at", "must not be in the past").into());
+    }
+    let mut t = load_visible(conn, id, who)?;
+    let next = transition(t.status()?, Action::Acknowledge)?;
+    t.set_status(next);
+    if t.acknowledged_at.is_none() {
+        t.acknowledged_at = Some(now);
+        if t.ack_on_time.is_none() {
+            t.ack_on_time = t
+                .ack_due_at
+                .map(|due| on_time(now.and_utc(), due.and_utc()));
+        }
+    }
+    t.appointment_at = Some(naive(appointment_at));
+    t.contact_note = Some(note.clone());
+    t.arrival_due_at = Some(naive(appointment_at) + cfg.policy.arrival_grace);
+    save(conn, &mut t, cfg, now)?;
+    event(
+        conn,
+        &t,
+        now,
+        &who.actor,
+        "acknowledged",
+        json!({"appointment_at": appointment_at, "contact_note": note, "ack_on_time": t.ack_on_time}),
+        None,
+    )?;
+    Ok(t)
+}
+
+/// The technician is at the customer's address.
+pub fn check_in(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    id: &str,
+    who: &Acting,
+    at: WgsPoint,
+    now: NaiveDateTime,
+) -> FlowResult<TicketRow> {
+    who.require(&FIELD, "check in")?;
+    let mut t = load_visible(conn, id, who)?;
+    let next = transition(t.status()?, Action::CheckIn)?;
+    t.set_status(next);
+    if t.arrived_at.is_none() {
+        t.arrived_at = Some(now);
+    }
+    if t.arrival_on_time.is_none() {
+        t.arrival_on_time = t
+            .arrival_due_at
+            .map(|due| on_time(now.and_utc(), due.and_utc()));
+    }
+    let distance = t
+        .lat
+        .zip(t.lon)
+        .map(|customer| distance_m(customer, (at.lat, at.lon)));
+    t.check_in_distance_m = distance.map(|d| (d * 10.0).round() / 10.0);
+    t.check_in_far = distance.map(|d| d > cfg.far_check_in_m);
+    save(conn, &mut t, cfg, now)?;
+    event(
+        conn,
+        &t,
+        now,
+        &who.actor,
+        "checked_in",
+        json!({"distance_m": t.check_in_distance_m, "far": t.check_in_far, "arrival_on_time": t.arrival_on_time}),
+        Some((at.lat, at.lon)),
+    )?;
+    Ok(t)
+}
+
+/// A postponement the customer asked for: the promise moves and nothing escalates meanwhile.
+pub struct Postponement {
+    pub new_promised_at: DateTime<Utc>,
+    pub reason: String,
+    pub approved_by: String,
+    pub new_appointment_at: Option<DateTime<Utc>>,
+}
+
+pub fn postpone(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    id: &str,
+    who: &Acting,
+    p: Postponement,
+    now: NaiveDateTime,
+) -> FlowResult<TicketRow> {
+    who.require(&FIELD, "postpone a ticket")?;
+    let reason = required_text("reason", &p.reason, 500)?;
+    let approved_by = required_text("approved_by", &p.approved_by, 100)?;
+    if naive(p.new_promised_at) <= now {
+        return Err(Invalid::new("new_promised_at", "must be in the future").into());
+    }
+    if let Some(a) = p.new_appointment_at {
+        if a > p.new_promised_at || naive(a) < now {
+            return Err(Invalid::new(
+                "new_appointment_at",
+                "must be between now and the new promise",
+            )
+            .into());
+        }
+    }
+    let mut t = load_visible(conn, id, who)?;
+    let next = transition(t.status()?, Action::Postpone)?;
+    let old = t.promised_at;
+    t.set_status(next);
+    t.promised_at = naive(p.new_promised_at);
+    t.postponement_count += 1;
+    // The old appointment no longer binds; a new one, if agreed, does.
+    t.appointment_at = p.new_appointment_at.map(naive);
+    t.arrival_due_at = p
+        .new_appointment_at
+        .map(|a| naive(a) + cfg.policy.arrival_grace);
+    save(conn, &mut t, cfg, now)?;
+    event(
+        conn,
+        &t,
+        now,
+        &who.actor,
+        "postponed",
+        json!({"requested_by": "customer", "from": old.and_utc(), "to": p.new_promised_at,
+               "reason": reason, "approved_by": approved_by, "new_appointment_at": p.new_appointment_at}),
+        None,
+    )?;
+    Ok(t)
+}
+
+pub fn resolve(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    id: &str,
+    who: &Acting,
+    code: &str,
+    notes: &str,
+    now: NaiveDateTime,
+) -> FlowResult<TicketRow> {
+    who.require(&FIELD, "resolve a ticket")?;
+    let code = required_text("resolution_code", code, 64)?;
+    let notes = notes.trim().to_string();
+    let mut t = load_visible(conn, id, who)?;
+    let next = transition(t.status()?, Action::Resolve)?;
+    t.set_status(next);
+    t.resolved_at = Some(now);
+    if t.resolve_on_time.is_none() {
+        t.resolve_on_time = Some(on_time(now.and_utc(), t.promised_at.and_utc()));
+    }
+    t.resolution_code = Some(code.clone());
+    t.resolution_notes = (!notes.is_empty()).then_some(notes.clone());
+    save(conn, &mut t, cfg, now)?;
+    event(
+        conn,
+        &t,
+        now,
+        &who.actor,
+        "resolved",
+        json!({"resolution_code": code, "notes": notes, "resolve_on_time": t.resolve_on_time,
+               "promised_at": t.promised_at.and_utc(), "postponements": t.postponement_count}),
+        None,
+    )?;
+    Ok(t)
+}
+
+/// A dispatcher gives the ticket to a technician of its region (or the engine does, escalating).
+pub fn assign(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    id: &str,
+    who: &Acting,
+    assignee_id: &str,
+    now: NaiveDateTime,
+) -> FlowResult<TicketRow> {
+    who.require(&[Role::Dispatcher], "assign tickets")?;
+    let mut t = load_visible(conn, id, who)?;
+    let tech = users::get(conn, assignee_id)?
+        .filter(|u| u.active && u.role == Role::Technician)
+        .ok_or_else(|| Invalid::new("assignee_id", "is not an active technician"))?;
+    if !tech.region_ids.contains(&t.region_id) {
+        return Err(Invalid::new(
+            "assignee_id",
+            "this technician does not work in the ticket's region",
+        )
+        .into());
+    }
+    let from = t.assignee_id.clone();
+    hand_over(conn, cfg, &mut t, &tech.id, now)?;
+    event(
+        conn,
+        &t,
+        now,
+        &who.actor,
+        "assigned",
+        json!({"from": from, "to": tech.id, "username": tech.username, "by": "dispatcher",
+               "ack_due_at": t.assignment_ack_due_at.map(|d| d.and_utc())}),
+        None,
+    )?;
+    Ok(t)
+}
+
+/// Gives the ticket to `user_id` with a fresh contact deadline and tells them.
+pub(crate) fn hand_over(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    t: &mut TicketRow,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> FlowResult<()> {
+    let first = t.assignee_id.is_none() && t.assigned_at.is_none();
+    let next = transition(t.status()?, Action::Assign)?;
+    t.set_status(next);
+    t.assignee_id = Some(user_id.to_string());
+    t.assigned_at = Some(now);
+    t.assignment_ack_due_at = Some(now + cfg.policy.acknowledge);
+    if t.ack_due_at.is_none() {
+        t.ack_due_at = t.assignment_ack_due_at;
+    }
+    t.escalation_level = 0;
+    t.flagged = false;
+    t.flag_reason = None;
+    save(conn, t, cfg, now)?;
+    if let Some(u) = users::find_row(conn, user_id)? {
+        notify(
+            conn,
+            t,
+            &u,
+            if first {
+                Purpose::NewTicket
+            } else {
+                Purpose::Reassigned
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+pub fn cancel(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    id: &str,
+    who: &Acting,
+    reason: &str,
+    now: NaiveDateTime,
+) -> FlowResult<TicketRow> {
+    who.require(&[Role::Dispatcher, Role::Agent], "cancel tickets")?;
+    let reason = required_text("reason", reason, 500)?;
+    let mut t = load_visible(conn, id, who)?;
+    let next = transition(t.status()?, Action::Cancel)?;
+    t.set_status(next);
+    t.cancelled_at = Some(now);
+    t.cancel_reason = Some(reason.clone());
+    save(conn, &mut t, cfg, now)?;
+    event(
+        conn,
+        &t,
+        now,
+        &who.actor,
+        "cancelled",
+        json!({"reason": reason}),
+        None,
+    )?;
+    Ok(t)
+}
+
+pub fn close(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    id: &str,
+    who: &Acting,
+    now: NaiveDateTime,
+) -> FlowResult<TicketRow> {
+    who.require(
+        &[Role::Dispatcher, Role::Agent, Role::AccountManager],
+        "close tickets",
+    )?;
+    let mut t = load_visible(conn, id, who)?;
+    let next = transition(t.status()?, Action::Close)?;
+    t.set_status(next);
+    t.closed_at = Some(now);
+    save(conn, &mut t, cfg, now)?;
+    event(conn, &t, now, &who.actor, "closed", json!({}), None)?;
+    Ok(t)
+}

@@ -1,0 +1,173 @@
+//! Recording a fault: the ticket, its first events, its routing to the on-duty staff and its
+//! outbox messages, in one transaction.
+
+use chrono::NaiveDateTime;
+use serde_json::{json, Value};
+
+use super::{
+    candidates, event, notify, on_duty_staff, reschedule, staff, Actor, FlowConfig, FlowResult,
+};
+use crate::db::DbConn;
+use crate::domain::routing::rank;
+use crate::domain::ticket::{transition, Action, Status, TicketKind};
+use crate::domain::{new_id, PhoneNumber, Role, WgsPoint};
+use crate::notify::templates::Purpose;
+use crate::store::tickets::{self, TicketRow};
+
+/// A fault report, parsed and checked at the edge.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub kind: TicketKind,
+    pub external_ref: Option<String>,
+    pub customer_name: String,
+    pub customer_phone: PhoneNumber,
+    pub address: String,
+    pub point: Option<WgsPoint>,
+    pub account_no: Option<String>,
+    pub fault_category: String,
+    pub fault_description: String,
+}
+
+/// Where the ticket belongs, as located before the transaction.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub region_id: String,
+    pub district_id: Option<String>,
+    /// How it was placed, for the timeline (district code, on a border, nearest, ...).
+    pub how: Value,
+}
+
+/// Records the ticket. Answers the ticket and whether it was created now (false: the same
+/// `external_ref` was recorded before, and that ticket is returned unchanged).
+pub fn intake(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    new: &NewTicket,
+    placement: &Placement,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> FlowResult<(TicketRow, bool)> {
+    if let Some(r) = &new.external_ref {
+        if let Some(existing) = tickets::find_by_external_ref(conn, r)? {
+            return Ok((existing, false));
+        }
+    }
+    let policy = &cfg.policy;
+    let promised = now + policy.promise(new.kind);
+    let mut t = TicketRow {
+        id: new_id(),
+        region_id: placement.region_id.clone(),
+        district_id: placement.district_id.clone(),
+        kind: new.kind.as_str().into(),
+        status: Status::New.as_str().into(),
+        external_ref: new.external_ref.clone(),
+        customer_name: new.customer_name.clone(),
+        customer_phone: new.customer_phone.to_string(),
+        address: new.address.clone(),
+        lat: new.point.map(|p| p.lat),
+        lon: new.point.map(|p| p.lon),
+        account_no: new.account_no.clone(),
+        fault_category: new.fault_category.clone(),
+        fault_description: new.fault_description.clone(),
+        created_by: actor.id.clone().unwrap_or_else(|| actor.kind.to_string()),
+        created_at: now,
+        updated_at: now,
+        version: 0,
+        assignee_id: None,
+        assigned_at: None,
+        flagged: false,
+        flag_reason: None,
+        dispatch_due_at: now + policy.dispatch,
+        pushed_at: None,
+        dispatch_on_time: None,
+        ack_due_at: None,
+        assignment_ack_due_at: None,
+        acknowledged_at: None,
+        ack_on_time: None,
+        escalation_level: 0,
+        appointment_at: None,
+        contact_note: None,
+        arrival_due_at: None,
+        arrived_at: None,
+        arrival_on_time: None,
+        check_in_distance_m: None,
+        check_in_far: None,
+        promised_at: promised,
+        original_promised_at: promised,
+        postponement_count: 0,
+        resolved_at: None,
+        resolve_on_time: None,
+        resolution_code: None,
+        resolution_notes: None,
+        closed_at: None,
+        cancelled_at: None,
+        cancel_reason: None,
+        next_deadline_at: None,
+    };
+
+    let (managers, technicians) = on_duty_staff(conn, cfg, &placement.region_id, now)?;
+    let pool = candidates(conn, &technicians)?;
+    let point = new.point.map(|p| (p.lat, p.lon));
+    let chosen = rank(&pool, point, now.and_utc(), &[])
+        .first()
+        .map(|c| c.user_id.clone());
+    let technician = chosen.and_then(|id| technicians.iter().find(|u| u.id == id).cloned());
+    if let Some(tech) = &technician {
+        t.set_status(transition(Status::New, Action::Assign)?);
+        t.assignee_id = Some(tech.id.clone());
+        t.assigned_at = Some(now);
+        t.ack_due_at = Some(now + policy.acknowledge);
+        t.assignment_ack_due_at = t.ack_due_at;
+    } else {
+        t.flagged = true;
+        t.flag_reason = Some("no technician on duty in the region".into());
+    }
+    reschedule(&mut t, cfg)?;
+    tickets::insert(conn, &t)?;
+
+    let place = point;
+    event(
+        conn,
+        &t,
+        now,
+        actor,
+        "created",
+        json!({"kind": t.kind, "external_ref": t.external_ref, "placement": placement.how,
+               "promised_at": t.promised_at.and_utc(), "dispatch_due_at": t.dispatch_due_at.and_utc()}),
+        place,
+    )?;
+    for m in &managers {
+        notify(conn, &t, m, Purpose::NewTicket, now)?;
+    }
+    match &technician {
+        Some(tech) => {
+            event(
+                conn,
+                &t,
+                now,
+                &Actor::system(),
+                "assigned",
+                json!({"to": tech.id, "username": tech.username, "by": "on-duty routing",
+                       "on_duty_technicians": technicians.len(), "ack_due_at": t.ack_due_at.map(|d| d.and_utc())}),
+                None,
+            )?;
+            notify(conn, &t, tech, Purpose::NewTicket, now)?;
+        }
+        None => {
+            let dispatchers = staff(conn, &t.region_id, Role::Dispatcher)?;
+            event(
+                conn,
+                &t,
+                now,
+                &Actor::system(),
+                "queued_for_dispatcher",
+                json!({"reason": "no technician on duty", "notified": dispatchers.len()}),
+                None,
+            )?;
+            for d in &dispatchers {
+                notify(conn, &t, d, Purpose::DispatcherQueue, now)?;
+            }
+        }
+    }
+    Ok((t, true))
+}

@@ -1,0 +1,259 @@
+//! The repair-upon-report flow over the store: intake with routing to the on-duty staff, the
+//! technician's and dispatcher's actions, and the engine's escalation steps. Every function runs
+//! inside the caller's write transaction, so a ticket change, its timeline events and its outbox
+//! messages commit together.
+
+pub mod actions;
+pub mod escalation;
+pub mod intake;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use serde_json::Value;
+
+use crate::db::DbConn;
+use crate::domain::duty::{on_duty, DutyRole};
+use crate::domain::routing::Candidate;
+use crate::domain::sla::{self, SlaPolicy};
+use crate::domain::ticket::IllegalTransition;
+use crate::domain::{new_id, Invalid, Role};
+use crate::notify::templates::{render, Purpose};
+use crate::store::notifications::{self, NotificationRow};
+use crate::store::tickets::{self, EventRow, TicketRow};
+use crate::store::users::{self, UserFilter, UserRow};
+use crate::store::{duty, tickets as ticket_store};
+
+/// The rules in force.
+#[derive(Debug, Clone)]
+pub struct FlowConfig {
+    pub policy: SlaPolicy,
+    pub tz: Tz,
+    /// A check-in farther than this from the customer's location is flagged.
+    pub far_check_in_m: f64,
+}
+
+/// Why a flow step was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Store(#[from] crate::db::DbError),
+}
+
+pub type FlowResult<T> = Result<T, FlowError>;
+
+/// Who did something.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actor {
+    /// `user`, `api_key` or `system`.
+    pub kind: &'static str,
+    pub id: Option<String>,
+}
+
+impl Actor {
+    pub fn system() -> Self {
+        Actor {
+            kind: "system",
+            id: None,
+        }
+    }
+
+    pub fn user(id: &str) -> Self {
+        Actor {
+            kind: "user",
+            id: Some(id.to_string()),
+        }
+    }
+
+    pub fn api_key(id: &str) -> Self {
+        Actor {
+            kind: "api_key",
+            id: Some(id.to_string()),
+        }
+    }
+}
+
+fn naive(t: DateTime<Utc>) -> NaiveDateTime {
+    t.naive_utc()
+}
+
+/// Appends one event to a ticket's timeline.
+pub fn event(
+    conn: &mut DbConn,
+    t: &TicketRow,
+    at: NaiveDateTime,
+    actor: &Actor,
+    kind: &str,
+    detail: Value,
+    place: Option<(f64, f64)>,
+) -> FlowResult<()> {
+    tickets::append_event(
+        conn,
+        &EventRow {
+            id: new_id(),
+            ticket_id: t.id.clone(),
+            region_id: t.region_id.clone(),
+            at,
+            actor_kind: actor.kind.to_string(),
+            actor_id: actor.id.clone(),
+            kind: kind.to_string(),
+            detail: detail.to_string(),
+            lat: place.map(|p| p.0),
+            lon: place.map(|p| p.1),
+        },
+    )?;
+    Ok(())
+}
+
+/// Queues an SMS about `t` to `user` (skipped, with a warning, when they have no phone).
+pub fn notify(
+    conn: &mut DbConn,
+    t: &TicketRow,
+    user: &UserRow,
+    purpose: Purpose,
+    now: NaiveDateTime,
+) -> FlowResult<bool> {
+    let Some(phone) = &user.phone else {
+        tracing::warn!(user = %user.username, ticket_id = %t.id, "no phone number: SMS not queued");
+        return Ok(false);
+    };
+    notifications::insert(
+        conn,
+        &NotificationRow {
+            id: new_id(),
+            region_id: t.region_id.clone(),
+            ticket_id: Some(t.id.clone()),
+            recipient_user_id: Some(user.id.clone()),
+            recipient_phone: phone.clone(),
+            channel: "sms".into(),
+            purpose: purpose.as_str().into(),
+            body: render(purpose, t),
+            status: notifications::PENDING.into(),
+            attempts: 0,
+            created_at: now,
+            next_attempt_at: now,
+            lease_until: None,
+            accepted_at: None,
+            delivered_at: None,
+            provider: None,
+            provider_message_id: None,
+            last_error: None,
+        },
+    )?;
+    Ok(true)
+}
+
+/// Active users of a region with a role.
+pub fn staff(conn: &mut DbConn, region_id: &str, role: Role) -> FlowResult<Vec<UserRow>> {
+    let ids: Vec<String> = users::list(
+        conn,
+        &UserFilter {
+            role: Some(role),
+            region_id: Some(region_id.to_string()),
+        },
+    )?
+    .into_iter()
+    .filter(|u| u.active)
+    .map(|u| u.id)
+    .collect();
+    rows(conn, &ids)
+}
+
+fn rows(conn: &mut DbConn, ids: &[String]) -> FlowResult<Vec<UserRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(u) = users::find_row(conn, id)? {
+            out.push(u);
+        }
+    }
+    Ok(out)
+}
+
+/// The people on duty in a region at `now`: account managers and technicians (active users
+/// whose role matches their duty).
+pub fn on_duty_staff(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    region_id: &str,
+    now: NaiveDateTime,
+) -> FlowResult<(Vec<UserRow>, Vec<UserRow>)> {
+    let (rotations, overrides) = duty::roster(conn, region_id, now)?;
+    let people = on_duty(&rotations, &overrides, now.and_utc(), cfg.tz);
+    let mut managers = Vec::new();
+    let mut technicians = Vec::new();
+    for (user_id, role) in people {
+        let Some(u) = users::find_row(conn, &user_id)? else {
+            continue;
+        };
+        let expected = match role {
+            DutyRole::AccountManager => Role::AccountManager,
+            DutyRole::Technician => Role::Technician,
+        };
+        if !u.active || u.role()? != expected {
+            continue;
+        }
+        match role {
+            DutyRole::AccountManager => managers.push(u),
+            DutyRole::Technician => technicians.push(u),
+        }
+    }
+    Ok((managers, technicians))
+}
+
+/// Routing candidates from a list of technicians: their open tickets and last positions.
+pub fn candidates(conn: &mut DbConn, technicians: &[UserRow]) -> FlowResult<Vec<Candidate>> {
+    let ids: Vec<String> = technicians.iter().map(|u| u.id.clone()).collect();
+    let counts = ticket_store::open_counts(conn, &ids)?;
+    let positions = duty::positions(conn, &ids)?;
+    Ok(technicians
+        .iter()
+        .map(|u| Candidate {
+            user_id: u.id.clone(),
+            username: u.username.clone(),
+            open_tickets: counts
+                .iter()
+                .find(|(id, _)| *id == u.id)
+                .map(|(_, n)| *n)
+                .unwrap_or(0),
+            position: positions
+                .iter()
+                .find(|p| p.user_id == u.id)
+                .map(|p| (p.lat, p.lon, p.at.and_utc())),
+        })
+        .collect())
+}
+
+/// Recomputes the ticket's next deadline from its clocks.
+pub fn reschedule(t: &mut TicketRow, cfg: &FlowConfig) -> FlowResult<()> {
+    let clocks = t.clocks()?;
+    t.next_deadline_at = sla::next_deadline(&clocks, &cfg.policy).map(naive);
+    Ok(())
+}
+
+/// Saves a ticket changed in this transaction; a concurrent change is a conflict.
+pub fn save(
+    conn: &mut DbConn,
+    t: &mut TicketRow,
+    cfg: &FlowConfig,
+    now: NaiveDateTime,
+) -> FlowResult<()> {
+    reschedule(t, cfg)?;
+    t.updated_at = now;
+    if !ticket_store::save(conn, t)? {
+        return Err(FlowError::Conflict(
+            "the ticket changed while this request was handled; reload it and retry".into(),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! Notifications: message texts, SMS providers and the outbox sender.
+
+pub mod sender;
+pub mod sms;
+pub mod templates;

@@ -1,0 +1,261 @@
+//! The outbox sender: lease a due message (one short transaction), send it outside any
+//! transaction, record the outcome (another). A crash between the two leaves a lease that
+//! expires, and the message goes out again under the same id, which the gateway can dedup.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+use tokio::sync::Notify;
+
+use super::sms::{OutMessage, Provider};
+use super::templates::Purpose;
+use crate::clock::SharedClock;
+use crate::db::{Db, DbError};
+use crate::flow::{self, Actor, FlowConfig, FlowError};
+use crate::store::notifications::{self, NotificationRow};
+use crate::store::tickets;
+
+/// How long a lease lasts: longer than the provider's 5 s timeout.
+const LEASE_S: i64 = 30;
+
+#[derive(Clone)]
+pub struct Sender {
+    db: Db,
+    clock: SharedClock,
+    provider: Provider,
+    cfg: Arc<FlowConfig>,
+    max_attempts: i32,
+    wake: Arc<Notify>,
+}
+
+impl Sender {
+    pub fn new(
+        db: Db,
+        clock: SharedClock,
+        provider: Provider,
+        cfg: Arc<FlowConfig>,
+        max_attempts: i32,
+    ) -> Self {
+        Sender {
+            db,
+            clock,
+            provider,
+            cfg,
+            max_attempts,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn provider(&self) -> &Provider {
+        &self.provider
+    }
+
+    /// Asks the background task to send now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Sends everything due now. Answers how many messages the gateway accepted.
+    pub async fn drain(&self) -> Result<usize, DbError> {
+        let mut accepted = 0;
+        loop {
+            let now = self.clock.now_naive();
+            let due = self
+                .db
+                .read(move |conn| Ok::<_, DbError>(notifications::due(conn, now, 100)?))
+                .await?;
+            if due.is_empty() {
+                return Ok(accepted);
+            }
+            let mut progressed = false;
+            for row in due {
+                match self.send_one(row).await? {
+                    Some(true) => {
+                        accepted += 1;
+                        progressed = true;
+                    }
+                    Some(false) => progressed = true,
+                    None => {}
+                }
+            }
+            if !progressed {
+                return Ok(accepted);
+            }
+        }
+    }
+
+    /// Some(true): accepted; Some(false): failed this time; None: another sender had it.
+    async fn send_one(&self, row: NotificationRow) -> Result<Option<bool>, DbError> {
+        let now = self.clock.now_naive();
+        let until = now + chrono::Duration::seconds(LEASE_S);
+        let leased = row.clone();
+        let got = self
+            .db
+            .write(move |conn| Ok::<_, DbError>(notifications::lease(conn, &leased, until)?))
+            .await?;
+        if !got {
+            return Ok(None);
+        }
+        let attempt = row.attempts + 1;
+        let msg = OutMessage {
+            id: row.id.clone(),
+            to: row.recipient_phone.clone(),
+            text: row.body.clone(),
+            ticket_id: row.ticket_id.clone(),
+            purpose: row.purpose.clone(),
+        };
+        let started = std::time::Instant::now();
+        let outcome = self.provider.send(&msg).await;
+        let latency_ms = started.elapsed().as_millis() as u64;
+        let at = self.clock.now_naive();
+        let provider = self.provider.name();
+        match outcome {
+            Ok(accepted) => {
+                let cfg = self.cfg.clone();
+                self.db
+                    .write(move |conn| -> Result<(), FlowError> {
+                        if notifications::mark_accepted(
+                            conn,
+                            &row.id,
+                            at,
+                            provider,
+                            accepted.provider_message_id.as_deref(),
+                        )? {
+                            record_push(conn, &cfg, &row, at)?;
+                        }
+                        Ok(())
+                    })
+                    .await
+                    .map_err(flow_to_db)?;
+                tracing::info!(notification = %msg.id, to = %msg.to, attempt, latency_ms, "sms accepted");
+                Ok(Some(true))
+            }
+            Err(failure) => {
+                let retry_at = (failure.temporary && attempt < self.max_attempts)
+                    .then(|| at + backoff(attempt));
+                let detail = failure.detail.clone();
+                let dead = retry_at.is_none();
+                let cfg = self.cfg.clone();
+                self.db
+                    .write(move |conn| -> Result<(), FlowError> {
+                        notifications::mark_failed(conn, &row.id, &detail, retry_at)?;
+                        if dead {
+                            raise_failed(conn, &cfg, &row, &detail, at)?;
+                        }
+                        Ok(())
+                    })
+                    .await
+                    .map_err(flow_to_db)?;
+                tracing::warn!(notification = %msg.id, attempt, latency_ms, error = %failure.detail, dead, "sms not accepted");
+                Ok(Some(false))
+            }
+        }
+    }
+
+    /// Runs until the process ends.
+    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = self.drain().await {
+                    tracing::error!(error = %e, "sender pass failed");
+                }
+                let wait = match self
+                    .db
+                    .read(|conn| Ok::<_, DbError>(notifications::earliest_due(conn)?))
+                    .await
+                {
+                    Ok(Some(at)) => (at - self.clock.now_naive())
+                        .to_std()
+                        .unwrap_or(Duration::ZERO)
+                        .min(Duration::from_secs(2)),
+                    _ => Duration::from_secs(2),
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep(wait.max(Duration::from_millis(20))) => {}
+                    _ = self.wake.notified() => {}
+                }
+            }
+        })
+    }
+}
+
+fn flow_to_db(e: FlowError) -> DbError {
+    match e {
+        FlowError::Db(q) => DbError::Query(q),
+        FlowError::Store(s) => s,
+        other => DbError::Task(other.to_string()),
+    }
+}
+
+/// Exponential backoff with ±20 % jitter: about 2, 4, 8, 16 ... seconds, at most 5 minutes.
+pub fn backoff(attempt: i32) -> chrono::Duration {
+    let base = 2f64.powi(attempt.clamp(1, 9)).min(300.0);
+    let jitter = 0.8 + 0.4 * rand::random::<f64>();
+    chrono::Duration::milliseconds((base * jitter * 1000.0) as i64)
+}
+
+/// The first accepted push of a ticket settles its dispatch outcome.
+fn record_push(
+    conn: &mut crate::db::DbConn,
+    cfg: &FlowConfig,
+    row: &NotificationRow,
+    at: NaiveDateTime,
+) -> Result<(), FlowError> {
+    let Some(ticket_id) = &row.ticket_id else {
+        return Ok(());
+    };
+    if !Purpose::counts_as_push(&row.purpose) {
+        return Ok(());
+    }
+    let Some(mut t) = tickets::get(conn, ticket_id)? else {
+        return Ok(());
+    };
+    if t.pushed_at.is_some() {
+        return Ok(());
+    }
+    t.pushed_at = Some(at);
+    if t.dispatch_on_time.is_none() {
+        t.dispatch_on_time = Some(at <= t.dispatch_due_at);
+    }
+    flow::save(conn, &mut t, cfg, at)?;
+    flow::event(
+        conn,
+        &t,
+        at,
+        &Actor::system(),
+        "pushed",
+        json!({"notification": row.id, "to": row.recipient_user_id, "accepted_at": at.and_utc(),
+               "dispatch_on_time": t.dispatch_on_time}),
+        None,
+    )
+}
+
+/// A message that will never go out: the dispatcher must know.
+fn raise_failed(
+    conn: &mut crate::db::DbConn,
+    cfg: &FlowConfig,
+    row: &NotificationRow,
+    detail: &str,
+    at: NaiveDateTime,
+) -> Result<(), FlowError> {
+    let Some(ticket_id) = &row.ticket_id else {
+        return Ok(());
+    };
+    let Some(mut t) = tickets::get(conn, ticket_id)? else {
+        return Ok(());
+    };
+    t.flagged = true;
+    t.flag_reason = Some(format!("an SMS to {} failed for good", row.recipient_phone));
+    flow::save(conn, &mut t, cfg, at)?;
+    flow::event(
+        conn,
+        &t,
+        at,
+        &Actor::system(),
+        "notification_failed",
+        json!({"notification": row.id, "to": row.recipient_user_id, "error": detail}),
+        None,
+    )
+}

@@ -1,0 +1,165 @@
+//! The notification outbox. Rows are written in the transaction of the change that causes them;
+//! the sender leases them, sends outside any transaction, and records the outcome.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::notifications;
+use crate::db::DbConn;
+
+/// Outbox states: pending → sending (leased) → accepted (by the gateway) → delivered, or back to
+/// pending for a retry, or dead after the last attempt.
+pub const PENDING: &str = "pending";
+pub const SENDING: &str = "sending";
+pub const ACCEPTED: &str = "accepted";
+pub const DELIVERED: &str = "delivered";
+pub const DEAD: &str = "dead";
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = notifications)]
+pub struct NotificationRow {
+    pub id: String,
+    pub region_id: String,
+    pub ticket_id: Option<String>,
+    pub recipient_user_id: Option<String>,
+    pub recipient_phone: String,
+    pub channel: String,
+    pub purpose: String,
+    pub body: String,
+    pub status: String,
+    pub attempts: i32,
+    pub created_at: NaiveDateTime,
+    pub next_attempt_at: NaiveDateTime,
+    pub lease_until: Option<NaiveDateTime>,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub provider: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub last_error: Option<String>,
+}
+
+pub fn insert(conn: &mut DbConn, row: &NotificationRow) -> QueryResult<()> {
+    diesel::insert_into(notifications::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Pending messages due at `now`, and leases that expired (a sender died mid-send), oldest first.
+pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<NotificationRow>> {
+    notifications::table
+        .filter(
+            notifications::status
+                .eq(PENDING)
+                .and(notifications::next_attempt_at.le(now))
+                .or(notifications::status
+                    .eq(SENDING)
+                    .and(notifications::lease_until.le(now))),
+        )
+        .order(notifications::next_attempt_at.asc())
+        .limit(limit)
+        .select(NotificationRow::as_select())
+        .load(conn)
+}
+
+/// Leases a message for sending: true if this caller got it (compare-and-set on its state, so two
+/// senders never both take it).
+pub fn lease(conn: &mut DbConn, row: &NotificationRow, until: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(
+        notifications::table
+            .filter(notifications::id.eq(&row.id))
+            .filter(notifications::status.eq(&row.status))
+            .filter(notifications::attempts.eq(row.attempts)),
+    )
+    .set((
+        notifications::status.eq(SENDING),
+        notifications::lease_until.eq(until),
+        notifications::attempts.eq(row.attempts + 1),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn mark_accepted(
+    conn: &mut DbConn,
+    id: &str,
+    at: NaiveDateTime,
+    provider: &str,
+    provider_message_id: Option<&str>,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        notifications::table
+            .filter(notifications::id.eq(id))
+            .filter(notifications::status.eq(SENDING)),
+    )
+    .set((
+        notifications::status.eq(ACCEPTED),
+        notifications::accepted_at.eq(at),
+        notifications::provider.eq(provider),
+        notifications::provider_message_id.eq(provider_message_id),
+        notifications::lease_until.eq(None::<NaiveDateTime>),
+        notifications::last_error.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// A failed attempt: retry at `retry_at`, or dead when that is None.
+pub fn mark_failed(
+    conn: &mut DbConn,
+    id: &str,
+    error: &str,
+    retry_at: Option<NaiveDateTime>,
+) -> QueryResult<()> {
+    let (status, next) = match retry_at {
+        Some(t) => (PENDING, Some(t)),
+        None => (DEAD, None),
+    };
+    let q = diesel::update(
+        notifications::table
+            .filter(notifications::id.eq(id))
+            .filter(notifications::status.eq(SENDING)),
+    );
+    match next {
+        Some(t) => q
+            .set((
+                notifications::status.eq(status),
+                notifications::next_attempt_at.eq(t),
+                notifications::lease_until.eq(None::<NaiveDateTime>),
+                notifications::last_error.eq(error),
+            ))
+            .execute(conn)?,
+        None => q
+            .set((
+                notifications::status.eq(status),
+                notifications::lease_until.eq(None::<NaiveDateTime>),
+                notifications::last_error.eq(error),
+            ))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+pub fn for_ticket(conn: &mut DbConn, ticket_id: &str) -> QueryResult<Vec<NotificationRow>> {
+    notifications::table
+        .filter(notifications::ticket_id.eq(ticket_id))
+        .order((notifications::created_at.asc(), notifications::id.asc()))
+        .select(NotificationRow::as_select())
+        .load(conn)
+}
+
+/// Messages waiting to go out (pending or leased).
+pub fn backlog(conn: &mut DbConn) -> QueryResult<i64> {
+    notifications::table
+        .filter(notifications::status.eq_any([PENDING, SENDING]))
+        .count()
+        .get_result(conn)
+}
+
+/// The earliest pending attempt.
+pub fn earliest_due(conn: &mut DbConn) -> QueryResult<Option<NaiveDateTime>> {
+    notifications::table
+        .filter(notifications::status.eq(PENDING))
+        .select(diesel::dsl::min(notifications::next_attempt_at))
+        .first(conn)
+}

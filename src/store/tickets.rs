@@ -1,0 +1,283 @@
+//! Tickets, their timeline and the queries the board, the phone app and the engine need.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use crate::db::schema::{ticket_events, tickets};
+use crate::db::DbConn;
+use crate::domain::sla::Clocks;
+use crate::domain::ticket::{Status, TicketKind};
+
+/// A ticket as stored. Times are UTC.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = tickets, treat_none_as_null = true)]
+pub struct TicketRow {
+    pub id: String,
+    pub region_id: String,
+    pub district_id: Option<String>,
+    pub kind: String,
+    pub status: String,
+    pub external_ref: Option<String>,
+    pub customer_name: String,
+    pub customer_phone: String,
+    pub address: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub account_no: Option<String>,
+    pub fault_category: String,
+    pub fault_description: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+    pub assignee_id: Option<String>,
+    pub assigned_at: Option<NaiveDateTime>,
+    pub flagged: bool,
+    pub flag_reason: Option<String>,
+    pub dispatch_due_at: NaiveDateTime,
+    pub pushed_at: Option<NaiveDateTime>,
+    pub dispatch_on_time: Option<bool>,
+    pub ack_due_at: Option<NaiveDateTime>,
+    pub assignment_ack_due_at: Option<NaiveDateTime>,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub ack_on_time: Option<bool>,
+    pub escalation_level: i32,
+    pub appointment_at: Option<NaiveDateTime>,
+    pub contact_note: Option<String>,
+    pub arrival_due_at: Option<NaiveDateTime>,
+    pub arrived_at: Option<NaiveDateTime>,
+    pub arrival_on_time: Option<bool>,
+    pub check_in_distance_m: Option<f64>,
+    pub check_in_far: Option<bool>,
+    pub promised_at: NaiveDateTime,
+    pub original_promised_at: NaiveDateTime,
+    pub postponement_count: i32,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub resolve_on_time: Option<bool>,
+    pub resolution_code: Option<String>,
+    pub resolution_notes: Option<String>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub cancelled_at: Option<NaiveDateTime>,
+    pub cancel_reason: Option<String>,
+    pub next_deadline_at: Option<NaiveDateTime>,
+}
+
+fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+impl TicketRow {
+    pub fn status(&self) -> QueryResult<Status> {
+        Status::parse("status", &self.status).map_err(|e| super::corrupt("ticket status", e))
+    }
+
+    pub fn kind(&self) -> QueryResult<TicketKind> {
+        TicketKind::parse("kind", &self.kind).map_err(|e| super::corrupt("ticket kind", e))
+    }
+
+    pub fn set_status(&mut self, s: Status) {
+        self.status = s.as_str().to_string();
+    }
+
+    /// The SLA view of this ticket.
+    pub fn clocks(&self) -> QueryResult<Clocks> {
+        Ok(Clocks {
+            status: self.status()?,
+            dispatch_due_at: utc(self.dispatch_due_at),
+            dispatch_on_time: self.dispatch_on_time,
+            assignment_ack_due_at: self.assignment_ack_due_at.map(utc),
+            escalation_level: self.escalation_level,
+            arrival_due_at: self.arrival_due_at.map(utc),
+            arrival_on_time: self.arrival_on_time,
+            promised_at: utc(self.promised_at),
+            resolve_on_time: self.resolve_on_time,
+        })
+    }
+}
+
+pub fn insert(conn: &mut DbConn, row: &TicketRow) -> QueryResult<()> {
+    diesel::insert_into(tickets::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<TicketRow>> {
+    tickets::table
+        .find(id)
+        .select(TicketRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_external_ref(
+    conn: &mut DbConn,
+    external_ref: &str,
+) -> QueryResult<Option<TicketRow>> {
+    tickets::table
+        .filter(tickets::external_ref.eq(external_ref))
+        .select(TicketRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Writes a changed ticket if nobody else changed it since it was read (`row.version` is the
+/// version read; the stored one becomes `version + 1`). False means a concurrent change won:
+/// the caller's transaction must roll back.
+pub fn save(conn: &mut DbConn, row: &mut TicketRow) -> QueryResult<bool> {
+    let read_version = row.version;
+    row.version = read_version + 1;
+    let n = diesel::update(
+        tickets::table
+            .filter(tickets::id.eq(&row.id))
+            .filter(tickets::version.eq(read_version)),
+    )
+    .set(&*row)
+    .execute(conn)?;
+    if n == 0 {
+        row.version = read_version;
+    }
+    Ok(n == 1)
+}
+
+/// Open tickets assigned to a user, most urgent first.
+pub fn open_for_assignee(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<TicketRow>> {
+    let open: Vec<&str> = Status::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| s.as_str())
+        .collect();
+    tickets::table
+        .filter(tickets::assignee_id.eq(user_id))
+        .filter(tickets::status.eq_any(open))
+        .select(TicketRow::as_select())
+        .order((
+            tickets::next_deadline_at.is_null(),
+            tickets::next_deadline_at.asc(),
+            tickets::created_at.asc(),
+        ))
+        .load(conn)
+}
+
+/// How many open tickets each of `user_ids` holds.
+pub fn open_counts(conn: &mut DbConn, user_ids: &[String]) -> QueryResult<Vec<(String, i64)>> {
+    let open: Vec<&str> = Status::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| s.as_str())
+        .collect();
+    let rows: Vec<(Option<String>, i64)> = tickets::table
+        .filter(tickets::assignee_id.eq_any(user_ids.to_vec()))
+        .filter(tickets::status.eq_any(open))
+        .group_by(tickets::assignee_id)
+        .select((tickets::assignee_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(u, n)| u.map(|u| (u, n)))
+        .collect())
+}
+
+/// Filters for the dispatcher's board.
+#[derive(Debug, Default, Clone)]
+pub struct BoardFilter {
+    pub regions: Option<Vec<String>>,
+    pub statuses: Option<Vec<String>>,
+    pub district_id: Option<String>,
+    pub unassigned: bool,
+    /// Some stage already late (a recorded late outcome) while the ticket is open.
+    pub overdue: bool,
+    /// Only tickets after this (created_at, id), for cursor pagination.
+    pub after: Option<(NaiveDateTime, String)>,
+    pub limit: i64,
+}
+
+/// Tickets newest first, then by id, within the filter.
+pub fn board(conn: &mut DbConn, f: &BoardFilter) -> QueryResult<Vec<TicketRow>> {
+    let mut q = tickets::table.select(TicketRow::as_select()).into_boxed();
+    if let Some(r) = &f.regions {
+        q = q.filter(tickets::region_id.eq_any(r.clone()));
+    }
+    if let Some(s) = &f.statuses {
+        q = q.filter(tickets::status.eq_any(s.clone()));
+    }
+    if let Some(d) = &f.district_id {
+        q = q.filter(tickets::district_id.eq(d.clone()));
+    }
+    if f.unassigned {
+        q = q.filter(tickets::assignee_id.is_null());
+    }
+    if f.overdue {
+        let open: Vec<&str> = Status::ALL
+            .iter()
+            .filter(|s| s.is_open())
+            .map(|s| s.as_str())
+            .collect();
+        q = q.filter(tickets::status.eq_any(open)).filter(
+            tickets::dispatch_on_time
+                .eq(false)
+                .or(tickets::ack_on_time.eq(false))
+                .or(tickets::arrival_on_time.eq(false))
+                .or(tickets::resolve_on_time.eq(false)),
+        );
+    }
+    if let Some((at, id)) = &f.after {
+        q = q.filter(
+            tickets::created_at
+                .lt(*at)
+                .or(tickets::created_at.eq(*at).and(tickets::id.lt(id.clone()))),
+        );
+    }
+    q.order((tickets::created_at.desc(), tickets::id.desc()))
+        .limit(f.limit)
+        .load(conn)
+}
+
+/// Ids of tickets whose next deadline has passed, earliest first, at most `limit`.
+pub fn due_ids(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<String>> {
+    tickets::table
+        .filter(tickets::next_deadline_at.le(now))
+        .order(tickets::next_deadline_at.asc())
+        .select(tickets::id)
+        .limit(limit)
+        .load(conn)
+}
+
+/// The earliest deadline of any ticket.
+pub fn earliest_deadline(conn: &mut DbConn) -> QueryResult<Option<NaiveDateTime>> {
+    tickets::table
+        .select(diesel::dsl::min(tickets::next_deadline_at))
+        .first(conn)
+}
+
+/// One entry of a ticket's timeline.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ticket_events)]
+pub struct EventRow {
+    pub id: String,
+    pub ticket_id: String,
+    pub region_id: String,
+    pub at: NaiveDateTime,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub kind: String,
+    /// JSON object.
+    pub detail: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+pub fn append_event(conn: &mut DbConn, e: &EventRow) -> QueryResult<()> {
+    diesel::insert_into(ticket_events::table)
+        .values(e)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn events(conn: &mut DbConn, ticket_id: &str) -> QueryResult<Vec<EventRow>> {
+    ticket_events::table
+        .filter(ticket_events::ticket_id.eq(ticket_id))
+        .select(EventRow::as_select())
+        .order((ticket_events::at.asc(), ticket_events::id.asc()))
+        .load(conn)
+}

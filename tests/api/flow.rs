@@ -1,0 +1,663 @@
+//! The repair-upon-report flow end to end: intake, routing to the on-duty staff, SMS through the
+//! gateway, the state machine, SLA outcomes and escalations, restarts and concurrency.
+
+use crate::both;
+use crate::helpers::{Backend, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// Monday 2026-11-23, 10:00 in Zhangjiagang: the day shift is on.
+const MONDAY_10AM: &str = "2026-11-23T10:00:00+08:00";
+const AM_CITY_PHONE: &str = "+8613962200101";
+const MANAGER_PHONE: &str = "+8613962200003";
+
+fn fault(external_ref: Option<&str>) -> Value {
+    let mut v = json!({
+        "kind": "repair",
+        "customer_name": "王女士",
+        "customer_phone": "139-1234-5678",
+        "address": "杨舍镇人民中路 88 号 3 幢 502",
+        "location": {"lat": 31.87, "lon": 120.55},
+        "fault_category": "无信号",
+        "fault_description": "机顶盒显示无信号，全部频道黑屏"
+    });
+    if let Some(r) = external_ref {
+        v["external_ref"] = r.into();
+    }
+    v
+}
+
+async fn create(app: &TestApp, token: &str, body: Value) -> Value {
+    let a = app.post("/tickets", token, body).await;
+    a.ok(201).clone()
+}
+
+async fn events(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
+    app.get(&format!("/tickets/{id}/events"), token)
+        .await
+        .ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn kinds(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The username of a user id, through the admin API.
+async fn username(app: &TestApp, id: &str) -> String {
+    let admin = app.login("admin").await;
+    app.get(&format!("/admin/users/{id}"), &admin).await.ok(200)["username"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn phone_of(app: &TestApp, id: &str) -> String {
+    let admin = app.login("admin").await;
+    app.get(&format!("/admin/users/{id}"), &admin).await.ok(200)["phone"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn ticket_reaches_the_on_duty_staff(backend: Backend) {
+    let app = TestApp::spawn_with_gateway(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let agent = app.login("agent").await;
+    let t = create(&app, &agent, fault(Some("CC-20261123-0001"))).await;
+    assert_eq!(t["status"], "dispatched");
+    let tech = t["assignee_id"].as_str().expect("assigned").to_string();
+    // A day-shift technician of the city region (tech02, tech05, ... tech14 are its day shift).
+    let name = username(&app, &tech).await;
+    assert!(
+        ["tech02", "tech05", "tech08", "tech11", "tech14"].contains(&name.as_str()),
+        "{name}"
+    );
+
+    let gw = app.gateway.as_ref().unwrap();
+    gw.wait_for(2).await;
+    let tech_phone = phone_of(&app, &tech).await;
+    for phone in [AM_CITY_PHONE, tech_phone.as_str()] {
+        let got = gw.to(phone);
+        assert_eq!(got.len(), 1, "one SMS to {phone}: {:?}", gw.messages());
+        let text = got[0]["text"].as_str().unwrap();
+        assert!(text.contains("机顶盒显示无信号"), "{text}");
+        assert!(text.contains("杨舍镇人民中路 88 号"), "{text}");
+        assert!(text.contains("+8613912345678"), "{text}");
+    }
+    assert_eq!(gw.messages().len(), 2, "nobody else is told");
+
+    // The push was accepted at once: dispatch on time, recorded on the timeline.
+    let id = t["id"].as_str().unwrap();
+    let mut fresh = Value::Null;
+    for _ in 0..100 {
+        fresh = app
+            .get(&format!("/tickets/{id}"), &agent)
+            .await
+            .ok(200)
+            .clone();
+        if fresh["outcomes"]["dispatch"] == "on_time" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(fresh["outcomes"]["dispatch"], "on_time", "{fresh}");
+    let ev = kinds(&events(&app, &agent, id).await);
+    assert_eq!(ev, ["created", "assigned", "pushed"]);
+
+    // The technician sees it first on the phone, with its clock.
+    let tech_token = app.login(&name).await;
+    let mine = app.get("/me/tickets", &tech_token).await;
+    let mine = mine.ok(200)["items"].as_array().unwrap().clone();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["id"], id);
+    assert_eq!(
+        mine[0]["seconds_left"],
+        20 * 60,
+        "the contact deadline is next"
+    );
+}
+
+async fn contact_deadline_and_escalation(backend: Backend) {
+    let app = TestApp::spawn_with_gateway(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let agent = app.login("agent").await;
+    let on_time = create(&app, &agent, fault(Some("A"))).await;
+    let late = create(&app, &agent, fault(Some("B"))).await;
+    let ignored = create(&app, &agent, fault(Some("C"))).await;
+    let gw = app.gateway.as_ref().unwrap();
+    gw.wait_for(6).await;
+
+    let ack = |t: &Value| {
+        let id = t["id"].as_str().unwrap().to_string();
+        let tech = t["assignee_id"].as_str().unwrap().to_string();
+        let app = &app;
+        async move {
+            let token = app.login(&username(app, &tech).await).await;
+            app.post(
+                &format!("/tickets/{id}/ack"),
+                &token,
+                json!({"appointment_at": "2026-11-23T14:30:00+08:00", "contact_note": "用户在家，下午两点半上门"}),
+            )
+            .await
+        }
+    };
+    app.advance(19 * 60).await;
+    let a = ack(&on_time).await;
+    assert_eq!(a.ok(200)["outcomes"]["contact"], "on_time", "{}", a.text);
+    assert_eq!(a.body["status"], "acknowledged");
+
+    app.advance(2 * 60).await; // T+21
+    let agent = app.login("agent").await; // access tokens last 15 minutes of server time
+    let b = ack(&late).await;
+    assert_eq!(b.ok(200)["outcomes"]["contact"], "late");
+    let c_id = ignored["id"].as_str().unwrap();
+    let c = app
+        .get(&format!("/tickets/{c_id}"), &agent)
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(c["escalation_level"], 1);
+    let ev = events(&app, &agent, c_id).await;
+    let esc: Vec<&Value> = ev.iter().filter(|e| e["kind"] == "escalated").collect();
+    assert_eq!(esc.len(), 1);
+    assert_eq!(esc[0]["detail"]["step"], "renotify");
+    // The account manager hears about B and C (both late at T+20), the technician is reminded.
+    let am_texts: Vec<String> = gw
+        .to(AM_CITY_PHONE)
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        am_texts.iter().filter(|t| t.contains("超时未联系")).count(),
+        2,
+        "{am_texts:?}"
+    );
+
+    let first_tech = c["assignee_id"].as_str().unwrap().to_string();
+    app.advance(10 * 60).await; // T+31
+    let agent = app.login("agent").await;
+    let c = app
+        .get(&format!("/tickets/{c_id}"), &agent)
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(c["escalation_level"], 2);
+    let second_tech = c["assignee_id"].as_str().unwrap().to_string();
+    assert_ne!(
+        second_tech, first_tech,
+        "reassigned to the next on-duty technician"
+    );
+    let second_phone = phone_of(&app, &second_tech).await;
+    assert!(gw
+        .to(&second_phone)
+        .iter()
+        .any(|m| m["text"].as_str().unwrap().contains("改派")));
+    assert!(gw.to(MANAGER_PHONE).is_empty());
+
+    app.advance(10 * 60).await; // T+41
+    let agent = app.login("agent").await;
+    let to_manager = gw.to(MANAGER_PHONE);
+    assert_eq!(to_manager.len(), 1, "{:?}", gw.messages());
+    assert!(to_manager[0]["text"].as_str().unwrap().contains("升级督办"));
+    let ev = kinds(&events(&app, &agent, c_id).await);
+    assert_eq!(ev.iter().filter(|k| *k == "escalated").count(), 3, "{ev:?}");
+    // Nothing fires twice.
+    app.advance(60).await;
+    assert_eq!(
+        kinds(&events(&app, &agent, c_id).await)
+            .iter()
+            .filter(|k| *k == "escalated")
+            .count(),
+        3
+    );
+}
+
+async fn postponement_moves_the_promise(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let agent = app.login("agent").await;
+    let postponed = create(&app, &agent, fault(Some("P"))).await;
+    let delayed = create(&app, &agent, fault(Some("D"))).await;
+    let tech_of = |t: &Value| t["assignee_id"].as_str().unwrap().to_string();
+    let act = |t: Value, path: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            let token = app
+                .login(&username(app, &t["assignee_id"].as_str().unwrap().to_string()).await)
+                .await;
+            let id = t["id"].as_str().unwrap();
+            app.post(&format!("/tickets/{id}/{path}"), &token, body)
+                .await
+        }
+    };
+    let _ = tech_of(&postponed);
+    let appointment =
+        json!({"appointment_at": "2026-11-23T11:00:00+08:00", "contact_note": "约上午十一点"});
+    act(postponed.clone(), "ack", appointment.clone())
+        .await
+        .ok(200);
+    act(delayed.clone(), "ack", appointment).await.ok(200);
+
+    // The customer asks to come back in two days; the promise (T+24h) moves to T+48h.
+    let p = act(
+        postponed.clone(),
+        "postpone",
+        json!({"new_promised_at": "2026-11-25T10:00:00+08:00", "reason": "用户出差，周三在家",
+               "approved_by": "客户经理 杨磊", "customer_requested": true}),
+    )
+    .await;
+    assert_eq!(p.ok(200)["status"], "postponed");
+    assert_eq!(p.body["deadlines"]["promised_at"], "2026-11-25T02:00:00Z");
+    assert_eq!(
+        p.body["deadlines"]["original_promised_at"],
+        "2026-11-24T02:00:00Z"
+    );
+    let refused = act(
+        delayed.clone(),
+        "postpone",
+        json!({"new_promised_at": "2026-11-25T10:00:00+08:00", "reason": "材料未到", "approved_by": "班长", "customer_requested": false}),
+    )
+    .await;
+    assert_eq!(refused.problem(422)["field"], "customer_requested");
+
+    app.advance(30 * 3600).await; // past the old promise, before the new one
+    let here = json!({"lat": 31.8701, "lon": 120.5501});
+    act(postponed.clone(), "check-in", here.clone())
+        .await
+        .ok(200);
+    let r = act(
+        postponed.clone(),
+        "resolve",
+        json!({"resolution_code": "replaced_stb", "notes": "更换机顶盒"}),
+    )
+    .await;
+    assert_eq!(r.ok(200)["outcomes"]["resolve"], "on_time", "{}", r.text);
+
+    let c = act(delayed.clone(), "check-in", here).await;
+    assert_eq!(
+        c.ok(200)["outcomes"]["arrival"],
+        "late",
+        "the 11:00 appointment was missed"
+    );
+    assert!(c.body["check_in"]["distance_m"].as_f64().unwrap() < 20.0);
+    let r = act(
+        delayed.clone(),
+        "resolve",
+        json!({"resolution_code": "reconnected"}),
+    )
+    .await;
+    assert_eq!(r.ok(200)["outcomes"]["resolve"], "late");
+
+    // The postponed ticket's timeline tells the story; nothing escalated while it was postponed.
+    let agent = app.login("agent").await;
+    let ev = kinds(&events(&app, &agent, postponed["id"].as_str().unwrap()).await);
+    assert!(ev.contains(&"postponed".to_string()));
+    assert!(!ev.contains(&"resolve_overdue".to_string()), "{ev:?}");
+    let ev = kinds(&events(&app, &agent, delayed["id"].as_str().unwrap()).await);
+    assert!(ev.contains(&"resolve_overdue".to_string()), "{ev:?}");
+}
+
+async fn illegal_transitions_are_409_with_the_state(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let agent = app.login("agent").await;
+    let t = create(&app, &agent, fault(None)).await;
+    let id = t["id"].as_str().unwrap();
+    let tech = app
+        .login(&username(&app, t["assignee_id"].as_str().unwrap()).await)
+        .await;
+    let p = app
+        .post(
+            &format!("/tickets/{id}/resolve"),
+            &tech,
+            json!({"resolution_code": "x"}),
+        )
+        .await;
+    let p = p.problem(409);
+    assert_eq!(p["current_state"], "dispatched");
+    assert_eq!(p["type"], "urn:fixline:problem:illegal-transition");
+    let bad = app
+        .post(
+            &format!("/tickets/{id}/ack"),
+            &tech,
+            json!({"appointment_at": "tomorrow", "contact_note": "x"}),
+        )
+        .await;
+    assert_eq!(bad.problem(422)["field"], "appointment_at");
+    let dispatcher = app.login("dispatcher").await;
+    let cancelled = app
+        .post(
+            &format!("/tickets/{id}/cancel"),
+            &dispatcher,
+            json!({"reason": "重复报修"}),
+        )
+        .await;
+    assert_eq!(cancelled.ok(200)["status"], "cancelled");
+    let again = app
+        .post(
+            &format!("/tickets/{id}/cancel"),
+            &dispatcher,
+            json!({"reason": "x"}),
+        )
+        .await;
+    assert_eq!(again.problem(409)["current_state"], "cancelled");
+}
+
+async fn technicians_see_only_their_own_tickets(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let agent = app.login("agent").await;
+    let t = create(&app, &agent, fault(None)).await;
+    let id = t["id"].as_str().unwrap();
+    let owner = username(&app, t["assignee_id"].as_str().unwrap()).await;
+    let other = if owner == "tech02" {
+        "tech05"
+    } else {
+        "tech02"
+    };
+    let other_token = app.login(other).await;
+    app.get(&format!("/tickets/{id}"), &other_token)
+        .await
+        .problem(404);
+    app.get(&format!("/tickets/{id}/events"), &other_token)
+        .await
+        .problem(404);
+    app.post(
+        &format!("/tickets/{id}/ack"),
+        &other_token,
+        json!({"appointment_at": "2026-11-23T12:00:00+08:00", "contact_note": "x"}),
+    )
+    .await
+    .problem(404);
+    assert!(app.get("/me/tickets", &other_token).await.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // Technicians cannot use the board or assign.
+    app.get("/tickets", &other_token).await.problem(403);
+    let me = app.get("/me", &other_token).await.ok(200)["id"].clone();
+    app.post(
+        &format!("/tickets/{id}/assign"),
+        &other_token,
+        json!({"assignee_id": me}),
+    )
+    .await
+    .problem(403);
+    // The dispatcher can hand it to them; then they see it.
+    let dispatcher = app.login("dispatcher").await;
+    let moved = app
+        .post(
+            &format!("/tickets/{id}/assign"),
+            &dispatcher,
+            json!({"assignee_id": me}),
+        )
+        .await;
+    assert_eq!(moved.ok(200)["assignee_id"], me);
+    app.get(&format!("/tickets/{id}"), &other_token)
+        .await
+        .ok(200);
+    app.get(&format!("/tickets/{id}"), &app.login(&owner).await)
+        .await
+        .problem(404);
+}
+
+async fn nobody_on_duty_goes_to_the_dispatcher_queue(backend: Backend) {
+    let app = TestApp::spawn_with_gateway(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let admin = app.login("admin").await;
+    let city = app.region_id("ZJG-C").await;
+    // Every day-shift technician of the city region takes the morning off.
+    for name in ["tech02", "tech05", "tech08", "tech11", "tech14"] {
+        let token = app.login(name).await;
+        let id = app.get("/me", &token).await.ok(200)["id"].clone();
+        app.post(
+            &format!("/regions/{city}/duty/overrides"),
+            &admin,
+            json!({"user_id": id, "role": "technician", "starts_at": "2026-11-23T09:00:00+08:00",
+                   "ends_at": "2026-11-23T13:00:00+08:00", "on_duty": false, "note": "培训"}),
+        )
+        .await
+        .ok(201);
+    }
+    let on_duty = app.get(&format!("/regions/{city}/on-duty"), &admin).await;
+    let people = on_duty.ok(200)["on_duty"].as_array().unwrap().clone();
+    assert_eq!(people.len(), 1, "only the account manager: {people:?}");
+    assert_eq!(people[0]["duty_role"], "account_manager");
+
+    let agent = app.login("agent").await;
+    let t = create(&app, &agent, fault(None)).await;
+    assert_eq!(t["status"], "new");
+    assert_eq!(t["flagged"], true);
+    assert!(t["assignee_id"].is_null());
+    let gw = app.gateway.as_ref().unwrap();
+    gw.wait_for(2).await;
+    assert_eq!(
+        gw.to("+8613962200001").len(),
+        1,
+        "the dispatcher is told: {:?}",
+        gw.messages()
+    );
+    assert_eq!(gw.to(AM_CITY_PHONE).len(), 1);
+    let dispatcher = app.login("dispatcher").await;
+    let queue = app.get("/tickets?unassigned=true", &dispatcher).await;
+    assert_eq!(queue.ok(200)["items"].as_array().unwrap().len(), 1);
+}
+
+async fn duplicate_external_ref_returns_the_first_ticket(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let agent = app.login("agent").await;
+    let first = create(&app, &agent, fault(Some("CC-42"))).await;
+    let again = app.post("/tickets", &agent, fault(Some("CC-42"))).await;
+    assert_eq!(again.ok(200)["id"], first["id"]);
+    let board = app.get("/tickets", &app.login("dispatcher").await).await;
+    assert_eq!(board.ok(200)["items"].as_array().unwrap().len(), 1);
+    // Bad input is refused whole.
+    let mut bad = fault(Some("CC-43"));
+    bad["customer_phone"] = "12345".into();
+    assert_eq!(
+        app.post("/tickets", &agent, bad).await.problem(422)["field"],
+        "customer_phone"
+    );
+    let mut bad = fault(Some("CC-44"));
+    bad["location"]["lat"] = 95.into();
+    assert_eq!(
+        app.post("/tickets", &agent, bad).await.problem(422)["field"],
+        "location.lat"
+    );
+    let mut bad = fault(None);
+    bad.as_object_mut().unwrap().remove("location");
+    assert_eq!(
+        app.post("/tickets", &agent, bad).await.problem(422)["field"],
+        "location"
+    );
+    let board = app.get("/tickets", &app.login("dispatcher").await).await;
+    assert_eq!(board.ok(200)["items"].as_array().unwrap().len(), 1);
+}
+
+async fn concurrent_intakes_lose_nothing(backend: Backend) {
+    let app = TestApp::spawn_with_gateway(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let agent = app.login("agent").await;
+    let mut calls = Vec::new();
+    for i in 0..100 {
+        let (client, base, token) = (app.client.clone(), app.base.clone(), agent.clone());
+        calls.push(tokio::spawn(async move {
+            let res = client
+                .post(format!("{base}/tickets"))
+                .bearer_auth(token)
+                .json(&fault(Some(&format!("STORM-{i:03}"))))
+                .send()
+                .await
+                .unwrap();
+            res.status().as_u16()
+        }));
+    }
+    for c in calls {
+        assert_eq!(c.await.unwrap(), 201);
+    }
+    // One SMS to the account manager and one to the technician per ticket: 200, no more, no fewer.
+    let gw = app.gateway.as_ref().unwrap();
+    let got = gw.wait_for(200).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(gw.messages().len(), 200, "{}", got.len());
+    assert_eq!(gw.to(AM_CITY_PHONE).len(), 100);
+    let dispatcher = app.login("dispatcher").await;
+    let mut seen = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/tickets?limit=30&cursor={c}"),
+            None => "/tickets?limit=30".to_string(),
+        };
+        let page = app.get(&path, &dispatcher).await.ok(200).clone();
+        seen += page["items"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 100, "cursor pagination visits every ticket once");
+}
+
+async fn restart_fires_an_overdue_escalation_exactly_once(backend: Backend) {
+    let app = TestApp::spawn_with_gateway(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let agent = app.login("agent").await;
+    let t = create(&app, &agent, fault(Some("R-1"))).await;
+    let id = t["id"].as_str().unwrap().to_string();
+    app.gateway.as_ref().unwrap().wait_for(2).await;
+    let (db, gateway) = app.stop().await;
+
+    // Down across the contact deadline; back at T+25.
+    let app = TestApp::start(db, gateway).await;
+    app.set_clock("2026-11-23T10:25:00+08:00").await;
+    let agent = app.login("agent").await;
+    let count = |ev: &[Value]| ev.iter().filter(|e| e["kind"] == "escalated").count();
+    assert_eq!(count(&events(&app, &agent, &id).await), 1);
+    app.advance(0).await;
+    app.advance(60).await;
+    assert_eq!(count(&events(&app, &agent, &id).await), 1, "fired once");
+    let t = app
+        .get(&format!("/tickets/{id}"), &agent)
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(t["outcomes"]["contact"], "late");
+}
+
+async fn gateway_outage_delays_but_loses_nothing(backend: Backend) {
+    let app = TestApp::spawn_with_gateway(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let gw = app.gateway.as_ref().unwrap();
+    gw.fail_next(4);
+    let agent = app.login("agent").await;
+    let t = create(&app, &agent, fault(Some("OUT-1"))).await;
+    // Both messages fail once each at intake, then again on the first retry.
+    for _ in 0..100 {
+        if gw.attempts() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(gw.messages().is_empty());
+    app.advance(3).await; // past the first backoff (about 2 s)
+    app.advance(6).await; // past the second (about 4 s)
+    let got = gw.wait_for(2).await;
+    assert_eq!(got.len(), 2, "each message delivered once: {got:?}");
+    assert_eq!(gw.attempts(), 6, "4 refused + 2 accepted");
+    let fresh = app
+        .get(&format!("/tickets/{}", t["id"].as_str().unwrap()), &agent)
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(
+        fresh["outcomes"]["dispatch"], "on_time",
+        "pushed 9 s after intake: {fresh}"
+    );
+}
+
+async fn two_instances_apply_each_step_once() {
+    let first = TestApp::spawn_with_gateway(Backend::Postgres).await;
+    first.set_clock(MONDAY_10AM).await;
+    let second = TestApp::start(
+        first._db.share(),
+        Some(crate::helpers::FakeGateway::start().await),
+    )
+    .await;
+    second.set_clock(MONDAY_10AM).await;
+    let agent = first.login("agent").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            create(&first, &agent, fault(Some(&format!("TWO-{i}")))).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    first.gateway.as_ref().unwrap().wait_for(10).await;
+    // Both instances reach T+21 at the same time and race for the same steps.
+    let admin1 = first.login("admin").await;
+    let admin2 = second.login("admin").await;
+    let (a, b) = tokio::join!(
+        first.call(
+            Method::POST,
+            "/test/clock",
+            Some(&admin1),
+            Some(json!({"set": "2026-11-23T10:21:00+08:00"}))
+        ),
+        second.call(
+            Method::POST,
+            "/test/clock",
+            Some(&admin2),
+            Some(json!({"set": "2026-11-23T10:21:00+08:00"}))
+        ),
+    );
+    a.ok(200);
+    b.ok(200);
+    let agent = first.login("agent").await;
+    for id in &ids {
+        let ev = events(&first, &agent, id).await;
+        assert_eq!(
+            ev.iter().filter(|e| e["kind"] == "escalated").count(),
+            1,
+            "{id}"
+        );
+    }
+    // One reminder per ticket to the account manager, whichever instance sent it.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let reminders = |g: &crate::helpers::FakeGateway| {
+        g.to(AM_CITY_PHONE)
+            .iter()
+            .filter(|m| m["text"].as_str().unwrap().contains("超时未联系"))
+            .count()
+    };
+    let total =
+        reminders(first.gateway.as_ref().unwrap()) + reminders(second.gateway.as_ref().unwrap());
+    assert_eq!(total, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_postgres_apply_each_step_once() {
+    two_instances_apply_each_step_once().await;
+}
+
+both!(
+    ticket_reaches_the_on_duty_staff,
+    contact_deadline_and_escalation,
+    postponement_moves_the_promise,
+    illegal_transitions_are_409_with_the_state,
+    technicians_see_only_their_own_tickets,
+    nobody_on_duty_goes_to_the_dispatcher_queue,
+    duplicate_external_ref_returns_the_first_ticket,
+    concurrent_intakes_lose_nothing,
+    restart_fires_an_overdue_escalation_exactly_once,
+    gateway_outage_delays_but_loses_nothing,
+);

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod me;
+pub mod policies;
 pub mod regions;
 pub mod state;
 pub mod test_clock;
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     regions::configure(cfg);
     districts::configure(cfg, config.import_limit);
     duty::configure(cfg);
+    policies::configure(cfg);
     tickets::configure(cfg);
     me::configure(cfg);
     if config.test_clock {

@@ -211,6 +211,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    region_policies (region_id, kind) {
+        region_id -> Text,
+        kind -> Text,
+        promise_minutes -> Nullable<Integer>,
+        calendar -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(user_regions -> users (user_id));
 diesel::joinable!(user_regions -> regions (region_id));
 diesel::joinable!(districts -> regions (region_id));
@@ -223,6 +233,7 @@ diesel::joinable!(duty_overrides -> regions (region_id));
 diesel::joinable!(duty_overrides -> users (user_id));
 diesel::joinable!(technician_positions -> users (user_id));
 diesel::joinable!(tickets -> regions (region_id));
+diesel::joinable!(region_policies -> regions (region_id));
 diesel::joinable!(tickets -> districts (district_id));
 diesel::joinable!(tickets -> users (assignee_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
@@ -243,6 +254,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tickets,
     ticket_events,
     notifications,
+    region_policies,
 );
 
 /// Every table declared above with its columns in declaration order, read back from the SQL
@@ -260,6 +272,7 @@ pub fn declared_tables() -> Vec<(&'static str, Vec<String>)> {
         };
     }
     declared!(
+        region_policies,
         regions,
         users,
         user_regions,

@@ -14,6 +14,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::calendar::BusinessCalendar;
 use super::ticket::{Status, TicketKind};
 
 /// The time limits. Defaults are the seed's: 3 minutes, 20 minutes, steps 10 minutes apart.
@@ -26,6 +27,8 @@ pub struct SlaPolicy {
     pub escalation_interval: Duration,
     pub promise_repair: Duration,
     pub promise_install: Duration,
+    /// When set, deadlines count working time in this calendar (local time zone) only.
+    pub calendar: Option<(BusinessCalendar, chrono_tz::Tz)>,
 }
 
 impl Default for SlaPolicy {
@@ -37,11 +40,20 @@ impl Default for SlaPolicy {
             escalation_interval: Duration::minutes(10),
             promise_repair: Duration::hours(24),
             promise_install: Duration::hours(72),
+            calendar: None,
         }
     }
 }
 
 impl SlaPolicy {
+    /// `amount` after `start`: wall-clock time, or working time under a calendar.
+    pub fn after(&self, start: DateTime<Utc>, amount: Duration) -> DateTime<Utc> {
+        match &self.calendar {
+            None => start + amount,
+            Some((cal, tz)) => cal.add(*tz, start, amount),
+        }
+    }
+
     /// The default promise for a kind of work, from the moment it was recorded.
     pub fn promise(&self, kind: TicketKind) -> Duration {
         match kind {

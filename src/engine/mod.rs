@@ -68,7 +68,8 @@ impl Engine {
                         progressed = true;
                         tracing::info!(ticket_id = %span_id, checks = ?applied, "deadline steps applied");
                     }
-                    Ok(_) => progressed = true,
+                    // Nothing applied: another instance holds it, or it was not due after all.
+                    Ok(_) => {}
                     Err(FlowError::Conflict(_)) => {
                         tracing::debug!(ticket_id = %span_id, "step already applied elsewhere");
                     }

@@ -282,7 +282,8 @@ pub(crate) fn hand_over(
     t.set_status(next);
     t.assignee_id = Some(user_id.to_string());
     t.assigned_at = Some(now);
-    t.assignment_ack_due_at = Some(now + cfg.policy.acknowledge);
+    let policy = super::ticket_policy(conn, cfg, t)?;
+    t.assignment_ack_due_at = Some(policy.after(now.and_utc(), policy.acknowledge).naive_utc());
     if t.ack_due_at.is_none() {
         t.ack_due_at = t.assignment_ack_due_at;
     }

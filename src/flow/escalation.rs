@@ -30,8 +30,9 @@ pub fn step(
         return Ok(vec![]);
     };
     let read_version = t.version;
+    let policy = super::ticket_policy(conn, cfg, &t)?;
     let mut applied = Vec::new();
-    while let Some((due_at, check)) = due_check(&t.clocks()?, &cfg.policy, now.and_utc()) {
+    while let Some((due_at, check)) = due_check(&t.clocks()?, &policy, now.and_utc()) {
         let system = Actor::system();
         let late = json!({"deadline": due_at, "applied_at": now.and_utc()});
         match check {
@@ -154,8 +155,13 @@ pub fn step(
         }
         applied.push(check);
     }
-    if applied.is_empty() && t.version == read_version {
-        return Ok(applied);
+    if applied.is_empty() {
+        // Nothing was due after all (a deadline stored by older rules): store the right one.
+        let stored = t.next_deadline_at;
+        super::reschedule(&mut t, &policy)?;
+        if t.next_deadline_at == stored || t.version != read_version {
+            return Ok(applied);
+        }
     }
     // Saving checks the version read at the start (or advanced by this step's own saves), so a
     // step another instance already applied fails here and its transaction rolls back.

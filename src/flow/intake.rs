@@ -52,8 +52,9 @@ pub fn intake(
             return Ok((existing, false));
         }
     }
-    let policy = &cfg.policy;
-    let promised = now + policy.promise(new.kind);
+    let policy = super::policy_for(conn, cfg, &placement.region_id, new.kind)?;
+    let at = |d: chrono::Duration| policy.after(now.and_utc(), d).naive_utc();
+    let promised = at(policy.promise(new.kind));
     let mut t = TicketRow {
         id: new_id(),
         region_id: placement.region_id.clone(),
@@ -77,7 +78,7 @@ pub fn intake(
         assigned_at: None,
         flagged: false,
         flag_reason: None,
-        dispatch_due_at: now + policy.dispatch,
+        dispatch_due_at: at(policy.dispatch),
         pushed_at: None,
         dispatch_on_time: None,
         ack_due_at: None,
@@ -116,13 +117,13 @@ pub fn intake(
         t.set_status(transition(Status::New, Action::Assign)?);
         t.assignee_id = Some(tech.id.clone());
         t.assigned_at = Some(now);
-        t.ack_due_at = Some(now + policy.acknowledge);
+        t.ack_due_at = Some(at(policy.acknowledge));
         t.assignment_ack_due_at = t.ack_due_at;
     } else {
         t.flagged = true;
         t.flag_reason = Some("no technician on duty in the region".into());
     }
-    reschedule(&mut t, cfg)?;
+    reschedule(&mut t, &policy)?;
     tickets::insert(conn, &t)?;
 
     let place = point;

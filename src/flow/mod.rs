@@ -12,16 +12,17 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 use crate::db::DbConn;
+use crate::domain::calendar::{BusinessCalendar, CalendarSpec};
 use crate::domain::duty::{on_duty, DutyRole};
 use crate::domain::routing::Candidate;
 use crate::domain::sla::{self, SlaPolicy};
-use crate::domain::ticket::IllegalTransition;
+use crate::domain::ticket::{IllegalTransition, TicketKind};
 use crate::domain::{new_id, Invalid, Role};
 use crate::notify::templates::{render, Purpose};
 use crate::store::notifications::{self, NotificationRow};
 use crate::store::tickets::{self, EventRow, TicketRow};
 use crate::store::users::{self, UserFilter, UserRow};
-use crate::store::{duty, tickets as ticket_store};
+use crate::store::{duty, policies, tickets as ticket_store};
 
 /// The rules in force.
 #[derive(Debug, Clone)]
@@ -234,10 +235,43 @@ pub fn candidates(conn: &mut DbConn, technicians: &[UserRow]) -> FlowResult<Vec<
         .collect())
 }
 
+/// The SLA policy of a region and kind of work: the configured defaults, with the region's
+/// promise and business calendar when it set them.
+pub fn policy_for(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    region_id: &str,
+    kind: TicketKind,
+) -> FlowResult<SlaPolicy> {
+    let mut policy = cfg.policy.clone();
+    if let Some(row) = policies::get(conn, region_id, kind.as_str())? {
+        if let Some(m) = row.promise_minutes {
+            let d = chrono::Duration::minutes(m as i64);
+            match kind {
+                TicketKind::Repair => policy.promise_repair = d,
+                TicketKind::Install => policy.promise_install = d,
+            }
+        }
+        if let Some(text) = row.calendar {
+            let spec: CalendarSpec =
+                serde_json::from_str(&text).map_err(|e| crate::store::corrupt("calendar", e))?;
+            let cal = BusinessCalendar::parse("calendar", &spec)
+                .map_err(|e| crate::store::corrupt("calendar", e))?;
+            policy.calendar = Some((cal, cfg.tz));
+        }
+    }
+    Ok(policy)
+}
+
+/// The policy governing a ticket.
+pub fn ticket_policy(conn: &mut DbConn, cfg: &FlowConfig, t: &TicketRow) -> FlowResult<SlaPolicy> {
+    policy_for(conn, cfg, &t.region_id, t.kind()?)
+}
+
 /// Recomputes the ticket's next deadline from its clocks.
-pub fn reschedule(t: &mut TicketRow, cfg: &FlowConfig) -> FlowResult<()> {
+pub fn reschedule(t: &mut TicketRow, policy: &SlaPolicy) -> FlowResult<()> {
     let clocks = t.clocks()?;
-    t.next_deadline_at = sla::next_deadline(&clocks, &cfg.policy).map(naive);
+    t.next_deadline_at = sla::next_deadline(&clocks, policy).map(naive);
     Ok(())
 }
 
@@ -248,7 +282,8 @@ pub fn save(
     cfg: &FlowConfig,
     now: NaiveDateTime,
 ) -> FlowResult<()> {
-    reschedule(t, cfg)?;
+    let policy = ticket_policy(conn, cfg, t)?;
+    reschedule(t, &policy)?;
     t.updated_at = now;
     if !ticket_store::save(conn, t)? {
         return Err(FlowError::Conflict(

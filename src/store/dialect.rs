@@ -101,3 +101,25 @@ pub fn foreign_key_columns(conn: &mut DbConn) -> QueryResult<Vec<(String, String
 pub fn ping(conn: &mut DbConn) -> QueryResult<()> {
     conn.batch_execute("SELECT 1")
 }
+
+/// Takes the row lock of a ticket for an engine step. On PostgreSQL, `FOR UPDATE SKIP LOCKED`:
+/// false when another instance is stepping the same ticket right now, which then skips it. On
+/// SQLite the single writer already excludes everyone else.
+pub fn lock_ticket_for_step(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    match conn {
+        DbConn::Sqlite(_) => Ok(true),
+        DbConn::Postgres(c) => {
+            #[derive(QueryableByName)]
+            struct Locked {
+                #[diesel(sql_type = Text)]
+                #[allow(dead_code)]
+                id: String,
+            }
+            let rows: Vec<Locked> =
+                diesel::sql_query("SELECT id FROM tickets WHERE id = $1 FOR UPDATE SKIP LOCKED")
+                    .bind::<Text, _>(id)
+                    .load(c)?;
+            Ok(!rows.is_empty())
+        }
+    }
+}

@@ -6,6 +6,7 @@ pub mod dialect;
 pub mod districts;
 pub mod duty;
 pub mod notifications;
+pub mod policies;
 pub mod refresh_tokens;
 pub mod regions;
 pub mod tickets;

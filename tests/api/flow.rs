@@ -224,19 +224,17 @@ async fn postponement_moves_the_promise(backend: Backend) {
     let agent = app.login("agent").await;
     let postponed = create(&app, &agent, fault(Some("P"))).await;
     let delayed = create(&app, &agent, fault(Some("D"))).await;
-    let tech_of = |t: &Value| t["assignee_id"].as_str().unwrap().to_string();
     let act = |t: Value, path: &'static str, body: Value| {
         let app = &app;
         async move {
             let token = app
-                .login(&username(app, &t["assignee_id"].as_str().unwrap().to_string()).await)
+                .login(&username(app, t["assignee_id"].as_str().unwrap()).await)
                 .await;
             let id = t["id"].as_str().unwrap();
             app.post(&format!("/tickets/{id}/{path}"), &token, body)
                 .await
         }
     };
-    let _ = tech_of(&postponed);
     let appointment =
         json!({"appointment_at": "2026-11-23T11:00:00+08:00", "contact_note": "约上午十一点"});
     act(postponed.clone(), "ack", appointment.clone())
@@ -583,6 +581,74 @@ async fn gateway_outage_delays_but_loses_nothing(backend: Backend) {
     );
 }
 
+async fn install_deadlines_count_working_time(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let city = app.region_id("ZJG-C").await;
+    let manager = app.login("manager").await;
+    let office = json!({"promise_hours": 9, "calendar": {
+        "hours": {"mon": ["08:30", "17:30"], "tue": ["08:30", "17:30"], "wed": ["08:30", "17:30"],
+                  "thu": ["08:30", "17:30"], "fri": ["08:30", "17:30"]},
+        "holidays": ["2026-10-01"]}});
+    let put = app
+        .call(
+            Method::PUT,
+            &format!("/regions/{city}/policies/install"),
+            Some(&manager),
+            Some(office),
+        )
+        .await;
+    assert_eq!(put.ok(200)["promise_hours"], 9.0);
+    let bad = json!({"promise_hours": 9, "calendar": {"hours": {"mon": ["17:30", "08:30"]}}});
+    let refused = app
+        .call(
+            Method::PUT,
+            &format!("/regions/{city}/policies/install"),
+            Some(&manager),
+            Some(bad),
+        )
+        .await;
+    assert_eq!(refused.problem(422)["field"], "calendar.hours.mon");
+    let tech = app.login("tech02").await;
+    app.call(
+        Method::PUT,
+        &format!("/regions/{city}/policies/install"),
+        Some(&tech),
+        Some(json!({"promise_hours": 1, "calendar": null})),
+    )
+    .await
+    .problem(403);
+
+    // Recorded Monday 17:20, ten minutes before closing; the day shift is still on.
+    app.set_clock("2026-11-23T17:20:00+08:00").await;
+    let agent = app.login("agent").await;
+    let mut install = fault(Some("INS-1"));
+    install["kind"] = "install".into();
+    let t = create(&app, &agent, install).await;
+    assert_eq!(t["deadlines"]["dispatch_due_at"], "2026-11-23T09:23:00Z");
+    // 20 working minutes: 10 on Monday, 10 from Tuesday 08:30.
+    assert_eq!(t["deadlines"]["ack_due_at"], "2026-11-24T00:40:00Z");
+    // 9 working hours: 10 minutes Monday, 8 h 50 Tuesday.
+    assert_eq!(t["deadlines"]["promised_at"], "2026-11-24T09:20:00Z");
+    // Repairs keep the 24/7 clock.
+    let r = create(&app, &agent, fault(Some("REP-1"))).await;
+    assert_eq!(r["deadlines"]["ack_due_at"], "2026-11-23T09:40:00Z");
+
+    // Overnight nothing escalates for the installation; at Tuesday 08:41 it does.
+    app.set_clock("2026-11-24T08:39:00+08:00").await;
+    let agent = app.login("agent").await;
+    let id = t["id"].as_str().unwrap();
+    assert_eq!(
+        app.get(&format!("/tickets/{id}"), &agent).await.ok(200)["escalation_level"],
+        0
+    );
+    app.set_clock("2026-11-24T08:41:00+08:00").await;
+    let agent = app.login("agent").await;
+    assert_eq!(
+        app.get(&format!("/tickets/{id}"), &agent).await.ok(200)["escalation_level"],
+        1
+    );
+}
+
 async fn two_instances_apply_each_step_once() {
     let first = TestApp::spawn_with_gateway(Backend::Postgres).await;
     first.set_clock(MONDAY_10AM).await;
@@ -660,4 +726,5 @@ both!(
     concurrent_intakes_lose_nothing,
     restart_fires_an_overdue_escalation_exactly_once,
     gateway_outage_delays_but_loses_nothing,
+    install_deadlines_count_working_time,
 );

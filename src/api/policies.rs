@@ -1,0 +1,107 @@
+//! Per-region SLA settings by kind of work: the promised completion time and a business
+//! calendar (working hours and holidays; deadlines then count working time only).
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::state::AppState;
+use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
+use crate::domain::calendar::{BusinessCalendar, CalendarSpec};
+use crate::domain::ticket::TicketKind;
+use crate::domain::Role;
+use crate::store::policies::{self, PolicyRow};
+use crate::store::regions;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/regions/{id}/policies").route(web::get().to(list)))
+        .service(resource("/regions/{id}/policies/{kind}").route(web::put().to(put)));
+}
+
+fn dto(row: PolicyRow) -> serde_json::Value {
+    json!({
+        "region_id": row.region_id,
+        "kind": row.kind,
+        "promise_hours": row.promise_minutes.map(|m| m as f64 / 60.0),
+        "calendar": row.calendar.and_then(|c| serde_json::from_str::<serde_json::Value>(&c).ok()),
+        "updated_at": utc(row.updated_at),
+    })
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let region_id = id.into_inner();
+    caller.require_region(&region_id)?;
+    let rows = state
+        .db
+        .read(move |conn| policies::list(conn, &region_id).map_err(ApiError::from))
+        .await?;
+    let cfg = &state.config;
+    Ok(HttpResponse::Ok().json(json!({
+        "defaults": {"repair": {"promise_hours": cfg.promise_repair_h}, "install": {"promise_hours": cfg.promise_install_h},
+                     "calendar": null, "timezone": cfg.tz.name()},
+        "items": rows.into_iter().map(dto).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyIn {
+    /// Hours from recording to the promised completion; null for the default.
+    promise_hours: Option<f64>,
+    /// Working hours and holidays; null for round-the-clock.
+    calendar: Option<CalendarSpec>,
+}
+
+async fn put(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    JsonBody(req): JsonBody<PolicyIn>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&[Role::Manager])?;
+    let (region_id, kind) = path.into_inner();
+    caller.require_region(&region_id)?;
+    let kind = TicketKind::parse("kind", &kind).map_err(|e| ApiError::not_found(e.message))?;
+    let promise_minutes = match req.promise_hours {
+        None => None,
+        Some(h) if h.is_finite() && (0.25..=24.0 * 60.0).contains(&h) => {
+            Some((h * 60.0).round() as i32)
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "promise_hours",
+                "must be from 0.25 to 1440 hours",
+            ))
+        }
+    };
+    let calendar = match &req.calendar {
+        None => None,
+        Some(spec) => {
+            BusinessCalendar::parse("calendar", spec)?;
+            Some(serde_json::to_string(spec).expect("calendar serialises"))
+        }
+    };
+    let row = PolicyRow {
+        region_id: region_id.clone(),
+        kind: kind.as_str().into(),
+        promise_minutes,
+        calendar,
+        updated_at: state.clock.now_naive(),
+    };
+    let stored = row.clone();
+    state
+        .db
+        .write(move |conn| -> ApiResult<()> {
+            if regions::get(conn, &stored.region_id)?.is_none() {
+                return Err(ApiError::not_found("no such region"));
+            }
+            policies::put(conn, &stored)?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(dto(row)))
+}

@@ -1,0 +1,47 @@
+//! Per-region SLA settings by kind of work.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::region_policies;
+use crate::db::DbConn;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = region_policies, treat_none_as_null = true)]
+pub struct PolicyRow {
+    pub region_id: String,
+    pub kind: String,
+    pub promise_minutes: Option<i32>,
+    /// JSON [`crate::domain::calendar::CalendarSpec`].
+    pub calendar: Option<String>,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn get(conn: &mut DbConn, region_id: &str, kind: &str) -> QueryResult<Option<PolicyRow>> {
+    region_policies::table
+        .find((region_id, kind))
+        .select(PolicyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list(conn: &mut DbConn, region_id: &str) -> QueryResult<Vec<PolicyRow>> {
+    region_policies::table
+        .filter(region_policies::region_id.eq(region_id))
+        .order(region_policies::kind)
+        .select(PolicyRow::as_select())
+        .load(conn)
+}
+
+/// Inserts or replaces (update first, insert when absent: portable to every backend).
+pub fn put(conn: &mut DbConn, row: &PolicyRow) -> QueryResult<()> {
+    let n = diesel::update(region_policies::table.find((&row.region_id, &row.kind)))
+        .set(row)
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(region_policies::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}

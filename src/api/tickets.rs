@@ -24,7 +24,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(board))
             .route(web::post().to(create)),
     )
-    .service(resource("/tickets/{id}").route(web::get().to(get)))
+    .service(
+        resource("/tickets/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(amend)),
+    )
     .service(resource("/tickets/{id}/events").route(web::get().to(timeline)))
     .service(resource("/tickets/{id}/ack").route(web::post().to(ack)))
     .service(resource("/tickets/{id}/check-in").route(web::post().to(check_in)))
@@ -528,6 +532,42 @@ async fn assign(
     let (id, who) = (id.into_inner(), acting(&caller));
     act(state, move |conn, flow, now| {
         actions::assign(conn, flow, &id, &who, &req.assignee_id, now)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AmendIn {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    district_code: Option<String>,
+}
+
+async fn amend(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    JsonBody(req): JsonBody<AmendIn>,
+) -> ApiResult<HttpResponse> {
+    let kind = req
+        .kind
+        .as_deref()
+        .map(|k| TicketKind::parse("kind", k))
+        .transpose()?;
+    let code = req
+        .district_code
+        .as_deref()
+        .map(|c| Code::parse("district_code", c))
+        .transpose()?
+        .map(Code::into_string);
+    if kind.is_none() && code.is_none() {
+        return Err(ApiError::invalid("kind", "send kind and/or district_code"));
+    }
+    let (id, who) = (id.into_inner(), acting(&caller));
+    act(state, move |conn, flow, now| {
+        actions::amend(conn, flow, &id, &who, kind, code.as_deref(), now)
     })
     .await
 }

@@ -8,6 +8,7 @@ pub mod point;
 pub mod role;
 pub mod routing;
 pub mod sla;
+pub mod sms_reply;
 pub mod ticket;
 
 pub use code::Code;

@@ -354,3 +354,52 @@ pub fn close(
     event(conn, &t, now, &who.actor, "closed", json!({}), None)?;
     Ok(t)
 }
+
+/// A dispatcher corrects what was recorded: the kind of work, or the district (and with it the
+/// region). Recorded stage outcomes and the promise made to the customer stay as they are.
+pub fn amend(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    id: &str,
+    who: &Acting,
+    kind: Option<crate::domain::ticket::TicketKind>,
+    district_code: Option<&str>,
+    now: NaiveDateTime,
+) -> FlowResult<TicketRow> {
+    who.require(&[Role::Dispatcher], "amend tickets")?;
+    let mut t = load_visible(conn, id, who)?;
+    if !t.status()?.is_open() {
+        return Err(crate::domain::ticket::IllegalTransition {
+            current: t.status()?,
+            action: Action::Assign,
+        }
+        .into());
+    }
+    let before = json!({"kind": t.kind, "district_id": t.district_id, "region_id": t.region_id});
+    if let Some(k) = kind {
+        t.kind = k.as_str().to_string();
+    }
+    if let Some(code) = district_code {
+        let d = crate::store::districts::find_by_code(conn, code)?
+            .ok_or_else(|| Invalid::new("district_code", format!("no district has code {code}")))?;
+        if !who.scope.allows(&d.region_id) {
+            return Err(FlowError::Forbidden(
+                "that district is in a region outside your scope".into(),
+            ));
+        }
+        t.district_id = Some(d.id);
+        t.region_id = d.region_id;
+    }
+    save(conn, &mut t, cfg, now)?;
+    let after = json!({"kind": t.kind, "district_id": t.district_id, "region_id": t.region_id});
+    event(
+        conn,
+        &t,
+        now,
+        &who.actor,
+        "amended",
+        json!({"from": before, "to": after}),
+        None,
+    )?;
+    Ok(t)
+}

@@ -649,6 +649,55 @@ async fn install_deadlines_count_working_time(backend: Backend) {
     );
 }
 
+async fn amending_keeps_recorded_outcomes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let agent = app.login("agent").await;
+    let t = create(&app, &agent, fault(Some("AM-1"))).await;
+    let id = t["id"].as_str().unwrap();
+    app.advance(21 * 60).await; // contact is late now
+    let dispatcher = app.login("dispatcher").await;
+    let before = app
+        .get(&format!("/tickets/{id}"), &dispatcher)
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(before["outcomes"]["contact"], "late");
+    let east = app.region_id("ZJG-E").await;
+    let amended = app
+        .patch(
+            &format!("/tickets/{id}"),
+            &dispatcher,
+            json!({"kind": "install", "district_code": "ZJG-E-02"}),
+        )
+        .await;
+    let amended = amended.ok(200).clone();
+    assert_eq!(amended["kind"], "install");
+    assert_eq!(amended["region_id"], east.as_str());
+    assert_eq!(
+        amended["outcomes"], before["outcomes"],
+        "outcomes survive the change"
+    );
+    assert_eq!(
+        amended["deadlines"]["promised_at"],
+        before["deadlines"]["promised_at"]
+    );
+    let ev = kinds(&events(&app, &dispatcher, id).await);
+    assert_eq!(ev.last().unwrap(), "amended");
+    let p = app
+        .patch(
+            &format!("/tickets/{id}"),
+            &dispatcher,
+            json!({"district_code": "NOPE"}),
+        )
+        .await;
+    assert_eq!(p.problem(422)["field"], "district_code");
+    let tech = app.login("tech03").await;
+    app.patch(&format!("/tickets/{id}"), &tech, json!({"kind": "repair"}))
+        .await
+        .problem(403);
+}
+
 async fn two_instances_apply_each_step_once() {
     let first = TestApp::spawn_with_gateway(Backend::Postgres).await;
     first.set_clock(MONDAY_10AM).await;
@@ -727,4 +776,5 @@ both!(
     restart_fires_an_overdue_escalation_exactly_once,
     gateway_outage_delays_but_loses_nothing,
     install_deadlines_count_working_time,
+    amending_keeps_recorded_outcomes,
 );

@@ -698,6 +698,134 @@ async fn amending_keeps_recorded_outcomes(backend: Backend) {
         .problem(403);
 }
 
+async fn nearest_on_duty_technician_gets_the_ticket(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    // tech05 is 150 m from the customer, tech02 in the south of the city region; the other
+    // day-shift technicians have no position.
+    for (name, lat, lon) in [("tech05", 31.8712, 120.5505), ("tech02", 31.805, 120.605)] {
+        let token = app.login(name).await;
+        let res = app
+            .post(
+                "/me/position",
+                &token,
+                json!({"lat": lat, "lon": lon, "accuracy_m": 8}),
+            )
+            .await;
+        assert_eq!(res.status, 204, "{}", res.text);
+    }
+    let agent = app.login("agent").await;
+    let t = create(&app, &agent, fault(None)).await;
+    assert_eq!(
+        username(&app, t["assignee_id"].as_str().unwrap()).await,
+        "tech05"
+    );
+    // A customer in the south of the region: tech02 is the nearest now.
+    let mut far = fault(None);
+    far["location"] = json!({"lat": 31.80, "lon": 120.60});
+    far["address"] = "南丰路 1 号".into();
+    let t2 = create(&app, &agent, far).await;
+    assert_eq!(
+        username(&app, t2["assignee_id"].as_str().unwrap()).await,
+        "tech02"
+    );
+    // GCJ-02 positions from the phone's map SDK are converted.
+    let token = app.login("tech08").await;
+    let res = app
+        .post("/me/position", &token, json!({"lat": 91, "lon": 120.5}))
+        .await;
+    assert_eq!(res.problem(422)["field"], "lat");
+    let res = app
+        .post(
+            "/me/position",
+            &token,
+            json!({"lat": 31.87, "lon": 120.55, "crs": "gcj02"}),
+        )
+        .await;
+    assert_eq!(res.status, 204);
+}
+
+async fn rosters_are_managed_per_region(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let manager = app.login("manager").await;
+    let east = app.region_id("ZJG-E").await;
+    let tech = app.login("tech03").await;
+    let tech_id = app.get("/me", &tech).await.ok(200)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A weekend night shift for tech03 (an east-region technician): Saturday 22:00 to Sunday 06:00.
+    let r = app
+        .post(
+            &format!("/regions/{east}/duty/rotations"),
+            &manager,
+            json!({"user_id": tech_id, "role": "technician", "weekdays": [6], "start": "22:00", "end": "06:00"}),
+        )
+        .await;
+    let rotation = r.ok(201)["items"][0]["id"].as_str().unwrap().to_string();
+    let at = |t: &str| format!("/regions/{east}/on-duty?at={}", t.replace('+', "%2B"));
+    let names = |v: &Value| -> Vec<String> {
+        v["on_duty"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["username"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let sunday_2am = app.get(&at("2026-11-29T02:00:00+08:00"), &manager).await;
+    assert!(
+        names(sunday_2am.ok(200)).contains(&"tech03".to_string()),
+        "{}",
+        sunday_2am.text
+    );
+    // The roster only takes people of the region, in their own role.
+    let wrong_role = app
+        .post(
+            &format!("/regions/{east}/duty/rotations"),
+            &manager,
+            json!({"user_id": tech_id, "role": "account_manager", "weekdays": [1], "start": "08:00", "end": "20:00"}),
+        )
+        .await;
+    assert_eq!(wrong_role.problem(422)["field"], "role");
+    let bad_day = app
+        .post(
+            &format!("/regions/{east}/duty/rotations"),
+            &manager,
+            json!({"user_id": tech_id, "role": "technician", "weekdays": [8], "start": "08:00", "end": "20:00"}),
+        )
+        .await;
+    assert_eq!(bad_day.problem(422)["field"], "weekdays");
+    let west_tech = app.login("tech01").await;
+    let west_id = app.get("/me", &west_tech).await.ok(200)["id"].clone();
+    let other_region = app
+        .post(
+            &format!("/regions/{east}/duty/rotations"),
+            &manager,
+            json!({"user_id": west_id, "role": "technician", "weekdays": [1], "start": "08:00", "end": "20:00"}),
+        )
+        .await;
+    assert_eq!(other_region.problem(422)["field"], "user_id");
+    // Technicians cannot change rosters.
+    app.post(
+        &format!("/regions/{east}/duty/rotations"),
+        &tech,
+        json!({"user_id": tech_id, "role": "technician", "weekdays": [1], "start": "08:00", "end": "20:00"}),
+    )
+    .await
+    .problem(403);
+    assert_eq!(
+        app.delete(
+            &format!("/regions/{east}/duty/rotations/{rotation}"),
+            &manager
+        )
+        .await
+        .status,
+        204
+    );
+    let again = app.get(&at("2026-11-29T02:00:00+08:00"), &manager).await;
+    assert!(!names(again.ok(200)).contains(&"tech03".to_string()));
+}
+
 async fn two_instances_apply_each_step_once() {
     let first = TestApp::spawn_with_gateway(Backend::Postgres).await;
     first.set_clock(MONDAY_10AM).await;
@@ -777,4 +905,6 @@ both!(
     gateway_outage_delays_but_loses_nothing,
     install_deadlines_count_working_time,
     amending_keeps_recorded_outcomes,
+    nearest_on_duty_technician_gets_the_ticket,
+    rosters_are_managed_per_region,
 );

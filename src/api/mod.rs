@@ -14,6 +14,7 @@ pub mod regions;
 pub mod state;
 pub mod test_clock;
 pub mod tickets;
+pub mod webhooks;
 
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -44,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     policies::configure(cfg);
     tickets::configure(cfg);
     me::configure(cfg);
+    webhooks::configure(cfg);
     if config.test_clock {
         test_clock::configure(cfg);
     }

@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod escalation;
 pub mod intake;
+pub mod replies;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
@@ -125,21 +126,42 @@ pub fn notify(
     purpose: Purpose,
     now: NaiveDateTime,
 ) -> FlowResult<bool> {
+    queue_sms(
+        conn,
+        &t.region_id,
+        Some(&t.id),
+        user,
+        purpose.as_str(),
+        &render(purpose, t),
+        now,
+    )
+}
+
+/// Queues an SMS with a given text to `user`.
+pub fn queue_sms(
+    conn: &mut DbConn,
+    region_id: &str,
+    ticket_id: Option<&str>,
+    user: &UserRow,
+    purpose: &str,
+    body: &str,
+    now: NaiveDateTime,
+) -> FlowResult<bool> {
     let Some(phone) = &user.phone else {
-        tracing::warn!(user = %user.username, ticket_id = %t.id, "no phone number: SMS not queued");
+        tracing::warn!(user = %user.username, ?ticket_id, "no phone number: SMS not queued");
         return Ok(false);
     };
     notifications::insert(
         conn,
         &NotificationRow {
             id: new_id(),
-            region_id: t.region_id.clone(),
-            ticket_id: Some(t.id.clone()),
+            region_id: region_id.to_string(),
+            ticket_id: ticket_id.map(str::to_string),
             recipient_user_id: Some(user.id.clone()),
             recipient_phone: phone.clone(),
             channel: "sms".into(),
-            purpose: purpose.as_str().into(),
-            body: render(purpose, t),
+            purpose: purpose.into(),
+            body: body.to_string(),
             status: notifications::PENDING.into(),
             attempts: 0,
             created_at: now,

@@ -259,3 +259,17 @@ fn raise_failed(
         None,
     )
 }
+
+/// A message the gateway reported undelivered: flag its ticket for the dispatcher.
+pub fn raise_undelivered(
+    conn: &mut crate::db::DbConn,
+    cfg: &FlowConfig,
+    notification_id: &str,
+    detail: &str,
+    at: NaiveDateTime,
+) -> Result<(), FlowError> {
+    match notifications::get(conn, notification_id)? {
+        Some(row) => raise_failed(conn, cfg, &row, detail, at),
+        None => Ok(()),
+    }
+}

@@ -14,6 +14,8 @@ pub const SENDING: &str = "sending";
 pub const ACCEPTED: &str = "accepted";
 pub const DELIVERED: &str = "delivered";
 pub const DEAD: &str = "dead";
+/// The gateway accepted it but reported that it never reached the phone.
+pub const UNDELIVERED: &str = "undelivered";
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = notifications)]
@@ -162,4 +164,42 @@ pub fn earliest_due(conn: &mut DbConn) -> QueryResult<Option<NaiveDateTime>> {
         .filter(notifications::status.eq(PENDING))
         .select(diesel::dsl::min(notifications::next_attempt_at))
         .first(conn)
+}
+
+/// Records a delivery receipt. Only an accepted (or still leased) message moves: a receipt never
+/// revives a dead message, and a repeated receipt changes nothing. True when the row changed.
+pub fn record_receipt(
+    conn: &mut DbConn,
+    id: &str,
+    delivered: bool,
+    error: Option<&str>,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let q = notifications::table
+        .filter(notifications::id.eq(id))
+        .filter(notifications::status.eq_any([ACCEPTED, SENDING]));
+    let n = if delivered {
+        diesel::update(q)
+            .set((
+                notifications::status.eq(DELIVERED),
+                notifications::delivered_at.eq(at),
+            ))
+            .execute(conn)?
+    } else {
+        diesel::update(q)
+            .set((
+                notifications::status.eq(UNDELIVERED),
+                notifications::last_error.eq(error.unwrap_or("undelivered")),
+            ))
+            .execute(conn)?
+    };
+    Ok(n == 1)
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<NotificationRow>> {
+    notifications::table
+        .find(id)
+        .select(NotificationRow::as_select())
+        .first(conn)
+        .optional()
 }

@@ -8,5 +8,6 @@ mod docs;
 mod errors;
 mod flow;
 mod health;
+mod notify;
 mod schema;
 mod spec;

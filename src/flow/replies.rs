@@ -1,0 +1,146 @@
+//! SMS replies from technicians: `A 1430` acknowledges their ticket with an appointment at 14:30.
+//! Only the assignee's own number can act; anything that cannot be understood gets the help text
+//! back. Every reply that concerns a ticket lands on its timeline.
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use super::actions::{acknowledge, Acting};
+use super::{event, queue_sms, Actor, FlowConfig, FlowError, FlowResult};
+use crate::db::DbConn;
+use crate::domain::sms_reply::{self, HELP};
+use crate::domain::ticket::Status;
+use crate::domain::{PhoneNumber, RegionScope, Role};
+use crate::notify::templates::short_ref;
+use crate::store::tickets::{self, TicketRow};
+use crate::store::users::{self, UserFilter};
+
+/// What became of an inbound SMS.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum ReplyOutcome {
+    /// The ticket was acknowledged.
+    Acknowledged { ticket_id: String },
+    /// Not understood, or no ticket of the sender fits: the help text went back.
+    HelpSent { reason: String },
+    /// The number belongs to no active technician: nothing done, nothing sent.
+    UnknownSender,
+}
+
+const NOT_YOURS: &str = "没有找到您名下待联系的工单，请核对单号。";
+
+/// Handles one reply `text` from `from`, received at `now`.
+pub fn handle(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    from: &PhoneNumber,
+    text: &str,
+    now: NaiveDateTime,
+) -> FlowResult<ReplyOutcome> {
+    let sender = users::list(
+        conn,
+        &UserFilter {
+            role: Some(Role::Technician),
+            region_id: None,
+        },
+    )?
+    .into_iter()
+    .find(|u| u.active && u.phone.as_deref() == Some(from.as_str()));
+    let Some(user) = sender else {
+        return Ok(ReplyOutcome::UnknownSender);
+    };
+    let row = users::find_row(conn, &user.id)?
+        .ok_or_else(|| FlowError::NotFound("sender vanished".into()))?;
+    let waiting: Vec<TicketRow> = tickets::open_for_assignee(conn, &user.id)?
+        .into_iter()
+        .filter(|t| matches!(t.status(), Ok(Status::Dispatched | Status::Postponed)))
+        .collect();
+    let region = user.region_ids.first().cloned().unwrap_or_default();
+    let help = |conn: &mut DbConn,
+                reason: &str,
+                body: &str,
+                on: Option<&TicketRow>|
+     -> FlowResult<ReplyOutcome> {
+        if let Some(t) = on {
+            event(
+                conn,
+                t,
+                now,
+                &Actor::user(&user.id),
+                "sms_reply_refused",
+                json!({"text": text, "reason": reason}),
+                None,
+            )?;
+        }
+        let region_id = on
+            .map(|t| t.region_id.clone())
+            .unwrap_or_else(|| region.clone());
+        queue_sms(
+            conn,
+            &region_id,
+            on.map(|t| t.id.as_str()),
+            &row,
+            "reply_help",
+            body,
+            now,
+        )?;
+        Ok(ReplyOutcome::HelpSent {
+            reason: reason.to_string(),
+        })
+    };
+    let Some(reply) = sms_reply::parse(text) else {
+        let only = (waiting.len() == 1).then(|| &waiting[0]);
+        return help(conn, "not understood", HELP, only);
+    };
+    let target = match &reply.ticket_ref {
+        Some(r) => waiting.iter().find(|t| {
+            short_ref(t) == *r || t.id.ends_with(r.as_str()) || t.external_ref.as_deref() == Some(r)
+        }),
+        None if waiting.len() == 1 => waiting.first(),
+        None => None,
+    };
+    let Some(t) = target else {
+        let reason = if waiting.is_empty() {
+            "no ticket of the sender waits for contact"
+        } else if reply.ticket_ref.is_some() {
+            "no waiting ticket of the sender has that reference"
+        } else {
+            "several tickets wait: the reply must name one"
+        };
+        let only = (waiting.len() == 1).then(|| &waiting[0]);
+        return help(
+            conn,
+            reason,
+            if waiting.len() > 1 { HELP } else { NOT_YOURS },
+            only,
+        );
+    };
+    let who = Acting {
+        actor: Actor::user(&user.id),
+        role: Role::Technician,
+        scope: RegionScope::Only(user.region_ids.clone()),
+    };
+    let appointment = sms_reply::appointment(&reply, now.and_utc(), cfg.tz);
+    let id = t.id.clone();
+    let acked = acknowledge(
+        conn,
+        cfg,
+        &id,
+        &who,
+        appointment,
+        &format!("短信回复：{text}"),
+        now,
+    )?;
+    event(
+        conn,
+        &acked,
+        now,
+        &who.actor,
+        "sms_reply",
+        json!({"text": text, "from": from.as_str()}),
+        None,
+    )?;
+    Ok(ReplyOutcome::Acknowledged {
+        ticket_id: acked.id,
+    })
+}

@@ -1,0 +1,219 @@
+//! Signed SMS webhooks: two-way replies and delivery receipts.
+
+use crate::both;
+use crate::helpers::{read, Backend, TestApp};
+use serde_json::{json, Value};
+
+const MONDAY_10AM: &str = "2026-11-23T10:00:00+08:00";
+
+/// Posts a webhook signed with the gateway's secret (or a wrong one).
+async fn webhook(
+    app: &TestApp,
+    path: &str,
+    body: Value,
+    secret: Option<&str>,
+) -> crate::helpers::Answer {
+    let gw = app.gateway.as_ref().unwrap();
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let sig = fixline::notify::sms::signature(secret.unwrap_or(&gw.secret).as_bytes(), &ts, &bytes);
+    let res = app
+        .client
+        .post(format!("{}{path}", app.base))
+        .header("content-type", "application/json")
+        .header("x-fixline-timestamp", ts)
+        .header("x-fixline-signature", sig)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    read(res).await
+}
+
+async fn ticket_for(app: &TestApp, external_ref: &str) -> Value {
+    let agent = app.login("agent").await;
+    let body = json!({"kind": "repair", "external_ref": external_ref, "customer_name": "李先生",
+        "customer_phone": "13800001111", "address": "暨阳湖小区 5 幢", "location": {"lat": 31.87, "lon": 120.55},
+        "fault_category": "花屏", "fault_description": "部分频道花屏"});
+    app.post("/tickets", &agent, body).await.ok(201).clone()
+}
+
+async fn user(app: &TestApp, id: &str) -> Value {
+    let admin = app.login("admin").await;
+    app.get(&format!("/admin/users/{id}"), &admin)
+        .await
+        .ok(200)
+        .clone()
+}
+
+async fn sms_reply_acknowledges(backend: Backend) {
+    let app = TestApp::spawn_with_gateway(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let t = ticket_for(&app, "SMS-1").await;
+    let id = t["id"].as_str().unwrap();
+    let owner = user(&app, t["assignee_id"].as_str().unwrap()).await;
+    let owner_phone = owner["phone"].as_str().unwrap().to_string();
+    let gw = app.gateway.as_ref().unwrap();
+    gw.wait_for(2).await;
+
+    // Wrong signature: refused, nothing happens.
+    let forged = webhook(
+        &app,
+        "/webhooks/sms/webhook/inbound",
+        json!({"from": owner_phone, "text": "A 1430"}),
+        Some("not-the-secret-at-all"),
+    )
+    .await;
+    forged.problem(401);
+
+    // Another technician's number cannot acknowledge it.
+    let other = if owner["username"] == "tech02" {
+        "tech05"
+    } else {
+        "tech02"
+    };
+    let other_token = app.login(other).await;
+    let other_phone = app.get("/me", &other_token).await.ok(200)["phone"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refused = webhook(
+        &app,
+        "/webhooks/sms/webhook/inbound",
+        json!({"from": other_phone, "text": "A 1430"}),
+        None,
+    )
+    .await;
+    assert_eq!(refused.ok(200)["result"], "help_sent");
+    let agent = app.login("agent").await;
+    assert_eq!(
+        app.get(&format!("/tickets/{id}"), &agent).await.ok(200)["status"],
+        "dispatched"
+    );
+
+    // Garbage from the owner: the help text comes back, and the reply is on the timeline.
+    let garbage = webhook(
+        &app,
+        "/webhooks/sms/webhook/inbound",
+        json!({"from": owner_phone, "text": "好的马上到"}),
+        None,
+    )
+    .await;
+    assert_eq!(garbage.ok(200)["result"], "help_sent");
+    let got = gw.wait_for(4).await;
+    let help: Vec<&Value> = got
+        .iter()
+        .filter(|m| {
+            m["to"] == owner_phone.as_str() && m["text"].as_str().unwrap().contains("回复格式")
+        })
+        .collect();
+    assert_eq!(help.len(), 1, "{got:?}");
+
+    // A stranger's number: ignored, nothing sent.
+    let stranger = webhook(
+        &app,
+        "/webhooks/sms/webhook/inbound",
+        json!({"from": "13700000000", "text": "A 1430"}),
+        None,
+    )
+    .await;
+    assert_eq!(stranger.ok(200)["result"], "unknown_sender");
+
+    // The owner's "A 1430" acknowledges with an appointment at 14:30 today, local time.
+    let ok = webhook(
+        &app,
+        "/webhooks/sms/webhook/inbound",
+        json!({"from": owner_phone, "text": "Ａ １４:３０"}),
+        None,
+    )
+    .await;
+    assert_eq!(ok.ok(200)["result"], "acknowledged", "{}", ok.text);
+    let fresh = app
+        .get(&format!("/tickets/{id}"), &agent)
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(fresh["status"], "acknowledged");
+    assert_eq!(fresh["appointment_at"], "2026-11-23T06:30:00Z");
+    assert_eq!(fresh["outcomes"]["contact"], "on_time");
+    let kinds: Vec<String> = app
+        .get(&format!("/tickets/{id}/events"), &agent)
+        .await
+        .ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        kinds.contains(&"sms_reply_refused".to_string()),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.last().unwrap(), "sms_reply");
+}
+
+async fn delivery_receipts(backend: Backend) {
+    let app = TestApp::spawn_with_gateway(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let t = ticket_for(&app, "RCPT-1").await;
+    let gw = app.gateway.as_ref().unwrap();
+    let sent = gw.wait_for(2).await;
+    let (a, b) = (
+        sent[0]["id"].as_str().unwrap(),
+        sent[1]["id"].as_str().unwrap(),
+    );
+    let path = "/webhooks/sms/webhook/status";
+    let r = webhook(&app, path, json!({"id": a, "status": "delivered"}), None).await;
+    assert_eq!(r.ok(200)["result"], "recorded");
+    let again = webhook(&app, path, json!({"id": a, "status": "delivered"}), None).await;
+    assert_eq!(
+        again.ok(200)["result"],
+        "ignored",
+        "a repeated receipt changes nothing"
+    );
+    let failed = webhook(
+        &app,
+        path,
+        json!({"id": b, "status": "failed", "error": "handset off"}),
+        None,
+    )
+    .await;
+    assert_eq!(failed.ok(200)["result"], "recorded");
+    // A late "delivered" cannot revive the failed one.
+    let late = webhook(&app, path, json!({"id": b, "status": "delivered"}), None).await;
+    assert_eq!(late.ok(200)["result"], "ignored");
+    let bad = webhook(&app, path, json!({"id": a, "status": "read"}), None).await;
+    assert_eq!(bad.problem(422)["field"], "status");
+    let agent = app.login("agent").await;
+    let id = t["id"].as_str().unwrap();
+    let fresh = app
+        .get(&format!("/tickets/{id}"), &agent)
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(
+        fresh["flagged"], true,
+        "the dispatcher sees the undelivered SMS"
+    );
+    let events = app
+        .get(&format!("/tickets/{id}/events"), &agent)
+        .await
+        .ok(200)["items"]
+        .clone();
+    assert!(events
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "notification_failed"));
+    // Without a configured provider of that name: 404.
+    webhook(
+        &app,
+        "/webhooks/sms/tencent/status",
+        json!({"id": a, "status": "delivered"}),
+        None,
+    )
+    .await
+    .problem(404);
+}
+
+both!(sms_reply_acknowledges, delivery_receipts);

@@ -69,13 +69,15 @@ impl App {
                 Provider::Webhook(Webhook::new(url.clone(), secret.expose_secret().as_bytes()))
             }
         };
-        let engine = Engine::new(db.clone(), clock.clone(), flow.clone());
+        let metrics = Metrics::new();
+        let engine = Engine::new(db.clone(), clock.clone(), flow.clone(), metrics.clone());
         let sender = Sender::new(
             db.clone(),
             clock.clone(),
             provider,
             flow.clone(),
             config.sms_max_attempts,
+            metrics.clone(),
         );
         let state = web::Data::new(AppState {
             db,
@@ -83,7 +85,7 @@ impl App {
             manual_clock,
             jwt,
             config: config.clone(),
-            metrics: Metrics::new(),
+            metrics,
             districts: DistrictIndexCache::default(),
             flow,
             engine,

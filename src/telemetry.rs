@@ -6,7 +6,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 /// Installs the global log subscriber (once per process).
@@ -25,6 +26,14 @@ pub struct Metrics {
     registry: Registry,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
+    /// Ticket recorded → first push accepted by the SMS gateway (business clock).
+    pub push_latency: Histogram,
+    /// SMS send attempts by result: accepted, retry, dead.
+    pub sms_attempts: IntCounterVec,
+    /// Messages waiting in the outbox (pending or leased), read when scraped.
+    pub outbox_backlog: IntGauge,
+    /// Deadline checks applied by the engine, by check.
+    pub deadline_steps: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -55,16 +64,53 @@ impl Metrics {
             &["method", "route"],
         )
         .expect("valid metric");
-        registry
-            .register(Box::new(http_requests.clone()))
-            .expect("registers once");
-        registry
-            .register(Box::new(http_duration.clone()))
-            .expect("registers once");
+        let push_latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "fixline_push_latency_seconds",
+                "Ticket recorded to its first push accepted by the SMS gateway",
+            )
+            .buckets(vec![
+                0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0,
+            ]),
+        )
+        .expect("valid metric");
+        let sms_attempts = IntCounterVec::new(
+            Opts::new(
+                "fixline_sms_attempts_total",
+                "SMS send attempts by result (accepted, retry, dead)",
+            ),
+            &["result"],
+        )
+        .expect("valid metric");
+        let outbox_backlog =
+            IntGauge::new("fixline_outbox_backlog", "Messages pending or being sent")
+                .expect("valid metric");
+        let deadline_steps = IntCounterVec::new(
+            Opts::new(
+                "fixline_deadline_steps_total",
+                "SLA deadline checks applied by the engine",
+            ),
+            &["check"],
+        )
+        .expect("valid metric");
+        for m in [
+            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(http_duration.clone()),
+            Box::new(push_latency.clone()),
+            Box::new(sms_attempts.clone()),
+            Box::new(outbox_backlog.clone()),
+            Box::new(deadline_steps.clone()),
+        ] {
+            registry.register(m).expect("registers once");
+        }
         Metrics {
             registry,
             http_requests,
             http_duration,
+            push_latency,
+            sms_attempts,
+            outbox_backlog,
+            deadline_steps,
         }
     }
 

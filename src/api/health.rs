@@ -38,6 +38,14 @@ async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let backlog = state
+        .db
+        .read(|conn| Ok::<_, DbError>(crate::store::notifications::backlog(conn)?))
+        .await;
+    match backlog {
+        Ok(n) => state.metrics.outbox_backlog.set(n),
+        Err(e) => tracing::warn!(error = %e, "outbox backlog not read for /metrics"),
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

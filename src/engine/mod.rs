@@ -12,6 +12,7 @@ use crate::clock::SharedClock;
 use crate::db::{Db, DbError};
 use crate::flow::{escalation, FlowConfig, FlowError};
 use crate::store::tickets;
+use crate::telemetry::Metrics;
 
 /// Tickets stepped per batch.
 const BATCH: i64 = 200;
@@ -23,15 +24,17 @@ pub struct Engine {
     clock: SharedClock,
     cfg: Arc<FlowConfig>,
     wake: Arc<Notify>,
+    metrics: Metrics,
 }
 
 impl Engine {
-    pub fn new(db: Db, clock: SharedClock, cfg: Arc<FlowConfig>) -> Self {
+    pub fn new(db: Db, clock: SharedClock, cfg: Arc<FlowConfig>, metrics: Metrics) -> Self {
         Engine {
             db,
             clock,
             cfg,
             wake: Arc::new(Notify::new()),
+            metrics,
         }
     }
 
@@ -66,6 +69,12 @@ impl Engine {
                     Ok(applied) if !applied.is_empty() => {
                         stepped += 1;
                         progressed = true;
+                        for check in &applied {
+                            self.metrics
+                                .deadline_steps
+                                .with_label_values(&[check.as_str()])
+                                .inc();
+                        }
                         tracing::info!(ticket_id = %span_id, checks = ?applied, "deadline steps applied");
                     }
                     // Nothing applied: another instance holds it, or it was not due after all.

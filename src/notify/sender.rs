@@ -16,6 +16,7 @@ use crate::db::{Db, DbError};
 use crate::flow::{self, Actor, FlowConfig, FlowError};
 use crate::store::notifications::{self, NotificationRow};
 use crate::store::tickets;
+use crate::telemetry::Metrics;
 
 /// How long a lease lasts: longer than the provider's 5 s timeout.
 const LEASE_S: i64 = 30;
@@ -28,6 +29,7 @@ pub struct Sender {
     cfg: Arc<FlowConfig>,
     max_attempts: i32,
     wake: Arc<Notify>,
+    metrics: Metrics,
 }
 
 impl Sender {
@@ -37,6 +39,7 @@ impl Sender {
         provider: Provider,
         cfg: Arc<FlowConfig>,
         max_attempts: i32,
+        metrics: Metrics,
     ) -> Self {
         Sender {
             db,
@@ -45,6 +48,7 @@ impl Sender {
             cfg,
             max_attempts,
             wake: Arc::new(Notify::new()),
+            metrics,
         }
     }
 
@@ -148,6 +152,10 @@ impl Sender {
                     })
                     .await
                     .map_err(flow_to_db)?;
+                self.metrics
+                    .sms_attempts
+                    .with_label_values(&[if dead { "dead" } else { "retry" }])
+                    .inc();
                 tracing::warn!(notification = %msg.id, attempt, latency_ms, error = %failure.detail, dead, "sms not accepted");
                 Ok(Some(false))
             }
@@ -196,24 +204,25 @@ pub fn backoff(attempt: i32) -> chrono::Duration {
     chrono::Duration::milliseconds((base * jitter * 1000.0) as i64)
 }
 
-/// The first accepted push of a ticket settles its dispatch outcome.
+/// The first accepted push of a ticket settles its dispatch outcome. Answers the push latency
+/// (recorded to accepted, seconds) when this was the first push.
 fn record_push(
     conn: &mut crate::db::DbConn,
     cfg: &FlowConfig,
     row: &NotificationRow,
     at: NaiveDateTime,
-) -> Result<(), FlowError> {
+) -> Result<Option<f64>, FlowError> {
     let Some(ticket_id) = &row.ticket_id else {
-        return Ok(());
+        return Ok(None);
     };
     if !Purpose::counts_as_push(&row.purpose) {
-        return Ok(());
+        return Ok(None);
     }
     let Some(mut t) = tickets::get(conn, ticket_id)? else {
-        return Ok(());
+        return Ok(None);
     };
     if t.pushed_at.is_some() {
-        return Ok(());
+        return Ok(None);
     }
     t.pushed_at = Some(at);
     if t.dispatch_on_time.is_none() {
@@ -229,7 +238,8 @@ fn record_push(
         json!({"notification": row.id, "to": row.recipient_user_id, "accepted_at": at.and_utc(),
                "dispatch_on_time": t.dispatch_on_time}),
         None,
-    )
+    )?;
+    Ok(Some((at - t.created_at).num_milliseconds() as f64 / 1000.0))
 }
 
 /// A message that will never go out: the dispatcher must know.

@@ -109,6 +109,16 @@ async fn ticket_reaches_the_on_duty_staff(backend: Backend) {
     assert_eq!(fresh["outcomes"]["dispatch"], "on_time", "{fresh}");
     let ev = kinds(&events(&app, &agent, id).await);
     assert_eq!(ev, ["created", "assigned", "pushed"]);
+    let metrics = app.call(Method::GET, "/metrics", None, None).await.text;
+    assert!(
+        metrics.contains("fixline_push_latency_seconds_count 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"fixline_sms_attempts_total{result="accepted"} 2"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("fixline_outbox_backlog 0"), "{metrics}");
 
     // The technician sees it first on the phone, with its clock.
     let tech_token = app.login(&name).await;

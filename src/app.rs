@@ -90,6 +90,7 @@ impl App {
             flow,
             engine,
             sender,
+            feed_wake: Arc::new(tokio::sync::Notify::new()),
         });
         let listener = TcpListener::bind(&config.listen)
             .with_context(|| format!("binding {}", config.listen))?;

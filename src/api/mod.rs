@@ -12,6 +12,7 @@ pub mod me;
 pub mod policies;
 pub mod regions;
 pub mod state;
+pub mod stream;
 pub mod test_clock;
 pub mod tickets;
 pub mod webhooks;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     policies::configure(cfg);
     tickets::configure(cfg);
     me::configure(cfg);
+    stream::configure(cfg);
     webhooks::configure(cfg);
     if config.test_clock {
         test_clock::configure(cfg);

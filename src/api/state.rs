@@ -24,6 +24,8 @@ pub struct AppState {
     pub flow: Arc<FlowConfig>,
     pub engine: Engine,
     pub sender: Sender,
+    /// Wakes open event streams after a write through the API.
+    pub feed_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -31,5 +33,6 @@ impl AppState {
     pub fn kick(&self) {
         self.sender.wake();
         self.engine.wake();
+        self.feed_wake.notify_waiters();
     }
 }

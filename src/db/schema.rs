@@ -221,6 +221,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_feed (seq) {
+        seq -> BigInt,
+        user_id -> Text,
+        ticket_id -> Text,
+        kind -> Text,
+        at -> Timestamp,
+        detail -> Text,
+    }
+}
+
 diesel::joinable!(user_regions -> users (user_id));
 diesel::joinable!(user_regions -> regions (region_id));
 diesel::joinable!(districts -> regions (region_id));
@@ -234,6 +245,8 @@ diesel::joinable!(duty_overrides -> users (user_id));
 diesel::joinable!(technician_positions -> users (user_id));
 diesel::joinable!(tickets -> regions (region_id));
 diesel::joinable!(region_policies -> regions (region_id));
+diesel::joinable!(user_feed -> users (user_id));
+diesel::joinable!(user_feed -> tickets (ticket_id));
 diesel::joinable!(tickets -> districts (district_id));
 diesel::joinable!(tickets -> users (assignee_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
@@ -255,6 +268,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_events,
     notifications,
     region_policies,
+    user_feed,
 );
 
 /// Every table declared above with its columns in declaration order, read back from the SQL
@@ -273,6 +287,7 @@ pub fn declared_tables() -> Vec<(&'static str, Vec<String>)> {
     }
     declared!(
         region_policies,
+        user_feed,
         regions,
         users,
         user_regions,

@@ -278,6 +278,17 @@ pub(crate) fn hand_over(
     now: NaiveDateTime,
 ) -> FlowResult<()> {
     let first = t.assignee_id.is_none() && t.assigned_at.is_none();
+    // The previous assignee's phone app learns the ticket is no longer theirs.
+    if let Some(previous) = t.assignee_id.clone().filter(|p| p != user_id) {
+        crate::store::feed::append(
+            conn,
+            &previous,
+            &t.id,
+            "unassigned",
+            now,
+            &json!({"to": user_id}).to_string(),
+        )?;
+    }
     let next = transition(t.status()?, Action::Assign)?;
     t.set_status(next);
     t.assignee_id = Some(user_id.to_string());

@@ -115,6 +115,10 @@ pub fn event(
             lon: place.map(|p| p.1),
         },
     )?;
+    // The assignee's phone app hears of every change to their ticket.
+    if let Some(user) = &t.assignee_id {
+        crate::store::feed::append(conn, user, &t.id, kind, at, &detail.to_string())?;
+    }
     Ok(())
 }
 

@@ -118,8 +118,9 @@ impl Sender {
         match outcome {
             Ok(accepted) => {
                 let cfg = self.cfg.clone();
-                self.db
-                    .write(move |conn| -> Result<(), FlowError> {
+                let pushed = self
+                    .db
+                    .write(move |conn| -> Result<Option<f64>, FlowError> {
                         if notifications::mark_accepted(
                             conn,
                             &row.id,
@@ -127,12 +128,19 @@ impl Sender {
                             provider,
                             accepted.provider_message_id.as_deref(),
                         )? {
-                            record_push(conn, &cfg, &row, at)?;
+                            return record_push(conn, &cfg, &row, at);
                         }
-                        Ok(())
+                        Ok(None)
                     })
                     .await
                     .map_err(flow_to_db)?;
+                self.metrics
+                    .sms_attempts
+                    .with_label_values(&["accepted"])
+                    .inc();
+                if let Some(seconds) = pushed {
+                    self.metrics.push_latency.observe(seconds);
+                }
                 tracing::info!(notification = %msg.id, to = %msg.to, attempt, latency_ms, "sms accepted");
                 Ok(Some(true))
             }

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod dialect;
 pub mod districts;
 pub mod duty;
+pub mod feed;
 pub mod notifications;
 pub mod policies;
 pub mod refresh_tokens;

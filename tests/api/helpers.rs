@@ -441,6 +441,15 @@ pub async fn read(res: reqwest::Response) -> Answer {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    // An event stream never ends: its status and headers are the answer.
+    if content_type.starts_with("text/event-stream") {
+        return Answer {
+            status,
+            content_type,
+            body: Value::Null,
+            text: String::new(),
+        };
+    }
     let text = res.text().await.unwrap_or_default();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
     Answer {

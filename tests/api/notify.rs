@@ -216,4 +216,110 @@ async fn delivery_receipts(backend: Backend) {
     .problem(404);
 }
 
-both!(sms_reply_acknowledges, delivery_receipts);
+/// Reads an event stream until `needle` shows up (or 10 s of wall time pass).
+async fn read_until(res: &mut reqwest::Response, buf: &mut String, needle: &str) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !buf.contains(needle) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match tokio::time::timeout(left, res.chunk()).await {
+            Ok(Ok(Some(bytes))) => buf.push_str(&String::from_utf8_lossy(&bytes)),
+            _ => return false,
+        }
+    }
+    true
+}
+
+async fn event_stream_pushes_and_replays(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let tech = app.login("tech11").await;
+    let me = app.get("/me", &tech).await.ok(200)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut res = app
+        .client
+        .get(format!("{}/me/stream", app.base))
+        .bearer_auth(&tech)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let mut buf = String::new();
+    assert!(read_until(&mut res, &mut buf, ": connected").await);
+
+    // The dispatcher hands a ticket to tech11: the open app hears of it within a second.
+    let t = ticket_for(&app, "SSE-1").await;
+    let id = t["id"].as_str().unwrap();
+    let dispatcher = app.login("dispatcher").await;
+    let started = std::time::Instant::now();
+    if t["assignee_id"] != me.as_str() {
+        app.post(
+            &format!("/tickets/{id}/assign"),
+            &dispatcher,
+            json!({"assignee_id": me}),
+        )
+        .await
+        .ok(200);
+    }
+    assert!(
+        read_until(&mut res, &mut buf, "event: assigned").await,
+        "{buf}"
+    );
+    let waited = started.elapsed();
+    assert!(waited < std::time::Duration::from_secs(5), "{waited:?}");
+    assert!(buf.contains(id), "{buf}");
+    let last_id: i64 = buf
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("id: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    drop(res);
+
+    // While the app is closed, the dispatcher cancels the ticket.
+    app.post(
+        &format!("/tickets/{id}/cancel"),
+        &dispatcher,
+        json!({"reason": "用户自行恢复"}),
+    )
+    .await
+    .ok(200);
+    let mut again = app
+        .client
+        .get(format!("{}/me/stream", app.base))
+        .bearer_auth(&tech)
+        .header("last-event-id", last_id.to_string())
+        .send()
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    assert!(
+        read_until(&mut again, &mut buf, "event: cancelled").await,
+        "{buf}"
+    );
+    assert!(
+        !buf.contains("event: assigned"),
+        "only what was missed is replayed: {buf}"
+    );
+    let bad = app
+        .client
+        .get(format!("{}/me/stream", app.base))
+        .bearer_auth(&tech)
+        .header("last-event-id", "yesterday")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read(bad).await.problem(422)["field"], "Last-Event-ID");
+}
+
+both!(
+    sms_reply_acknowledges,
+    delivery_receipts,
+    event_stream_pushes_and_replays
+);

@@ -15,8 +15,8 @@ use crate::flow::actions::{self, Acting, Postponement};
 use crate::flow::intake::{intake, NewTicket, Placement};
 use crate::flow::{Actor, FlowError};
 use crate::spatial::Located;
-use crate::store::districts;
 use crate::store::tickets::{self, BoardFilter, EventRow, TicketRow};
+use crate::store::{districts, notifications};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(amend)),
     )
     .service(resource("/tickets/{id}/events").route(web::get().to(timeline)))
+    .service(resource("/tickets/{id}/notifications").route(web::get().to(messages)))
     .service(resource("/tickets/{id}/ack").route(web::post().to(ack)))
     .service(resource("/tickets/{id}/check-in").route(web::post().to(check_in)))
     .service(resource("/tickets/{id}/resolve").route(web::post().to(resolve)))
@@ -385,6 +386,48 @@ async fn timeline(
         })
         .await?;
     let items: Vec<EventDto> = events.into_iter().map(EventDto::from).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+/// The ticket's messages with every delivery attempt: how "pushed within 3 minutes" is known.
+async fn messages(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&[
+        Role::Dispatcher,
+        Role::Manager,
+        Role::AccountManager,
+        Role::Agent,
+    ])?;
+    let id = id.into_inner();
+    let who = acting(&caller);
+    let (rows, attempts) = state
+        .db
+        .read(move |conn| -> ApiResult<_> {
+            actions::load_visible(conn, &id, &who)?;
+            let rows = notifications::for_ticket(conn, &id)?;
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            let attempts = notifications::attempts(conn, &ids)?;
+            Ok((rows, attempts))
+        })
+        .await?;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|n| {
+            let tried: Vec<Value> = attempts
+                .iter()
+                .filter(|a| a.notification_id == n.id)
+                .map(|a| json!({"attempt": a.attempt, "at": utc(a.at), "outcome": a.outcome, "provider": a.provider,
+                                "answer": a.answer, "latency_ms": a.latency_ms}))
+                .collect();
+            json!({"id": n.id, "to": n.recipient_phone, "recipient_user_id": n.recipient_user_id, "purpose": n.purpose,
+                   "text": n.body, "chars": n.body.chars().count(), "status": n.status, "created_at": utc(n.created_at),
+                   "accepted_at": n.accepted_at.map(utc), "delivered_at": n.delivered_at.map(utc),
+                   "next_attempt_at": utc(n.next_attempt_at), "last_error": n.last_error, "attempts": tried})
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 

@@ -232,6 +232,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notification_attempts (id) {
+        id -> Text,
+        notification_id -> Text,
+        attempt -> Integer,
+        at -> Timestamp,
+        outcome -> Text,
+        provider -> Text,
+        answer -> Nullable<Text>,
+        latency_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(user_regions -> users (user_id));
 diesel::joinable!(user_regions -> regions (region_id));
 diesel::joinable!(districts -> regions (region_id));
@@ -246,6 +259,7 @@ diesel::joinable!(technician_positions -> users (user_id));
 diesel::joinable!(tickets -> regions (region_id));
 diesel::joinable!(region_policies -> regions (region_id));
 diesel::joinable!(user_feed -> users (user_id));
+diesel::joinable!(notification_attempts -> notifications (notification_id));
 diesel::joinable!(user_feed -> tickets (ticket_id));
 diesel::joinable!(tickets -> districts (district_id));
 diesel::joinable!(tickets -> users (assignee_id));
@@ -269,6 +283,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     region_policies,
     user_feed,
+    notification_attempts,
 );
 
 /// Every table declared above with its columns in declaration order, read back from the SQL
@@ -286,6 +301,7 @@ pub fn declared_tables() -> Vec<(&'static str, Vec<String>)> {
         };
     }
     declared!(
+        notification_attempts,
         region_policies,
         user_feed,
         regions,

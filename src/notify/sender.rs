@@ -14,7 +14,7 @@ use super::templates::Purpose;
 use crate::clock::SharedClock;
 use crate::db::{Db, DbError};
 use crate::flow::{self, Actor, FlowConfig, FlowError};
-use crate::store::notifications::{self, NotificationRow};
+use crate::store::notifications::{self, AttemptRow, NotificationRow};
 use crate::store::tickets;
 use crate::telemetry::Metrics;
 
@@ -118,9 +118,20 @@ impl Sender {
         match outcome {
             Ok(accepted) => {
                 let cfg = self.cfg.clone();
+                let attempt_row = AttemptRow {
+                    id: crate::domain::new_id(),
+                    notification_id: row.id.clone(),
+                    attempt,
+                    at,
+                    outcome: "accepted".into(),
+                    provider: provider.into(),
+                    answer: accepted.provider_message_id.clone(),
+                    latency_ms: latency_ms as i64,
+                };
                 let pushed = self
                     .db
                     .write(move |conn| -> Result<Option<f64>, FlowError> {
+                        notifications::record_attempt(conn, &attempt_row)?;
                         if notifications::mark_accepted(
                             conn,
                             &row.id,
@@ -150,8 +161,19 @@ impl Sender {
                 let detail = failure.detail.clone();
                 let dead = retry_at.is_none();
                 let cfg = self.cfg.clone();
+                let attempt_row = AttemptRow {
+                    id: crate::domain::new_id(),
+                    notification_id: row.id.clone(),
+                    attempt,
+                    at,
+                    outcome: if dead { "dead" } else { "retry" }.into(),
+                    provider: provider.into(),
+                    answer: Some(detail.clone()),
+                    latency_ms: latency_ms as i64,
+                };
                 self.db
                     .write(move |conn| -> Result<(), FlowError> {
+                        notifications::record_attempt(conn, &attempt_row)?;
                         notifications::mark_failed(conn, &row.id, &detail, retry_at)?;
                         if dead {
                             raise_failed(conn, &cfg, &row, &detail, at)?;
@@ -275,8 +297,24 @@ fn raise_failed(
         "notification_failed",
         json!({"notification": row.id, "to": row.recipient_user_id, "error": detail}),
         None,
-    )
+    )?;
+    // Tell the region's dispatchers, unless the lost message was already such an alert.
+    if row.purpose != SMS_FAILED {
+        let text = format!(
+            "【短信未送达 {}】发给 {} 的通知未能送达，请电话联系。地址：{}。",
+            crate::notify::templates::short_ref(&t),
+            row.recipient_phone,
+            t.address
+        );
+        for d in flow::staff(conn, &t.region_id, crate::domain::Role::Dispatcher)? {
+            flow::queue_sms(conn, &t.region_id, Some(&t.id), &d, SMS_FAILED, &text, at)?;
+        }
+    }
+    Ok(())
 }
+
+/// Purpose of the alert sent to dispatchers when a message is lost.
+const SMS_FAILED: &str = "sms_failed";
 
 /// A message the gateway reported undelivered: flag its ticket for the dispatcher.
 pub fn raise_undelivered(

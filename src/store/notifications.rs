@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::notifications;
+use crate::db::schema::{notification_attempts, notifications};
 use crate::db::DbConn;
 
 /// Outbox states: pending → sending (leased) → accepted (by the gateway) → delivered, or back to
@@ -202,4 +202,38 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<NotificationRow>> 
         .select(NotificationRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// One attempt to hand a message to the gateway.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = notification_attempts)]
+pub struct AttemptRow {
+    pub id: String,
+    pub notification_id: String,
+    pub attempt: i32,
+    pub at: NaiveDateTime,
+    /// `accepted`, `retry` or `dead`.
+    pub outcome: String,
+    pub provider: String,
+    /// The gateway's answer (its message id, or the error).
+    pub answer: Option<String>,
+    pub latency_ms: i64,
+}
+
+pub fn record_attempt(conn: &mut DbConn, row: &AttemptRow) -> QueryResult<()> {
+    diesel::insert_into(notification_attempts::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn attempts(conn: &mut DbConn, notification_ids: &[String]) -> QueryResult<Vec<AttemptRow>> {
+    notification_attempts::table
+        .filter(notification_attempts::notification_id.eq_any(notification_ids.to_vec()))
+        .order((
+            notification_attempts::notification_id,
+            notification_attempts::attempt,
+        ))
+        .select(AttemptRow::as_select())
+        .load(conn)
 }

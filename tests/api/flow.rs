@@ -589,6 +589,100 @@ async fn gateway_outage_delays_but_loses_nothing(backend: Backend) {
         fresh["outcomes"]["dispatch"], "on_time",
         "pushed 9 s after intake: {fresh}"
     );
+    let metrics = app.call(Method::GET, "/metrics", None, None).await.text;
+    assert!(
+        metrics.contains(r#"fixline_sms_attempts_total{result="retry"} 4"#),
+        "{metrics}"
+    );
+    // Every attempt is kept, with the gateway's answer; the waits grow.
+    let msgs = app
+        .get(
+            &format!("/tickets/{}/notifications", t["id"].as_str().unwrap()),
+            &agent,
+        )
+        .await;
+    for m in msgs.ok(200)["items"].as_array().unwrap() {
+        let tries = m["attempts"].as_array().unwrap();
+        let outcomes: Vec<&str> = tries
+            .iter()
+            .map(|a| a["outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(outcomes, ["retry", "retry", "accepted"], "{m}");
+        assert!(tries[0]["answer"].as_str().unwrap().contains("500"), "{m}");
+        let at: Vec<chrono::DateTime<chrono::Utc>> = tries
+            .iter()
+            .map(|a| a["at"].as_str().unwrap().parse().unwrap())
+            .collect();
+        assert!(at[1] - at[0] < at[2] - at[1], "backoff grows: {at:?}");
+        assert_eq!(m["status"], "accepted");
+    }
+}
+
+async fn gateway_that_never_recovers_alerts_the_dispatcher(backend: Backend) {
+    let app = TestApp::spawn_with_gateway(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let gw = app.gateway.as_ref().unwrap();
+    gw.fail_next(1_000_000);
+    let agent = app.login("agent").await;
+    let t = create(&app, &agent, fault(Some("DEAD-1"))).await;
+    let id = t["id"].as_str().unwrap();
+    // Five attempts (the default), with backoff of about 2, 4, 8 and 16 s between them.
+    for _ in 0..100 {
+        if gw.attempts() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for step in [3, 6, 12, 24] {
+        app.advance(step).await;
+    }
+    let agent = app.login("agent").await;
+    let fresh = app
+        .get(&format!("/tickets/{id}"), &agent)
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(fresh["flagged"], true, "{fresh}");
+    let msgs = app
+        .get(&format!("/tickets/{id}/notifications"), &agent)
+        .await
+        .ok(200)["items"]
+        .clone();
+    let to_staff: Vec<&Value> = msgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["purpose"] == "new_ticket")
+        .collect();
+    assert_eq!(to_staff.len(), 2);
+    for m in to_staff {
+        assert_eq!(m["status"], "dead", "{m}");
+        assert_eq!(m["attempts"].as_array().unwrap().len(), 5, "{m}");
+    }
+    let alerts: Vec<&Value> = msgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["purpose"] == "sms_failed")
+        .collect();
+    assert_eq!(
+        alerts.len(),
+        2,
+        "one alert to the dispatcher per lost message"
+    );
+    assert_eq!(alerts[0]["to"], "+8613962200001");
+    let ev = kinds(&events(&app, &agent, id).await);
+    assert_eq!(
+        ev.iter().filter(|k| *k == "notification_failed").count(),
+        2,
+        "{ev:?}"
+    );
+    assert!(gw.messages().is_empty());
+    let metrics = app.call(Method::GET, "/metrics", None, None).await.text;
+    assert!(
+        metrics.contains(r#"fixline_sms_attempts_total{result="dead"} 2"#),
+        "{metrics}"
+    );
 }
 
 async fn install_deadlines_count_working_time(backend: Backend) {
@@ -913,6 +1007,7 @@ both!(
     concurrent_intakes_lose_nothing,
     restart_fires_an_overdue_escalation_exactly_once,
     gateway_outage_delays_but_loses_nothing,
+    gateway_that_never_recovers_alerts_the_dispatcher,
     install_deadlines_count_working_time,
     amending_keeps_recorded_outcomes,
     nearest_on_duty_technician_gets_the_ticket,

@@ -99,3 +99,36 @@ pub fn render(purpose: Purpose, t: &TicketRow) -> String {
         ),
     }
 }
+
+/// How many SMS segments a text takes. Chinese text travels as UCS-2: 70 characters fit one
+/// segment, and a longer message is split into parts of 67 (the rest carries the part header).
+/// Pure GSM-7 (ASCII) text fits 160, or parts of 153.
+pub fn segments(text: &str) -> usize {
+    let n = text.chars().count();
+    let (single, part) = if text.is_ascii() {
+        (160, 153)
+    } else {
+        (70, 67)
+    };
+    if n <= single {
+        1
+    } else {
+        n.div_ceil(part)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segment_counts() {
+        assert_eq!(segments(""), 1);
+        assert_eq!(segments(&"报".repeat(70)), 1);
+        assert_eq!(segments(&"报".repeat(71)), 2);
+        assert_eq!(segments(&"报".repeat(134)), 2);
+        assert_eq!(segments(&"报".repeat(135)), 3);
+        assert_eq!(segments(&"a".repeat(160)), 1);
+        assert_eq!(segments(&"a".repeat(161)), 2);
+    }
+}

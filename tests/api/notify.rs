@@ -318,8 +318,72 @@ async fn event_stream_pushes_and_replays(backend: Backend) {
     assert_eq!(read(bad).await.problem(422)["field"], "Last-Event-ID");
 }
 
+/// A sender leased the messages and died before it could record what the gateway said: after a
+/// restart the lease runs out and the messages go out again, under the same ids.
+async fn a_crash_mid_send_resends_after_restart(backend: Backend) {
+    use diesel::prelude::*;
+    use fixline::db::schema::notifications::dsl as n;
+    let app = TestApp::spawn_with_gateway(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let gw = app.gateway.as_ref().unwrap();
+    gw.fail_next(2);
+    let t = ticket_for(&app, "CRASH-1").await;
+    for _ in 0..100 {
+        if gw.attempts() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let db = app.state.db.clone();
+    let until = "2026-11-23T02:00:30"
+        .parse::<chrono::NaiveDateTime>()
+        .unwrap();
+    let leased = tokio::task::spawn_blocking(move || {
+        db.write_blocking(|conn| -> Result<usize, fixline::db::DbError> {
+            Ok(
+                diesel::update(n::notifications.filter(n::status.eq("pending")))
+                    .set((n::status.eq("sending"), n::lease_until.eq(until)))
+                    .execute(conn)?,
+            )
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(leased, 2);
+    let (db, gateway) = app.stop().await;
+
+    let app = TestApp::start(db, gateway).await;
+    app.set_clock("2026-11-23T10:00:20+08:00").await;
+    let gw = app.gateway.as_ref().unwrap();
+    assert!(gw.messages().is_empty(), "the lease still holds");
+    app.set_clock("2026-11-23T10:00:31+08:00").await;
+    let got = gw.wait_for(2).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    let agent = app.login("agent").await;
+    let msgs = app
+        .get(
+            &format!("/tickets/{}/notifications", t["id"].as_str().unwrap()),
+            &agent,
+        )
+        .await;
+    let ids: Vec<String> = msgs.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect();
+    for m in &got {
+        assert!(
+            ids.contains(&m["id"].as_str().unwrap().to_string()),
+            "sent under its outbox id"
+        );
+    }
+}
+
 both!(
     sms_reply_acknowledges,
     delivery_receipts,
-    event_stream_pushes_and_replays
+    event_stream_pushes_and_replays,
+    a_crash_mid_send_resends_after_restart,
 );

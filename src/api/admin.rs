@@ -240,19 +240,12 @@ async fn get_user(
 #[serde(deny_unknown_fields)]
 struct UserPatch {
     display_name: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::double_option")]
     phone: Option<Option<String>>,
     role: Option<String>,
     password: Option<String>,
     active: Option<bool>,
     region_ids: Option<Vec<String>>,
-}
-
-/// Tells an absent field (`None`) from an explicit null (`Some(None)`).
-fn double_option<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<String>>, D::Error> {
-    Ok(Some(Option::deserialize(d)?))
 }
 
 async fn update_user(

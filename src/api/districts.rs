@@ -317,14 +317,8 @@ fn write_import(
 struct DistrictPatch {
     name: Option<String>,
     region_id: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "super::double_option")]
     leader_user_id: Option<Option<String>>,
-}
-
-fn double_option<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<String>>, D::Error> {
-    Ok(Some(Option::deserialize(d)?))
 }
 
 async fn update(

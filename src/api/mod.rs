@@ -83,3 +83,11 @@ pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
 pub fn created<T: serde::Serialize>(body: &T) -> HttpResponse {
     HttpResponse::Created().json(body)
 }
+
+/// For PATCH bodies: tells an absent field (`None`) from an explicit null (`Some(None)`).
+pub fn double_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    use serde::Deserialize;
+    Ok(Some(Option::deserialize(d)?))
+}

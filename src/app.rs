@@ -62,6 +62,7 @@ impl App {
             },
             tz: config.tz,
             far_check_in_m: config.check_in_far_m,
+            templates: Arc::new(config.sms_templates.clone()),
         });
         let provider = match &config.sms {
             SmsConfig::Log => Provider::Log,

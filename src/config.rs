@@ -123,6 +123,12 @@ pub const KEYS: &[Key] = &[
         doc: "Attempts per message (backoff about 2, 4, 8, 16 s with jitter) before it is dead and the dispatcher is alerted.",
     },
     Key {
+        env: "FIXLINE_SMS_TEMPLATES",
+        file: "sms_templates",
+        default: "(built-in Chinese texts)",
+        doc: "TOML file replacing message texts by purpose (`new_ticket`, `reassigned`, `dispatcher_queue`, `ack_overdue`, `manager_alert`, `dispatch_overdue`, `arrival_overdue`, `resolve_overdue`, `postponed`) with `{ref}`, `{kind}`, `{fault_category}`, `{fault_description}`, `{address}`, `{customer_name}`, `{customer_phone}`, `{promised_at}`.",
+    },
+    Key {
         env: "FIXLINE_PROMISE_REPAIR_H",
         file: "promise_repair_h",
         default: "24",
@@ -200,6 +206,7 @@ pub struct Config {
     pub import_limit: usize,
     pub test_clock: bool,
     pub sms: SmsConfig,
+    pub sms_templates: crate::notify::templates::Templates,
     pub sms_max_attempts: i32,
     pub promise_repair_h: i64,
     pub promise_install_h: i64,
@@ -348,8 +355,20 @@ impl Config {
             }
         };
 
+        let sms_templates = match get("FIXLINE_SMS_TEMPLATES") {
+            None => crate::notify::templates::Templates::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    err("FIXLINE_SMS_TEMPLATES", format!("cannot read {path}: {e}"))
+                })?;
+                crate::notify::templates::Templates::with_overrides(&text)
+                    .map_err(|e| err("FIXLINE_SMS_TEMPLATES", format!("{path}: {e}")))?
+            }
+        };
+
         Ok(Config {
             sms,
+            sms_templates,
             sms_max_attempts: number("FIXLINE_SMS_MAX_ATTEMPTS", 5, 1, 50)? as i32,
             promise_repair_h: number("FIXLINE_PROMISE_REPAIR_H", 24, 1, 24 * 60)?,
             promise_install_h: number("FIXLINE_PROMISE_INSTALL_H", 72, 1, 24 * 60)?,
@@ -473,5 +492,20 @@ mod tests {
 
         std::fs::write(&path, "colour = \"blue\"\n").unwrap();
         assert!(Config::from_sources(&env(&[("FIXLINE_CONFIG", p)])).is_err());
+    }
+
+    #[test]
+    fn message_templates_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sms.toml");
+        std::fs::write(&path, "new_ticket = \"新单 {ref}：{address}\"\n").unwrap();
+        let p = path.to_str().unwrap();
+        assert!(Config::from_sources(&env(&[("FIXLINE_SMS_TEMPLATES", p)])).is_ok());
+        std::fs::write(&path, "new_ticket = \"{where}\"\n").unwrap();
+        let e = Config::from_sources(&env(&[("FIXLINE_SMS_TEMPLATES", p)]))
+            .err()
+            .unwrap();
+        assert_eq!(e.key, "FIXLINE_SMS_TEMPLATES");
+        assert!(e.message.contains("{where}"), "{}", e.message);
     }
 }

@@ -195,6 +195,10 @@ pub fn postpone(
                "reason": reason, "approved_by": approved_by, "new_appointment_at": p.new_appointment_at}),
         None,
     )?;
+    let (managers, _) = super::on_duty_staff(conn, cfg, &t.region_id, now)?;
+    for m in &managers {
+        notify(conn, cfg, &t, m, Purpose::Postponed, now)?;
+    }
     Ok(t)
 }
 
@@ -305,6 +309,7 @@ pub(crate) fn hand_over(
     if let Some(u) = users::find_row(conn, user_id)? {
         notify(
             conn,
+            cfg,
             t,
             &u,
             if first {

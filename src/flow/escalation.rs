@@ -42,7 +42,7 @@ pub fn step(
                 t.flag_reason = Some("not pushed to the on-duty staff within 3 minutes".into());
                 event(conn, &t, now, &system, "dispatch_overdue", late, None)?;
                 for d in staff(conn, &t.region_id, Role::Dispatcher)? {
-                    notify(conn, &t, &d, Purpose::DispatchOverdue, now)?;
+                    notify(conn, cfg, &t, &d, Purpose::DispatchOverdue, now)?;
                 }
             }
             Check::Escalation(EscalationStep::Renotify) => {
@@ -66,11 +66,11 @@ pub fn step(
                     .transpose()?
                     .flatten()
                 {
-                    notify(conn, &t, &u, Purpose::AckOverdue, now)?;
+                    notify(conn, cfg, &t, &u, Purpose::AckOverdue, now)?;
                 }
                 let (managers, _) = on_duty_staff(conn, cfg, &t.region_id, now)?;
                 for m in &managers {
-                    notify(conn, &t, m, Purpose::AckOverdue, now)?;
+                    notify(conn, cfg, &t, m, Purpose::AckOverdue, now)?;
                 }
             }
             Check::Escalation(EscalationStep::Reassign) => {
@@ -113,7 +113,7 @@ pub fn step(
                             None,
                         )?;
                         for d in staff(conn, &t.region_id, Role::Dispatcher)? {
-                            notify(conn, &t, &d, Purpose::DispatcherQueue, now)?;
+                            notify(conn, cfg, &t, &d, Purpose::DispatcherQueue, now)?;
                         }
                     }
                 }
@@ -131,7 +131,7 @@ pub fn step(
                     None,
                 )?;
                 for m in &managers {
-                    notify(conn, &t, m, Purpose::ManagerAlert, now)?;
+                    notify(conn, cfg, &t, m, Purpose::ManagerAlert, now)?;
                 }
             }
             Check::Arrival => {
@@ -139,7 +139,7 @@ pub fn step(
                 event(conn, &t, now, &system, "arrival_overdue", late, None)?;
                 let (managers, _) = on_duty_staff(conn, cfg, &t.region_id, now)?;
                 for m in &managers {
-                    notify(conn, &t, m, Purpose::ArrivalOverdue, now)?;
+                    notify(conn, cfg, &t, m, Purpose::ArrivalOverdue, now)?;
                 }
             }
             Check::Resolve => {
@@ -149,7 +149,7 @@ pub fn step(
                 event(conn, &t, now, &system, "resolve_overdue", late, None)?;
                 let (managers, _) = on_duty_staff(conn, cfg, &t.region_id, now)?;
                 for m in &managers {
-                    notify(conn, &t, m, Purpose::ResolveOverdue, now)?;
+                    notify(conn, cfg, &t, m, Purpose::ResolveOverdue, now)?;
                 }
             }
         }

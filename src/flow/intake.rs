@@ -138,7 +138,7 @@ pub fn intake(
         place,
     )?;
     for m in &managers {
-        notify(conn, &t, m, Purpose::NewTicket, now)?;
+        notify(conn, cfg, &t, m, Purpose::NewTicket, now)?;
     }
     match &technician {
         Some(tech) => {
@@ -152,7 +152,7 @@ pub fn intake(
                        "on_duty_technicians": technicians.len(), "ack_due_at": t.ack_due_at.map(|d| d.and_utc())}),
                 None,
             )?;
-            notify(conn, &t, tech, Purpose::NewTicket, now)?;
+            notify(conn, cfg, &t, tech, Purpose::NewTicket, now)?;
         }
         None => {
             let dispatchers = staff(conn, &t.region_id, Role::Dispatcher)?;
@@ -166,7 +166,7 @@ pub fn intake(
                 None,
             )?;
             for d in &dispatchers {
-                notify(conn, &t, d, Purpose::DispatcherQueue, now)?;
+                notify(conn, cfg, &t, d, Purpose::DispatcherQueue, now)?;
             }
         }
     }

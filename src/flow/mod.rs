@@ -19,7 +19,7 @@ use crate::domain::routing::Candidate;
 use crate::domain::sla::{self, SlaPolicy};
 use crate::domain::ticket::{IllegalTransition, TicketKind};
 use crate::domain::{new_id, Invalid, Role};
-use crate::notify::templates::{render, Purpose};
+use crate::notify::templates::Purpose;
 use crate::store::notifications::{self, NotificationRow};
 use crate::store::tickets::{self, EventRow, TicketRow};
 use crate::store::users::{self, UserFilter, UserRow};
@@ -32,6 +32,8 @@ pub struct FlowConfig {
     pub tz: Tz,
     /// A check-in farther than this from the customer's location is flagged.
     pub far_check_in_m: f64,
+    /// Message texts.
+    pub templates: std::sync::Arc<crate::notify::templates::Templates>,
 }
 
 /// Why a flow step was refused.
@@ -125,18 +127,20 @@ pub fn event(
 /// Queues an SMS about `t` to `user` (skipped, with a warning, when they have no phone).
 pub fn notify(
     conn: &mut DbConn,
+    cfg: &FlowConfig,
     t: &TicketRow,
     user: &UserRow,
     purpose: Purpose,
     now: NaiveDateTime,
 ) -> FlowResult<bool> {
+    let text = cfg.templates.render(purpose, t, cfg.tz);
     queue_sms(
         conn,
         &t.region_id,
         Some(&t.id),
         user,
         purpose.as_str(),
-        &render(purpose, t),
+        &text,
         now,
     )
 }

@@ -4,7 +4,7 @@
 use crate::store::tickets::TicketRow;
 
 /// Why a message is sent; stored with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Purpose {
     /// A new ticket, to the on-duty account manager and the assigned technician.
     NewTicket,
@@ -20,9 +20,23 @@ pub enum Purpose {
     DispatchOverdue,
     ArrivalOverdue,
     ResolveOverdue,
+    /// The customer asked for a later time: to the on-duty account manager.
+    Postponed,
 }
 
 impl Purpose {
+    pub const ALL: [Purpose; 9] = [
+        Purpose::NewTicket,
+        Purpose::Reassigned,
+        Purpose::DispatcherQueue,
+        Purpose::AckOverdue,
+        Purpose::ManagerAlert,
+        Purpose::DispatchOverdue,
+        Purpose::ArrivalOverdue,
+        Purpose::ResolveOverdue,
+        Purpose::Postponed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::NewTicket => "new_ticket",
@@ -33,6 +47,7 @@ impl Purpose {
             Purpose::DispatchOverdue => "dispatch_overdue",
             Purpose::ArrivalOverdue => "arrival_overdue",
             Purpose::ResolveOverdue => "resolve_overdue",
+            Purpose::Postponed => "postponed",
         }
     }
 
@@ -59,45 +74,121 @@ fn kind_word(t: &TicketRow) -> &'static str {
     }
 }
 
-/// The text for `purpose` about ticket `t`.
-pub fn render(purpose: Purpose, t: &TicketRow) -> String {
-    let r = short_ref(t);
-    let k = kind_word(t);
-    let customer = format!("{} {}", t.customer_name, t.customer_phone);
+/// The default text of each purpose. `{name}` placeholders: see [`PLACEHOLDERS`].
+fn default_template(purpose: Purpose) -> &'static str {
     match purpose {
-        Purpose::NewTicket => format!(
-            "【新{k}单 {r}】{}：{}。地址：{}。用户：{customer}。请20分钟内联系用户约定上门时间。",
-            t.fault_category, t.fault_description, t.address
-        ),
-        Purpose::Reassigned => format!(
-            "【改派{k}单 {r}】{}：{}。地址：{}。用户：{customer}。请立即联系用户约定上门时间。",
-            t.fault_category, t.fault_description, t.address
-        ),
-        Purpose::DispatcherQueue => format!(
-            "【待派单 {r}】无当班维修人员可接单，请人工派单。地址：{}。用户：{customer}。",
-            t.address
-        ),
-        Purpose::AckOverdue => format!(
-            "【超时未联系 {r}】派单已超20分钟仍未联系用户。地址：{}。用户：{customer}。请立即处理。",
-            t.address
-        ),
-        Purpose::ManagerAlert => format!(
-            "【升级督办 {r}】工单改派后仍未联系用户。地址：{}。用户：{customer}。请督办。",
-            t.address
-        ),
-        Purpose::DispatchOverdue => format!(
-            "【派单超时 {r}】工单3分钟内未送达当班人员，请核查。地址：{}。",
-            t.address
-        ),
-        Purpose::ArrivalOverdue => format!(
-            "【上门超时 {r}】维修人员未按约定时间到达。地址：{}。用户：{customer}。",
-            t.address
-        ),
-        Purpose::ResolveOverdue => format!(
-            "【承诺超时 {r}】工单未在承诺时间内完成。地址：{}。用户：{customer}。",
-            t.address
-        ),
+        Purpose::NewTicket => "【新{kind}单 {ref}】{fault_category}：{fault_description}。地址：{address}。用户：{customer_name} {customer_phone}。请20分钟内联系用户约定上门时间。",
+        Purpose::Reassigned => "【改派{kind}单 {ref}】{fault_category}：{fault_description}。地址：{address}。用户：{customer_name} {customer_phone}。请立即联系用户约定上门时间。",
+        Purpose::DispatcherQueue => "【待派单 {ref}】无当班维修人员可接单，请人工派单。地址：{address}。用户：{customer_name} {customer_phone}。",
+        Purpose::AckOverdue => "【超时未联系 {ref}】派单已超20分钟仍未联系用户。地址：{address}。用户：{customer_name} {customer_phone}。请立即处理。",
+        Purpose::ManagerAlert => "【升级督办 {ref}】工单改派后仍未联系用户。地址：{address}。用户：{customer_name} {customer_phone}。请督办。",
+        Purpose::DispatchOverdue => "【派单超时 {ref}】工单3分钟内未送达当班人员，请核查。地址：{address}。",
+        Purpose::ArrivalOverdue => "【上门超时 {ref}】维修人员未按约定时间到达。地址：{address}。用户：{customer_name} {customer_phone}。",
+        Purpose::ResolveOverdue => "【承诺超时 {ref}】工单未在承诺时间内完成。地址：{address}。用户：{customer_name} {customer_phone}。",
+        Purpose::Postponed => "【用户延期 {ref}】用户要求延期，新承诺时间 {promised_at}。地址：{address}。",
     }
+}
+
+/// The placeholders a template may use.
+pub const PLACEHOLDERS: [&str; 8] = [
+    "ref",
+    "kind",
+    "fault_category",
+    "fault_description",
+    "address",
+    "customer_name",
+    "customer_phone",
+    "promised_at",
+];
+
+/// The message texts in force: the defaults, with any replaced from a TOML file
+/// (`FIXLINE_SMS_TEMPLATES`) whose keys are purposes (`new_ticket = "..."`).
+#[derive(Debug, Clone)]
+pub struct Templates {
+    texts: std::collections::HashMap<Purpose, String>,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Templates {
+            texts: Purpose::ALL
+                .iter()
+                .map(|p| (*p, default_template(*p).to_string()))
+                .collect(),
+        }
+    }
+}
+
+impl Templates {
+    /// The defaults with the entries of a TOML table replaced. An unknown purpose or placeholder
+    /// is an error naming it.
+    pub fn with_overrides(text: &str) -> Result<Self, String> {
+        let table: toml::Table = text.parse().map_err(|e| format!("not TOML: {e}"))?;
+        let mut t = Templates::default();
+        for (key, value) in table {
+            let purpose = Purpose::ALL
+                .into_iter()
+                .find(|p| p.as_str() == key)
+                .ok_or_else(|| {
+                    format!(
+                        "`{key}` is not a message purpose; use one of {}",
+                        Purpose::ALL.map(Purpose::as_str).join(", ")
+                    )
+                })?;
+            let body = value
+                .as_str()
+                .ok_or_else(|| format!("`{key}` must be a string"))?;
+            check_placeholders(body)
+                .map_err(|p| format!("`{key}`: unknown placeholder {{{p}}}"))?;
+            t.texts.insert(purpose, body.to_string());
+        }
+        Ok(t)
+    }
+
+    /// The text for `purpose` about ticket `t` (times in the local zone `tz`).
+    pub fn render(&self, purpose: Purpose, t: &TicketRow, tz: chrono_tz::Tz) -> String {
+        let template = self
+            .texts
+            .get(&purpose)
+            .map(String::as_str)
+            .unwrap_or_else(|| default_template(purpose));
+        let promised = t
+            .promised_at
+            .and_utc()
+            .with_timezone(&tz)
+            .format("%m-%d %H:%M")
+            .to_string();
+        let values: [(&str, &str); 8] = [
+            ("ref", &short_ref(t)),
+            ("kind", kind_word(t)),
+            ("fault_category", &t.fault_category),
+            ("fault_description", &t.fault_description),
+            ("address", &t.address),
+            ("customer_name", &t.customer_name),
+            ("customer_phone", &t.customer_phone),
+            ("promised_at", &promised),
+        ];
+        let mut out = template.to_string();
+        for (name, value) in values {
+            out = out.replace(&format!("{{{name}}}"), value);
+        }
+        out
+    }
+}
+
+/// The first placeholder in `body` that is not known, if any.
+fn check_placeholders(body: &str) -> Result<(), String> {
+    let mut rest = body;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('}') else { break };
+        let name = &after[..end];
+        if !PLACEHOLDERS.contains(&name) {
+            return Err(name.to_string());
+        }
+        rest = &after[end + 1..];
+    }
+    Ok(())
 }
 
 /// How many SMS segments a text takes. Chinese text travels as UCS-2: 70 characters fit one
@@ -120,6 +211,22 @@ pub fn segments(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overrides_are_checked() {
+        let t = Templates::with_overrides("new_ticket = \"NEW {ref} {address}\"\n").unwrap();
+        assert_eq!(t.texts[&Purpose::NewTicket], "NEW {ref} {address}");
+        assert!(Templates::with_overrides("new_tickets = \"x\"")
+            .unwrap_err()
+            .contains("new_tickets"));
+        assert!(Templates::with_overrides("new_ticket = \"{addres}\"")
+            .unwrap_err()
+            .contains("{addres}"));
+        assert!(Templates::with_overrides("new_ticket = 5").is_err());
+        for p in Purpose::ALL {
+            assert!(check_placeholders(default_template(p)).is_ok(), "{p:?}");
+        }
+    }
 
     #[test]
     fn segment_counts() {

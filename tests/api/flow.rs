@@ -273,6 +273,33 @@ async fn postponement_moves_the_promise(backend: Backend) {
     )
     .await;
     assert_eq!(refused.problem(422)["field"], "customer_requested");
+    // The on-duty account manager is told, with the new promise in local time.
+    let msgs = app
+        .get(
+            &format!(
+                "/tickets/{}/notifications",
+                postponed["id"].as_str().unwrap()
+            ),
+            &agent,
+        )
+        .await;
+    let told: Vec<Value> = msgs.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["purpose"] == "postponed")
+        .cloned()
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["to"], AM_CITY_PHONE);
+    assert!(
+        told[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("新承诺时间 11-25 10:00"),
+        "{}",
+        told[0]["text"]
+    );
 
     app.advance(30 * 3600).await; // past the old promise, before the new one
     let here = json!({"lat": 31.8701, "lon": 120.5501});

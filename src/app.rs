@@ -69,6 +69,23 @@ impl App {
             SmsConfig::Webhook { url, secret } => {
                 Provider::Webhook(Webhook::new(url.clone(), secret.expose_secret().as_bytes()))
             }
+            SmsConfig::Tencent {
+                endpoint,
+                region,
+                secret_id,
+                secret_key,
+                sdk_app_id,
+                sign_name,
+                template_id,
+            } => Provider::Tencent(crate::notify::tencent::TencentSms::new(
+                endpoint.clone(),
+                region.clone(),
+                secret_id.clone(),
+                secret_key.clone(),
+                sdk_app_id.clone(),
+                sign_name.clone(),
+                template_id.clone(),
+            )),
         };
         let metrics = Metrics::new();
         let engine = Engine::new(db.clone(), clock.clone(), flow.clone(), metrics.clone());

@@ -102,7 +102,25 @@ pub const KEYS: &[Key] = &[
         env: "FIXLINE_SMS_PROVIDER",
         file: "sms_provider",
         default: "log",
-        doc: "`log` (messages go to the log) or `webhook` (JSON POST to `FIXLINE_SMS_WEBHOOK_URL`, signed).",
+        doc: "`log` (messages go to the log), `webhook` (JSON POST to `FIXLINE_SMS_WEBHOOK_URL`, signed) or `tencent` (Tencent Cloud SMS SendSms, TC3-HMAC-SHA256).",
+    },
+    Key {
+        env: "FIXLINE_TENCENT_SMS",
+        file: "tencent_sms",
+        default: "(none)",
+        doc: "For `tencent`: `SECRET_ID,SECRET_KEY,SDK_APP_ID,SIGN_NAME,TEMPLATE_ID` (the template has one parameter `{1}` that receives the whole text).",
+    },
+    Key {
+        env: "FIXLINE_TENCENT_SMS_ENDPOINT",
+        file: "tencent_sms_endpoint",
+        default: "https://sms.tencentcloudapi.com",
+        doc: "Tencent Cloud SMS endpoint; the region comes from `FIXLINE_TENCENT_SMS_REGION`.",
+    },
+    Key {
+        env: "FIXLINE_TENCENT_SMS_REGION",
+        file: "tencent_sms_region",
+        default: "ap-guangzhou",
+        doc: "Tencent Cloud region of the SMS application.",
     },
     Key {
         env: "FIXLINE_SMS_WEBHOOK_URL",
@@ -218,7 +236,19 @@ pub struct Config {
 #[derive(Clone)]
 pub enum SmsConfig {
     Log,
-    Webhook { url: String, secret: SecretString },
+    Webhook {
+        url: String,
+        secret: SecretString,
+    },
+    Tencent {
+        endpoint: String,
+        region: String,
+        secret_id: String,
+        secret_key: SecretString,
+        sdk_app_id: String,
+        sign_name: String,
+        template_id: String,
+    },
 }
 
 impl std::fmt::Debug for Config {
@@ -347,10 +377,43 @@ impl Config {
                     secret: SecretString::from(secret),
                 }
             }
+            "tencent" => {
+                let raw = get("FIXLINE_TENCENT_SMS").ok_or_else(|| {
+                    err(
+                        "FIXLINE_TENCENT_SMS",
+                        "is required with FIXLINE_SMS_PROVIDER=tencent",
+                    )
+                })?;
+                let parts: Vec<&str> = raw.split(',').map(str::trim).collect();
+                if parts.len() != 5 || parts.iter().any(|p| p.is_empty()) {
+                    return Err(err(
+                        "FIXLINE_TENCENT_SMS",
+                        "must be SECRET_ID,SECRET_KEY,SDK_APP_ID,SIGN_NAME,TEMPLATE_ID",
+                    ));
+                }
+                let endpoint = get("FIXLINE_TENCENT_SMS_ENDPOINT")
+                    .unwrap_or_else(|| "https://sms.tencentcloudapi.com".into());
+                if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                    return Err(err(
+                        "FIXLINE_TENCENT_SMS_ENDPOINT",
+                        format!("`{endpoint}` is not an http(s) URL"),
+                    ));
+                }
+                SmsConfig::Tencent {
+                    endpoint,
+                    region: get("FIXLINE_TENCENT_SMS_REGION")
+                        .unwrap_or_else(|| "ap-guangzhou".into()),
+                    secret_id: parts[0].into(),
+                    secret_key: SecretString::from(parts[1].to_string()),
+                    sdk_app_id: parts[2].into(),
+                    sign_name: parts[3].into(),
+                    template_id: parts[4].into(),
+                }
+            }
             other => {
                 return Err(err(
                     "FIXLINE_SMS_PROVIDER",
-                    format!("`{other}` is not log or webhook"),
+                    format!("`{other}` is not log, webhook or tencent"),
                 ))
             }
         };

@@ -3,3 +3,4 @@
 pub mod sender;
 pub mod sms;
 pub mod templates;
+pub mod tencent;

@@ -1,5 +1,6 @@
 //! SMS providers. `log` writes messages to the log (the default when nothing is configured);
-//! `webhook` posts JSON to an operator's own SMS platform, signed with HMAC-SHA256.
+//! `webhook` posts JSON to an operator's own SMS platform, signed with HMAC-SHA256; `tencent`
+//! calls Tencent Cloud SMS SendSms, signed with TC3-HMAC-SHA256.
 
 use std::time::Duration;
 
@@ -36,6 +37,7 @@ pub struct SendFailure {
 pub enum Provider {
     Log,
     Webhook(Webhook),
+    Tencent(super::tencent::TencentSms),
 }
 
 impl Provider {
@@ -43,6 +45,7 @@ impl Provider {
         match self {
             Provider::Log => "log",
             Provider::Webhook(_) => "webhook",
+            Provider::Tencent(_) => "tencent",
         }
     }
 
@@ -55,6 +58,7 @@ impl Provider {
                 })
             }
             Provider::Webhook(w) => w.send(msg).await,
+            Provider::Tencent(t) => t.send(msg).await,
         }
     }
 }

@@ -260,6 +260,14 @@ impl Drop for FakeGateway {
 }
 
 pub fn config_with(db: &TestDb, gateway: Option<&FakeGateway>) -> Config {
+    config_with_env(db, gateway, &[])
+}
+
+pub fn config_with_env(
+    db: &TestDb,
+    gateway: Option<&FakeGateway>,
+    extra: &[(&str, String)],
+) -> Config {
     let mut env: HashMap<String, String> = [
         ("DATABASE_URL", db.url.clone()),
         ("FIXLINE_LISTEN", "127.0.0.1:0".into()),
@@ -282,6 +290,9 @@ pub fn config_with(db: &TestDb, gateway: Option<&FakeGateway>) -> Config {
         "FIXLINE_JWT_SECRET".into(),
         "test-jwt-secret-shared-by-instances-0123".into(),
     );
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.clone());
+    }
     Config::from_sources(&env).expect("test config")
 }
 
@@ -313,11 +324,31 @@ impl TestApp {
         Self::start(TestDb::new(backend), None).await
     }
 
+    /// A demo-city server with extra configuration.
+    pub async fn spawn_with_env(backend: Backend, extra: &[(&str, String)]) -> TestApp {
+        let db = TestDb::new(backend);
+        let app = App::build(config_with_env(&db, None, extra))
+            .await
+            .expect("build app");
+        let app = Self::wrap(app, db, None);
+        let state = app.state.db.clone();
+        let now = app.state.clock.now_naive();
+        tokio::task::spawn_blocking(move || fixline::demo::seed(&state, now, Some(PASSWORD)))
+            .await
+            .unwrap()
+            .expect("seed demo city");
+        app
+    }
+
     /// A server over an existing database (a restart, or a second instance).
     pub async fn start(db: TestDb, gateway: Option<FakeGateway>) -> TestApp {
         let app = App::build(config_with(&db, gateway.as_ref()))
             .await
             .expect("build app");
+        Self::wrap(app, db, gateway)
+    }
+
+    fn wrap(app: App, db: TestDb, gateway: Option<FakeGateway>) -> TestApp {
         let base = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
         let state = app.state();

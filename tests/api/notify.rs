@@ -387,3 +387,163 @@ both!(
     event_stream_pushes_and_replays,
     a_crash_mid_send_resends_after_restart,
 );
+
+/// A stand-in for Tencent Cloud SMS on 127.0.0.1: it checks each request's TC3-HMAC-SHA256
+/// signature the way the provider documents it, and answers like SendSms.
+struct FakeTencent {
+    url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+const TENCENT_ID: &str = "AKIDtestsecretid0123456789";
+const TENCENT_KEY: &str = "testsecretkey0123456789abcdef";
+
+impl FakeTencent {
+    async fn start() -> FakeTencent {
+        let received: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
+        let r = received.clone();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = actix_web::HttpServer::new(move || {
+            let r = r.clone();
+            actix_web::App::new().default_service(actix_web::web::to(move |req: actix_web::HttpRequest, body: actix_web::web::Bytes| {
+                let r = r.clone();
+                async move {
+                    let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                    let ts: i64 = h("x-tc-timestamp").parse().unwrap_or(0);
+                    let expected = fixline::notify::tencent::authorization(TENCENT_ID, TENCENT_KEY, "sms", &h("host"), ts, &body);
+                    let answer = if h("authorization") != expected
+                        || h("x-tc-action") != "SendSms"
+                        || h("x-tc-version") != "2021-01-11"
+                        || h("content-type") != fixline::notify::tencent::CONTENT_TYPE
+                    {
+                        json!({"Response": {"Error": {"Code": "AuthFailure.SignatureFailure", "Message": "signature mismatch"}, "RequestId": "r"}})
+                    } else {
+                        let msg: Value = serde_json::from_slice(&body).unwrap();
+                        r.lock().unwrap().push(msg.clone());
+                        json!({"Response": {"SendStatusSet": [{"SerialNo": format!("5000:{}", msg["SessionContext"].as_str().unwrap_or("")),
+                            "PhoneNumber": msg["PhoneNumberSet"][0], "Fee": 1, "SessionContext": msg["SessionContext"], "Code": "Ok",
+                            "Message": "send success", "IsoCode": "CN"}], "RequestId": "r"}})
+                    };
+                    actix_web::HttpResponse::Ok().json(answer)
+                }
+            }))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        FakeTencent {
+            url: format!("http://127.0.0.1:{port}/"),
+            received,
+            handle,
+        }
+    }
+}
+
+impl Drop for FakeTencent {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+async fn tencent_sms_is_signed_as_documented(backend: Backend) {
+    let fake = FakeTencent::start().await;
+    let env = |key: &str| {
+        vec![
+            ("FIXLINE_SMS_PROVIDER", "tencent".to_string()),
+            (
+                "FIXLINE_TENCENT_SMS",
+                format!("{TENCENT_ID},{key},1400006666,张家港广电,1234567"),
+            ),
+            ("FIXLINE_TENCENT_SMS_ENDPOINT", fake.url.clone()),
+        ]
+    };
+    let app = TestApp::spawn_with_env(backend, &env(TENCENT_KEY)).await;
+    app.set_clock(MONDAY_10AM).await;
+    let t = ticket_for(&app, "TC-1").await;
+    let id = t["id"].as_str().unwrap();
+    let agent = app.login("agent").await;
+    let mut msgs = Value::Null;
+    for _ in 0..100 {
+        msgs = app
+            .get(&format!("/tickets/{id}/notifications"), &agent)
+            .await
+            .ok(200)["items"]
+            .clone();
+        if msgs
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["status"] == "accepted")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let got = fake.received.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "{msgs}");
+    for m in msgs.as_array().unwrap() {
+        assert_eq!(m["status"], "accepted", "{m}");
+        let sent = got
+            .iter()
+            .find(|g| g["SessionContext"] == m["id"])
+            .expect("sent with its outbox id");
+        assert_eq!(sent["PhoneNumberSet"][0], m["to"]);
+        assert_eq!(sent["TemplateParamSet"][0], m["text"]);
+        assert_eq!(sent["SmsSdkAppId"], "1400006666");
+        assert!(m["attempts"][0]["answer"]
+            .as_str()
+            .unwrap()
+            .starts_with("5000:"));
+    }
+
+    // With the wrong key Tencent refuses the signature: that is permanent, so no retries.
+    let bad = TestApp::spawn_with_env(backend, &env("wrong-key-wrong-key-wrong")).await;
+    bad.set_clock(MONDAY_10AM).await;
+    let t = ticket_for(&bad, "TC-2").await;
+    let agent = bad.login("agent").await;
+    let mut statuses = vec![];
+    for _ in 0..100 {
+        let msgs = bad
+            .get(
+                &format!("/tickets/{}/notifications", t["id"].as_str().unwrap()),
+                &agent,
+            )
+            .await;
+        statuses = msgs.ok(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["status"].as_str().unwrap().to_string())
+            .collect();
+        if statuses.iter().filter(|s| *s == "dead").count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        statuses.iter().filter(|s| *s == "dead").count() >= 2,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        fake.received.lock().unwrap().len(),
+        2,
+        "nothing more got through"
+    );
+}
+
+mod tencent {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::tencent_sms_is_signed_as_documented(crate::helpers::Backend::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::tencent_sms_is_signed_as_documented(crate::helpers::Backend::Postgres).await
+    }
+}

@@ -89,12 +89,14 @@ impl DatabaseUrl {
                     })?;
                 }
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
-                // One statement per call, as diesel advises for pragmas.
+                // One statement per call, as diesel advises for pragmas. The busy timeout comes
+                // first: switching to WAL takes a lock, and another connection (a running server,
+                // a CLI command) may hold one for a moment.
                 for pragma in [
+                    "PRAGMA busy_timeout = 10000",
                     "PRAGMA journal_mode = WAL",
                     "PRAGMA synchronous = NORMAL",
                     "PRAGMA foreign_keys = ON",
-                    "PRAGMA busy_timeout = 10000",
                 ] {
                     conn.batch_execute(pragma)?;
                 }

@@ -17,8 +17,11 @@ use crate::clock::{ManualClock, SharedClock, SystemClock};
 use crate::config::Config;
 use crate::config::SmsConfig;
 use crate::db::Db;
+use crate::domain::callback::RetryRule;
+use crate::domain::sampling::SamplingRule;
 use crate::domain::sla::SlaPolicy;
 use crate::engine::Engine;
+use crate::flow::callbacks::CallbackConfig;
 use crate::flow::FlowConfig;
 use crate::notify::sender::Sender;
 use crate::notify::sms::{Provider, Webhook};
@@ -47,10 +50,25 @@ impl App {
                 format!("loading the JWT secret from {}", config.data_dir.display())
             })?;
         let (clock, manual_clock): (SharedClock, _) = if config.test_clock {
-            let m = Arc::new(ManualClock::starting_at(chrono::Utc::now()));
+            let m = Arc::new(ManualClock::starting_at(
+                config.test_clock_start.unwrap_or_else(chrono::Utc::now),
+            ));
             (m.clone(), Some(m))
         } else {
             (Arc::new(SystemClock), None)
+        };
+        let callback_salt = match &config.callback_salt {
+            Some(s) => s.expose_secret().to_string(),
+            None => {
+                let fresh = crate::auth::secret::random_token();
+                let now = clock.now_naive();
+                db.write(move |conn| {
+                    crate::store::settings::get_or_insert(conn, "callback_salt", &fresh, now)
+                        .map_err(crate::db::DbError::from)
+                })
+                .await
+                .context("storing the callback sampling salt")?
+            }
         };
         let config = Arc::new(config);
         let flow = Arc::new(FlowConfig {
@@ -63,6 +81,17 @@ impl App {
             tz: config.tz,
             far_check_in_m: config.check_in_far_m,
             templates: Arc::new(config.sms_templates.clone()),
+            callbacks: CallbackConfig {
+                sampling: SamplingRule::new(
+                    config.callback_rate_bp,
+                    callback_salt.as_bytes(),
+                    config.callback_force,
+                ),
+                retry: RetryRule {
+                    attempts: config.callback_attempts,
+                    window: chrono::Duration::hours(config.callback_retry_h),
+                },
+            },
         });
         let provider = match &config.sms {
             SmsConfig::Log => Provider::Log,

@@ -171,6 +171,72 @@ pub const KEYS: &[Key] = &[
         doc: "A check-in farther than this many metres from the customer's location is flagged.",
     },
     Key {
+        env: "FIXLINE_CALLBACK_RATE",
+        file: "callback_rate",
+        default: "20",
+        doc: "Share of resolved tickets called back, percent (up to two decimals). Each district reaches it every local day: tickets are drawn at resolution, and a top-up after local midnight fills any shortfall.",
+    },
+    Key {
+        env: "FIXLINE_CALLBACK_FORCE",
+        file: "callback_force",
+        default: "escalated,late,complaint",
+        doc: "Tickets always called back: any of `escalated` (the acknowledgement was escalated), `late` (a stage was late), `complaint` (the customer complained), or `none`.",
+    },
+    Key {
+        env: "FIXLINE_CALLBACK_SALT",
+        file: "callback_salt",
+        default: "(generated)",
+        doc: "Key of the sampling draw (HMAC-SHA256 of the ticket id). When unset, one is generated once and kept in the database, so every instance draws alike.",
+    },
+    Key {
+        env: "FIXLINE_CALLBACK_ATTEMPTS",
+        file: "callback_attempts",
+        default: "3",
+        doc: "Calls to an unreachable customer before the callback counts as unreachable.",
+    },
+    Key {
+        env: "FIXLINE_CALLBACK_RETRY_H",
+        file: "callback_retry_h",
+        default: "48",
+        doc: "Hours over which those calls are spread evenly.",
+    },
+    Key {
+        env: "FIXLINE_SCORE_WEIGHTS",
+        file: "score_weights",
+        default: "dispatch=10,contact=15,arrival=15,install_timeliness=20,repair_timeliness=20,callback_coverage=5,satisfaction=15",
+        doc: "Weights of the composite district score; any subset overrides the defaults.",
+    },
+    Key {
+        env: "FIXLINE_SCORE_TARGETS",
+        file: "score_targets",
+        default: "dispatch=98,contact=95,arrival=90,install_timeliness=95,repair_timeliness=95,callback_coverage=20,satisfaction=90",
+        doc: "Target of each metric, percent; the installation and repair targets are the five-star \"reaches the target\" values.",
+    },
+    Key {
+        env: "FIXLINE_COMPLAINT_PENALTY",
+        file: "complaint_penalty",
+        default: "5",
+        doc: "Points taken off the composite score per upheld complaint.",
+    },
+    Key {
+        env: "FIXLINE_FIVE_STAR_TOP",
+        file: "five_star_top",
+        default: "5",
+        doc: "Five stars: installation and repair timeliness must rank within this many districts (and reach the target) ...",
+    },
+    Key {
+        env: "FIXLINE_FIVE_STAR_GAP",
+        file: "five_star_gap",
+        default: "0.5",
+        doc: "... or be within this many percentage points of the best district.",
+    },
+    Key {
+        env: "FIXLINE_FIVE_STAR_APPRAISAL",
+        file: "five_star_appraisal",
+        default: "95",
+        doc: "Five stars also need the district leader's monthly appraisal to be at least this.",
+    },
+    Key {
         env: "FIXLINE_DEMO_PASSWORD",
         file: "",
         default: "(random)",
@@ -187,6 +253,12 @@ pub const KEYS: &[Key] = &[
         file: "test_clock",
         default: "0",
         doc: "`1` freezes the server clock at start; it then moves only through `POST /test/clock` (admin). For simulations and black-box tests, never production.",
+    },
+    Key {
+        env: "FIXLINE_TEST_CLOCK_START",
+        file: "test_clock_start",
+        default: "(now)",
+        doc: "With the test clock: the instant it starts at (RFC 3339), e.g. to restart a test server where the last one stopped.",
     },
 ];
 
@@ -223,6 +295,8 @@ pub struct Config {
     pub body_limit: usize,
     pub import_limit: usize,
     pub test_clock: bool,
+    /// Where the test clock starts; the real time when unset.
+    pub test_clock_start: Option<chrono::DateTime<chrono::Utc>>,
     pub sms: SmsConfig,
     pub sms_templates: crate::notify::templates::Templates,
     pub sms_max_attempts: i32,
@@ -230,6 +304,12 @@ pub struct Config {
     pub promise_install_h: i64,
     pub arrival_grace_min: i64,
     pub check_in_far_m: f64,
+    pub callback_rate_bp: u32,
+    pub callback_force: crate::domain::sampling::Force,
+    pub callback_salt: Option<SecretString>,
+    pub callback_attempts: u32,
+    pub callback_retry_h: i64,
+    pub scoring: crate::domain::scoring::Rules,
 }
 
 /// Which SMS provider sends the outbox.
@@ -349,6 +429,20 @@ impl Config {
             Some(v) => return Err(err("FIXLINE_TEST_CLOCK", format!("`{v}` is not 0 or 1"))),
         };
 
+        let test_clock_start = match get("FIXLINE_TEST_CLOCK_START") {
+            None => None,
+            Some(v) => Some(
+                chrono::DateTime::parse_from_rfc3339(v.trim())
+                    .map_err(|e| {
+                        err(
+                            "FIXLINE_TEST_CLOCK_START",
+                            format!("`{v}` is not an RFC 3339 time ({e})"),
+                        )
+                    })?
+                    .with_timezone(&chrono::Utc),
+            ),
+        };
+
         let sms = match get("FIXLINE_SMS_PROVIDER").as_deref().unwrap_or("log") {
             "log" => SmsConfig::Log,
             "webhook" => {
@@ -429,7 +523,58 @@ impl Config {
             }
         };
 
+        let percent = |key: &str, default: &str| -> Result<u32, ConfigError> {
+            let v = get(key).unwrap_or_else(|| default.into());
+            crate::domain::scoring::percent_to_bp(v.trim()).ok_or_else(|| {
+                err(
+                    key,
+                    format!("`{v}` is not a percentage from 0 to 100 (two decimals at most)"),
+                )
+            })
+        };
+        let defaults = crate::domain::scoring::Rules::default();
+        let per_metric = |key: &str, defaults, one: &dyn Fn(&str) -> Option<u32>| match get(key) {
+            None => Ok(defaults),
+            Some(v) => crate::domain::scoring::parse_per_metric(key, &v, defaults, one)
+                .map_err(|e| err(key, e.message)),
+        };
+        let scoring = crate::domain::scoring::Rules {
+            weights: per_metric("FIXLINE_SCORE_WEIGHTS", defaults.weights, &|v| {
+                v.parse().ok().filter(|w| *w <= 1000)
+            })?,
+            targets_bp: per_metric(
+                "FIXLINE_SCORE_TARGETS",
+                defaults.targets_bp,
+                &crate::domain::scoring::percent_to_bp,
+            )?,
+            complaint_penalty: number("FIXLINE_COMPLAINT_PENALTY", 5, 0, 100)? as f64,
+            five_star_top: number("FIXLINE_FIVE_STAR_TOP", 5, 1, 10_000)? as usize,
+            five_star_gap_bp: percent("FIXLINE_FIVE_STAR_GAP", "0.5")?,
+            appraisal_min: percent("FIXLINE_FIVE_STAR_APPRAISAL", "95")? as f64 / 100.0,
+        };
+        let callback_force = crate::domain::sampling::Force::parse(
+            "FIXLINE_CALLBACK_FORCE",
+            &get("FIXLINE_CALLBACK_FORCE").unwrap_or_else(|| "escalated,late,complaint".into()),
+        )
+        .map_err(|e| err("FIXLINE_CALLBACK_FORCE", e.message))?;
+        let callback_salt = match get("FIXLINE_CALLBACK_SALT") {
+            Some(s) if s.len() < 16 => {
+                return Err(err(
+                    "FIXLINE_CALLBACK_SALT",
+                    "must be at least 16 characters",
+                ))
+            }
+            Some(s) => Some(SecretString::from(s)),
+            None => None,
+        };
+
         Ok(Config {
+            callback_rate_bp: percent("FIXLINE_CALLBACK_RATE", "20")?,
+            callback_force,
+            callback_salt,
+            callback_attempts: number("FIXLINE_CALLBACK_ATTEMPTS", 3, 1, 20)? as u32,
+            callback_retry_h: number("FIXLINE_CALLBACK_RETRY_H", 48, 1, 24 * 31)?,
+            scoring,
             sms,
             sms_templates,
             sms_max_attempts: number("FIXLINE_SMS_MAX_ATTEMPTS", 5, 1, 50)? as i32,
@@ -453,6 +598,7 @@ impl Config {
             body_limit: number("FIXLINE_BODY_LIMIT", 1 << 20, 1024, 1 << 30)? as usize,
             import_limit: number("FIXLINE_IMPORT_LIMIT", 64 << 20, 1024, 1 << 31)? as usize,
             test_clock,
+            test_clock_start,
         })
     }
 }

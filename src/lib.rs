@@ -15,6 +15,7 @@ pub mod domain;
 pub mod engine;
 pub mod flow;
 pub mod notify;
+pub mod simulate;
 pub mod spatial;
 pub mod store;
 pub mod telemetry;

@@ -1,4 +1,4 @@
-//! The `fixline` command: serve, migrate, seed-demo, user add.
+//! The `fixline` command: serve, migrate, seed-demo, user add, simulate.
 
 use std::process::ExitCode;
 
@@ -45,6 +45,55 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Play a day of calls, repairs and callbacks against a running test server (started with
+    /// FIXLINE_TEST_CLOCK=1 over the demo city) and check the counts against its monthly report.
+    Simulate(SimulateArgs),
+}
+
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// The server to drive.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Password of the demo accounts.
+    #[arg(long, env = "FIXLINE_DEMO_PASSWORD", hide_env_values = true)]
+    password: String,
+    /// Local day to play (YYYY-MM-DD); by default the 10th of the current month.
+    #[arg(long)]
+    day: Option<chrono::NaiveDate>,
+    /// Calls over the day, arriving as a Poisson process.
+    #[arg(long, default_value_t = 300)]
+    calls: u32,
+    /// Extra calls in a storm from 14:00, all in one district (e.g. 5000 after a cable cut).
+    #[arg(long, default_value_t = 0)]
+    storm_calls: u32,
+    #[arg(long, default_value_t = 10)]
+    storm_minutes: u32,
+    #[arg(long, default_value = "ZJG-C-02")]
+    storm_district: String,
+    /// Percent of calls that are installations.
+    #[arg(long, default_value_t = 20)]
+    install_pct: u32,
+    /// Percent of tickets acknowledged after the 20 minutes.
+    #[arg(long, default_value_t = 10)]
+    late_contact_pct: u32,
+    /// Percent of visits that arrive after the appointment.
+    #[arg(long, default_value_t = 10)]
+    late_arrival_pct: u32,
+    /// Percent of tickets finished after the promise.
+    #[arg(long, default_value_t = 5)]
+    late_resolve_pct: u32,
+    /// Percent of customers who ask to postpone.
+    #[arg(long, default_value_t = 5)]
+    postpone_pct: u32,
+    /// Percent of callbacks nobody answers.
+    #[arg(long, default_value_t = 10)]
+    unreachable_pct: u32,
+    /// Percent of reached customers who are unsatisfied.
+    #[arg(long, default_value_t = 5)]
+    unsatisfied_pct: u32,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(Subcommand)]
@@ -97,6 +146,7 @@ fn main() -> ExitCode {
                 },
         } => open(&config)
             .and_then(|db| user_add(&db, username, role, name, phone, regions, password)),
+        Command::Simulate(args) => simulate(&config, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -105,6 +155,42 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn simulate(config: &Config, a: SimulateArgs) -> anyhow::Result<()> {
+    use chrono::Datelike;
+    let today = chrono::Utc::now().with_timezone(&config.tz).date_naive();
+    let options = fixline::simulate::Options {
+        url: a.url,
+        password: a.password,
+        day: a
+            .day
+            .unwrap_or_else(|| today.with_day(10).expect("the 10th exists")),
+        calls: a.calls,
+        storm_calls: a.storm_calls,
+        storm_minutes: a.storm_minutes,
+        storm_district: a.storm_district,
+        install_pct: a.install_pct,
+        late_contact_pct: a.late_contact_pct,
+        late_arrival_pct: a.late_arrival_pct,
+        late_resolve_pct: a.late_resolve_pct,
+        postpone_pct: a.postpone_pct,
+        unreachable_pct: a.unreachable_pct,
+        unsatisfied_pct: a.unsatisfied_pct,
+        seed: a.seed,
+        tz: config.tz,
+    };
+    let summary = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(fixline::simulate::run(&options))?;
+    if !summary.mismatches.is_empty() {
+        anyhow::bail!(
+            "{} counts differ from the server's report",
+            summary.mismatches.len()
+        );
+    }
+    Ok(())
 }
 
 fn open(config: &Config) -> anyhow::Result<Db> {

@@ -3,6 +3,8 @@
 
 pub mod admin;
 pub mod auth;
+pub mod callbacks;
+pub mod complaints;
 pub mod districts;
 pub mod duty;
 pub mod error;
@@ -11,6 +13,7 @@ pub mod health;
 pub mod me;
 pub mod policies;
 pub mod regions;
+pub mod reports;
 pub mod state;
 pub mod stream;
 pub mod test_clock;
@@ -48,6 +51,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     me::configure(cfg);
     stream::configure(cfg);
     webhooks::configure(cfg);
+    callbacks::configure(cfg);
+    complaints::configure(cfg);
+    reports::configure(cfg);
     if config.test_clock {
         test_clock::configure(cfg);
     }

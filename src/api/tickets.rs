@@ -90,6 +90,8 @@ pub struct TicketDto {
     pub check_in: Option<Value>,
     pub resolution: Option<Value>,
     pub cancel_reason: Option<String>,
+    /// The ticket whose unsatisfied callback opened this follow-up.
+    pub follow_up_of: Option<String>,
     pub next_deadline_at: Option<DateTime<Utc>>,
     /// Seconds until `next_deadline_at` (negative when overdue).
     pub seconds_left: Option<i64>,
@@ -143,6 +145,7 @@ impl TicketDto {
             escalation_level: t.escalation_level,
             postponements: t.postponement_count,
             cancel_reason: t.cancel_reason,
+            follow_up_of: t.follow_up_of,
             created_at: utc(t.created_at),
             updated_at: utc(t.updated_at),
         }
@@ -224,6 +227,7 @@ fn parse_new(req: &NewTicketIn) -> Result<NewTicket, Invalid> {
             .transpose()?,
         fault_category: required_text("fault_category", &req.fault_category, 64)?,
         fault_description: required_text("fault_description", &req.fault_description, 1000)?,
+        follow_up_of: None,
     })
 }
 
@@ -453,7 +457,7 @@ where
     Ok(HttpResponse::Ok().json(TicketDto::new(t, now)))
 }
 
-fn instant(field: &str, s: &str) -> Result<DateTime<Utc>, Invalid> {
+pub fn instant(field: &str, s: &str) -> Result<DateTime<Utc>, Invalid> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| {

@@ -170,6 +170,7 @@ diesel::table! {
         cancelled_at -> Nullable<Timestamp>,
         cancel_reason -> Nullable<Text>,
         next_deadline_at -> Nullable<Timestamp>,
+        follow_up_of -> Nullable<Text>,
     }
 }
 
@@ -267,6 +268,98 @@ diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(notifications -> tickets (ticket_id));
 diesel::joinable!(notifications -> users (recipient_user_id));
 
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    callbacks (id) {
+        id -> Text,
+        ticket_id -> Text,
+        region_id -> Text,
+        district_id -> Nullable<Text>,
+        technician_id -> Nullable<Text>,
+        resolved_at -> Timestamp,
+        reason -> Text,
+        status -> Text,
+        attempts -> Integer,
+        due_at -> Timestamp,
+        outcome -> Nullable<Text>,
+        rating_attitude -> Nullable<Integer>,
+        rating_timeliness -> Nullable<Integer>,
+        rating_quality -> Nullable<Integer>,
+        note -> Nullable<Text>,
+        agent_id -> Nullable<Text>,
+        completed_at -> Nullable<Timestamp>,
+        follow_up_ticket_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    callback_days (day) {
+        day -> Text,
+        closed_at -> Timestamp,
+        resolved -> Integer,
+        topped_up -> Integer,
+    }
+}
+
+diesel::table! {
+    complaints (id) {
+        id -> Text,
+        region_id -> Text,
+        district_id -> Text,
+        ticket_id -> Nullable<Text>,
+        callback_id -> Nullable<Text>,
+        source -> Text,
+        category -> Text,
+        description -> Text,
+        customer_name -> Nullable<Text>,
+        customer_phone -> Nullable<Text>,
+        received_at -> Timestamp,
+        created_by -> Text,
+        created_at -> Timestamp,
+        status -> Text,
+        responsible_user_id -> Nullable<Text>,
+        deduction -> Nullable<Double>,
+        verified_by -> Nullable<Text>,
+        verified_at -> Nullable<Timestamp>,
+        verification_note -> Nullable<Text>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    complaint_history (id) {
+        id -> Text,
+        complaint_id -> Text,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    district_appraisals (id) {
+        id -> Text,
+        district_id -> Text,
+        month -> Text,
+        score -> Double,
+        note -> Nullable<Text>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     users,
@@ -284,6 +377,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     region_policies,
     user_feed,
     notification_attempts,
+    settings,
+    callbacks,
+    callback_days,
+    complaints,
+    complaint_history,
+    district_appraisals,
 );
 
 /// Every table declared above with its columns in declaration order, read back from the SQL
@@ -301,6 +400,12 @@ pub fn declared_tables() -> Vec<(&'static str, Vec<String>)> {
         };
     }
     declared!(
+        settings,
+        callbacks,
+        callback_days,
+        complaints,
+        complaint_history,
+        district_appraisals,
         notification_attempts,
         region_policies,
         user_feed,

@@ -1,12 +1,17 @@
 //! Pure rules and value types, parsed at the edge: no HTTP, no SQL.
 
 pub mod calendar;
+pub mod callback;
 pub mod code;
+pub mod complaint;
 pub mod duty;
+pub mod period;
 pub mod phone;
 pub mod point;
 pub mod role;
 pub mod routing;
+pub mod sampling;
+pub mod scoring;
 pub mod sla;
 pub mod sms_reply;
 pub mod ticket;

@@ -10,9 +10,17 @@ use tokio::sync::Notify;
 
 use crate::clock::SharedClock;
 use crate::db::{Db, DbError};
-use crate::flow::{escalation, FlowConfig, FlowError};
+use crate::flow::{callbacks, escalation, FlowConfig, FlowError};
 use crate::store::tickets;
 use crate::telemetry::Metrics;
+
+fn flow_db_error(e: FlowError) -> DbError {
+    match e {
+        FlowError::Db(e) => DbError::Query(e),
+        FlowError::Store(e) => e,
+        other => DbError::Task(other.to_string()),
+    }
+}
 
 /// Tickets stepped per batch.
 const BATCH: i64 = 200;
@@ -43,8 +51,45 @@ impl Engine {
         self.wake.notify_one();
     }
 
+    /// Closes every local day that has ended since the last one closed: each district that fell
+    /// short of the callback rate that day is topped up. Answers the callbacks added.
+    pub async fn close_callback_days(&self) -> Result<usize, DbError> {
+        let mut added = 0;
+        loop {
+            let now = self.clock.now_naive();
+            let cfg = self.cfg.clone();
+            let day = self
+                .db
+                .read(move |conn| callbacks::next_day_to_close(conn, &cfg, now))
+                .await;
+            let day = match day {
+                Ok(Some(d)) => d,
+                Ok(None) => return Ok(added),
+                Err(e) => return Err(flow_db_error(e)),
+            };
+            let cfg = self.cfg.clone();
+            match self
+                .db
+                .write(move |conn| callbacks::close_day(conn, &cfg, day, now))
+                .await
+            {
+                Ok(n) => {
+                    let n = n.unwrap_or(0);
+                    added += n;
+                    tracing::info!(%day, added = n, "callback day closed");
+                }
+                // Another instance closed it first.
+                Err(FlowError::Conflict(_)) => {}
+                Err(e) => return Err(flow_db_error(e)),
+            }
+        }
+    }
+
     /// Applies every deadline due now. Answers how many tickets had steps applied.
     pub async fn run_due(&self) -> Result<usize, DbError> {
+        if let Err(e) = self.close_callback_days().await {
+            tracing::error!(error = %e, "closing callback days failed");
+        }
         let mut stepped = 0;
         loop {
             let now = self.clock.now_naive();

@@ -234,6 +234,7 @@ pub fn resolve(
                "promised_at": t.promised_at.and_utc(), "postponements": t.postponement_count}),
         None,
     )?;
+    super::callbacks::on_resolved(conn, cfg, &t, now)?;
     Ok(t)
 }
 

@@ -26,6 +26,8 @@ pub struct NewTicket {
     pub account_no: Option<String>,
     pub fault_category: String,
     pub fault_description: String,
+    /// Set on the follow-up of an unsatisfied callback.
+    pub follow_up_of: Option<String>,
 }
 
 /// Where the ticket belongs, as located before the transaction.
@@ -104,6 +106,7 @@ pub fn intake(
         cancelled_at: None,
         cancel_reason: None,
         next_deadline_at: None,
+        follow_up_of: new.follow_up_of.clone(),
     };
 
     let (managers, technicians) = on_duty_staff(conn, cfg, &placement.region_id, now)?;

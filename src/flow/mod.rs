@@ -4,9 +4,12 @@
 //! messages commit together.
 
 pub mod actions;
+pub mod callbacks;
+pub mod complaints;
 pub mod escalation;
 pub mod intake;
 pub mod replies;
+pub mod report;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
@@ -34,6 +37,8 @@ pub struct FlowConfig {
     pub far_check_in_m: f64,
     /// Message texts.
     pub templates: std::sync::Arc<crate::notify::templates::Templates>,
+    /// Which resolved tickets get a callback, and how unreachable customers are retried.
+    pub callbacks: callbacks::CallbackConfig,
 }
 
 /// Why a flow step was refused.

@@ -129,8 +129,7 @@ impl Sender {
                     latency_ms: latency_ms as i64,
                 };
                 let pushed = self
-                    .db
-                    .write(move |conn| -> Result<Option<f64>, FlowError> {
+                    .record(move |conn| -> Result<Option<f64>, FlowError> {
                         notifications::record_attempt(conn, &attempt_row)?;
                         if notifications::mark_accepted(
                             conn,
@@ -143,8 +142,7 @@ impl Sender {
                         }
                         Ok(None)
                     })
-                    .await
-                    .map_err(flow_to_db)?;
+                    .await?;
                 self.metrics
                     .sms_attempts
                     .with_label_values(&["accepted"])
@@ -171,23 +169,38 @@ impl Sender {
                     answer: Some(detail.clone()),
                     latency_ms: latency_ms as i64,
                 };
-                self.db
-                    .write(move |conn| -> Result<(), FlowError> {
-                        notifications::record_attempt(conn, &attempt_row)?;
-                        notifications::mark_failed(conn, &row.id, &detail, retry_at)?;
-                        if dead {
-                            raise_failed(conn, &cfg, &row, &detail, at)?;
-                        }
-                        Ok(())
-                    })
-                    .await
-                    .map_err(flow_to_db)?;
+                self.record(move |conn| -> Result<(), FlowError> {
+                    notifications::record_attempt(conn, &attempt_row)?;
+                    notifications::mark_failed(conn, &row.id, &detail, retry_at)?;
+                    if dead {
+                        raise_failed(conn, &cfg, &row, &detail, at)?;
+                    }
+                    Ok(())
+                })
+                .await?;
                 self.metrics
                     .sms_attempts
                     .with_label_values(&[if dead { "dead" } else { "retry" }])
                     .inc();
                 tracing::warn!(notification = %msg.id, attempt, latency_ms, error = %failure.detail, dead, "sms not accepted");
                 Ok(Some(false))
+            }
+        }
+    }
+
+    /// Runs a transaction recording a send, again when a concurrent change to its ticket won
+    /// the race (each try reads the ticket afresh), so a result is never lost to a conflict.
+    async fn record<T: Send + 'static>(
+        &self,
+        f: impl Fn(&mut crate::db::DbConn) -> Result<T, FlowError> + Send + Sync + 'static,
+    ) -> Result<T, DbError> {
+        let f = std::sync::Arc::new(f);
+        let mut tries = 0;
+        loop {
+            let g = f.clone();
+            match self.db.write(move |conn| g(conn)).await {
+                Err(FlowError::Conflict(_)) if tries < 5 => tries += 1,
+                r => return r.map_err(flow_to_db),
             }
         }
     }

@@ -229,3 +229,16 @@ impl DistrictIndexCache {
         .await
     }
 }
+
+/// Id, code, name and region of every district, by code (no boundaries).
+pub fn summaries(conn: &mut DbConn) -> QueryResult<Vec<(String, String, String, String)>> {
+    districts::table
+        .select((
+            districts::id,
+            districts::code,
+            districts::name,
+            districts::region_id,
+        ))
+        .order(districts::code)
+        .load(conn)
+}

@@ -2,6 +2,9 @@
 //! transaction when they write) and return rows converted to domain types.
 
 pub mod api_keys;
+pub mod appraisals;
+pub mod callbacks;
+pub mod complaints;
 pub mod dialect;
 pub mod districts;
 pub mod duty;
@@ -10,6 +13,8 @@ pub mod notifications;
 pub mod policies;
 pub mod refresh_tokens;
 pub mod regions;
+pub mod reports;
+pub mod settings;
 pub mod tickets;
 pub mod users;
 

@@ -60,6 +60,8 @@ pub struct TicketRow {
     pub cancelled_at: Option<NaiveDateTime>,
     pub cancel_reason: Option<String>,
     pub next_deadline_at: Option<NaiveDateTime>,
+    /// The ticket whose unsatisfied callback opened this one.
+    pub follow_up_of: Option<String>,
 }
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -280,4 +282,18 @@ pub fn events(conn: &mut DbConn, ticket_id: &str) -> QueryResult<Vec<EventRow>> 
         .select(EventRow::as_select())
         .order((ticket_events::at.asc(), ticket_events::id.asc()))
         .load(conn)
+}
+
+/// The tickets with these ids (in no particular order).
+pub fn get_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<TicketRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        out.extend(
+            tickets::table
+                .filter(tickets::id.eq_any(chunk.to_vec()))
+                .select(TicketRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
 }

@@ -17,6 +17,9 @@ use fixline::config::Config;
 /// Every demo account's password in tests.
 pub const PASSWORD: &str = "test-password-1";
 
+/// Where every test server's clock starts.
+pub const TEST_CLOCK_START: &str = "2026-11-23T09:00:00+08:00";
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -273,6 +276,9 @@ pub fn config_with_env(
         ("FIXLINE_LISTEN", "127.0.0.1:0".into()),
         ("FIXLINE_DATA_DIR", db.dir.path().display().to_string()),
         ("FIXLINE_TEST_CLOCK", "1".into()),
+        // Every server starts on Monday 23 November 2026, 09:00 in Zhangjiagang, whatever the
+        // real time: scenarios then set the clock forward from there.
+        ("FIXLINE_TEST_CLOCK_START", TEST_CLOCK_START.into()),
         ("FIXLINE_WORKERS", "2".into()),
         ("FIXLINE_DB_POOL_SIZE", "4".into()),
         ("FIXLINE_BODY_LIMIT", "65536".into()),

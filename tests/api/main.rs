@@ -10,4 +10,6 @@ mod flow;
 mod health;
 mod notify;
 mod schema;
+mod scores;
+mod simulate;
 mod spec;

@@ -1,0 +1,164 @@
+//! The monthly district report at province scale on PostgreSQL: 1,000,000 tickets over two
+//! months in 2,000 districts, with callbacks, complaints and appraisals. Measures building the
+//! whole report (every count, the scores, ranks and five-star clauses) against a baseline
+//! measured in the same run: one bare scan counting the month's tickets, the least any report
+//! over those rows must read. Prints both times and their ratio.
+//!
+//! `cargo bench --bench monthly_report` (PostgreSQL at `FIXLINE_BENCH_PG`, default
+//! `postgres://postgres@127.0.0.1:5432`; a scratch database is created and dropped).
+
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use fixline::db::Db;
+use fixline::domain::period::Month;
+use fixline::domain::scoring::Rules;
+use fixline::flow::report::month_report;
+
+const TICKETS: i64 = 1_000_000;
+const DISTRICTS: i64 = 2_000;
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Tickets every 5 seconds from 1 October 2026 (local): about 58 days, most of October and
+/// November. Outcomes follow fixed patterns of the ticket number, so every run is alike.
+const FILL: &str = r#"
+INSERT INTO regions (id, code, name, created_at, updated_at)
+SELECT 'r-' || r, 'R-' || r, 'region ' || r, now(), now() FROM generate_series(0, 19) r;
+INSERT INTO districts (id, region_id, code, name, boundary, min_lon, min_lat, max_lon, max_lat,
+                       leader_user_id, created_at, updated_at)
+SELECT 'd-' || d, 'r-' || (d % 20), 'D-' || lpad(d::text, 5, '0'), 'district ' || d,
+       '{"type":"MultiPolygon","coordinates":[]}', 0, 0, 0, 0, NULL, now(), now()
+FROM generate_series(0, 1999) d;
+INSERT INTO tickets (id, region_id, district_id, kind, status, external_ref, customer_name,
+    customer_phone, address, lat, lon, account_no, fault_category, fault_description, created_by,
+    created_at, updated_at, version, assignee_id, assigned_at, flagged, flag_reason,
+    dispatch_due_at, pushed_at, dispatch_on_time, ack_due_at, assignment_ack_due_at,
+    acknowledged_at, ack_on_time, escalation_level, appointment_at, contact_note, arrival_due_at,
+    arrived_at, arrival_on_time, check_in_distance_m, check_in_far, promised_at,
+    original_promised_at, postponement_count, resolved_at, resolve_on_time, resolution_code,
+    resolution_notes, closed_at, cancelled_at, cancel_reason, next_deadline_at, follow_up_of)
+SELECT 't-' || i, 'r-' || ((i % 2000) % 20), 'd-' || (i % 2000),
+    CASE WHEN i % 5 = 0 THEN 'install' ELSE 'repair' END, 'resolved', NULL, 'customer',
+    '+8613900000000', 'address', NULL, NULL, NULL, 'fault', 'fault', 'bench',
+    c, c + interval '3 hours', 4, NULL, c, false, NULL,
+    c + interval '3 minutes', c + interval '20 seconds', (i * 7919) % 100 < 97,
+    c + interval '20 minutes', c + interval '20 minutes', c + interval '12 minutes',
+    (i * 104729) % 100 < 93, 0, c + interval '1 hour', NULL, c + interval '70 minutes',
+    c + interval '65 minutes', (i * 1299709) % 100 < 90, NULL, NULL, c + interval '24 hours',
+    c + interval '24 hours', 0, c + interval '3 hours', (i * 15485863) % 1000 < 955, 'fixed',
+    NULL, NULL, NULL, NULL, NULL, NULL
+FROM (SELECT i, timestamp '2026-09-30 16:00:00' + i * interval '5 seconds' AS c
+      FROM generate_series(1::bigint, 1000000::bigint) i) s;
+INSERT INTO callbacks (id, ticket_id, region_id, district_id, technician_id, resolved_at, reason,
+    status, attempts, due_at, outcome, rating_attitude, rating_timeliness, rating_quality, note,
+    agent_id, completed_at, follow_up_ticket_id, created_at, updated_at, version)
+SELECT 'cb-' || id, id, region_id, district_id, NULL, resolved_at, 'drawn',
+    CASE WHEN n % 10 = 0 THEN 'unreachable' ELSE 'done' END, 1, resolved_at,
+    CASE WHEN n % 10 = 0 THEN 'unreachable' WHEN n % 17 = 0 THEN 'unsatisfied' ELSE 'satisfied' END,
+    5, 5, 5, NULL, NULL, resolved_at, NULL, resolved_at, resolved_at, 1
+FROM (SELECT t.*, substr(t.id, 3)::bigint AS n FROM tickets t) x WHERE n % 5 = 0;
+INSERT INTO complaints (id, region_id, district_id, ticket_id, callback_id, source, category,
+    description, customer_name, customer_phone, received_at, created_by, created_at, status,
+    responsible_user_id, deduction, verified_by, verified_at, verification_note, version)
+SELECT 'c-' || i, 'r-' || ((i % 2000) % 20), 'd-' || (i % 2000), NULL, NULL,
+    CASE WHEN i % 3 = 0 THEN '12345' ELSE 'hotline' END, 'attitude', 'x', NULL, NULL,
+    timestamp '2026-10-01 02:00:00' + i * interval '1 hour', 'bench', now(),
+    CASE WHEN i % 2 = 0 THEN 'upheld' ELSE 'open' END, NULL, NULL, NULL, NULL, NULL, 1
+FROM generate_series(1, 1200) i;
+INSERT INTO users (id, username, display_name, phone, role, password_hash, active, created_at,
+    updated_at)
+VALUES ('bench-manager', 'bench-manager', 'bench', NULL, 'manager', 'x', true, now(), now());
+INSERT INTO district_appraisals (id, district_id, month, score, note, recorded_by, recorded_at)
+SELECT 'a-' || d, 'd-' || d, '2026-11', 90 + (d % 10), NULL, 'bench-manager', now()
+FROM generate_series(0, 1999) d;
+ANALYZE;
+"#;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let server = std::env::var("FIXLINE_BENCH_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let name = format!("fixline_bench_report_{}", std::process::id());
+    let mut admin = PgConnection::establish(&format!("{server}/postgres"))
+        .expect("PostgreSQL is required for this benchmark");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create the scratch database");
+    let url = format!("{server}/{name}");
+    let result = std::panic::catch_unwind(|| run(&url));
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .expect("drop the scratch database");
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+fn run(url: &str) {
+    let db = Db::open(url, 2).expect("open and migrate");
+    let mut conn = db.conn().expect("connection");
+    let t = Instant::now();
+    conn.batch_execute(FILL).expect("fill");
+    println!(
+        "filled {TICKETS} tickets in {DISTRICTS} districts in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let tz = chrono_tz::Asia::Shanghai;
+    let month = Month::parse("month", "2026-11").unwrap();
+    let (start, end) = month.bounds(tz);
+    let rules = Rules::default();
+
+    let mut base = Vec::new();
+    let mut full = Vec::new();
+    let mut month_tickets = 0;
+    let mut report = None;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let c: Count = diesel::sql_query(
+            "SELECT count(*) AS n FROM tickets WHERE created_at >= $1 AND created_at < $2",
+        )
+        .bind::<diesel::sql_types::Timestamp, _>(start)
+        .bind::<diesel::sql_types::Timestamp, _>(end)
+        .get_result(&mut *conn)
+        .expect("baseline");
+        base.push(t.elapsed());
+        month_tickets = c.n;
+
+        let t = Instant::now();
+        report = Some(month_report(&mut conn, tz, &rules, month).expect("report"));
+        full.push(t.elapsed());
+    }
+    let report = report.unwrap();
+    let ranked = report
+        .districts
+        .iter()
+        .filter(|d| d.standing.rank.is_some())
+        .count();
+    let stars = report
+        .districts
+        .iter()
+        .filter(|d| d.standing.five_star.eligible)
+        .count();
+    let (b, f) = (median(base), median(full));
+    println!(
+        "month {month}: {month_tickets} tickets recorded, {ranked} districts ranked, {stars} five-star"
+    );
+    println!(
+        "monthly report {:.0} ms, bare count scan {:.0} ms, ratio {:.1}x (median of 5)",
+        f.as_secs_f64() * 1e3,
+        b.as_secs_f64() * 1e3,
+        f.as_secs_f64() / b.as_secs_f64()
+    );
+}

@@ -1,0 +1,197 @@
+//! The call center's callback queue and its results.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::state::AppState;
+use super::tickets::acting;
+use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
+use crate::domain::callback::{rating, CallbackStatus, Outcome};
+use crate::domain::Role;
+use crate::flow::callbacks::{record_result, CallbackResult};
+use crate::store::callbacks::{self, CallbackRow, QueueFilter};
+use crate::store::tickets::{self, TicketRow};
+
+/// Who works the callback queue.
+const CALL_CENTER: [Role; 3] = [Role::Agent, Role::Dispatcher, Role::Manager];
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/callbacks").route(web::get().to(queue)))
+        .service(resource("/callbacks/{id}").route(web::get().to(get)))
+        .service(resource("/callbacks/{id}/result").route(web::post().to(result)));
+}
+
+/// A callback with what the agent needs to make the call.
+pub fn dto(c: &CallbackRow, t: Option<&TicketRow>, now: chrono::NaiveDateTime) -> Value {
+    json!({
+        "id": c.id,
+        "ticket_id": c.ticket_id,
+        "region_id": c.region_id,
+        "district_id": c.district_id,
+        "technician_id": c.technician_id,
+        "reason": c.reason,
+        "status": c.status,
+        "attempts": c.attempts,
+        "due_at": utc(c.due_at),
+        "due_now": c.status == CallbackStatus::Due.as_str() && c.due_at <= now,
+        "resolved_at": utc(c.resolved_at),
+        "outcome": c.outcome,
+        "ratings": {"attitude": c.rating_attitude, "timeliness": c.rating_timeliness, "quality": c.rating_quality},
+        "note": c.note,
+        "agent_id": c.agent_id,
+        "completed_at": c.completed_at.map(utc),
+        "follow_up_ticket_id": c.follow_up_ticket_id,
+        "ticket": t.map(|t| json!({
+            "external_ref": t.external_ref, "kind": t.kind,
+            "customer": {"name": t.customer_name, "phone": t.customer_phone},
+            "address": t.address,
+            "fault": {"category": t.fault_category, "description": t.fault_description},
+            "resolution": {"code": t.resolution_code, "notes": t.resolution_notes},
+        })),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueueQuery {
+    status: Option<String>,
+    district_id: Option<String>,
+    /// Only callbacks due now (default), or `false` for every one in the status.
+    due_only: Option<bool>,
+    offset: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// Due first: the callbacks to make, earliest due first.
+async fn queue(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<QueueQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&CALL_CENTER)?;
+    let q = q.into_inner();
+    let status = CallbackStatus::parse("status", q.status.as_deref().unwrap_or("due"))?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be from 1 to 500"));
+    }
+    let offset = q.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::invalid("offset", "must not be negative"));
+    }
+    let now = state.clock.now_naive();
+    let filter = QueueFilter {
+        regions: caller.scope.filter().map(|r| r.to_vec()),
+        status: status.as_str().into(),
+        district_id: q.district_id,
+        due_by: (status == CallbackStatus::Due && q.due_only.unwrap_or(true)).then_some(now),
+        offset,
+        limit,
+    };
+    let (rows, tickets) = state
+        .db
+        .read(move |conn| -> ApiResult<_> {
+            let rows = callbacks::queue(conn, &filter)?;
+            let ids: Vec<String> = rows.iter().map(|c| c.ticket_id.clone()).collect();
+            let tickets: HashMap<String, TicketRow> = tickets::get_many(conn, &ids)?
+                .into_iter()
+                .map(|t| (t.id.clone(), t))
+                .collect();
+            Ok((rows, tickets))
+        })
+        .await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|c| dto(c, tickets.get(&c.ticket_id), now))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"items": items, "offset": offset, "limit": limit})))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&CALL_CENTER)?;
+    let id = id.into_inner();
+    let now = state.clock.now_naive();
+    let scope = caller.scope.clone();
+    let (c, t) = state
+        .db
+        .read(move |conn| -> ApiResult<_> {
+            let c = callbacks::get(conn, &id)?
+                .filter(|c| scope.allows(&c.region_id))
+                .ok_or_else(|| ApiError::not_found("no such callback"))?;
+            let t = tickets::get(conn, &c.ticket_id)?;
+            Ok((c, t))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(dto(&c, t.as_ref(), now)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RatingsIn {
+    attitude: Option<i64>,
+    timeliness: Option<i64>,
+    quality: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResultIn {
+    outcome: String,
+    #[serde(default)]
+    ratings: Option<RatingsIn>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+async fn result(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    JsonBody(req): JsonBody<ResultIn>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&CALL_CENTER)?;
+    let outcome = Outcome::parse("outcome", &req.outcome)?;
+    let ratings = req.ratings.unwrap_or_default();
+    let note = req
+        .note
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
+        return Err(ApiError::invalid("note", "must be at most 1000 characters"));
+    }
+    if outcome == Outcome::Unsatisfied && note.is_none() {
+        return Err(ApiError::invalid(
+            "note",
+            "say what the customer is unsatisfied with: it opens the follow-up ticket",
+        ));
+    }
+    let reached = outcome != Outcome::Unreachable;
+    let r = CallbackResult {
+        outcome,
+        attitude: rating("ratings.attitude", ratings.attitude.filter(|_| reached))?,
+        timeliness: rating("ratings.timeliness", ratings.timeliness.filter(|_| reached))?,
+        quality: rating("ratings.quality", ratings.quality.filter(|_| reached))?,
+        note,
+    };
+    let who = acting(&caller);
+    let now = state.clock.now_naive();
+    let flow = state.flow.clone();
+    let id = id.into_inner();
+    let recorded = state
+        .db
+        .write(move |conn| {
+            record_result(conn, &flow, &id, &who.actor, &who.scope, &r, now).map_err(ApiError::from)
+        })
+        .await?;
+    state.kick();
+    let mut body = dto(&recorded.callback, None, now);
+    body["complaint_id"] = json!(recorded.complaint.map(|c| c.id));
+    Ok(HttpResponse::Ok().json(body))
+}

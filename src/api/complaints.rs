@@ -1,0 +1,234 @@
+//! Complaints (hotline, 12345, 12315, callback, walk-in) and their verification.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::state::AppState;
+use super::tickets::{acting, instant};
+use super::{created, resource, utc, ApiError, ApiResult, Caller, JsonBody};
+use crate::domain::complaint::{Source, Status};
+use crate::domain::period::Month;
+use crate::domain::{required_text, PhoneNumber, Role};
+use crate::flow::complaints::{receive, verify, NewComplaint, Verdict};
+use crate::store::complaints::{self, ComplaintRow, HistoryRow, ListFilter};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/complaints")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .service(resource("/complaints/{id}").route(web::get().to(get)))
+    .service(resource("/complaints/{id}/verify").route(web::post().to(verify_one)));
+}
+
+pub fn dto(c: &ComplaintRow) -> Value {
+    let gov = Source::parse("source", &c.source).is_ok_and(Source::is_government);
+    json!({
+        "id": c.id,
+        "region_id": c.region_id,
+        "district_id": c.district_id,
+        "ticket_id": c.ticket_id,
+        "callback_id": c.callback_id,
+        "source": c.source,
+        "government_hotline": gov,
+        "category": c.category,
+        "description": c.description,
+        "customer": {"name": c.customer_name, "phone": c.customer_phone},
+        "received_at": utc(c.received_at),
+        "created_by": c.created_by,
+        "status": c.status,
+        "counts_against_district": c.status == Status::Upheld.as_str(),
+        "responsible_user_id": c.responsible_user_id,
+        "deduction": c.deduction,
+        "verified_by": c.verified_by,
+        "verified_at": c.verified_at.map(utc),
+        "verification_note": c.verification_note,
+    })
+}
+
+fn history_dto(h: &HistoryRow) -> Value {
+    json!({
+        "at": utc(h.at),
+        "actor": {"kind": h.actor_kind, "id": h.actor_id},
+        "action": h.action,
+        "detail": serde_json::from_str::<Value>(&h.detail).unwrap_or(Value::Null),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ComplaintIn {
+    source: String,
+    #[serde(default)]
+    ticket_id: Option<String>,
+    #[serde(default)]
+    district_id: Option<String>,
+    #[serde(default)]
+    customer_name: Option<String>,
+    #[serde(default)]
+    customer_phone: Option<String>,
+    category: String,
+    description: String,
+    /// When the complaint was made; defaults to now.
+    #[serde(default)]
+    received_at: Option<String>,
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    JsonBody(req): JsonBody<ComplaintIn>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&[Role::Agent, Role::Dispatcher, Role::Manager])?;
+    let now = state.clock.now_naive();
+    let received_at = match &req.received_at {
+        None => now,
+        Some(s) => {
+            let t = instant("received_at", s)?.naive_utc();
+            if t > now {
+                return Err(ApiError::invalid("received_at", "is in the future"));
+            }
+            t
+        }
+    };
+    let new = NewComplaint {
+        source: Source::parse("source", &req.source)?,
+        ticket_id: req.ticket_id.filter(|t| !t.trim().is_empty()),
+        district_id: req.district_id.filter(|d| !d.trim().is_empty()),
+        callback_id: None,
+        customer_name: req
+            .customer_name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .map(|n| required_text("customer_name", n, 100))
+            .transpose()?,
+        customer_phone: req
+            .customer_phone
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| PhoneNumber::parse("customer_phone", p))
+            .transpose()?,
+        category: required_text("category", &req.category, 64)?,
+        description: required_text("description", &req.description, 2000)?,
+        received_at,
+    };
+    let who = acting(&caller);
+    let flow = state.flow.clone();
+    let c = state
+        .db
+        .write(move |conn| {
+            receive(conn, &flow, &new, &who.actor, &who.scope, now).map_err(ApiError::from)
+        })
+        .await?;
+    state.kick();
+    Ok(created(&dto(&c)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    month: Option<String>,
+    district_id: Option<String>,
+    status: Option<String>,
+    offset: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&[Role::Agent, Role::Dispatcher, Role::Manager])?;
+    let q = q.into_inner();
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be from 1 to 500"));
+    }
+    let offset = q.offset.unwrap_or(0).max(0);
+    let filter = ListFilter {
+        regions: caller.scope.filter().map(|r| r.to_vec()),
+        district_id: q.district_id,
+        status: q
+            .status
+            .as_deref()
+            .map(|s| Status::parse("status", s).map(|s| s.as_str().to_string()))
+            .transpose()?,
+        received: q
+            .month
+            .as_deref()
+            .map(|m| Month::parse("month", m).map(|m| m.bounds(state.config.tz)))
+            .transpose()?,
+        offset,
+        limit,
+    };
+    let rows = state
+        .db
+        .read(move |conn| complaints::list(conn, &filter).map_err(ApiError::from))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "items": rows.iter().map(dto).collect::<Vec<_>>(), "offset": offset, "limit": limit,
+    })))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&[Role::Agent, Role::Dispatcher, Role::Manager])?;
+    let id = id.into_inner();
+    let scope = caller.scope.clone();
+    let (c, h) = state
+        .db
+        .read(move |conn| -> ApiResult<_> {
+            let c = complaints::get(conn, &id)?
+                .filter(|c| scope.allows(&c.region_id))
+                .ok_or_else(|| ApiError::not_found("no such complaint"))?;
+            let h = complaints::history(conn, &c.id)?;
+            Ok((c, h))
+        })
+        .await?;
+    let mut body = dto(&c);
+    body["history"] = h.iter().map(history_dto).collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyIn {
+    /// `upheld` (caused by service) or `dismissed`.
+    verdict: String,
+    #[serde(default)]
+    responsible_user_id: Option<String>,
+    #[serde(default)]
+    deduction: Option<f64>,
+    note: String,
+}
+
+async fn verify_one(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    JsonBody(req): JsonBody<VerifyIn>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&[Role::Manager])?;
+    let v = Verdict {
+        status: Status::parse("verdict", &req.verdict)?,
+        responsible_user_id: req.responsible_user_id.filter(|u| !u.trim().is_empty()),
+        deduction: req.deduction,
+        note: required_text("note", &req.note, 2000)?,
+    };
+    let who = acting(&caller);
+    let now = state.clock.now_naive();
+    let id = id.into_inner();
+    let c = state
+        .db
+        .write(move |conn| {
+            verify(conn, &id, &v, &who.actor, &who.scope, now).map_err(ApiError::from)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(dto(&c)))
+}

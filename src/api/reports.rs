@@ -1,0 +1,526 @@
+//! Monthly district scores with the five-star ranking, roll-ups per technician and region, the
+//! tickets behind every number, CSV export, and the district leaders' appraisals.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::state::AppState;
+use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
+use crate::domain::callback::Outcome;
+use crate::domain::complaint::Status as ComplaintStatus;
+use crate::domain::period::Month;
+use crate::domain::scoring::{Figures, Metric, Rules, METRICS};
+use crate::domain::{new_id, Role};
+use crate::flow::report::{month_report, DistrictLine, MonthReport, RollUpLine};
+use crate::store::appraisals::{self, AppraisalRow};
+use crate::store::reports::{self, DrillDown};
+use crate::store::tickets::TicketRow;
+use crate::store::{districts, tickets};
+
+const READERS: [Role; 2] = [Role::Manager, Role::Dispatcher];
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/reports/districts").route(web::get().to(district_report)))
+        .service(resource("/reports/districts/{id}/tickets").route(web::get().to(drill_down)))
+        .service(resource("/reports/technicians").route(web::get().to(technician_report)))
+        .service(resource("/reports/regions").route(web::get().to(region_report)))
+        .service(resource("/districts/{id}/appraisals").route(web::get().to(appraisal_history)))
+        .service(
+            resource("/districts/{id}/appraisals/{month}").route(web::put().to(record_appraisal)),
+        );
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+fn metrics_json(rules: &Rules, f: &Figures, ranks: Option<&[Option<usize>; METRICS]>) -> Value {
+    let mut out = Map::new();
+    for m in Metric::ALL {
+        let r = f.get(m);
+        let target = rules.targets_bp[m.index()];
+        let mut v = json!({
+            "num": r.num, "den": r.den, "rate": r.rate().map(round6),
+            "target": target as f64 / 10_000.0,
+            "meets_target": (r.den > 0).then(|| r.reaches_bp(target)),
+        });
+        if let Some(ranks) = ranks {
+            v["rank"] = json!(ranks[m.index()]);
+        }
+        out.insert(m.as_str().into(), v);
+    }
+    Value::Object(out)
+}
+
+fn complaints_json(f: &Figures) -> Value {
+    let c = f.complaints;
+    json!({"upheld": c.upheld, "upheld_12345_12315": c.upheld_government, "open": c.open, "dismissed": c.dismissed})
+}
+
+fn district_json(rules: &Rules, d: &DistrictLine) -> Value {
+    let s = &d.standing;
+    json!({
+        "district_id": d.id, "code": d.code, "name": d.name, "region_id": d.region_id,
+        "metrics": metrics_json(rules, &d.figures, Some(&s.metric_ranks)),
+        "complaints": complaints_json(&d.figures),
+        "appraisal": d.figures.appraisal,
+        "composite": s.composite, "rank": s.rank,
+        "five_star": {
+            "eligible": s.five_star.eligible,
+            "clauses": s.five_star.clauses.iter().map(|c| json!({"clause": c.clause, "passed": c.passed, "reason": c.reason})).collect::<Vec<_>>(),
+        },
+    })
+}
+
+fn rollup_json(rules: &Rules, l: &RollUpLine) -> Value {
+    json!({
+        "id": l.id, "code": l.code, "name": l.name, "region_ids": l.region_ids,
+        "metrics": metrics_json(rules, &l.figures, None),
+        "complaints": complaints_json(&l.figures),
+        "composite": l.composite, "rank": l.rank,
+    })
+}
+
+fn rules_json(rules: &Rules) -> Value {
+    let per = |v: &[u32; METRICS], scale: f64| -> Value {
+        Metric::ALL
+            .iter()
+            .map(|m| (m.as_str().to_string(), json!(v[m.index()] as f64 / scale)))
+            .collect::<Map<_, _>>()
+            .into()
+    };
+    json!({
+        "weights": per(&rules.weights, 1.0),
+        "targets": per(&rules.targets_bp, 10_000.0),
+        "complaint_penalty": rules.complaint_penalty,
+        "five_star": {"top": rules.five_star_top, "gap_points": rules.five_star_gap_bp as f64 / 100.0,
+                      "appraisal_min": rules.appraisal_min},
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportQuery {
+    month: Option<String>,
+    region_id: Option<String>,
+    /// `json` (default) or `csv`.
+    format: Option<String>,
+}
+
+async fn load(state: &web::Data<AppState>, month: Option<&str>) -> ApiResult<MonthReport> {
+    let month = Month::parse(
+        "month",
+        month.ok_or_else(|| ApiError::invalid("month", "is required (YYYY-MM)"))?,
+    )?;
+    let tz = state.config.tz;
+    let rules = state.config.scoring.clone();
+    state
+        .db
+        .read(move |conn| month_report(conn, tz, &rules, month).map_err(ApiError::from))
+        .await
+}
+
+fn header(report: &MonthReport, tz: &str, rules: &Rules) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("month".into(), json!(report.month.to_string()));
+    m.insert("timezone".into(), json!(tz));
+    m.insert("from".into(), json!(utc(report.start)));
+    m.insert("to".into(), json!(utc(report.end)));
+    m.insert("rules".into(), rules_json(rules));
+    m
+}
+
+/// Ranks cover every district; the rows shown are those in the caller's scope.
+async fn district_report(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ReportQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&READERS)?;
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(ApiError::invalid("format", "must be json or csv")),
+    };
+    let report = load(&state, q.month.as_deref()).await?;
+    let rules = &state.config.scoring;
+    let mut rows: Vec<&DistrictLine> = report
+        .districts
+        .iter()
+        .filter(|d| caller.scope.allows(&d.region_id))
+        .filter(|d| q.region_id.as_ref().is_none_or(|r| *r == d.region_id))
+        .collect();
+    rows.sort_by(|a, b| {
+        (a.standing.rank.is_none(), a.standing.rank, &a.code).cmp(&(
+            b.standing.rank.is_none(),
+            b.standing.rank,
+            &b.code,
+        ))
+    });
+    if csv {
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                "content-disposition",
+                format!("attachment; filename=\"districts-{}.csv\"", report.month),
+            ))
+            .body(district_csv(&rows)));
+    }
+    let mut body = header(&report, state.config.tz.name(), rules);
+    body.insert(
+        "ranked_among".into(),
+        json!(report
+            .districts
+            .iter()
+            .filter(|d| d.standing.rank.is_some())
+            .count()),
+    );
+    body.insert(
+        "items".into(),
+        rows.iter().map(|d| district_json(rules, d)).collect(),
+    );
+    Ok(HttpResponse::Ok().json(Value::Object(body)))
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The same table as the JSON report, one line per district.
+pub fn district_csv(rows: &[&DistrictLine]) -> String {
+    let mut cols = vec!["rank", "district_code", "district_name", "region_id"]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    for m in Metric::ALL {
+        for part in ["num", "den", "rate"] {
+            cols.push(format!("{}_{part}", m.as_str()));
+        }
+    }
+    cols.extend(
+        [
+            "complaints_upheld",
+            "complaints_upheld_12345_12315",
+            "appraisal",
+            "composite",
+            "five_star",
+            "five_star_reasons",
+        ]
+        .map(String::from),
+    );
+    let mut out = cols.join(",") + "\n";
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "n/a".into());
+    for d in rows {
+        let f = &d.figures;
+        let mut cells = vec![
+            opt(d.standing.rank.map(|r| r.to_string())),
+            csv_field(&d.code),
+            csv_field(&d.name),
+            d.region_id.clone(),
+        ];
+        for m in Metric::ALL {
+            let r = f.get(m);
+            cells.push(r.num.to_string());
+            cells.push(r.den.to_string());
+            cells.push(opt(r.rate().map(|x| format!("{:.4}", x))));
+        }
+        cells.push(f.complaints.upheld.to_string());
+        cells.push(f.complaints.upheld_government.to_string());
+        cells.push(opt(f.appraisal.map(|a| a.to_string())));
+        cells.push(opt(d.standing.composite.map(|c| format!("{c:.2}"))));
+        cells.push(
+            if d.standing.five_star.eligible {
+                "yes"
+            } else {
+                "no"
+            }
+            .into(),
+        );
+        let reasons: Vec<&str> = d
+            .standing
+            .five_star
+            .clauses
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.reason.as_str())
+            .collect();
+        cells.push(csv_field(&reasons.join("; ")));
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Technicians or regions: the lines in the caller's scope (and in `region_id`, if given).
+async fn rollup(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ReportQuery>,
+    lines: fn(&MonthReport) -> &[RollUpLine],
+) -> ApiResult<HttpResponse> {
+    caller.require(&READERS)?;
+    let report = load(&state, q.month.as_deref()).await?;
+    let rules = &state.config.scoring;
+    let items: Vec<Value> = lines(&report)
+        .iter()
+        .filter(|l| l.region_ids.iter().any(|r| caller.scope.allows(r)))
+        .filter(|l| {
+            q.region_id
+                .as_ref()
+                .is_none_or(|r| l.region_ids.contains(r))
+        })
+        .map(|l| rollup_json(rules, l))
+        .collect();
+    let mut body = header(&report, state.config.tz.name(), rules);
+    body.insert("items".into(), items.into());
+    Ok(HttpResponse::Ok().json(Value::Object(body)))
+}
+
+async fn technician_report(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ReportQuery>,
+) -> ApiResult<HttpResponse> {
+    rollup(state, caller, q, |r| &r.technicians).await
+}
+
+async fn region_report(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ReportQuery>,
+) -> ApiResult<HttpResponse> {
+    rollup(state, caller, q, |r| &r.regions).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DrillQuery {
+    month: Option<String>,
+    metric: Option<String>,
+    offset: Option<i64>,
+    limit: Option<i64>,
+}
+
+fn outcome(v: Option<bool>) -> Value {
+    match v {
+        None => Value::Null,
+        Some(true) => "on_time".into(),
+        Some(false) => "late".into(),
+    }
+}
+
+fn stage_item(metric: Metric, t: &TicketRow) -> Value {
+    let (due, done, result) = match metric {
+        Metric::Dispatch => (Some(t.dispatch_due_at), t.pushed_at, t.dispatch_on_time),
+        Metric::Contact => (t.ack_due_at, t.acknowledged_at, t.ack_on_time),
+        Metric::Arrival => (t.arrival_due_at, t.arrived_at, t.arrival_on_time),
+        _ => (Some(t.promised_at), t.resolved_at, t.resolve_on_time),
+    };
+    let mut v = json!({
+        "ticket_id": t.id, "external_ref": t.external_ref, "kind": t.kind, "status": t.status,
+        "assignee_id": t.assignee_id, "created_at": utc(t.created_at),
+        "resolved_at": t.resolved_at.map(utc),
+        "due_at": due.map(utc), "done_at": done.map(utc), "outcome": outcome(result),
+        "in_numerator": result == Some(true),
+    });
+    if matches!(metric, Metric::Install | Metric::Repair) {
+        v["original_promised_at"] = json!(utc(t.original_promised_at));
+        v["postponements"] = json!(t.postponement_count);
+    }
+    v
+}
+
+/// The tickets (or callbacks, or complaints) behind one number of the district report.
+async fn drill_down(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    q: web::Query<DrillQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&READERS)?;
+    let q = q.into_inner();
+    let month = Month::parse(
+        "month",
+        q.month
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid("month", "is required (YYYY-MM)"))?,
+    )?;
+    let metric_s = q
+        .metric
+        .ok_or_else(|| ApiError::invalid("metric", "is required"))?;
+    let metric =
+        match metric_s.as_str() {
+            "complaints" => None,
+            m => Some(Metric::parse("metric", m).map_err(|e| {
+                ApiError::invalid("metric", format!("{}, or complaints", e.message))
+            })?),
+        };
+    let limit = q.limit.unwrap_or(500);
+    if !(1..=5000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be from 1 to 5000"));
+    }
+    let offset = q.offset.unwrap_or(0).max(0);
+    let (start, end) = month.bounds(state.config.tz);
+    let district_id = id.into_inner();
+    let scope = caller.scope.clone();
+    let d = DrillDown {
+        district_id: district_id.clone(),
+        start,
+        end,
+        offset,
+        limit,
+    };
+    let items = state
+        .db
+        .read(move |conn| -> ApiResult<Vec<Value>> {
+            districts::get(conn, &d.district_id)?
+                .filter(|x| scope.allows(&x.region_id))
+                .ok_or_else(|| ApiError::not_found("no such district"))?;
+            Ok(match metric {
+                None => reports::district_complaints(conn, &d)?
+                    .iter()
+                    .map(|c| {
+                        let mut v = super::complaints::dto(c);
+                        v["in_numerator"] = json!(c.status == ComplaintStatus::Upheld.as_str());
+                        v
+                    })
+                    .collect(),
+                Some(Metric::Satisfaction) => {
+                    let calls = reports::reached_callbacks(conn, &d)?;
+                    let ids: Vec<String> = calls.iter().map(|c| c.ticket_id.clone()).collect();
+                    let ts: HashMap<String, TicketRow> = tickets::get_many(conn, &ids)?
+                        .into_iter()
+                        .map(|t| (t.id.clone(), t))
+                        .collect();
+                    calls
+                        .iter()
+                        .map(|c| {
+                            let content = c
+                                .outcome
+                                .as_deref()
+                                .and_then(|o| Outcome::parse("outcome", o).ok())
+                                .is_some_and(Outcome::is_content);
+                            let mut v = super::callbacks::dto(c, ts.get(&c.ticket_id), c.due_at);
+                            v["in_numerator"] = json!(content);
+                            v
+                        })
+                        .collect()
+                }
+                Some(Metric::CallbackCoverage) => {
+                    let ts = reports::stage_tickets(conn, Metric::CallbackCoverage, &d)?;
+                    let ids: Vec<String> = ts.iter().map(|t| t.id.clone()).collect();
+                    let calls: HashMap<String, _> = reports::callbacks_of(conn, &ids)?
+                        .into_iter()
+                        .map(|c| (c.ticket_id.clone(), c))
+                        .collect();
+                    ts.iter()
+                        .map(|t| {
+                            let c = calls.get(&t.id);
+                            json!({
+                                "ticket_id": t.id, "external_ref": t.external_ref, "kind": t.kind,
+                                "assignee_id": t.assignee_id, "resolved_at": t.resolved_at.map(utc),
+                                "callback": c.map(|c| json!({"id": c.id, "reason": c.reason, "status": c.status,
+                                                             "attempts": c.attempts, "outcome": c.outcome})),
+                                "in_numerator": c.is_some_and(|c| c.status != "due"),
+                            })
+                        })
+                        .collect()
+                }
+                Some(m) => reports::stage_tickets(conn, m, &d)?
+                    .iter()
+                    .map(|t| stage_item(m, t))
+                    .collect(),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "district_id": district_id, "month": month.to_string(), "metric": metric_s,
+        "offset": offset, "limit": limit, "items": items,
+    })))
+}
+
+fn appraisal_json(a: &AppraisalRow) -> Value {
+    json!({"district_id": a.district_id, "month": a.month, "score": a.score, "note": a.note,
+           "recorded_by": a.recorded_by, "recorded_at": utc(a.recorded_at)})
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppraisalIn {
+    score: f64,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// Records the district leader's appraisal for a month; a later one replaces it in the report,
+/// and both stay in the history.
+async fn record_appraisal(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    JsonBody(req): JsonBody<AppraisalIn>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&[Role::Manager])?;
+    let user = caller.user_id()?.to_string();
+    let (district_id, month) = path.into_inner();
+    let month = Month::parse("month", &month)?;
+    if !(req.score.is_finite() && (0.0..=100.0).contains(&req.score)) {
+        return Err(ApiError::invalid("score", "must be from 0 to 100"));
+    }
+    if (req.score * 100.0).fract().abs() > 1e-9 {
+        return Err(ApiError::invalid("score", "has at most two decimals"));
+    }
+    let row = AppraisalRow {
+        id: new_id(),
+        district_id,
+        month: month.to_string(),
+        score: req.score,
+        note: req
+            .note
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty()),
+        recorded_by: user,
+        recorded_at: state.clock.now_naive(),
+    };
+    let scope = caller.scope.clone();
+    let stored = row.clone();
+    state
+        .db
+        .write(move |conn| -> ApiResult<()> {
+            districts::get(conn, &stored.district_id)?
+                .filter(|d| scope.allows(&d.region_id))
+                .ok_or_else(|| ApiError::not_found("no such district"))?;
+            appraisals::insert(conn, &stored)?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(appraisal_json(&row)))
+}
+
+async fn appraisal_history(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&READERS)?;
+    let id = id.into_inner();
+    let scope = caller.scope.clone();
+    let rows = state
+        .db
+        .read(move |conn| -> ApiResult<_> {
+            districts::get(conn, &id)?
+                .filter(|d| scope.allows(&d.region_id))
+                .ok_or_else(|| ApiError::not_found("no such district"))?;
+            Ok(appraisals::history(conn, &id)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"items": rows.iter().map(appraisal_json).collect::<Vec<_>>()})))
+}

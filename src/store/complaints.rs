@@ -1,0 +1,136 @@
+//! Complaints and the history of their investigation.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{complaint_history, complaints};
+use crate::db::DbConn;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = complaints, treat_none_as_null = true)]
+pub struct ComplaintRow {
+    pub id: String,
+    pub region_id: String,
+    pub district_id: String,
+    pub ticket_id: Option<String>,
+    pub callback_id: Option<String>,
+    pub source: String,
+    pub category: String,
+    pub description: String,
+    pub customer_name: Option<String>,
+    pub customer_phone: Option<String>,
+    pub received_at: NaiveDateTime,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub status: String,
+    pub responsible_user_id: Option<String>,
+    pub deduction: Option<f64>,
+    pub verified_by: Option<String>,
+    pub verified_at: Option<NaiveDateTime>,
+    pub verification_note: Option<String>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = complaint_history)]
+pub struct HistoryRow {
+    pub id: String,
+    pub complaint_id: String,
+    pub at: NaiveDateTime,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    /// JSON object.
+    pub detail: String,
+}
+
+pub fn insert(conn: &mut DbConn, row: &ComplaintRow) -> QueryResult<()> {
+    diesel::insert_into(complaints::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<ComplaintRow>> {
+    complaints::table
+        .find(id)
+        .select(ComplaintRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Writes a changed complaint if nobody changed it since it was read.
+pub fn save(conn: &mut DbConn, row: &mut ComplaintRow) -> QueryResult<bool> {
+    let read = row.version;
+    row.version = read + 1;
+    let n = diesel::update(
+        complaints::table
+            .filter(complaints::id.eq(&row.id))
+            .filter(complaints::version.eq(read)),
+    )
+    .set(&*row)
+    .execute(conn)?;
+    if n == 0 {
+        row.version = read;
+    }
+    Ok(n == 1)
+}
+
+pub fn append_history(conn: &mut DbConn, h: &HistoryRow) -> QueryResult<()> {
+    diesel::insert_into(complaint_history::table)
+        .values(h)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn history(conn: &mut DbConn, complaint_id: &str) -> QueryResult<Vec<HistoryRow>> {
+    complaint_history::table
+        .filter(complaint_history::complaint_id.eq(complaint_id))
+        .select(HistoryRow::as_select())
+        .order((complaint_history::at.asc(), complaint_history::id.asc()))
+        .load(conn)
+}
+
+/// Whether any complaint names the ticket.
+pub fn exists_for_ticket(conn: &mut DbConn, ticket_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        complaints::table.filter(complaints::ticket_id.eq(ticket_id)),
+    ))
+    .get_result(conn)
+}
+
+/// Filters for the complaint list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub regions: Option<Vec<String>>,
+    pub district_id: Option<String>,
+    pub status: Option<String>,
+    pub received: Option<(NaiveDateTime, NaiveDateTime)>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// Complaints in the filter, newest first.
+pub fn list(conn: &mut DbConn, f: &ListFilter) -> QueryResult<Vec<ComplaintRow>> {
+    let mut q = complaints::table
+        .select(ComplaintRow::as_select())
+        .into_boxed();
+    if let Some(r) = &f.regions {
+        q = q.filter(complaints::region_id.eq_any(r.clone()));
+    }
+    if let Some(d) = &f.district_id {
+        q = q.filter(complaints::district_id.eq(d.clone()));
+    }
+    if let Some(s) = &f.status {
+        q = q.filter(complaints::status.eq(s.clone()));
+    }
+    if let Some((s, e)) = f.received {
+        q = q
+            .filter(complaints::received_at.ge(s))
+            .filter(complaints::received_at.lt(e));
+    }
+    q.order((complaints::received_at.desc(), complaints::id.desc()))
+        .offset(f.offset)
+        .limit(f.limit)
+        .load(conn)
+}

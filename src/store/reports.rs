@@ -1,0 +1,339 @@
+//! The counts behind the monthly report, read from stored per-stage outcomes, and the tickets
+//! behind each count (the audit drill-down). Both use the same filters, so a drill-down lists
+//! exactly the tickets a number counts.
+//!
+//! Which month a ticket counts in:
+//! - dispatch, contact and arrival: the month the ticket was recorded (`created_at`);
+//! - installation and repair timeliness, and callback coverage and satisfaction: the month
+//!   the work was finished (`resolved_at`);
+//! - complaints: the month they were received.
+//!
+//! A stage counts once its outcome is recorded (on time or late); cancelled tickets count for
+//! the stages they reached.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use crate::db::schema::{callbacks, complaints, tickets};
+use crate::db::DbConn;
+use crate::domain::callback::{CallbackStatus, Outcome};
+use crate::domain::complaint::{Source, Status as ComplaintStatus};
+use crate::domain::scoring::{Figures, Metric, Ratio};
+use crate::domain::ticket::TicketKind;
+use crate::store::callbacks::CallbackRow;
+use crate::store::complaints::ComplaintRow;
+use crate::store::tickets::TicketRow;
+
+/// Counted figures for one month.
+#[derive(Debug, Clone, Default)]
+pub struct MonthFigures {
+    pub by_district: HashMap<String, Figures>,
+    pub by_technician: HashMap<String, Figures>,
+    /// Tickets that belong to no district, per region.
+    pub unplaced_by_region: HashMap<String, Figures>,
+}
+
+/// region, district, technician, status, outcome, count
+type CallGroup = (
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    i64,
+);
+/// region, district, responsible person, source, status, count
+type ComplaintGroup = (String, String, Option<String>, String, String, i64);
+/// region, district, technician, kind, outcome, count
+type StageGroup = (
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<bool>,
+    i64,
+);
+
+/// Tickets whose `$outcome` is recorded and whose `$range` column falls in `[$s, $e)`.
+macro_rules! stage_tickets {
+    ($range:expr, $outcome:expr, $s:expr, $e:expr) => {
+        tickets::table
+            .filter($range.ge($s))
+            .filter($range.lt($e))
+            .filter($outcome.is_not_null())
+    };
+}
+
+macro_rules! stage_counts {
+    ($conn:expr, $range:expr, $outcome:expr, $s:expr, $e:expr) => {
+        stage_tickets!($range, $outcome, $s, $e)
+            .group_by((
+                tickets::region_id,
+                tickets::district_id,
+                tickets::assignee_id,
+                tickets::kind,
+                $outcome,
+            ))
+            .select((
+                tickets::region_id,
+                tickets::district_id,
+                tickets::assignee_id,
+                tickets::kind,
+                $outcome,
+                count_star(),
+            ))
+            .load::<StageGroup>($conn)
+    };
+}
+
+/// Every count of the month `[start, end)`.
+pub fn month_figures(
+    conn: &mut DbConn,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> QueryResult<MonthFigures> {
+    let mut out = MonthFigures::default();
+    let stages: [(Metric, Vec<StageGroup>); 4] = [
+        (
+            Metric::Dispatch,
+            stage_counts!(
+                conn,
+                tickets::created_at,
+                tickets::dispatch_on_time,
+                start,
+                end
+            )?,
+        ),
+        (
+            Metric::Contact,
+            stage_counts!(conn, tickets::created_at, tickets::ack_on_time, start, end)?,
+        ),
+        (
+            Metric::Arrival,
+            stage_counts!(
+                conn,
+                tickets::created_at,
+                tickets::arrival_on_time,
+                start,
+                end
+            )?,
+        ),
+        (
+            Metric::Repair,
+            stage_counts!(
+                conn,
+                tickets::resolved_at,
+                tickets::resolve_on_time,
+                start,
+                end
+            )?,
+        ),
+    ];
+    for (metric, groups) in stages {
+        for (region, district, person, kind, on_time, n) in groups {
+            let metric = match (metric, TicketKind::parse("kind", &kind)) {
+                (Metric::Repair, Ok(TicketKind::Install)) => Metric::Install,
+                (m, _) => m,
+            };
+            let hit = on_time == Some(true);
+            let r = Ratio::new(if hit { n as u64 } else { 0 }, n as u64);
+            let f = |f: &mut Figures| f.metrics[metric.index()].add(r);
+            apply(&mut out, district.as_deref(), &region, person.as_deref(), f);
+            if matches!(metric, Metric::Install | Metric::Repair) {
+                // Every finished ticket is a candidate for a callback: the coverage denominator.
+                let f = |f: &mut Figures| {
+                    f.metrics[Metric::CallbackCoverage.index()].den += n as u64;
+                };
+                apply(&mut out, district.as_deref(), &region, person.as_deref(), f);
+            }
+        }
+    }
+    let calls: Vec<CallGroup> = callbacks::table
+        .filter(callbacks::resolved_at.ge(start))
+        .filter(callbacks::resolved_at.lt(end))
+        .group_by((
+            callbacks::region_id,
+            callbacks::district_id,
+            callbacks::technician_id,
+            callbacks::status,
+            callbacks::outcome,
+        ))
+        .select((
+            callbacks::region_id,
+            callbacks::district_id,
+            callbacks::technician_id,
+            callbacks::status,
+            callbacks::outcome,
+            count_star(),
+        ))
+        .load(conn)?;
+    for (region, district, person, status, outcome, n) in calls {
+        let n = n as u64;
+        let made = status != CallbackStatus::Due.as_str();
+        let reached = status == CallbackStatus::Done.as_str();
+        let content = outcome
+            .as_deref()
+            .and_then(|o| Outcome::parse("outcome", o).ok())
+            .is_some_and(Outcome::is_content);
+        let f = |f: &mut Figures| {
+            if made {
+                f.metrics[Metric::CallbackCoverage.index()].num += n;
+            }
+            if reached {
+                f.metrics[Metric::Satisfaction.index()]
+                    .add(Ratio::new(if content { n } else { 0 }, n));
+            }
+        };
+        apply(&mut out, district.as_deref(), &region, person.as_deref(), f);
+    }
+    let comps: Vec<ComplaintGroup> = complaints::table
+        .filter(complaints::received_at.ge(start))
+        .filter(complaints::received_at.lt(end))
+        .group_by((
+            complaints::region_id,
+            complaints::district_id,
+            complaints::responsible_user_id,
+            complaints::source,
+            complaints::status,
+        ))
+        .select((
+            complaints::region_id,
+            complaints::district_id,
+            complaints::responsible_user_id,
+            complaints::source,
+            complaints::status,
+            count_star(),
+        ))
+        .load(conn)?;
+    for (region, district, person, source, status, n) in comps {
+        let n = n as u64;
+        let gov = Source::parse("source", &source).is_ok_and(Source::is_government);
+        let status = ComplaintStatus::parse("status", &status).unwrap_or(ComplaintStatus::Open);
+        let f = |f: &mut Figures| match status {
+            ComplaintStatus::Upheld => {
+                f.complaints.upheld += n;
+                if gov {
+                    f.complaints.upheld_government += n;
+                }
+            }
+            ComplaintStatus::Open => f.complaints.open += n,
+            ComplaintStatus::Dismissed => f.complaints.dismissed += n,
+        };
+        apply(&mut out, Some(&district), &region, person.as_deref(), f);
+    }
+    Ok(out)
+}
+
+fn apply(
+    out: &mut MonthFigures,
+    district: Option<&str>,
+    region: &str,
+    person: Option<&str>,
+    f: impl Fn(&mut Figures),
+) {
+    match district {
+        Some(d) => f(out.by_district.entry(d.to_string()).or_default()),
+        None => f(out
+            .unplaced_by_region
+            .entry(region.to_string())
+            .or_default()),
+    }
+    if let Some(p) = person {
+        f(out.by_technician.entry(p.to_string()).or_default());
+    }
+}
+
+/// Which rows a drill-down lists.
+#[derive(Debug, Clone)]
+pub struct DrillDown {
+    pub district_id: String,
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// The tickets counted by a stage metric in a district and month, with their outcomes.
+pub fn stage_tickets(
+    conn: &mut DbConn,
+    metric: Metric,
+    d: &DrillDown,
+) -> QueryResult<Vec<TicketRow>> {
+    macro_rules! list {
+        ($range:expr, $outcome:expr) => {
+            stage_tickets!($range, $outcome, d.start, d.end)
+                .filter(tickets::district_id.eq(&d.district_id))
+                .select(TicketRow::as_select())
+                .order(($range.asc(), tickets::id.asc()))
+                .offset(d.offset)
+                .limit(d.limit)
+                .load(conn)
+        };
+    }
+    macro_rules! list_kind {
+        ($kind:expr) => {
+            stage_tickets!(
+                tickets::resolved_at,
+                tickets::resolve_on_time,
+                d.start,
+                d.end
+            )
+            .filter(tickets::district_id.eq(&d.district_id))
+            .filter(tickets::kind.eq($kind.as_str()))
+            .select(TicketRow::as_select())
+            .order((tickets::resolved_at.asc(), tickets::id.asc()))
+            .offset(d.offset)
+            .limit(d.limit)
+            .load(conn)
+        };
+    }
+    match metric {
+        Metric::Dispatch => list!(tickets::created_at, tickets::dispatch_on_time),
+        Metric::Contact => list!(tickets::created_at, tickets::ack_on_time),
+        Metric::Arrival => list!(tickets::created_at, tickets::arrival_on_time),
+        Metric::Install => list_kind!(TicketKind::Install),
+        Metric::Repair => list_kind!(TicketKind::Repair),
+        // Coverage: every finished ticket, called back or not.
+        Metric::CallbackCoverage | Metric::Satisfaction => {
+            list!(tickets::resolved_at, tickets::resolve_on_time)
+        }
+    }
+}
+
+/// The callbacks of the given tickets.
+pub fn callbacks_of(conn: &mut DbConn, ticket_ids: &[String]) -> QueryResult<Vec<CallbackRow>> {
+    callbacks::table
+        .filter(callbacks::ticket_id.eq_any(ticket_ids.to_vec()))
+        .select(CallbackRow::as_select())
+        .load(conn)
+}
+
+/// Reached callbacks of tickets finished in the month in a district (the satisfaction rows).
+pub fn reached_callbacks(conn: &mut DbConn, d: &DrillDown) -> QueryResult<Vec<CallbackRow>> {
+    callbacks::table
+        .filter(callbacks::district_id.eq(&d.district_id))
+        .filter(callbacks::resolved_at.ge(d.start))
+        .filter(callbacks::resolved_at.lt(d.end))
+        .filter(callbacks::status.eq(CallbackStatus::Done.as_str()))
+        .select(CallbackRow::as_select())
+        .order((callbacks::resolved_at.asc(), callbacks::id.asc()))
+        .offset(d.offset)
+        .limit(d.limit)
+        .load(conn)
+}
+
+/// Complaints received in the month in a district.
+pub fn district_complaints(conn: &mut DbConn, d: &DrillDown) -> QueryResult<Vec<ComplaintRow>> {
+    complaints::table
+        .filter(complaints::district_id.eq(&d.district_id))
+        .filter(complaints::received_at.ge(d.start))
+        .filter(complaints::received_at.lt(d.end))
+        .select(ComplaintRow::as_select())
+        .order((complaints::received_at.asc(), complaints::id.asc()))
+        .offset(d.offset)
+        .limit(d.limit)
+        .load(conn)
+}

@@ -15,7 +15,6 @@ use crate::api::state::AppState;
 use crate::auth::JwtKeys;
 use crate::clock::{ManualClock, SharedClock, SystemClock};
 use crate::config::Config;
-use crate::config::SmsConfig;
 use crate::db::Db;
 use crate::domain::callback::RetryRule;
 use crate::domain::sampling::SamplingRule;
@@ -24,7 +23,7 @@ use crate::engine::Engine;
 use crate::flow::callbacks::CallbackConfig;
 use crate::flow::FlowConfig;
 use crate::notify::sender::Sender;
-use crate::notify::sms::{Provider, Webhook};
+use crate::notify::sms::{Provider, Providers};
 use crate::store::districts::DistrictIndexCache;
 use crate::telemetry::{record_http, Metrics};
 use secrecy::ExposeSecret;
@@ -93,35 +92,19 @@ impl App {
                 },
             },
         });
-        let provider = match &config.sms {
-            SmsConfig::Log => Provider::Log,
-            SmsConfig::Webhook { url, secret } => {
-                Provider::Webhook(Webhook::new(url.clone(), secret.expose_secret().as_bytes()))
-            }
-            SmsConfig::Tencent {
-                endpoint,
-                region,
-                secret_id,
-                secret_key,
-                sdk_app_id,
-                sign_name,
-                template_id,
-            } => Provider::Tencent(crate::notify::tencent::TencentSms::new(
-                endpoint.clone(),
-                region.clone(),
-                secret_id.clone(),
-                secret_key.clone(),
-                sdk_app_id.clone(),
-                sign_name.clone(),
-                template_id.clone(),
-            )),
-        };
+        let providers = Providers::new(
+            Provider::from_config(&config.sms),
+            config
+                .sms_regions
+                .iter()
+                .map(|(code, sms)| (code.clone(), Provider::from_config(sms))),
+        );
         let metrics = Metrics::new();
         let engine = Engine::new(db.clone(), clock.clone(), flow.clone(), metrics.clone());
         let sender = Sender::new(
             db.clone(),
             clock.clone(),
-            provider,
+            providers,
             flow.clone(),
             config.sms_max_attempts,
             metrics.clone(),

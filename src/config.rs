@@ -135,6 +135,12 @@ pub const KEYS: &[Key] = &[
         doc: "Shared secret of the `webhook` provider: `X-Fixline-Signature: sha256=HMAC(secret, timestamp + \".\" + body)`.",
     },
     Key {
+        env: "FIXLINE_SMS_REGIONS",
+        file: "sms_regions",
+        default: "(none)",
+        doc: "TOML file giving regions their own provider: one table per region code with the SMS keys above by file name, e.g. `[ZJG-W]` `sms_provider = \"webhook\"` `sms_webhook_url = ...` `sms_webhook_secret = ...`. Other regions use the deployment's.",
+    },
+    Key {
         env: "FIXLINE_SMS_MAX_ATTEMPTS",
         file: "sms_max_attempts",
         default: "5",
@@ -298,6 +304,8 @@ pub struct Config {
     /// Where the test clock starts; the real time when unset.
     pub test_clock_start: Option<chrono::DateTime<chrono::Utc>>,
     pub sms: SmsConfig,
+    /// Providers for particular regions, by region code; the others use `sms`.
+    pub sms_regions: Vec<(String, SmsConfig)>,
     pub sms_templates: crate::notify::templates::Templates,
     pub sms_max_attempts: i32,
     pub promise_repair_h: i64,
@@ -443,73 +451,10 @@ impl Config {
             ),
         };
 
-        let sms = match get("FIXLINE_SMS_PROVIDER").as_deref().unwrap_or("log") {
-            "log" => SmsConfig::Log,
-            "webhook" => {
-                let url = get("FIXLINE_SMS_WEBHOOK_URL").ok_or_else(|| {
-                    err(
-                        "FIXLINE_SMS_WEBHOOK_URL",
-                        "is required with FIXLINE_SMS_PROVIDER=webhook",
-                    )
-                })?;
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(err(
-                        "FIXLINE_SMS_WEBHOOK_URL",
-                        format!("`{url}` is not an http(s) URL"),
-                    ));
-                }
-                let secret = get("FIXLINE_SMS_WEBHOOK_SECRET")
-                    .filter(|s| s.len() >= 16)
-                    .ok_or_else(|| {
-                        err(
-                            "FIXLINE_SMS_WEBHOOK_SECRET",
-                            "is required (16+ characters) with the webhook provider",
-                        )
-                    })?;
-                SmsConfig::Webhook {
-                    url,
-                    secret: SecretString::from(secret),
-                }
-            }
-            "tencent" => {
-                let raw = get("FIXLINE_TENCENT_SMS").ok_or_else(|| {
-                    err(
-                        "FIXLINE_TENCENT_SMS",
-                        "is required with FIXLINE_SMS_PROVIDER=tencent",
-                    )
-                })?;
-                let parts: Vec<&str> = raw.split(',').map(str::trim).collect();
-                if parts.len() != 5 || parts.iter().any(|p| p.is_empty()) {
-                    return Err(err(
-                        "FIXLINE_TENCENT_SMS",
-                        "must be SECRET_ID,SECRET_KEY,SDK_APP_ID,SIGN_NAME,TEMPLATE_ID",
-                    ));
-                }
-                let endpoint = get("FIXLINE_TENCENT_SMS_ENDPOINT")
-                    .unwrap_or_else(|| "https://sms.tencentcloudapi.com".into());
-                if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-                    return Err(err(
-                        "FIXLINE_TENCENT_SMS_ENDPOINT",
-                        format!("`{endpoint}` is not an http(s) URL"),
-                    ));
-                }
-                SmsConfig::Tencent {
-                    endpoint,
-                    region: get("FIXLINE_TENCENT_SMS_REGION")
-                        .unwrap_or_else(|| "ap-guangzhou".into()),
-                    secret_id: parts[0].into(),
-                    secret_key: SecretString::from(parts[1].to_string()),
-                    sdk_app_id: parts[2].into(),
-                    sign_name: parts[3].into(),
-                    template_id: parts[4].into(),
-                }
-            }
-            other => {
-                return Err(err(
-                    "FIXLINE_SMS_PROVIDER",
-                    format!("`{other}` is not log, webhook or tencent"),
-                ))
-            }
+        let sms = sms_config(&get)?;
+        let sms_regions = match get("FIXLINE_SMS_REGIONS") {
+            None => Vec::new(),
+            Some(path) => read_sms_regions(Path::new(&path))?,
         };
 
         let sms_templates = match get("FIXLINE_SMS_TEMPLATES") {
@@ -576,6 +521,7 @@ impl Config {
             callback_retry_h: number("FIXLINE_CALLBACK_RETRY_H", 48, 1, 24 * 31)?,
             scoring,
             sms,
+            sms_regions,
             sms_templates,
             sms_max_attempts: number("FIXLINE_SMS_MAX_ATTEMPTS", 5, 1, 50)? as i32,
             promise_repair_h: number("FIXLINE_PROMISE_REPAIR_H", 24, 1, 24 * 60)?,
@@ -601,6 +547,120 @@ impl Config {
             test_clock_start,
         })
     }
+}
+
+/// The SMS provider described by the keys `get` answers (the deployment's, or one region's).
+fn sms_config(get: &dyn Fn(&str) -> Option<String>) -> Result<SmsConfig, ConfigError> {
+    let sms = match get("FIXLINE_SMS_PROVIDER").as_deref().unwrap_or("log") {
+        "log" => SmsConfig::Log,
+        "webhook" => {
+            let url = get("FIXLINE_SMS_WEBHOOK_URL").ok_or_else(|| {
+                err(
+                    "FIXLINE_SMS_WEBHOOK_URL",
+                    "is required with FIXLINE_SMS_PROVIDER=webhook",
+                )
+            })?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(err(
+                    "FIXLINE_SMS_WEBHOOK_URL",
+                    format!("`{url}` is not an http(s) URL"),
+                ));
+            }
+            let secret = get("FIXLINE_SMS_WEBHOOK_SECRET")
+                .filter(|s| s.len() >= 16)
+                .ok_or_else(|| {
+                    err(
+                        "FIXLINE_SMS_WEBHOOK_SECRET",
+                        "is required (16+ characters) with the webhook provider",
+                    )
+                })?;
+            SmsConfig::Webhook {
+                url,
+                secret: SecretString::from(secret),
+            }
+        }
+        "tencent" => {
+            let raw = get("FIXLINE_TENCENT_SMS").ok_or_else(|| {
+                err(
+                    "FIXLINE_TENCENT_SMS",
+                    "is required with FIXLINE_SMS_PROVIDER=tencent",
+                )
+            })?;
+            let parts: Vec<&str> = raw.split(',').map(str::trim).collect();
+            if parts.len() != 5 || parts.iter().any(|p| p.is_empty()) {
+                return Err(err(
+                    "FIXLINE_TENCENT_SMS",
+                    "must be SECRET_ID,SECRET_KEY,SDK_APP_ID,SIGN_NAME,TEMPLATE_ID",
+                ));
+            }
+            let endpoint = get("FIXLINE_TENCENT_SMS_ENDPOINT")
+                .unwrap_or_else(|| "https://sms.tencentcloudapi.com".into());
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                return Err(err(
+                    "FIXLINE_TENCENT_SMS_ENDPOINT",
+                    format!("`{endpoint}` is not an http(s) URL"),
+                ));
+            }
+            SmsConfig::Tencent {
+                endpoint,
+                region: get("FIXLINE_TENCENT_SMS_REGION").unwrap_or_else(|| "ap-guangzhou".into()),
+                secret_id: parts[0].into(),
+                secret_key: SecretString::from(parts[1].to_string()),
+                sdk_app_id: parts[2].into(),
+                sign_name: parts[3].into(),
+                template_id: parts[4].into(),
+            }
+        }
+        other => {
+            return Err(err(
+                "FIXLINE_SMS_PROVIDER",
+                format!("`{other}` is not log, webhook or tencent"),
+            ))
+        }
+    };
+    Ok(sms)
+}
+
+/// The SMS keys a region may set in `FIXLINE_SMS_REGIONS`.
+const REGION_SMS_KEYS: [&str; 6] = [
+    "FIXLINE_SMS_PROVIDER",
+    "FIXLINE_SMS_WEBHOOK_URL",
+    "FIXLINE_SMS_WEBHOOK_SECRET",
+    "FIXLINE_TENCENT_SMS",
+    "FIXLINE_TENCENT_SMS_ENDPOINT",
+    "FIXLINE_TENCENT_SMS_REGION",
+];
+
+/// Per-region providers: a TOML file with one table per region code holding the SMS keys by
+/// their file names (`[ZJG-W]` `sms_provider = "webhook"` ...).
+fn read_sms_regions(path: &Path) -> Result<Vec<(String, SmsConfig)>, ConfigError> {
+    let key = "FIXLINE_SMS_REGIONS";
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(key, format!("cannot read {}: {e}", path.display())))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| err(key, format!("{}: {e}", path.display())))?;
+    let mut out = Vec::new();
+    for (code, value) in table {
+        let toml::Value::Table(t) = value else {
+            return Err(err(key, format!("`{code}` must be a table of SMS keys")));
+        };
+        let file_name = |env: &str| KEYS.iter().find(|k| k.env == env).map(|k| k.file);
+        for name in t.keys() {
+            if !REGION_SMS_KEYS.iter().any(|e| file_name(e) == Some(name)) {
+                return Err(err(key, format!("[{code}] `{name}` is not an SMS key")));
+            }
+        }
+        let get = |env: &str| -> Option<String> {
+            t.get(file_name(env)?)
+                .and_then(|v| v.as_str())
+                .map(String::from)
+        };
+        let sms =
+            sms_config(&get).map_err(|e| err(key, format!("[{code}] {}: {}", e.key, e.message)))?;
+        out.push((code, sms));
+    }
+    Ok(out)
 }
 
 fn read_file(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
@@ -716,5 +776,31 @@ mod tests {
             .unwrap();
         assert_eq!(e.key, "FIXLINE_SMS_TEMPLATES");
         assert!(e.message.contains("{where}"), "{}", e.message);
+    }
+
+    #[test]
+    fn regions_can_have_their_own_provider() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("regions.toml");
+        let p = path.to_str().unwrap();
+        std::fs::write(
+            &path,
+            "[ZJG-W]\nsms_provider = \"webhook\"\nsms_webhook_url = \"https://sms.example/w\"\nsms_webhook_secret = \"0123456789abcdef\"\n[ZJG-E]\nsms_provider = \"log\"\n",
+        )
+        .unwrap();
+        let c = Config::from_sources(&env(&[("FIXLINE_SMS_REGIONS", p)])).unwrap();
+        assert_eq!(c.sms_regions.len(), 2);
+        assert!(matches!(c.sms_regions[1].1, SmsConfig::Webhook { .. }));
+        std::fs::write(&path, "[ZJG-W]\nsms_provider = \"webhook\"\n").unwrap();
+        let e = Config::from_sources(&env(&[("FIXLINE_SMS_REGIONS", p)]))
+            .err()
+            .unwrap();
+        assert_eq!(e.key, "FIXLINE_SMS_REGIONS");
+        assert!(e.message.contains("[ZJG-W]"), "{}", e.message);
+        std::fs::write(&path, "[ZJG-W]\nlisten = \"0.0.0.0:1\"\n").unwrap();
+        let e = Config::from_sources(&env(&[("FIXLINE_SMS_REGIONS", p)]))
+            .err()
+            .unwrap();
+        assert!(e.message.contains("not an SMS key"), "{}", e.message);
     }
 }

@@ -26,14 +26,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Checks the provider is the configured one and the request is signed with its secret.
 fn verify(state: &AppState, provider: &str, req: &HttpRequest, body: &[u8]) -> ApiResult<()> {
-    let secret = match (&state.config.sms, provider) {
-        (SmsConfig::Webhook { secret, .. }, "webhook") => secret,
-        _ => {
-            return Err(ApiError::not_found(format!(
-                "no SMS provider `{provider}` is configured"
-            )))
-        }
-    };
+    // The deployment's webhook platform, or any region's own: each signs with its secret.
+    let secrets: Vec<&[u8]> = std::iter::once(&state.config.sms)
+        .chain(state.config.sms_regions.iter().map(|(_, sms)| sms))
+        .filter_map(|sms| match (sms, provider) {
+            (SmsConfig::Webhook { secret, .. }, "webhook") => {
+                Some(secret.expose_secret().as_bytes())
+            }
+            _ => None,
+        })
+        .collect();
+    if secrets.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no SMS provider `{provider}` is configured"
+        )));
+    }
     let header = |n: &str| {
         req.headers()
             .get(n)
@@ -45,14 +52,16 @@ fn verify(state: &AppState, provider: &str, req: &HttpRequest, body: &[u8]) -> A
     let fresh = ts
         .parse::<i64>()
         .is_ok_and(|t| (chrono::Utc::now().timestamp() - t).abs() <= MAX_SKEW_S);
-    let expected = signature(secret.expose_secret().as_bytes(), ts, body);
     let given = header("x-fixline-signature");
-    let same = given.len() == expected.len()
-        && given
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
+    let same = secrets.iter().any(|secret| {
+        let expected = signature(secret, ts, body);
+        given.len() == expected.len()
+            && given
+                .bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    });
     if !fresh || !same {
         return Err(ApiError::unauthorized(
             "the webhook signature is missing, wrong or stale",

@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use serde_json::json;
 use tokio::sync::Notify;
 
-use super::sms::{OutMessage, Provider};
+use super::sms::{OutMessage, Providers};
 use super::templates::Purpose;
 use crate::clock::SharedClock;
 use crate::db::{Db, DbError};
@@ -25,7 +25,7 @@ const LEASE_S: i64 = 30;
 pub struct Sender {
     db: Db,
     clock: SharedClock,
-    provider: Provider,
+    providers: Providers,
     cfg: Arc<FlowConfig>,
     max_attempts: i32,
     wake: Arc<Notify>,
@@ -36,7 +36,7 @@ impl Sender {
     pub fn new(
         db: Db,
         clock: SharedClock,
-        provider: Provider,
+        providers: Providers,
         cfg: Arc<FlowConfig>,
         max_attempts: i32,
         metrics: Metrics,
@@ -44,7 +44,7 @@ impl Sender {
         Sender {
             db,
             clock,
-            provider,
+            providers,
             cfg,
             max_attempts,
             wake: Arc::new(Notify::new()),
@@ -52,8 +52,8 @@ impl Sender {
         }
     }
 
-    pub fn provider(&self) -> &Provider {
-        &self.provider
+    pub fn providers(&self) -> &Providers {
+        &self.providers
     }
 
     /// Asks the background task to send now.
@@ -110,11 +110,21 @@ impl Sender {
             ticket_id: row.ticket_id.clone(),
             purpose: row.purpose.clone(),
         };
+        let db = self.db.clone();
+        let provider = self
+            .providers
+            .for_region(&row.region_id, |id| async move {
+                db.read(move |conn| {
+                    Ok::<_, DbError>(crate::store::regions::get(conn, &id)?.map(|r| r.code))
+                })
+                .await
+            })
+            .await?;
         let started = std::time::Instant::now();
-        let outcome = self.provider.send(&msg).await;
+        let outcome = provider.send(&msg).await;
         let latency_ms = started.elapsed().as_millis() as u64;
         let at = self.clock.now_naive();
-        let provider = self.provider.name();
+        let provider = provider.name();
         match outcome {
             Ok(accepted) => {
                 let cfg = self.cfg.clone();

@@ -2,6 +2,8 @@
 //! `webhook` posts JSON to an operator's own SMS platform, signed with HMAC-SHA256; `tencent`
 //! calls Tencent Cloud SMS SendSms, signed with TC3-HMAC-SHA256.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -41,6 +43,35 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// The provider a configuration describes.
+    pub fn from_config(sms: &crate::config::SmsConfig) -> Provider {
+        use crate::config::SmsConfig;
+        use secrecy::ExposeSecret;
+        match sms {
+            SmsConfig::Log => Provider::Log,
+            SmsConfig::Webhook { url, secret } => {
+                Provider::Webhook(Webhook::new(url.clone(), secret.expose_secret().as_bytes()))
+            }
+            SmsConfig::Tencent {
+                endpoint,
+                region,
+                secret_id,
+                secret_key,
+                sdk_app_id,
+                sign_name,
+                template_id,
+            } => Provider::Tencent(super::tencent::TencentSms::new(
+                endpoint.clone(),
+                region.clone(),
+                secret_id.clone(),
+                secret_key.clone(),
+                sdk_app_id.clone(),
+                sign_name.clone(),
+                template_id.clone(),
+            )),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Provider::Log => "log",
@@ -60,6 +91,60 @@ impl Provider {
             Provider::Webhook(w) => w.send(msg).await,
             Provider::Tencent(t) => t.send(msg).await,
         }
+    }
+}
+
+/// The deployment's provider and the regions' own (`FIXLINE_SMS_REGIONS`), by region code.
+#[derive(Clone)]
+pub struct Providers {
+    default: Provider,
+    by_code: Arc<HashMap<String, Provider>>,
+    /// Region id → its own provider (`None`: the default), learned as messages meet regions.
+    by_region: Arc<Mutex<HashMap<String, Option<Provider>>>>,
+}
+
+impl Providers {
+    pub fn new(default: Provider, by_code: impl IntoIterator<Item = (String, Provider)>) -> Self {
+        Providers {
+            default,
+            by_code: Arc::new(by_code.into_iter().collect()),
+            by_region: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    pub fn default_provider(&self) -> &Provider {
+        &self.default
+    }
+
+    /// The provider for messages of a region. `code_of` finds a region's code (a database
+    /// read), called once per region.
+    pub async fn for_region<F, Fut, E>(&self, region_id: &str, code_of: F) -> Result<Provider, E>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = Result<Option<String>, E>>,
+    {
+        if self.by_code.is_empty() {
+            return Ok(self.default.clone());
+        }
+        let known = self
+            .by_region
+            .lock()
+            .expect("provider map")
+            .get(region_id)
+            .cloned();
+        let own = match known {
+            Some(p) => p,
+            None => {
+                let code = code_of(region_id.to_string()).await?;
+                let p = code.and_then(|c| self.by_code.get(&c).cloned());
+                self.by_region
+                    .lock()
+                    .expect("provider map")
+                    .insert(region_id.to_string(), p.clone());
+                p
+            }
+        };
+        Ok(own.unwrap_or_else(|| self.default.clone()))
     }
 }
 

@@ -346,6 +346,26 @@ impl TestApp {
         app
     }
 
+    /// A demo-city server with a fake gateway and extra configuration.
+    pub async fn spawn_with_gateway_env(
+        backend: Backend,
+        gateway: FakeGateway,
+        extra: &[(&str, String)],
+    ) -> TestApp {
+        let db = TestDb::new(backend);
+        let app = App::build(config_with_env(&db, Some(&gateway), extra))
+            .await
+            .expect("build app");
+        let app = Self::wrap(app, db, Some(gateway));
+        let state = app.state.db.clone();
+        let now = app.state.clock.now_naive();
+        tokio::task::spawn_blocking(move || fixline::demo::seed(&state, now, Some(PASSWORD)))
+            .await
+            .unwrap()
+            .expect("seed demo city");
+        app
+    }
+
     /// A server over an existing database (a restart, or a second instance).
     pub async fn start(db: TestDb, gateway: Option<FakeGateway>) -> TestApp {
         let app = App::build(config_with(&db, gateway.as_ref()))

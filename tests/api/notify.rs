@@ -381,7 +381,81 @@ async fn a_crash_mid_send_resends_after_restart(backend: Backend) {
     }
 }
 
+/// A region with its own SMS platform: its messages go there, the others' to the deployment's,
+/// and receipts signed by either platform are accepted.
+async fn regions_can_have_their_own_provider(backend: Backend) {
+    let west_gw = crate::helpers::FakeGateway::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sms-regions.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[ZJG-W]\nsms_provider = \"webhook\"\nsms_webhook_url = \"{}\"\nsms_webhook_secret = \"{}\"\n",
+            west_gw.url, west_gw.secret
+        ),
+    )
+    .unwrap();
+    let app = TestApp::spawn_with_gateway_env(
+        backend,
+        crate::helpers::FakeGateway::start().await,
+        &[("FIXLINE_SMS_REGIONS", file.display().to_string())],
+    )
+    .await;
+    app.set_clock(MONDAY_10AM).await;
+    let admin = app.login("admin").await;
+    let districts = app.get("/districts", &admin).await;
+    let west = districts.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "ZJG-W-01")
+        .unwrap()["bbox"]
+        .clone();
+    let (lon, lat) = (
+        (west[0].as_f64().unwrap() + west[2].as_f64().unwrap()) / 2.0,
+        (west[1].as_f64().unwrap() + west[3].as_f64().unwrap()) / 2.0,
+    );
+    let agent = app.login("agent").await;
+    let body = json!({"kind": "repair", "customer_name": "周女士", "customer_phone": "13800002222",
+        "address": "凤凰镇", "location": {"lat": lat, "lon": lon},
+        "fault_category": "无信号", "fault_description": "全部黑屏"});
+    let t = app.post("/tickets", &agent, body).await;
+    assert_eq!(t.ok(201)["region_id"], app.region_id("ZJG-W").await);
+    let sent = west_gw.wait_for(2).await;
+    assert_eq!(sent.len(), 2, "the account manager and the technician");
+    assert!(west_gw.to("+8613962200100").len() == 1, "{sent:?}");
+    // A city ticket goes through the deployment's platform.
+    ticket_for(&app, "CITY-1").await;
+    let main_gw = app.gateway.as_ref().unwrap();
+    main_gw.wait_for(2).await;
+    assert_eq!(main_gw.to("+8613962200101").len(), 1);
+    assert_eq!(west_gw.messages().len(), 2, "nothing else went west");
+    assert!(main_gw.to("+8613962200100").is_empty());
+    // The west platform's receipts are signed with its own secret.
+    let id = sent[0]["id"].as_str().unwrap();
+    let r = webhook(
+        &app,
+        "/webhooks/sms/webhook/status",
+        json!({"id": id, "status": "delivered"}),
+        Some(&west_gw.secret),
+    )
+    .await;
+    assert_eq!(r.ok(200)["result"], "recorded");
+    let t_id = t.ok(201)["id"].as_str().unwrap();
+    let msgs = app
+        .get(&format!("/tickets/{t_id}/notifications"), &agent)
+        .await;
+    let providers: Vec<&str> = msgs.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["attempts"][0]["provider"].as_str())
+        .collect();
+    assert_eq!(providers, ["webhook", "webhook"]);
+}
+
 both!(
+    regions_can_have_their_own_provider,
     sms_reply_acknowledges,
     delivery_receipts,
     event_stream_pushes_and_replays,

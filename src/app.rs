@@ -170,7 +170,22 @@ impl App {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let engine = self.state.engine.clone().spawn();
         let sender = self.state.sender.clone().spawn();
+        let listening = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        if self.state.db.backend() == crate::db::Backend::Postgres {
+            let state = self.state.clone();
+            crate::engine::listen::spawn_listener(
+                self.state.config.database_url.clone(),
+                listening.clone(),
+                move || {
+                    state.metrics.peer_wakeups.inc();
+                    state.sender.wake();
+                    state.engine.wake();
+                    state.feed_wake.notify_waiters();
+                },
+            );
+        }
         let result = self.server.await;
+        listening.store(false, std::sync::atomic::Ordering::Relaxed);
         engine.abort();
         sender.abort();
         result

@@ -6,8 +6,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 /// Installs the global log subscriber (once per process).
@@ -34,6 +34,8 @@ pub struct Metrics {
     pub outbox_backlog: IntGauge,
     /// Deadline checks applied by the engine, by check.
     pub deadline_steps: IntCounterVec,
+    /// Wake-ups from other instances' writes (PostgreSQL NOTIFY).
+    pub peer_wakeups: IntCounter,
 }
 
 impl Default for Metrics {
@@ -93,8 +95,14 @@ impl Metrics {
             &["check"],
         )
         .expect("valid metric");
+        let peer_wakeups = IntCounter::new(
+            "fixline_peer_wakeups_total",
+            "Wake-ups received from writes (any instance's) through PostgreSQL NOTIFY",
+        )
+        .expect("valid metric");
         for m in [
-            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(peer_wakeups.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(http_requests.clone()),
             Box::new(http_duration.clone()),
             Box::new(push_latency.clone()),
             Box::new(sms_attempts.clone()),
@@ -111,6 +119,7 @@ impl Metrics {
             sms_attempts,
             outbox_backlog,
             deadline_steps,
+            peer_wakeups,
         }
     }
 

@@ -34,5 +34,19 @@ impl AppState {
         self.sender.wake();
         self.engine.wake();
         self.feed_wake.notify_waiters();
+        // Other instances on the same PostgreSQL hear of it too.
+        if self.db.backend() == crate::db::Backend::Postgres {
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                let sent = db
+                    .read(|conn| {
+                        Ok::<_, crate::db::DbError>(crate::store::dialect::notify_wake(conn)?)
+                    })
+                    .await;
+                if let Err(e) = sent {
+                    tracing::debug!(error = %e, "NOTIFY failed; other instances will poll");
+                }
+            });
+        }
     }
 }

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+pub mod listen;
+
 use crate::clock::SharedClock;
 use crate::db::{Db, DbError};
 use crate::flow::{callbacks, escalation, FlowConfig, FlowError};

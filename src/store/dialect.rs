@@ -102,6 +102,18 @@ pub fn ping(conn: &mut DbConn) -> QueryResult<()> {
     conn.batch_execute("SELECT 1")
 }
 
+/// The PostgreSQL channel instances wake each other on.
+pub const WAKE_CHANNEL: &str = "fixline_wake";
+
+/// Tells the other instances something changed (PostgreSQL `NOTIFY`); a no-op on SQLite,
+/// where one instance serves the file.
+pub fn notify_wake(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(_) => Ok(()),
+        DbConn::Postgres(c) => c.batch_execute(&format!("NOTIFY {WAKE_CHANNEL}")),
+    }
+}
+
 /// Takes the row lock of a ticket for an engine step. On PostgreSQL, `FOR UPDATE SKIP LOCKED`:
 /// false when another instance is stepping the same ticket right now, which then skips it. On
 /// SQLite the single writer already excludes everyone else.

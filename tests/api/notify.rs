@@ -454,6 +454,34 @@ async fn regions_can_have_their_own_provider(backend: Backend) {
     assert_eq!(providers, ["webhook", "webhook"]);
 }
 
+/// On PostgreSQL a write through one instance wakes the others at once (LISTEN/NOTIFY), instead
+/// of at their next poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_on_one_instance_wakes_the_other() {
+    let first = TestApp::spawn(Backend::Postgres).await;
+    let second = TestApp::start(first._db.share(), None).await;
+    let wakeups = |app: &TestApp| app.state.metrics.peer_wakeups.get();
+    // Let the second instance's listener connect.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let before = wakeups(&second);
+    first.set_clock(MONDAY_10AM).await;
+    ticket_for(&first, "WAKE-1").await;
+    let mut woke = false;
+    for _ in 0..100 {
+        if wakeups(&second) > before {
+            woke = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(woke, "the second instance heard of the write within 2 s");
+    let metrics = second
+        .call(reqwest::Method::GET, "/metrics", None, None)
+        .await
+        .text;
+    assert!(metrics.contains("fixline_peer_wakeups_total"), "{metrics}");
+}
+
 both!(
     regions_can_have_their_own_provider,
     sms_reply_acknowledges,

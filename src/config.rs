@@ -123,6 +123,12 @@ pub const KEYS: &[Key] = &[
         doc: "Tencent Cloud region of the SMS application.",
     },
     Key {
+        env: "FIXLINE_TENCENT_CALLBACK_TOKEN",
+        file: "tencent_callback_token",
+        default: "(none)",
+        doc: "Tencent Cloud SMS does not sign its callbacks: set this (16+ characters) and give Tencent the callback URLs with `?token=` it, `/webhooks/sms/tencent/status` (delivery status) and `/webhooks/sms/tencent/inbound` (replies). Without it those routes answer 404.",
+    },
+    Key {
         env: "FIXLINE_SMS_WEBHOOK_URL",
         file: "sms_webhook_url",
         default: "(none)",
@@ -306,6 +312,8 @@ pub struct Config {
     pub sms: SmsConfig,
     /// Providers for particular regions, by region code; the others use `sms`.
     pub sms_regions: Vec<(String, SmsConfig)>,
+    /// The shared token Tencent's callbacks carry in their URL.
+    pub tencent_callback_token: Option<SecretString>,
     pub sms_templates: crate::notify::templates::Templates,
     pub sms_max_attempts: i32,
     pub promise_repair_h: i64,
@@ -522,6 +530,15 @@ impl Config {
             scoring,
             sms,
             sms_regions,
+            tencent_callback_token: match get("FIXLINE_TENCENT_CALLBACK_TOKEN") {
+                Some(t) if t.len() < 16 => {
+                    return Err(err(
+                        "FIXLINE_TENCENT_CALLBACK_TOKEN",
+                        "must be at least 16 characters",
+                    ))
+                }
+                t => t.map(SecretString::from),
+            },
             sms_templates,
             sms_max_attempts: number("FIXLINE_SMS_MAX_ATTEMPTS", 5, 1, 50)? as i32,
             promise_repair_h: number("FIXLINE_PROMISE_REPAIR_H", 24, 1, 24 * 60)?,

@@ -81,12 +81,31 @@ struct Receipt {
     error: Option<String>,
 }
 
+/// Records one delivery receipt. Answers whether it changed anything.
+fn record(
+    conn: &mut crate::db::DbConn,
+    flow: &crate::flow::FlowConfig,
+    id: &str,
+    delivered: bool,
+    error: Option<&str>,
+    now: chrono::NaiveDateTime,
+) -> ApiResult<bool> {
+    let changed = notifications::record_receipt(conn, id, delivered, error, now)?;
+    if changed && !delivered {
+        crate::notify::sender::raise_undelivered(conn, flow, id, error.unwrap_or("failed"), now)?;
+    }
+    Ok(changed)
+}
+
 async fn status(
     state: web::Data<AppState>,
     req: HttpRequest,
     provider: web::Path<String>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
+    if provider.as_str() == "tencent" {
+        return tencent_status(state, req, body).await;
+    }
     verify(&state, &provider, &req, &body)?;
     let r: Receipt = parse_json(&body)?;
     let delivered = match r.status.as_str() {
@@ -103,22 +122,103 @@ async fn status(
     let flow = state.flow.clone();
     let recorded = state
         .db
-        .write(move |conn| -> ApiResult<bool> {
-            let changed =
-                notifications::record_receipt(conn, &r.id, delivered, r.error.as_deref(), now)?;
-            if changed && !delivered {
-                crate::notify::sender::raise_undelivered(
-                    conn,
-                    &flow,
-                    &r.id,
-                    r.error.as_deref().unwrap_or("failed"),
-                    now,
-                )?;
-            }
-            Ok(changed)
-        })
+        .write(move |conn| record(conn, &flow, &r.id, delivered, r.error.as_deref(), now))
         .await?;
     Ok(HttpResponse::Ok().json(json!({"result": if recorded { "recorded" } else { "ignored" }})))
+}
+
+/// Tencent Cloud SMS does not sign callbacks: the URL it was given carries a shared token.
+fn verify_tencent(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
+    let Some(expected) = &state.config.tencent_callback_token else {
+        return Err(ApiError::not_found(
+            "Tencent callbacks are not configured (FIXLINE_TENCENT_CALLBACK_TOKEN)",
+        ));
+    };
+    let given =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.get("token").cloned())
+            .unwrap_or_default();
+    let expected = expected.expose_secret().as_bytes();
+    let same = given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        return Err(ApiError::unauthorized(
+            "the callback token is missing or wrong",
+        ));
+    }
+    Ok(())
+}
+
+/// One entry of Tencent's delivery-status callback (a JSON array of them).
+#[derive(Deserialize)]
+struct TencentStatus {
+    /// The `SerialNo` SendSms answered.
+    sid: String,
+    /// `SUCCESS` or `FAIL`.
+    report_status: String,
+    #[serde(default)]
+    errmsg: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+async fn tencent_status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    verify_tencent(&state, &req)?;
+    let items: Vec<TencentStatus> = parse_json(&body)?;
+    for (i, item) in items.iter().enumerate() {
+        if !matches!(item.report_status.as_str(), "SUCCESS" | "FAIL") {
+            return Err(ApiError::invalid(
+                format!("[{i}].report_status"),
+                "must be SUCCESS or FAIL",
+            ));
+        }
+    }
+    let now = state.clock.now_naive();
+    let flow = state.flow.clone();
+    let recorded = state
+        .db
+        .write(move |conn| -> ApiResult<usize> {
+            let mut recorded = 0;
+            for item in &items {
+                // A receipt for a message fixline does not know (another system's) is ignored.
+                let Some(id) = notifications::id_by_provider_message(conn, "tencent", &item.sid)?
+                else {
+                    continue;
+                };
+                let delivered = item.report_status == "SUCCESS";
+                let error = [item.errmsg.as_deref(), item.description.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(": ");
+                let error = (!delivered).then_some(error.as_str());
+                if record(conn, &flow, &id, delivered, error, now)? {
+                    recorded += 1;
+                }
+            }
+            Ok(recorded)
+        })
+        .await?;
+    tracing::info!(recorded, "tencent delivery status");
+    // The answer Tencent expects.
+    Ok(HttpResponse::Ok().json(json!({"result": 0, "errmsg": "OK"})))
+}
+
+/// Tencent's reply callback.
+#[derive(Deserialize)]
+struct TencentReply {
+    mobile: String,
+    nationcode: String,
+    text: String,
 }
 
 #[derive(Deserialize)]
@@ -134,8 +234,18 @@ async fn inbound(
     provider: web::Path<String>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    verify(&state, &provider, &req, &body)?;
-    let m: Inbound = parse_json(&body)?;
+    let tencent = provider.as_str() == "tencent";
+    let m: Inbound = if tencent {
+        verify_tencent(&state, &req)?;
+        let r: TencentReply = parse_json(&body)?;
+        Inbound {
+            from: format!("+{}{}", r.nationcode.trim_start_matches('+'), r.mobile),
+            text: r.text,
+        }
+    } else {
+        verify(&state, &provider, &req, &body)?;
+        parse_json(&body)?
+    };
     let from = PhoneNumber::parse("from", &m.from)?;
     let now = state.clock.now_naive();
     let flow = state.flow.clone();
@@ -146,5 +256,9 @@ async fn inbound(
         })
         .await?;
     state.kick();
+    if tencent {
+        tracing::info!(outcome = ?outcome, "tencent reply");
+        return Ok(HttpResponse::Ok().json(json!({"result": 0, "errmsg": "OK"})));
+    }
     Ok(HttpResponse::Ok().json(outcome))
 }

@@ -237,3 +237,17 @@ pub fn attempts(conn: &mut DbConn, notification_ids: &[String]) -> QueryResult<V
         .select(AttemptRow::as_select())
         .load(conn)
 }
+
+/// The outbox id of the message a provider knows by its own id (Tencent's `SerialNo`).
+pub fn id_by_provider_message(
+    conn: &mut DbConn,
+    provider: &str,
+    provider_message_id: &str,
+) -> QueryResult<Option<String>> {
+    notifications::table
+        .filter(notifications::provider.eq(provider))
+        .filter(notifications::provider_message_id.eq(provider_message_id))
+        .select(notifications::id)
+        .first(conn)
+        .optional()
+}

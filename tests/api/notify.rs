@@ -553,6 +553,8 @@ impl Drop for FakeTencent {
     }
 }
 
+const TENCENT_TOKEN: &str = "tencent-callback-token-0123";
+
 async fn tencent_sms_is_signed_as_documented(backend: Backend) {
     let fake = FakeTencent::start().await;
     let env = |key: &str| {
@@ -563,6 +565,7 @@ async fn tencent_sms_is_signed_as_documented(backend: Backend) {
                 format!("{TENCENT_ID},{key},1400006666,张家港广电,1234567"),
             ),
             ("FIXLINE_TENCENT_SMS_ENDPOINT", fake.url.clone()),
+            ("FIXLINE_TENCENT_CALLBACK_TOKEN", TENCENT_TOKEN.to_string()),
         ]
     };
     let app = TestApp::spawn_with_env(backend, &env(TENCENT_KEY)).await;
@@ -603,6 +606,58 @@ async fn tencent_sms_is_signed_as_documented(backend: Backend) {
             .unwrap()
             .starts_with("5000:"));
     }
+
+    // Tencent's own callbacks, authenticated by the token in the URL they were given.
+    let post = |path: &str, body: Value| {
+        let url = format!("{}{path}", app.base);
+        let client = app.client.clone();
+        async move { read(client.post(url).json(&body).send().await.unwrap()).await }
+    };
+    let m = &msgs.as_array().unwrap()[0];
+    let sid = m["attempts"][0]["answer"].as_str().unwrap().to_string();
+    let receipt = json!([{"user_receive_time": "2026-11-23 10:00:09", "nationcode": "86",
+        "mobile": m["to"].as_str().unwrap().trim_start_matches("+86"), "report_status": "SUCCESS",
+        "errmsg": "DELIVRD", "description": "用户短信送达成功", "sid": sid}]);
+    let wrong = post(
+        "/webhooks/sms/tencent/status?token=not-the-token-at-all",
+        receipt.clone(),
+    )
+    .await;
+    wrong.problem(401);
+    let r = post(
+        &format!("/webhooks/sms/tencent/status?token={TENCENT_TOKEN}"),
+        receipt,
+    )
+    .await;
+    assert_eq!(r.ok(200)["result"], 0);
+    let fresh = app
+        .get(&format!("/tickets/{id}/notifications"), &agent)
+        .await;
+    let delivered = fresh.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == m["id"])
+        .unwrap()["delivered_at"]
+        .clone();
+    assert!(delivered.is_string(), "delivered: {fresh:?}");
+    // A technician's reply through Tencent acknowledges like any other.
+    let tech = user(&app, t["assignee_id"].as_str().unwrap()).await;
+    let mobile = tech["phone"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("+86")
+        .to_string();
+    let reply = json!({"extend": "", "mobile": mobile, "nationcode": "86", "sign": "张家港广电",
+        "text": "A 1430", "time": 1_795_400_000});
+    let r = post(
+        &format!("/webhooks/sms/tencent/inbound?token={TENCENT_TOKEN}"),
+        reply,
+    )
+    .await;
+    assert_eq!(r.ok(200)["errmsg"], "OK");
+    let acked = app.get(&format!("/tickets/{id}"), &agent).await;
+    assert_eq!(acked.ok(200)["status"], "acknowledged");
 
     // With the wrong key Tencent refuses the signature: that is permanent, so no retries.
     let bad = TestApp::spawn_with_env(backend, &env("wrong-key-wrong-key-wrong")).await;

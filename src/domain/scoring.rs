@@ -286,20 +286,32 @@ fn round2(x: f64) -> f64 {
 
 /// Competition ranking ("1, 2, 2, 4"): an item's rank is one more than the number of items
 /// strictly better. `None` items are unranked.
+/// `order` compares two values, greater = better. O(n log n).
 pub fn competition_ranks<T: Copy>(
     items: &[Option<T>],
-    better: impl Fn(T, T) -> bool,
+    order: impl Fn(T, T) -> Ordering,
 ) -> Vec<Option<usize>> {
-    items
+    let mut ranked: Vec<(usize, T)> = items
         .iter()
-        .map(|x| x.map(|x| 1 + items.iter().flatten().filter(|y| better(**y, x)).count()))
-        .collect()
+        .enumerate()
+        .filter_map(|(i, x)| x.map(|x| (i, x)))
+        .collect();
+    ranked.sort_by(|a, b| order(b.1, a.1));
+    let mut out = vec![None; items.len()];
+    for (pos, &(i, x)) in ranked.iter().enumerate() {
+        let rank = match pos.checked_sub(1).map(|p| ranked[p]) {
+            Some((prev, y)) if order(y, x) == Ordering::Equal => out[prev],
+            _ => Some(pos + 1),
+        };
+        out[i] = rank;
+    }
+    out
 }
 
 /// Scores every district in scope; the answer is in the same order as `all`.
 pub fn standings(rules: &Rules, month: &str, all: &[Figures]) -> Vec<Standing> {
     let composites: Vec<Option<f64>> = all.iter().map(|f| composite(rules, f)).collect();
-    let ranks = competition_ranks(&composites, |a, b| a > b);
+    let ranks = competition_ranks(&composites, |a: f64, b| a.total_cmp(&b));
     let mut metric_ranks = vec![[None; METRICS]; all.len()];
     let mut best = [None::<Ratio>; METRICS];
     for m in Metric::ALL {
@@ -307,7 +319,7 @@ pub fn standings(rules: &Rules, month: &str, all: &[Figures]) -> Vec<Standing> {
             .iter()
             .map(|f| Some(f.get(m)).filter(|r| r.den > 0))
             .collect();
-        let r = competition_ranks(&vals, |a, b| a.cmp_rate(b) == Ordering::Greater);
+        let r = competition_ranks(&vals, |a, b| a.cmp_rate(b));
         for (i, rank) in r.into_iter().enumerate() {
             metric_ranks[i][m.index()] = rank;
         }
@@ -478,7 +490,9 @@ mod tests {
 
     #[test]
     fn competition_ranking_shares_ranks_and_skips_na() {
-        let r = competition_ranks(&[Some(3), Some(5), None, Some(5), Some(1)], |a, b| a > b);
+        let r = competition_ranks(&[Some(3), Some(5), None, Some(5), Some(1)], |a: i32, b| {
+            a.cmp(&b)
+        });
         assert_eq!(r, vec![Some(3), Some(1), None, Some(1), Some(4)]);
     }
 

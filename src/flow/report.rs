@@ -54,7 +54,7 @@ fn ranked(rules: &Rules, mut lines: Vec<RollUpLine>) -> Vec<RollUpLine> {
     }
     let ranks = competition_ranks(
         &lines.iter().map(|l| l.composite).collect::<Vec<_>>(),
-        |a, b| a > b,
+        |a: f64, b| a.total_cmp(&b),
     );
     for (l, r) in lines.iter_mut().zip(ranks) {
         l.rank = r;

@@ -74,10 +74,7 @@ async fn queue(
     caller.require(&CALL_CENTER)?;
     let q = q.into_inner();
     let status = CallbackStatus::parse("status", q.status.as_deref().unwrap_or("due"))?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be from 1 to 500"));
-    }
+    let limit = super::limit_param(q.limit, 50, 500)?;
     let offset = q.offset.unwrap_or(0);
     if offset < 0 {
         return Err(ApiError::invalid("offset", "must not be negative"));

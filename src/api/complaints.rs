@@ -143,10 +143,7 @@ async fn list(
 ) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Agent, Role::Dispatcher, Role::Manager])?;
     let q = q.into_inner();
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be from 1 to 500"));
-    }
+    let limit = super::limit_param(q.limit, 50, 500)?;
     let offset = q.offset.unwrap_or(0).max(0);
     let filter = ListFilter {
         regions: caller.scope.filter().map(|r| r.to_vec()),

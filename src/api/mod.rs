@@ -81,6 +81,19 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     )))
 }
 
+/// A page size from the query: `default` when absent, 422 outside 1..=`max`.
+pub fn limit_param(limit: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::invalid(
+            "limit",
+            format!("must be from 1 to {max}"),
+        ))
+    }
+}
+
 /// A stored UTC timestamp as an RFC 3339 instant.
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()

@@ -110,11 +110,16 @@ struct ReportQuery {
     format: Option<String>,
 }
 
-async fn load(state: &web::Data<AppState>, month: Option<&str>) -> ApiResult<MonthReport> {
-    let month = Month::parse(
+/// The required `month` query parameter.
+fn month_param(month: Option<&str>) -> ApiResult<Month> {
+    Ok(Month::parse(
         "month",
         month.ok_or_else(|| ApiError::invalid("month", "is required (YYYY-MM)"))?,
-    )?;
+    )?)
+}
+
+async fn load(state: &web::Data<AppState>, month: Option<&str>) -> ApiResult<MonthReport> {
+    let month = month_param(month)?;
     let tz = state.config.tz;
     let rules = state.config.scoring.clone();
     state
@@ -308,14 +313,6 @@ struct DrillQuery {
     limit: Option<i64>,
 }
 
-fn outcome(v: Option<bool>) -> Value {
-    match v {
-        None => Value::Null,
-        Some(true) => "on_time".into(),
-        Some(false) => "late".into(),
-    }
-}
-
 fn stage_item(metric: Metric, t: &TicketRow) -> Value {
     let (due, done, result) = match metric {
         Metric::Dispatch => (Some(t.dispatch_due_at), t.pushed_at, t.dispatch_on_time),
@@ -327,7 +324,7 @@ fn stage_item(metric: Metric, t: &TicketRow) -> Value {
         "ticket_id": t.id, "external_ref": t.external_ref, "kind": t.kind, "status": t.status,
         "assignee_id": t.assignee_id, "created_at": utc(t.created_at),
         "resolved_at": t.resolved_at.map(utc),
-        "due_at": due.map(utc), "done_at": done.map(utc), "outcome": outcome(result),
+        "due_at": due.map(utc), "done_at": done.map(utc), "outcome": super::tickets::outcome(result),
         "in_numerator": result == Some(true),
     });
     if matches!(metric, Metric::Install | Metric::Repair) {
@@ -346,12 +343,7 @@ async fn drill_down(
 ) -> ApiResult<HttpResponse> {
     caller.require(&READERS)?;
     let q = q.into_inner();
-    let month = Month::parse(
-        "month",
-        q.month
-            .as_deref()
-            .ok_or_else(|| ApiError::invalid("month", "is required (YYYY-MM)"))?,
-    )?;
+    let month = month_param(q.month.as_deref())?;
     let metric_s = q
         .metric
         .ok_or_else(|| ApiError::invalid("metric", "is required"))?;
@@ -362,10 +354,7 @@ async fn drill_down(
                 ApiError::invalid("metric", format!("{}, or complaints", e.message))
             })?),
         };
-    let limit = q.limit.unwrap_or(500);
-    if !(1..=5000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be from 1 to 5000"));
-    }
+    let limit = super::limit_param(q.limit, 500, 5000)?;
     let offset = q.offset.unwrap_or(0).max(0);
     let (start, end) = month.bounds(state.config.tz);
     let district_id = id.into_inner();

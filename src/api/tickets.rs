@@ -57,7 +57,7 @@ impl From<FlowError> for ApiError {
 }
 
 /// Stage outcome as the API shows it.
-fn outcome(v: Option<bool>) -> Value {
+pub fn outcome(v: Option<bool>) -> Value {
     match v {
         None => Value::Null,
         Some(true) => "on_time".into(),
@@ -675,10 +675,7 @@ async fn board(
         Role::Agent,
     ])?;
     let q = q.into_inner();
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be from 1 to 500"));
-    }
+    let limit = super::limit_param(q.limit, 50, 500)?;
     let statuses = q
         .status
         .as_deref()

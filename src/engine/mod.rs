@@ -16,14 +16,6 @@ use crate::flow::{callbacks, escalation, FlowConfig, FlowError};
 use crate::store::tickets;
 use crate::telemetry::Metrics;
 
-fn flow_db_error(e: FlowError) -> DbError {
-    match e {
-        FlowError::Db(e) => DbError::Query(e),
-        FlowError::Store(e) => e,
-        other => DbError::Task(other.to_string()),
-    }
-}
-
 /// Tickets stepped per batch.
 const BATCH: i64 = 200;
 
@@ -67,7 +59,7 @@ impl Engine {
             let day = match day {
                 Ok(Some(d)) => d,
                 Ok(None) => return Ok(added),
-                Err(e) => return Err(flow_db_error(e)),
+                Err(e) => return Err(e.into()),
             };
             let cfg = self.cfg.clone();
             match self
@@ -82,7 +74,7 @@ impl Engine {
                 }
                 // Another instance closed it first.
                 Err(FlowError::Conflict(_)) => {}
-                Err(e) => return Err(flow_db_error(e)),
+                Err(e) => return Err(e.into()),
             }
         }
     }

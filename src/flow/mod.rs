@@ -62,6 +62,17 @@ pub enum FlowError {
 
 pub type FlowResult<T> = Result<T, FlowError>;
 
+/// For background tasks, whose errors are database errors: a refusal becomes a task error.
+impl From<FlowError> for crate::db::DbError {
+    fn from(e: FlowError) -> Self {
+        match e {
+            FlowError::Db(q) => crate::db::DbError::Query(q),
+            FlowError::Store(s) => s,
+            other => crate::db::DbError::Task(other.to_string()),
+        }
+    }
+}
+
 /// Who did something.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Actor {

@@ -210,7 +210,7 @@ impl Sender {
             let g = f.clone();
             match self.db.write(move |conn| g(conn)).await {
                 Err(FlowError::Conflict(_)) if tries < 5 => tries += 1,
-                r => return r.map_err(flow_to_db),
+                r => return r.map_err(DbError::from),
             }
         }
     }
@@ -239,14 +239,6 @@ impl Sender {
                 }
             }
         })
-    }
-}
-
-fn flow_to_db(e: FlowError) -> DbError {
-    match e {
-        FlowError::Db(q) => DbError::Query(q),
-        FlowError::Store(s) => s,
-        other => DbError::Task(other.to_string()),
     }
 }
 

@@ -315,10 +315,22 @@ impl TestApp {
     }
 
     async fn spawn_seeded(db: TestDb, gateway: Option<FakeGateway>) -> TestApp {
-        let app = Self::start(db, gateway).await;
-        let db = app.state.db.clone();
+        Self::spawn_seeded_with(db, gateway, &[]).await
+    }
+
+    /// A server over `db` with extra configuration, seeded with the demo city.
+    async fn spawn_seeded_with(
+        db: TestDb,
+        gateway: Option<FakeGateway>,
+        extra: &[(&str, String)],
+    ) -> TestApp {
+        let app = App::build(config_with_env(&db, gateway.as_ref(), extra))
+            .await
+            .expect("build app");
+        let app = Self::wrap(app, db, gateway);
+        let state = app.state.db.clone();
         let now = app.state.clock.now_naive();
-        tokio::task::spawn_blocking(move || fixline::demo::seed(&db, now, Some(PASSWORD)))
+        tokio::task::spawn_blocking(move || fixline::demo::seed(&state, now, Some(PASSWORD)))
             .await
             .unwrap()
             .expect("seed demo city");
@@ -332,18 +344,7 @@ impl TestApp {
 
     /// A demo-city server with extra configuration.
     pub async fn spawn_with_env(backend: Backend, extra: &[(&str, String)]) -> TestApp {
-        let db = TestDb::new(backend);
-        let app = App::build(config_with_env(&db, None, extra))
-            .await
-            .expect("build app");
-        let app = Self::wrap(app, db, None);
-        let state = app.state.db.clone();
-        let now = app.state.clock.now_naive();
-        tokio::task::spawn_blocking(move || fixline::demo::seed(&state, now, Some(PASSWORD)))
-            .await
-            .unwrap()
-            .expect("seed demo city");
-        app
+        Self::spawn_seeded_with(TestDb::new(backend), None, extra).await
     }
 
     /// A demo-city server with a fake gateway and extra configuration.
@@ -352,18 +353,7 @@ impl TestApp {
         gateway: FakeGateway,
         extra: &[(&str, String)],
     ) -> TestApp {
-        let db = TestDb::new(backend);
-        let app = App::build(config_with_env(&db, Some(&gateway), extra))
-            .await
-            .expect("build app");
-        let app = Self::wrap(app, db, Some(gateway));
-        let state = app.state.db.clone();
-        let now = app.state.clock.now_naive();
-        tokio::task::spawn_blocking(move || fixline::demo::seed(&state, now, Some(PASSWORD)))
-            .await
-            .unwrap()
-            .expect("seed demo city");
-        app
+        Self::spawn_seeded_with(TestDb::new(backend), Some(gateway), extra).await
     }
 
     /// A server over an existing database (a restart, or a second instance).

@@ -107,6 +107,7 @@ impl App {
             providers,
             flow.clone(),
             config.sms_max_attempts,
+            config.sms_concurrency,
             metrics.clone(),
         );
         let state = web::Data::new(AppState {

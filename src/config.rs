@@ -153,6 +153,12 @@ pub const KEYS: &[Key] = &[
         doc: "Attempts per message (backoff about 2, 4, 8, 16 s with jitter) before it is dead and the dispatcher is alerted.",
     },
     Key {
+        env: "FIXLINE_SMS_CONCURRENCY",
+        file: "sms_concurrency",
+        default: "8",
+        doc: "Messages each instance has in flight to the SMS platform at once. During a storm the push deadline depends on it; keep it within the platform's rate limit.",
+    },
+    Key {
         env: "FIXLINE_SMS_TEMPLATES",
         file: "sms_templates",
         default: "(built-in Chinese texts)",
@@ -316,6 +322,7 @@ pub struct Config {
     pub tencent_callback_token: Option<SecretString>,
     pub sms_templates: crate::notify::templates::Templates,
     pub sms_max_attempts: i32,
+    pub sms_concurrency: usize,
     pub promise_repair_h: i64,
     pub promise_install_h: i64,
     pub arrival_grace_min: i64,
@@ -541,6 +548,7 @@ impl Config {
             },
             sms_templates,
             sms_max_attempts: number("FIXLINE_SMS_MAX_ATTEMPTS", 5, 1, 50)? as i32,
+            sms_concurrency: number("FIXLINE_SMS_CONCURRENCY", 8, 1, 256)? as usize,
             promise_repair_h: number("FIXLINE_PROMISE_REPAIR_H", 24, 1, 24 * 60)?,
             promise_install_h: number("FIXLINE_PROMISE_INSTALL_H", 72, 1, 24 * 60)?,
             arrival_grace_min: number("FIXLINE_ARRIVAL_GRACE_MIN", 10, 0, 24 * 60)?,

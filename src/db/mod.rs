@@ -195,6 +195,11 @@ pub struct Db {
     /// SQLite allows one writer at a time: writers in this process queue here instead of
     /// spinning on SQLITE_BUSY. Unused on PostgreSQL.
     write_lock: Arc<Mutex<()>>,
+    /// One permit per pooled connection. [`Db::read`] and [`Db::write`] take one before they
+    /// move to a blocking thread, so work waiting for a connection waits as a parked future,
+    /// not as a blocked thread: under a burst the process keeps about `pool_size` database
+    /// threads instead of one per request in flight.
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Db {
@@ -214,6 +219,7 @@ impl Db {
             pool,
             backend,
             write_lock: Arc::new(Mutex::new(())),
+            permits: Arc::new(tokio::sync::Semaphore::new(pool_size.max(1) as usize)),
         })
     }
 
@@ -234,7 +240,7 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let db = self.clone();
-        run_blocking(move || {
+        self.run_blocking(move || {
             let mut conn = db.conn()?;
             f(&mut conn)
         })
@@ -250,7 +256,7 @@ impl Db {
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
         let db = self.clone();
-        run_blocking(move || db.write_blocking(f)).await
+        self.run_blocking(move || db.write_blocking(f)).await
     }
 
     /// The blocking form of [`Db::write`].
@@ -270,15 +276,29 @@ impl Db {
     }
 }
 
-async fn run_blocking<F, T, E>(f: F) -> Result<T, E>
-where
-    F: FnOnce() -> Result<T, E> + Send + 'static,
-    T: Send + 'static,
-    E: From<DbError> + Send + 'static,
-{
-    match tokio::task::spawn_blocking(f).await {
-        Ok(result) => result,
-        Err(join) => Err(DbError::Task(join.to_string()).into()),
+impl Db {
+    /// Runs `f` on the blocking pool once a connection permit is free.
+    async fn run_blocking<F, T, E>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| DbError::Task(e.to_string()))?;
+        let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f()
+        })
+        .await;
+        match result {
+            Ok(result) => result,
+            Err(join) => Err(DbError::Task(join.to_string()).into()),
+        }
     }
 }
 

@@ -97,6 +97,15 @@ impl Status {
             .ok_or_else(|| Invalid::new(field, format!("`{s}` is not a ticket status")))
     }
 
+    /// Every status with work still to do.
+    pub const OPEN: [Status; 5] = [
+        Status::New,
+        Status::Dispatched,
+        Status::Acknowledged,
+        Status::OnSite,
+        Status::Postponed,
+    ];
+
     /// Still work to do.
     pub fn is_open(self) -> bool {
         !matches!(self, Status::Resolved | Status::Closed | Status::Cancelled)
@@ -166,6 +175,12 @@ pub fn transition(current: Status, action: Action) -> Result<Status, IllegalTran
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_open_statuses_are_those_with_work_to_do() {
+        let open: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_open()).collect();
+        assert_eq!(open, Status::OPEN.to_vec());
+    }
 
     #[test]
     fn the_happy_path() {

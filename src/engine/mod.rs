@@ -97,11 +97,14 @@ impl Engine {
             let mut progressed = false;
             for id in ids {
                 let cfg = self.cfg.clone();
+                let clock = self.clock.clone();
                 let span_id = id.clone();
+                // Each step is stamped with the time it is applied (inside the transaction), not
+                // the time the pass began: a long pass must not under-report its lateness.
                 let result = self
                     .db
                     .write(move |conn| -> Result<Vec<_>, FlowError> {
-                        escalation::step(conn, &cfg, &id, now)
+                        escalation::step(conn, &cfg, &id, clock.now_naive().max(now))
                     })
                     .await;
                 match result {

@@ -217,11 +217,13 @@ pub fn staff(conn: &mut DbConn, region_id: &str, role: Role) -> FlowResult<Vec<U
     rows(conn, &ids)
 }
 
+/// The users with these ids, in the order given.
 fn rows(conn: &mut DbConn, ids: &[String]) -> FlowResult<Vec<UserRow>> {
+    let mut found = users::find_rows(conn, ids)?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        if let Some(u) = users::find_row(conn, id)? {
-            out.push(u);
+        if let Some(i) = found.iter().position(|u| &u.id == id) {
+            out.push(found.swap_remove(i));
         }
     }
     Ok(out)
@@ -237,10 +239,12 @@ pub fn on_duty_staff(
 ) -> FlowResult<(Vec<UserRow>, Vec<UserRow>)> {
     let (rotations, overrides) = duty::roster(conn, region_id, now)?;
     let people = on_duty(&rotations, &overrides, now.and_utc(), cfg.tz);
+    let ids: Vec<String> = people.iter().map(|(id, _)| id.clone()).collect();
+    let found = users::find_rows(conn, &ids)?;
     let mut managers = Vec::new();
     let mut technicians = Vec::new();
     for (user_id, role) in people {
-        let Some(u) = users::find_row(conn, &user_id)? else {
+        let Some(u) = found.iter().find(|u| u.id == user_id).cloned() else {
             continue;
         };
         let expected = match role {

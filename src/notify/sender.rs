@@ -28,6 +28,8 @@ pub struct Sender {
     providers: Providers,
     cfg: Arc<FlowConfig>,
     max_attempts: i32,
+    /// Messages in flight to the platform at once.
+    concurrency: usize,
     wake: Arc<Notify>,
     metrics: Metrics,
 }
@@ -39,6 +41,7 @@ impl Sender {
         providers: Providers,
         cfg: Arc<FlowConfig>,
         max_attempts: i32,
+        concurrency: usize,
         metrics: Metrics,
     ) -> Self {
         Sender {
@@ -47,6 +50,7 @@ impl Sender {
             providers,
             cfg,
             max_attempts,
+            concurrency: concurrency.max(1),
             wake: Arc::new(Notify::new()),
             metrics,
         }
@@ -61,8 +65,10 @@ impl Sender {
         self.wake.notify_one();
     }
 
-    /// Sends everything due now. Answers how many messages the gateway accepted.
+    /// Sends everything due now, `concurrency` messages at a time. Answers how many messages
+    /// the gateway accepted.
     pub async fn drain(&self) -> Result<usize, DbError> {
+        use futures_util::StreamExt;
         let mut accepted = 0;
         loop {
             let now = self.clock.now_naive();
@@ -74,8 +80,11 @@ impl Sender {
                 return Ok(accepted);
             }
             let mut progressed = false;
-            for row in due {
-                match self.send_one(row).await? {
+            let mut sends = futures_util::stream::iter(due)
+                .map(|row| self.send_one(row))
+                .buffer_unordered(self.concurrency);
+            while let Some(outcome) = sends.next().await {
+                match outcome? {
                     Some(true) => {
                         accepted += 1;
                         progressed = true;

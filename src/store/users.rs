@@ -94,6 +94,17 @@ pub fn find_row(conn: &mut DbConn, id: &str) -> QueryResult<Option<UserRow>> {
         .optional()
 }
 
+/// The users with these ids, in no particular order (one query).
+pub fn find_rows(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<UserRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select(UserRow::as_select())
+        .load(conn)
+}
+
 pub fn region_ids(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<String>> {
     user_regions::table
         .filter(user_regions::user_id.eq(user_id))

@@ -1,0 +1,1069 @@
+//! The load harness: a real fixline server (demo city, real clock, SMS to a fake gateway on
+//! 127.0.0.1) driven over HTTP on SQLite and on PostgreSQL, one run each. Every figure is set
+//! against a baseline measured in the same run, on the same machine, at the same moment:
+//!
+//! 1. **Intake**: `POST /tickets` as fast as 32 clients can send them, against the raw ceiling:
+//!    the same rows (ticket, timeline, feed, outbox) written directly through the same pool,
+//!    one transaction per ticket, by 32 tasks, without HTTP, routing or reads.
+//! 2. **Push latency** during a cable-cut storm: calls in one district at the rate of 5,000 in
+//!    10 minutes (two minutes of it), then a surge at ten times that rate (5,000 in one
+//!    minute). Each new-ticket SMS is timed from the moment it was queued (`created_at`) to the
+//!    gateway's acceptance (`accepted_at`); p50 / p99.
+//! 3. **Escalation lateness** with 100,000 open tickets stored: a share of them reach their
+//!    acknowledgement deadline during the run; lateness is the time from each deadline to its
+//!    escalation step being applied; p50 / p99.
+//! 4. **`GET /me/tickets`** for a technician with 20 open tickets among 1,000,000 stored,
+//!    against a bare actix-web handler answering the same JSON in the same process, with the
+//!    same workers and the same 16 clients.
+//! 5. **Resident memory**: the process's peak RSS in each phase. Each database runs in a
+//!    process of its own; server, load generator and fake gateway share it, so this is an
+//!    upper bound for the server.
+//!
+//! `cargo bench --bench load` runs the full sizes on both databases (PostgreSQL at
+//! `FIXLINE_BENCH_PG`, default `postgres://postgres@127.0.0.1:5432`; a scratch database is
+//! created and dropped). `FIXLINE_BENCH_BACKENDS=sqlite` (or `postgres`) runs one. Run by
+//! `cargo test --all-targets` (without `--bench`), it checks itself at small sizes.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use fixline::app::App;
+use fixline::config::Config;
+use fixline::db::schema::{notifications, ticket_events, tickets};
+use fixline::db::{Db, DbConn, DbError};
+use fixline::store::notifications::NotificationRow;
+use fixline::store::tickets::{EventRow, TicketRow};
+
+const PASSWORD: &str = "bench-password-1";
+
+/// How much each phase does.
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    intake: usize,
+    storm_calls: usize,
+    storm_secs: u64,
+    surge_calls: usize,
+    surge_secs: u64,
+    open_tickets: usize,
+    due_tickets: usize,
+    due_spread_secs: u64,
+    stored_tickets: usize,
+    me_requests: usize,
+}
+
+const FULL: Sizes = Sizes {
+    intake: 5_000,
+    storm_calls: 1_000,
+    storm_secs: 120,
+    surge_calls: 5_000,
+    surge_secs: 60,
+    open_tickets: 100_000,
+    due_tickets: 2_000,
+    due_spread_secs: 20,
+    stored_tickets: 1_000_000,
+    me_requests: 20_000,
+};
+
+const QUICK: Sizes = Sizes {
+    intake: 200,
+    storm_calls: 40,
+    storm_secs: 4,
+    surge_calls: 100,
+    surge_secs: 2,
+    open_tickets: 2_000,
+    due_tickets: 100,
+    due_spread_secs: 3,
+    stored_tickets: 20_000,
+    me_requests: 300,
+};
+
+const INTAKE_CLIENTS: usize = 32;
+const READ_CLIENTS: usize = 16;
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let sizes = if full { FULL } else { QUICK };
+    let backends =
+        std::env::var("FIXLINE_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    if std::env::var_os(CHILD).is_some() {
+        return one_backend(backends.trim(), sizes);
+    }
+    println!("machine: {}", machine());
+    println!("sizes: {sizes:?}");
+    // Each database runs in a process of its own, so that its memory figures start from zero.
+    let mut all: Vec<(String, Figures)> = Vec::new();
+    for backend in backends.split(',').map(str::trim).filter(|b| !b.is_empty()) {
+        let mut child = std::process::Command::new(std::env::current_exe().expect("own path"))
+            .args(std::env::args().skip(1))
+            .env(CHILD, "1")
+            .env("FIXLINE_BENCH_BACKENDS", backend)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the harness for one database");
+        let out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut figures = Vec::new();
+        for line in std::io::BufRead::lines(out).map_while(Result::ok) {
+            println!("{line}");
+            if let Some((k, v)) = line.strip_prefix("  ").and_then(|l| l.split_once(": ")) {
+                figures.push((k.to_string(), v.to_string()));
+            }
+        }
+        let status = child.wait().expect("harness process");
+        assert!(status.success(), "the {backend} run failed: {status}");
+        all.push((backend.to_string(), figures));
+    }
+    println!();
+    println!(
+        "| figure | {} |",
+        all.iter()
+            .map(|(b, _)| b.as_str())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    println!("|---|{}", "---|".repeat(all.len()));
+    let rows: Vec<String> = all[0].1.iter().map(|(k, _)| k.clone()).collect();
+    for k in rows {
+        let cells: Vec<String> = all
+            .iter()
+            .map(|(_, f)| {
+                f.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        println!("| {k} | {} |", cells.join(" | "));
+    }
+}
+
+/// Set in the process that runs one database.
+const CHILD: &str = "FIXLINE_BENCH_CHILD";
+
+fn one_backend(backend: &str, sizes: Sizes) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let rss = Rss::start();
+    println!("\n== {backend} ==");
+    println!(
+        "  RSS of the harness alone, before the server (MB): {}",
+        rss.now_mb()
+    );
+    let scratch = Scratch::new(backend);
+    rt.block_on(run(&scratch.url, scratch.dir.path(), sizes, &rss));
+}
+
+/// A fresh database: a SQLite file in a temporary folder, or a PostgreSQL database dropped after.
+struct Scratch {
+    url: String,
+    dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl Scratch {
+    fn new(backend: &str) -> Scratch {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            "sqlite" => Scratch {
+                url: format!("sqlite://{}", dir.path().join("fixline.db").display()),
+                dir,
+                pg: None,
+            },
+            "postgres" => {
+                let server = std::env::var("FIXLINE_BENCH_PG")
+                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+                let name = format!("fixline_bench_load_{}", std::process::id());
+                let mut admin = PgConnection::establish(&format!("{server}/postgres"))
+                    .expect("PostgreSQL is required for this benchmark");
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .expect("drop a leftover scratch database");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create the scratch database");
+                Scratch {
+                    url: format!("{server}/{name}"),
+                    dir,
+                    pg: Some((server, name)),
+                }
+            }
+            other => panic!("unknown backend {other}: use sqlite or postgres"),
+        }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.pg.take() {
+            if let Ok(mut c) = PgConnection::establish(&format!("{server}/postgres")) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// Samples this process's resident memory every 20 ms and keeps the peak since the last reset.
+struct Rss {
+    peak_kb: Arc<AtomicU64>,
+    now_kb: Arc<AtomicU64>,
+}
+
+impl Rss {
+    fn start() -> Rss {
+        let peak_kb = Arc::new(AtomicU64::new(0));
+        let now_kb = Arc::new(AtomicU64::new(0));
+        let (p, n) = (peak_kb.clone(), now_kb.clone());
+        std::thread::spawn(move || loop {
+            let kb = read_rss_kb();
+            n.store(kb, Ordering::Relaxed);
+            p.fetch_max(kb, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(20));
+        });
+        std::thread::sleep(Duration::from_millis(30));
+        Rss { peak_kb, now_kb }
+    }
+
+    fn now_mb(&self) -> u64 {
+        read_rss_kb() / 1024
+    }
+
+    /// The peak since the last call, in MB, and starts a new window.
+    fn take_peak_mb(&self) -> u64 {
+        let now = self.now_kb.load(Ordering::Relaxed);
+        self.peak_kb.swap(now, Ordering::Relaxed).max(now) / 1024
+    }
+}
+
+fn read_rss_kb() -> u64 {
+    read_status_kb("VmRSS:")
+}
+
+/// A figure of this process from /proc/self/status, in kB.
+fn read_status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().next().and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+            })
+        })
+        .unwrap_or(0);
+    format!("{cpu}, {cores} cores, {} GiB", mem / 1024 / 1024)
+}
+
+/// A fake SMS gateway on 127.0.0.1 that accepts everything at once.
+async fn fake_gateway() -> (String, actix_web::dev::ServerHandle) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = actix_web::HttpServer::new(|| {
+        actix_web::App::new().route(
+            "/sms",
+            actix_web::web::post().to(|body: actix_web::web::Json<Value>| async move {
+                actix_web::HttpResponse::Ok().json(
+                    json!({"message_id": format!("gw-{}", body["id"].as_str().unwrap_or(""))}),
+                )
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    (format!("http://127.0.0.1:{port}/sms"), handle)
+}
+
+/// A bare actix-web server answering `payload` as JSON on `GET /me/tickets`, with `workers`.
+async fn bare_server(payload: Value, workers: usize) -> (String, actix_web::dev::ServerHandle) {
+    let payload = Arc::new(payload);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = actix_web::HttpServer::new(move || {
+        let payload = payload.clone();
+        actix_web::App::new().route(
+            "/me/tickets",
+            actix_web::web::get().to(move || {
+                let payload = payload.clone();
+                async move { actix_web::HttpResponse::Ok().json(&*payload) }
+            }),
+        )
+    })
+    .workers(workers)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    (format!("http://127.0.0.1:{port}"), handle)
+}
+
+/// Runs `n` jobs with `clients` of them in flight; answers the wall time.
+async fn closed_loop<F, Fut>(n: usize, clients: usize, job: F) -> Duration
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let job = Arc::new(job);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (job, next) = (job.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                job(i).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("client task");
+    }
+    started.elapsed()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn sorted_ms(pairs: impl IntoIterator<Item = (NaiveDateTime, NaiveDateTime)>) -> Vec<f64> {
+    let mut v: Vec<f64> = pairs
+        .into_iter()
+        .map(|(from, to)| (to - from).num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0)
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// The HTTP side of the harness.
+struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        match auth {
+            Auth::Bearer(t) => req = req.bearer_auth(t),
+            Auth::Key(k) => req = req.header("x-api-key", k),
+            Auth::None => {}
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("the server answers");
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str, auth: Auth<'_>) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, auth, None).await
+    }
+
+    async fn login(&self, username: &str) -> String {
+        let (s, v) = self
+            .call(
+                reqwest::Method::POST,
+                "/auth/login",
+                Auth::None,
+                Some(json!({"username": username, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(s, 200, "login {username}: {v}");
+        v["access_token"].as_str().unwrap().to_string()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    Bearer(&'a str),
+    Key(&'a str),
+    None,
+}
+
+/// The body of the `i`-th call of a phase, inside `bbox` (lon/lat min/max).
+fn call_body(phase: &str, i: usize, bbox: [f64; 4]) -> Value {
+    let f = |k: usize| 0.3 + 0.4 * ((i * k) % 997) as f64 / 997.0;
+    json!({
+        "kind": "repair", "external_ref": format!("LOAD-{phase}-{i:06}"),
+        "customer_name": "压测用户", "customer_phone": format!("1390000{:04}", i % 10_000),
+        "address": format!("压测地址 {i} 号"),
+        "location": {"lon": bbox[0] + (bbox[2] - bbox[0]) * f(7), "lat": bbox[1] + (bbox[3] - bbox[1]) * f(13)},
+        "fault_category": "光缆中断", "fault_description": "压测报修",
+    })
+}
+
+fn config(url: &str, dir: &std::path::Path, gateway: &str) -> Config {
+    let env: HashMap<String, String> = [
+        ("DATABASE_URL", url.to_string()),
+        ("FIXLINE_LISTEN", "127.0.0.1:0".into()),
+        ("FIXLINE_DATA_DIR", dir.display().to_string()),
+        ("FIXLINE_WORKERS", "2".into()),
+        ("FIXLINE_SMS_PROVIDER", "webhook".into()),
+        ("FIXLINE_SMS_WEBHOOK_URL", gateway.to_string()),
+        (
+            "FIXLINE_SMS_WEBHOOK_SECRET",
+            "bench-gateway-secret-0123456789".into(),
+        ),
+        (
+            "FIXLINE_JWT_SECRET",
+            "bench-jwt-secret-0123456789-abcdefgh".into(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Config::from_sources(&env).expect("bench config")
+}
+
+/// Waits until the outbox holds nothing pending or being sent.
+async fn drain_outbox(db: &Db) {
+    for _ in 0..6_000 {
+        let left: i64 = db
+            .read(|conn| Ok::<_, DbError>(fixline::store::notifications::backlog(conn)?))
+            .await
+            .expect("backlog");
+        if left == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the outbox did not drain in 5 minutes");
+}
+
+type Figures = Vec<(String, String)>;
+
+async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figures {
+    let backend = if url.starts_with("sqlite") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let mut figures: Figures = Vec::new();
+    let mut fig = |k: &str, v: String| {
+        println!("  {k}: {v}");
+        figures.push((k.to_string(), v));
+    };
+    let (gateway_url, gateway) = fake_gateway().await;
+    rss.take_peak_mb();
+    let app = App::build(config(url, dir, &gateway_url))
+        .await
+        .expect("build the server");
+    let state = app.state();
+    let handle = app.handle();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let db = state.db.clone();
+    let now = state.clock.now_naive();
+    {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || fixline::demo::seed(&db, now, Some(PASSWORD)))
+            .await
+            .unwrap()
+            .expect("seed the demo city");
+    }
+    let client = Client {
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap(),
+        base: base.clone(),
+    };
+    let admin = client.login("admin").await;
+    let (s, key) = client
+        .call(
+            reqwest::Method::POST,
+            "/admin/api-keys",
+            Auth::Bearer(&admin),
+            Some(json!({"name": "load harness"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{key}");
+    let key: Arc<str> = key["key"].as_str().unwrap().into();
+    let (_, districts) = client.get("/districts", Auth::Bearer(&admin)).await;
+    let district = districts["items"][0].clone();
+    let bbox: [f64; 4] = serde_json::from_value(district["bbox"].clone()).expect("district bbox");
+    let client = Arc::new(client);
+
+    // 1. Intake over HTTP, as fast as the clients go.
+    let created = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let elapsed = {
+        let (client, key, created) = (client.clone(), key.clone(), created.clone());
+        closed_loop(sizes.intake, INTAKE_CLIENTS, move |i| {
+            let (client, key, created) = (client.clone(), key.clone(), created.clone());
+            async move {
+                let (s, v) = client
+                    .call(
+                        reqwest::Method::POST,
+                        "/tickets",
+                        Auth::Key(&key),
+                        Some(call_body("intake", i, bbox)),
+                    )
+                    .await;
+                assert_eq!(s, 201, "intake: {v}");
+                created
+                    .lock()
+                    .unwrap()
+                    .push(v["id"].as_str().unwrap().to_string());
+            }
+        })
+        .await
+    };
+    let http_rate = sizes.intake as f64 / elapsed.as_secs_f64();
+    let intake_rss = rss.take_peak_mb();
+    drain_outbox(&db).await;
+
+    // The rows one intake wrote, to write again directly.
+    let sample_id = created.lock().unwrap()[0].clone();
+    let (template, events, outbox) = {
+        let id = sample_id.clone();
+        db.read(move |conn| -> Result<_, DbError> {
+            let t = fixline::store::tickets::get(conn, &id)?.expect("sample ticket");
+            let e = fixline::store::tickets::events(conn, &id)?;
+            let n = fixline::store::notifications::for_ticket(conn, &id)?;
+            Ok((t, e, n))
+        })
+        .await
+        .unwrap()
+    };
+    assert!(
+        template.assignee_id.is_some() && template.pushed_at.is_some(),
+        "the sample ticket was routed and pushed"
+    );
+    let intake_events: Vec<EventRow> = events
+        .into_iter()
+        .filter(|e| e.kind == "created" || e.kind == "assigned")
+        .collect();
+
+    // 1b. The raw ceiling: the same inserts, one transaction per ticket, same pool, no HTTP.
+    let elapsed = {
+        let (db, state) = (db.clone(), state.clone());
+        let (t0, ev, nt) = (
+            Arc::new(template.clone()),
+            Arc::new(intake_events.clone()),
+            Arc::new(outbox.clone()),
+        );
+        closed_loop(sizes.intake, INTAKE_CLIENTS, move |i| {
+            let (db, clock) = (db.clone(), state.clock.clone());
+            let (t0, ev, nt) = (t0.clone(), ev.clone(), nt.clone());
+            async move {
+                db.write(move |conn| raw_intake(conn, &t0, &ev, &nt, i, clock.now_naive()))
+                    .await
+                    .expect("raw insert");
+            }
+        })
+        .await
+    };
+    let raw_rate = sizes.intake as f64 / elapsed.as_secs_f64();
+    state.kick();
+    drain_outbox(&db).await;
+    fig("intake over HTTP (tickets/s)", format!("{http_rate:.0}"));
+    fig(
+        "raw inserts, same rows (tickets/s)",
+        format!("{raw_rate:.0}"),
+    );
+    fig(
+        "intake / raw ceiling",
+        format!("{:.0} %", 100.0 * http_rate / raw_rate),
+    );
+    fig("peak RSS during intake (MB)", intake_rss.to_string());
+
+    // 2. The storm at the rate of 5,000 calls in 10 minutes in one district, then a surge at ten
+    //    times that rate; push latency of every new-ticket message in each.
+    for (phase, calls, secs) in [
+        ("storm", sizes.storm_calls, sizes.storm_secs),
+        ("surge", sizes.surge_calls, sizes.surge_secs),
+    ] {
+        rss.take_peak_mb();
+        let (took, push) = storm(&client, &key, &db, phase, calls, secs, bbox).await;
+        let peak = rss.take_peak_mb();
+        fig(
+            phase,
+            format!(
+                "{calls} calls in {:.1} s ({:.1}/s), {} messages",
+                took.as_secs_f64(),
+                calls as f64 / took.as_secs_f64(),
+                push.len()
+            ),
+        );
+        fig(
+            &format!("{phase} push latency p50 / p99 (ms)"),
+            format!(
+                "{:.0} / {:.0}",
+                percentile(&push, 50.0),
+                percentile(&push, 99.0)
+            ),
+        );
+        fig(&format!("{phase} peak RSS (MB)"), peak.to_string());
+    }
+
+    // 3. Escalation lateness with 100,000 open tickets: copies of a routed, pushed, unacknowledged
+    //    ticket; a share reach their acknowledgement deadline a few seconds from now.
+    let technicians: Vec<String> = {
+        let region = template.region_id.clone();
+        db.read(move |conn| -> Result<Vec<String>, DbError> {
+            use fixline::db::schema::{user_regions, users};
+            Ok(users::table
+                .inner_join(user_regions::table)
+                .filter(user_regions::region_id.eq(region))
+                .filter(users::role.eq("technician"))
+                .select(users::id)
+                .load(conn)?)
+        })
+        .await
+        .unwrap()
+    };
+    // The tickets far from their deadlines first; the due ones after, so that the time the bulk
+    // insert takes never counts as lateness.
+    let t = Instant::now();
+    let far_from = state.clock.now_naive() + chrono::Duration::hours(12);
+    let copy = |template: &TicketRow, technicians: &[String], i: usize, deadline: NaiveDateTime| {
+        let mut r = shifted(template, deadline - template.ack_due_at.unwrap());
+        r.id = format!("open-{i:07}");
+        r.external_ref = None;
+        r.assignee_id = Some(technicians[i % technicians.len()].clone());
+        r
+    };
+    {
+        let (template, technicians) = (template.clone(), technicians.clone());
+        let due_n = sizes.due_tickets;
+        fill(&db, sizes.open_tickets - due_n, move |k| {
+            let i = due_n + k;
+            copy(
+                &template,
+                &technicians,
+                i,
+                far_from + chrono::Duration::seconds(i as i64),
+            )
+        })
+        .await;
+    }
+    let first_due = state.clock.now_naive() + chrono::Duration::seconds(2);
+    let due: Arc<Vec<NaiveDateTime>> = Arc::new(
+        (0..sizes.due_tickets)
+            .map(|i| {
+                first_due
+                    + chrono::Duration::microseconds(
+                        (sizes.due_spread_secs as i64 * 1_000_000) * i as i64
+                            / sizes.due_tickets as i64,
+                    )
+            })
+            .collect(),
+    );
+    {
+        let (template, technicians, due) = (template.clone(), technicians.clone(), due.clone());
+        fill(&db, sizes.due_tickets, move |i| {
+            copy(&template, &technicians, i, due[i])
+        })
+        .await;
+    }
+    let insert_took = t.elapsed();
+    // The open tickets arrived behind the engine's back; a write through the API would do this.
+    state.kick();
+    rss.take_peak_mb();
+    let last_due = *due.last().unwrap();
+    let wait = (last_due - state.clock.now_naive())
+        .to_std()
+        .unwrap_or_default();
+    tokio::time::sleep(wait + Duration::from_secs(1)).await;
+    let mut steps: Vec<(String, NaiveDateTime)> = Vec::new();
+    for _ in 0..1_200 {
+        steps = db
+            .read(|conn| -> Result<Vec<(String, NaiveDateTime)>, DbError> {
+                Ok(ticket_events::table
+                    .filter(ticket_events::kind.eq("escalated"))
+                    .filter(ticket_events::ticket_id.like("open-%"))
+                    .select((ticket_events::ticket_id, ticket_events::at))
+                    .load(conn)?)
+            })
+            .await
+            .unwrap();
+        if steps.len() >= sizes.due_tickets {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        steps.len(),
+        sizes.due_tickets,
+        "every due ticket was escalated once"
+    );
+    let escalation_rss = rss.take_peak_mb();
+    let late = sorted_ms(steps.iter().map(|(id, at)| {
+        let i: usize = id["open-".len()..].parse().unwrap();
+        (due[i], *at)
+    }));
+    fig(
+        "open tickets stored (inserted in)",
+        format!(
+            "{} ({:.1} s)",
+            sizes.open_tickets,
+            insert_took.as_secs_f64()
+        ),
+    );
+    fig(
+        "escalation lateness p50 / p99 (ms)",
+        format!(
+            "{:.0} / {:.0} over {} deadlines in {} s",
+            percentile(&late, 50.0),
+            percentile(&late, 99.0),
+            late.len(),
+            sizes.due_spread_secs
+        ),
+    );
+    fig(
+        "peak RSS during escalation (MB)",
+        escalation_rss.to_string(),
+    );
+    drain_outbox(&db).await;
+
+    // 4. GET /me/tickets among 1,000,000 tickets: a technician with 20 open tickets and a long
+    //    history, everyone else's tickets around them.
+    let (s, tech) = client
+        .call(
+            reqwest::Method::POST,
+            "/admin/users",
+            Auth::Bearer(&admin),
+            Some(json!({"username": "bench-tech", "display_name": "压测技术员", "role": "technician",
+                         "password": PASSWORD, "phone": "13900009999", "region_ids": [template.region_id]})),
+        )
+        .await;
+    assert_eq!(s, 201, "{tech}");
+    let tech_id = tech["id"].as_str().unwrap().to_string();
+    let stored_now: i64 = db
+        .read(|conn| Ok::<_, DbError>(tickets::table.count().get_result(conn)?))
+        .await
+        .unwrap();
+    let more = sizes.stored_tickets.saturating_sub(stored_now as usize);
+    let t = Instant::now();
+    {
+        let (template, technicians, tech_id) =
+            (template.clone(), technicians.clone(), tech_id.clone());
+        fill(&db, more, move |i| {
+            let mut r = shifted(&template, -chrono::Duration::minutes(i as i64 % 100_000));
+            r.id = format!("stored-{i:07}");
+            r.external_ref = None;
+            let mine = i % 50 == 0;
+            r.assignee_id = Some(if mine {
+                tech_id.clone()
+            } else {
+                technicians[i % technicians.len()].clone()
+            });
+            if mine && i / 50 < 20 {
+                // The technician's 20 open tickets; deadlines far enough out not to fire.
+                r.next_deadline_at = r.next_deadline_at.map(|d| d + chrono::Duration::days(2));
+                r.ack_due_at = r.ack_due_at.map(|d| d + chrono::Duration::days(2));
+            } else {
+                r.status = "resolved".into();
+                r.acknowledged_at = Some(r.created_at + chrono::Duration::minutes(5));
+                r.resolved_at = Some(r.created_at + chrono::Duration::hours(3));
+                r.resolve_on_time = Some(true);
+                r.next_deadline_at = None;
+            }
+            r
+        })
+        .await;
+    }
+    let fill_took = t.elapsed();
+    if backend == "postgres" {
+        let mut conn = db.conn().unwrap();
+        conn.batch_execute("ANALYZE").unwrap();
+    }
+    let stored: i64 = db
+        .read(|conn| Ok::<_, DbError>(tickets::table.count().get_result(conn)?))
+        .await
+        .unwrap();
+    fig(
+        "tickets stored (filled in)",
+        format!("{stored} ({:.1} s)", fill_took.as_secs_f64()),
+    );
+    let token: Arc<str> = client.login("bench-tech").await.into();
+    let (s, payload) = client.get("/me/tickets", Auth::Bearer(&token)).await;
+    assert_eq!(s, 200, "{payload}");
+    assert_eq!(
+        payload["items"].as_array().map(Vec::len),
+        Some(20),
+        "the technician's open tickets"
+    );
+    let bytes = serde_json::to_vec(&payload).unwrap().len();
+    rss.take_peak_mb();
+    let fixline_rate = read_rate(
+        &client.http,
+        &base,
+        Some(token.clone()),
+        sizes.me_requests,
+        bytes,
+    )
+    .await;
+    let me_rss = rss.take_peak_mb();
+    let (bare_base, bare) = bare_server(payload, 2).await;
+    let bare_rate = read_rate(&client.http, &bare_base, None, sizes.me_requests, bytes).await;
+    bare.stop(true).await;
+    fig(
+        "GET /me/tickets (requests/s, 20 tickets, bytes)",
+        format!("{fixline_rate:.0} ({bytes} B)"),
+    );
+    fig(
+        "bare actix JSON handler, same payload (requests/s)",
+        format!("{bare_rate:.0}"),
+    );
+    fig(
+        "/me/tickets / bare handler",
+        format!("{:.0} %", 100.0 * fixline_rate / bare_rate),
+    );
+    fig("peak RSS during /me/tickets (MB)", me_rss.to_string());
+
+    fig(
+        "peak RSS of the process over the run (MB)",
+        (read_status_kb("VmHWM:") / 1024).to_string(),
+    );
+    handle.stop(true).await;
+    gateway.stop(true).await;
+    figures
+}
+
+/// Sends `calls` calls in one district evenly over `secs`, waits until the outbox is empty, and
+/// answers how long the calls took and the push latency (queued to accepted by the gateway) of
+/// every new-ticket message they caused, sorted, in ms.
+async fn storm(
+    client: &Arc<Client>,
+    key: &Arc<str>,
+    db: &Db,
+    phase: &'static str,
+    calls: usize,
+    secs: u64,
+    bbox: [f64; 4],
+) -> (Duration, Vec<f64>) {
+    let from = chrono::Utc::now().naive_utc();
+    let interval = secs as f64 / calls as f64;
+    let started = tokio::time::Instant::now();
+    let mut sent = Vec::new();
+    for i in 0..calls {
+        let (client, key) = (client.clone(), key.clone());
+        let at = started + Duration::from_secs_f64(interval * i as f64);
+        sent.push(tokio::spawn(async move {
+            tokio::time::sleep_until(at).await;
+            let (s, v) = client
+                .call(
+                    reqwest::Method::POST,
+                    "/tickets",
+                    Auth::Key(&key),
+                    Some(call_body(phase, i, bbox)),
+                )
+                .await;
+            assert_eq!(s, 201, "{phase} call: {v}");
+        }));
+    }
+    for c in sent {
+        c.await.expect("storm call");
+    }
+    let took = started.elapsed();
+    drain_outbox(db).await;
+    let pushes = db
+        .read(
+            move |conn| -> Result<Vec<(NaiveDateTime, Option<NaiveDateTime>)>, DbError> {
+                Ok(notifications::table
+                    .filter(notifications::created_at.ge(from))
+                    .filter(notifications::purpose.eq("new_ticket"))
+                    .select((notifications::created_at, notifications::accepted_at))
+                    .load(conn)?)
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        pushes.iter().all(|(_, a)| a.is_some()),
+        "every {phase} message was accepted"
+    );
+    let push = sorted_ms(pushes.into_iter().map(|(c, a)| (c, a.unwrap())));
+    (took, push)
+}
+
+/// Requests/s of `n` GETs of `/me/tickets` from `READ_CLIENTS` clients; every answer must be 200
+/// with `bytes` of JSON.
+async fn read_rate(
+    http: &reqwest::Client,
+    base: &str,
+    token: Option<Arc<str>>,
+    n: usize,
+    bytes: usize,
+) -> f64 {
+    let (http, url) = (http.clone(), format!("{base}/me/tickets"));
+    let ok = Arc::new(AtomicBool::new(true));
+    let flag = ok.clone();
+    let elapsed = closed_loop(n, READ_CLIENTS, move |_| {
+        let (http, url, token, flag) = (http.clone(), url.clone(), token.clone(), flag.clone());
+        async move {
+            let mut req = http.get(&url);
+            if let Some(t) = &token {
+                req = req.bearer_auth(t);
+            }
+            let res = req.send().await.expect("GET /me/tickets");
+            let good = res.status() == 200;
+            let body = res.bytes().await.unwrap_or_default();
+            if !good || body.len() != bytes {
+                flag.store(false, Ordering::Relaxed);
+            }
+        }
+    })
+    .await;
+    assert!(
+        ok.load(Ordering::Relaxed),
+        "every answer was 200 with the same payload"
+    );
+    n as f64 / elapsed.as_secs_f64()
+}
+
+/// One intake's rows written again for a new ticket: the ticket, its `created` and `assigned`
+/// events with their feed entries, and its outbox messages.
+fn raw_intake(
+    conn: &mut DbConn,
+    t0: &TicketRow,
+    events: &[EventRow],
+    outbox: &[NotificationRow],
+    i: usize,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    let mut t = shifted(t0, now - t0.created_at);
+    t.id = format!("raw-{i:07}");
+    t.external_ref = Some(format!("RAW-{i:07}"));
+    fixline::store::tickets::insert(conn, &t)?;
+    for (k, e) in events.iter().enumerate() {
+        let e = EventRow {
+            id: format!("raw-{i:07}-e{k}"),
+            ticket_id: t.id.clone(),
+            at: now,
+            ..e.clone()
+        };
+        fixline::store::tickets::append_event(conn, &e)?;
+        if let Some(user) = &t.assignee_id {
+            fixline::store::feed::append(conn, user, &t.id, &e.kind, now, &e.detail)?;
+        }
+    }
+    for (k, n) in outbox.iter().enumerate() {
+        let n = NotificationRow {
+            id: format!("raw-{i:07}-n{k}"),
+            ticket_id: Some(t.id.clone()),
+            status: fixline::store::notifications::PENDING.into(),
+            attempts: 0,
+            created_at: now,
+            next_attempt_at: now,
+            lease_until: None,
+            accepted_at: None,
+            delivered_at: None,
+            provider: None,
+            provider_message_id: None,
+            last_error: None,
+            ..n.clone()
+        };
+        fixline::store::notifications::insert(conn, &n)?;
+    }
+    Ok(())
+}
+
+/// `t` with every instant moved by `by`.
+fn shifted(t: &TicketRow, by: chrono::Duration) -> TicketRow {
+    let m = |x: Option<NaiveDateTime>| x.map(|x| x + by);
+    TicketRow {
+        created_at: t.created_at + by,
+        updated_at: t.updated_at + by,
+        assigned_at: m(t.assigned_at),
+        dispatch_due_at: t.dispatch_due_at + by,
+        pushed_at: m(t.pushed_at),
+        ack_due_at: m(t.ack_due_at),
+        assignment_ack_due_at: m(t.assignment_ack_due_at),
+        acknowledged_at: m(t.acknowledged_at),
+        appointment_at: m(t.appointment_at),
+        arrival_due_at: m(t.arrival_due_at),
+        arrived_at: m(t.arrived_at),
+        promised_at: t.promised_at + by,
+        original_promised_at: t.original_promised_at + by,
+        resolved_at: m(t.resolved_at),
+        closed_at: m(t.closed_at),
+        cancelled_at: m(t.cancelled_at),
+        next_deadline_at: m(t.next_deadline_at),
+        ..t.clone()
+    }
+}
+
+/// Inserts `n` tickets made by `row`, 500 to a statement and 20,000 to a transaction.
+async fn fill(db: &Db, n: usize, row: impl Fn(usize) -> TicketRow + Send + 'static) {
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut i = 0;
+        while i < n {
+            let end = (i + 20_000).min(n);
+            db.write_blocking(|conn| -> Result<(), DbError> {
+                let mut j = i;
+                while j < end {
+                    let batch: Vec<TicketRow> = (j..(j + 500).min(end)).map(&row).collect();
+                    // Multi-row inserts need the concrete backend.
+                    let insert = diesel::insert_into(tickets::table).values(&batch);
+                    match conn {
+                        DbConn::Sqlite(c) => insert.execute(c)?,
+                        DbConn::Postgres(c) => insert.execute(c)?,
+                    };
+                    j += 500;
+                }
+                Ok(())
+            })
+            .expect("fill tickets");
+            i = end;
+        }
+    })
+    .await
+    .unwrap();
+}

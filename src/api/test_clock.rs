@@ -29,6 +29,8 @@ async fn move_clock(
         .manual_clock
         .as_ref()
         .ok_or_else(|| ApiError::not_found("the test clock is off"))?;
+    // Sends already under way are recorded at the time before the move.
+    let paused = state.sender.quiesce().await;
     let now = match (req.advance_s, req.set) {
         (Some(s), None) if (0..=366 * 86_400).contains(&s) => clock.advance(s),
         (Some(_), None) => {
@@ -50,6 +52,7 @@ async fn move_clock(
             ))
         }
     };
+    drop(paused);
     // Everything that came due runs before the answer: deadlines, then the messages they queued,
     // then any deadline those settled.
     state.engine.run_due().await?;

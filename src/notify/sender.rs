@@ -30,6 +30,8 @@ pub struct Sender {
     max_attempts: i32,
     /// Messages in flight to the platform at once.
     concurrency: usize,
+    /// Held for reading by every send from lease to record; see [`Sender::quiesce`].
+    sending: Arc<tokio::sync::RwLock<()>>,
     wake: Arc<Notify>,
     metrics: Metrics,
 }
@@ -51,6 +53,7 @@ impl Sender {
             cfg,
             max_attempts,
             concurrency: concurrency.max(1),
+            sending: Arc::default(),
             wake: Arc::new(Notify::new()),
             metrics,
         }
@@ -63,6 +66,13 @@ impl Sender {
     /// Asks the background task to send now.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Waits until every send in flight is recorded and holds new ones back until the guard is
+    /// dropped. The test clock moves under it, so that a message the gateway accepted before a
+    /// move is recorded at the time it was accepted, not after the jump.
+    pub async fn quiesce(&self) -> tokio::sync::OwnedRwLockWriteGuard<()> {
+        self.sending.clone().write_owned().await
     }
 
     /// Sends everything due now, `concurrency` messages at a time. Answers how many messages
@@ -80,18 +90,27 @@ impl Sender {
                 return Ok(accepted);
             }
             let mut progressed = false;
+            let mut failed = None;
             let mut sends = futures_util::stream::iter(due)
                 .map(|row| self.send_one(row))
                 .buffer_unordered(self.concurrency);
+            // Every send in flight finishes even when one fails: dropping one midway would
+            // leave a message the gateway may have accepted leased and unrecorded.
             while let Some(outcome) = sends.next().await {
-                match outcome? {
-                    Some(true) => {
+                match outcome {
+                    Ok(Some(true)) => {
                         accepted += 1;
                         progressed = true;
                     }
-                    Some(false) => progressed = true,
-                    None => {}
+                    Ok(Some(false)) => progressed = true,
+                    Ok(None) => {}
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
                 }
+            }
+            if let Some(e) = failed {
+                return Err(e);
             }
             if !progressed {
                 return Ok(accepted);
@@ -101,6 +120,7 @@ impl Sender {
 
     /// Some(true): accepted; Some(false): failed this time; None: another sender had it.
     async fn send_one(&self, row: NotificationRow) -> Result<Option<bool>, DbError> {
+        let _sending = self.sending.read().await;
         let now = self.clock.now_naive();
         let until = now + chrono::Duration::seconds(LEASE_S);
         let leased = row.clone();

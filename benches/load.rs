@@ -35,6 +35,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
+mod common;
+
 use fixline::app::App;
 use fixline::config::Config;
 use fixline::db::schema::{notifications, ticket_events, tickets};
@@ -167,7 +169,7 @@ fn one_backend(backend: &str, sizes: Sizes) {
 struct Scratch {
     url: String,
     dir: tempfile::TempDir,
-    pg: Option<(String, String)>,
+    _pg: Option<common::ScratchPg>,
 }
 
 impl Scratch {
@@ -177,37 +179,17 @@ impl Scratch {
             "sqlite" => Scratch {
                 url: format!("sqlite://{}", dir.path().join("fixline.db").display()),
                 dir,
-                pg: None,
+                _pg: None,
             },
             "postgres" => {
-                let server = std::env::var("FIXLINE_BENCH_PG")
-                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-                let name = format!("fixline_bench_load_{}", std::process::id());
-                let mut admin = PgConnection::establish(&format!("{server}/postgres"))
-                    .expect("PostgreSQL is required for this benchmark");
-                admin
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .expect("drop a leftover scratch database");
-                admin
-                    .batch_execute(&format!("CREATE DATABASE {name}"))
-                    .expect("create the scratch database");
+                let pg = common::ScratchPg::create("load");
                 Scratch {
-                    url: format!("{server}/{name}"),
+                    url: pg.url.clone(),
                     dir,
-                    pg: Some((server, name)),
+                    _pg: Some(pg),
                 }
             }
             other => panic!("unknown backend {other}: use sqlite or postgres"),
-        }
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if let Some((server, name)) = self.pg.take() {
-            if let Ok(mut c) = PgConnection::establish(&format!("{server}/postgres")) {
-                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
         }
     }
 }

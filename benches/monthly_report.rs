@@ -14,6 +14,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
+mod common;
+
 use fixline::db::Db;
 use fixline::domain::period::Month;
 use fixline::domain::scoring::Rules;
@@ -88,28 +90,14 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let server = std::env::var("FIXLINE_BENCH_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let name = format!("fixline_bench_report_{}", std::process::id());
-    let mut admin = PgConnection::establish(&format!("{server}/postgres"))
-        .expect("PostgreSQL is required for this benchmark");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .expect("create the scratch database");
-    let url = format!("{server}/{name}");
+    let scratch = common::ScratchPg::create("report");
     // `cargo bench` passes --bench; `cargo test --all-targets` runs the quick check.
     let tickets = if std::env::args().any(|a| a == "--bench") {
         1_000_000
     } else {
         20_000
     };
-    let result = std::panic::catch_unwind(|| run(&url, tickets));
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .expect("drop the scratch database");
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
-    }
+    run(&scratch.url, tickets);
 }
 
 fn run(url: &str, tickets: i64) {

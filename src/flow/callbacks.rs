@@ -41,7 +41,8 @@ fn facts(conn: &mut DbConn, t: &TicketRow) -> FlowResult<Facts> {
     })
 }
 
-fn new_callback(t: &TicketRow, reason: Reason, now: NaiveDateTime) -> CallbackRow {
+/// A due callback for resolved ticket `t`, taken for `reason` at `now`.
+pub fn new_callback(t: &TicketRow, reason: Reason, now: NaiveDateTime) -> CallbackRow {
     CallbackRow {
         id: new_id(),
         ticket_id: t.id.clone(),

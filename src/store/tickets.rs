@@ -162,14 +162,9 @@ pub fn open_for_assignee(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<Ti
 
 /// How many open tickets each of `user_ids` holds.
 pub fn open_counts(conn: &mut DbConn, user_ids: &[String]) -> QueryResult<Vec<(String, i64)>> {
-    let open: Vec<&str> = Status::ALL
-        .iter()
-        .filter(|s| s.is_open())
-        .map(|s| s.as_str())
-        .collect();
     let rows: Vec<(Option<String>, i64)> = tickets::table
         .filter(tickets::assignee_id.eq_any(user_ids.to_vec()))
-        .filter(tickets::status.eq_any(open))
+        .filter(tickets::status.eq_any(Status::OPEN.map(Status::as_str).to_vec()))
         .group_by(tickets::assignee_id)
         .select((tickets::assignee_id, diesel::dsl::count_star()))
         .load(conn)?;
@@ -209,18 +204,15 @@ pub fn board(conn: &mut DbConn, f: &BoardFilter) -> QueryResult<Vec<TicketRow>> 
         q = q.filter(tickets::assignee_id.is_null());
     }
     if f.overdue {
-        let open: Vec<&str> = Status::ALL
-            .iter()
-            .filter(|s| s.is_open())
-            .map(|s| s.as_str())
-            .collect();
-        q = q.filter(tickets::status.eq_any(open)).filter(
-            tickets::dispatch_on_time
-                .eq(false)
-                .or(tickets::ack_on_time.eq(false))
-                .or(tickets::arrival_on_time.eq(false))
-                .or(tickets::resolve_on_time.eq(false)),
-        );
+        q = q
+            .filter(tickets::status.eq_any(Status::OPEN.map(Status::as_str).to_vec()))
+            .filter(
+                tickets::dispatch_on_time
+                    .eq(false)
+                    .or(tickets::ack_on_time.eq(false))
+                    .or(tickets::arrival_on_time.eq(false))
+                    .or(tickets::resolve_on_time.eq(false)),
+            );
     }
     if let Some((at, id)) = &f.after {
         q = q.filter(

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use fixline::domain::sampling::Reason;
 use fixline::store::callbacks::CallbackRow;
 use fixline::store::tickets::TicketRow;
 use serde_json::{json, Value};
@@ -88,30 +89,18 @@ fn stored_ticket(
 }
 
 fn callback_for(t: &TicketRow) -> CallbackRow {
-    let now = t.resolved_at.unwrap();
+    // The row the flow writes when a resolved ticket is drawn, under a readable id.
     CallbackRow {
         id: format!("cb-{}", t.id),
-        ticket_id: t.id.clone(),
-        region_id: t.region_id.clone(),
-        district_id: t.district_id.clone(),
-        technician_id: t.assignee_id.clone(),
-        resolved_at: now,
-        reason: "drawn".into(),
-        status: "due".into(),
-        attempts: 0,
-        due_at: now,
-        outcome: None,
-        rating_attitude: None,
-        rating_timeliness: None,
-        rating_quality: None,
-        note: None,
-        agent_id: None,
-        completed_at: None,
-        follow_up_ticket_id: None,
-        created_at: now,
-        updated_at: now,
-        version: 0,
+        ..fixline::flow::callbacks::new_callback(t, Reason::Drawn, t.resolved_at.unwrap())
     }
+}
+
+/// The rows behind one October figure of a district, through the drill-down.
+async fn drill(app: &TestApp, token: &str, district_id: &str, metric: &str) -> Vec<Value> {
+    let path = format!("/reports/districts/{district_id}/tickets?month=2026-10&metric={metric}");
+    let a = app.get(&path, token).await;
+    a.ok(200)["items"].as_array().unwrap().clone()
 }
 
 async fn store(app: &TestApp, tickets: Vec<TicketRow>, callbacks: Vec<CallbackRow>) {
@@ -450,13 +439,7 @@ async fn worked_five_star_scenario(backend: Backend) {
 
     // The drill-down lists exactly the tickets behind a number.
     let (b_id, _) = d("ZJG-W-02");
-    let drill = app
-        .get(
-            &format!("/reports/districts/{b_id}/tickets?month=2026-10&metric=repair_timeliness"),
-            &manager,
-        )
-        .await;
-    let items = drill.ok(200)["items"].as_array().unwrap().clone();
+    let items = drill(&app, &manager, &b_id, "repair_timeliness").await;
     assert_eq!(items.len(), 200);
     let late: Vec<&Value> = items
         .iter()
@@ -465,23 +448,11 @@ async fn worked_five_star_scenario(backend: Backend) {
     assert_eq!(late.len(), 1);
     assert_eq!(late[0]["outcome"], "late");
     let (e_district, _) = d("ZJG-E-01");
-    let drill = app
-        .get(
-            &format!("/reports/districts/{e_district}/tickets?month=2026-10&metric=complaints"),
-            &manager,
-        )
-        .await;
-    let items = drill.ok(200)["items"].as_array().unwrap().clone();
+    let items = drill(&app, &manager, &e_district, "complaints").await;
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["source"], "12345");
     let (a_id, _) = d("ZJG-W-01");
-    let drill = app
-        .get(
-            &format!("/reports/districts/{a_id}/tickets?month=2026-10&metric=callback_coverage"),
-            &manager,
-        )
-        .await;
-    let items = drill.ok(200)["items"].as_array().unwrap().clone();
+    let items = drill(&app, &manager, &a_id, "callback_coverage").await;
     assert_eq!(items.len(), 14);
     assert_eq!(
         items.iter().filter(|i| i["in_numerator"] == true).count(),

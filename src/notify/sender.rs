@@ -21,6 +21,90 @@ use crate::telemetry::Metrics;
 /// How long a lease lasts: longer than the provider's 5 s timeout.
 const LEASE_S: i64 = 30;
 
+/// At most this many messages are leased, and recorded, in one transaction.
+const BATCH: usize = 100;
+
+/// One send's outcome, to record.
+struct Sent {
+    row: NotificationRow,
+    /// When the gateway answered.
+    at: NaiveDateTime,
+    provider: &'static str,
+    latency_ms: i64,
+    outcome: Result<super::sms::Accepted, super::sms::SendFailure>,
+}
+
+impl Sent {
+    /// When a failed message should be tried again; None once it is dead.
+    fn retry_at(&self, max_attempts: i32) -> Option<NaiveDateTime> {
+        let attempt = self.row.attempts + 1;
+        match &self.outcome {
+            Err(f) if f.temporary && attempt < max_attempts => Some(self.at + backoff(attempt)),
+            _ => None,
+        }
+    }
+
+    /// The attempt's outcome as recorded: accepted, retry or dead. Stable for one send: the
+    /// retry time is drawn again on each call, but whether there is one is not.
+    fn label(&self, max_attempts: i32) -> &'static str {
+        match (&self.outcome, self.retry_at(max_attempts)) {
+            (Ok(_), _) => "accepted",
+            (Err(_), Some(_)) => "retry",
+            (Err(_), None) => "dead",
+        }
+    }
+}
+
+/// Records one send inside the caller's transaction: the attempt, the message's new state,
+/// and on the first push of a ticket its dispatch outcome, or on a dead message the alert.
+/// Answers the push latency (seconds) when this was the ticket's first push.
+fn record(
+    conn: &mut crate::db::DbConn,
+    cfg: &FlowConfig,
+    max_attempts: i32,
+    s: &Sent,
+) -> Result<Option<f64>, FlowError> {
+    let row = &s.row;
+    let label = s.label(max_attempts);
+    notifications::record_attempt(
+        conn,
+        &AttemptRow {
+            id: crate::domain::new_id(),
+            notification_id: row.id.clone(),
+            attempt: row.attempts + 1,
+            at: s.at,
+            outcome: label.into(),
+            provider: s.provider.into(),
+            answer: match &s.outcome {
+                Ok(a) => a.provider_message_id.clone(),
+                Err(f) => Some(f.detail.clone()),
+            },
+            latency_ms: s.latency_ms,
+        },
+    )?;
+    match &s.outcome {
+        Ok(accepted) => {
+            if notifications::mark_accepted(
+                conn,
+                &row.id,
+                s.at,
+                s.provider,
+                accepted.provider_message_id.as_deref(),
+            )? {
+                return record_push(conn, cfg, row, s.at);
+            }
+        }
+        Err(failure) => {
+            let retry_at = s.retry_at(max_attempts);
+            notifications::mark_failed(conn, &row.id, &failure.detail, retry_at)?;
+            if retry_at.is_none() {
+                raise_failed(conn, cfg, row, &failure.detail, s.at)?;
+            }
+        }
+    }
+    Ok(None)
+}
+
 #[derive(Clone)]
 pub struct Sender {
     db: Db,
@@ -77,61 +161,54 @@ impl Sender {
 
     /// Sends everything due now, `concurrency` messages at a time. Answers how many messages
     /// the gateway accepted.
+    ///
+    /// Each round leases up to [`BATCH`] due messages in one transaction, sends them, and
+    /// records the outcomes in one transaction per group of sends that finished together, so a
+    /// storm of messages costs a few commits per round rather than two per message.
     pub async fn drain(&self) -> Result<usize, DbError> {
         use futures_util::StreamExt;
         let mut accepted = 0;
         loop {
+            let _sending = self.sending.read().await;
             let now = self.clock.now_naive();
-            let due = self
+            let until = now + chrono::Duration::seconds(LEASE_S);
+            let leased = self
                 .db
-                .read(move |conn| Ok::<_, DbError>(notifications::due(conn, now, 100)?))
+                .write(move |conn| -> Result<Vec<NotificationRow>, DbError> {
+                    let mut leased = Vec::new();
+                    for row in notifications::due(conn, now, BATCH as i64)? {
+                        // Another sender may have taken it since: skip it.
+                        if notifications::lease(conn, &row, until)? {
+                            leased.push(row);
+                        }
+                    }
+                    Ok(leased)
+                })
                 .await?;
-            if due.is_empty() {
+            if leased.is_empty() {
                 return Ok(accepted);
             }
-            let mut progressed = false;
+            let mut done = futures_util::stream::iter(leased)
+                .map(|row| self.send(row))
+                .buffer_unordered(self.concurrency)
+                .ready_chunks(BATCH);
+            // Every send in flight is recorded even when a record fails: dropping one midway
+            // would leave a message the gateway may have accepted leased and unrecorded.
             let mut failed = None;
-            let mut sends = futures_util::stream::iter(due)
-                .map(|row| self.send_one(row))
-                .buffer_unordered(self.concurrency);
-            // Every send in flight finishes even when one fails: dropping one midway would
-            // leave a message the gateway may have accepted leased and unrecorded.
-            while let Some(outcome) = sends.next().await {
-                match outcome {
-                    Ok(Some(true)) => {
-                        accepted += 1;
-                        progressed = true;
-                    }
-                    Ok(Some(false)) => progressed = true,
-                    Ok(None) => {}
-                    Err(e) => {
-                        failed.get_or_insert(e);
-                    }
+            while let Some(sent) = done.next().await {
+                accepted += sent.iter().filter(|s| s.outcome.is_ok()).count();
+                if let Err(e) = self.record_all(sent).await {
+                    failed.get_or_insert(e);
                 }
             }
             if let Some(e) = failed {
                 return Err(e);
             }
-            if !progressed {
-                return Ok(accepted);
-            }
         }
     }
 
-    /// Some(true): accepted; Some(false): failed this time; None: another sender had it.
-    async fn send_one(&self, row: NotificationRow) -> Result<Option<bool>, DbError> {
-        let _sending = self.sending.read().await;
-        let now = self.clock.now_naive();
-        let until = now + chrono::Duration::seconds(LEASE_S);
-        let leased = row.clone();
-        let got = self
-            .db
-            .write(move |conn| Ok::<_, DbError>(notifications::lease(conn, &leased, until)?))
-            .await?;
-        if !got {
-            return Ok(None);
-        }
-        let attempt = row.attempts + 1;
+    /// Sends one leased message; touches the database only to find the region's provider once.
+    async fn send(&self, row: NotificationRow) -> Sent {
         let msg = OutMessage {
             id: row.id.clone(),
             to: row.recipient_phone.clone(),
@@ -148,100 +225,93 @@ impl Sender {
                 })
                 .await
             })
-            .await?;
+            .await;
         let started = std::time::Instant::now();
-        let outcome = provider.send(&msg).await;
-        let latency_ms = started.elapsed().as_millis() as u64;
-        let at = self.clock.now_naive();
-        let provider = provider.name();
-        match outcome {
-            Ok(accepted) => {
-                let cfg = self.cfg.clone();
-                let attempt_row = AttemptRow {
-                    id: crate::domain::new_id(),
-                    notification_id: row.id.clone(),
-                    attempt,
-                    at,
-                    outcome: "accepted".into(),
-                    provider: provider.into(),
-                    answer: accepted.provider_message_id.clone(),
-                    latency_ms: latency_ms as i64,
-                };
-                let pushed = self
-                    .record(move |conn| -> Result<Option<f64>, FlowError> {
-                        notifications::record_attempt(conn, &attempt_row)?;
-                        if notifications::mark_accepted(
-                            conn,
-                            &row.id,
-                            at,
-                            provider,
-                            accepted.provider_message_id.as_deref(),
-                        )? {
-                            return record_push(conn, &cfg, &row, at);
-                        }
-                        Ok(None)
-                    })
-                    .await?;
-                self.metrics
-                    .sms_attempts
-                    .with_label_values(&["accepted"])
-                    .inc();
-                if let Some(seconds) = pushed {
-                    self.metrics.push_latency.observe(seconds);
-                }
-                tracing::info!(notification = %msg.id, to = %msg.to, attempt, latency_ms, "sms accepted");
-                Ok(Some(true))
-            }
-            Err(failure) => {
-                let retry_at = (failure.temporary && attempt < self.max_attempts)
-                    .then(|| at + backoff(attempt));
-                let detail = failure.detail.clone();
-                let dead = retry_at.is_none();
-                let cfg = self.cfg.clone();
-                let attempt_row = AttemptRow {
-                    id: crate::domain::new_id(),
-                    notification_id: row.id.clone(),
-                    attempt,
-                    at,
-                    outcome: if dead { "dead" } else { "retry" }.into(),
-                    provider: provider.into(),
-                    answer: Some(detail.clone()),
-                    latency_ms: latency_ms as i64,
-                };
-                self.record(move |conn| -> Result<(), FlowError> {
-                    notifications::record_attempt(conn, &attempt_row)?;
-                    notifications::mark_failed(conn, &row.id, &detail, retry_at)?;
-                    if dead {
-                        raise_failed(conn, &cfg, &row, &detail, at)?;
-                    }
-                    Ok(())
-                })
-                .await?;
-                self.metrics
-                    .sms_attempts
-                    .with_label_values(&[if dead { "dead" } else { "retry" }])
-                    .inc();
-                tracing::warn!(notification = %msg.id, attempt, latency_ms, error = %failure.detail, dead, "sms not accepted");
-                Ok(Some(false))
-            }
+        let (provider, outcome) = match provider {
+            Ok(p) => (p.name(), p.send(&msg).await),
+            // The message stays leased and goes out again when the lease expires.
+            Err(e) => (
+                "none",
+                Err(super::sms::SendFailure {
+                    temporary: true,
+                    detail: format!("cannot choose a provider: {e}"),
+                }),
+            ),
+        };
+        Sent {
+            latency_ms: started.elapsed().as_millis() as i64,
+            at: self.clock.now_naive(),
+            provider,
+            outcome,
+            row,
         }
     }
 
-    /// Runs a transaction recording a send, again when a concurrent change to its ticket won
-    /// the race (each try reads the ticket afresh), so a result is never lost to a conflict.
-    async fn record<T: Send + 'static>(
-        &self,
-        f: impl Fn(&mut crate::db::DbConn) -> Result<T, FlowError> + Send + Sync + 'static,
-    ) -> Result<T, DbError> {
-        let f = std::sync::Arc::new(f);
-        let mut tries = 0;
-        loop {
-            let g = f.clone();
-            match self.db.write(move |conn| g(conn)).await {
-                Err(FlowError::Conflict(_)) if tries < 5 => tries += 1,
-                r => return r.map_err(DbError::from),
+    /// Records the outcomes of sends in one transaction; when that fails, each on its own, so
+    /// one bad record does not hold back the others.
+    async fn record_all(&self, sent: Vec<Sent>) -> Result<(), DbError> {
+        let sent = Arc::new(sent);
+        let mut result = self.record_sends(sent.clone(), None).await;
+        if result.is_err() && sent.len() > 1 {
+            result = Ok(());
+            for i in 0..sent.len() {
+                if let Err(e) = self.record_sends(sent.clone(), Some(i)).await {
+                    tracing::error!(notification = %sent[i].row.id, error = %e, "send not recorded");
+                    result = result.and(Err(e));
+                }
             }
         }
+        result
+    }
+
+    /// Records `sent` (or only its `only`-th send), again when a concurrent change to a ticket
+    /// won the race (each try reads the tickets afresh), so a result is never lost to a
+    /// conflict.
+    async fn record_sends(&self, sent: Arc<Vec<Sent>>, only: Option<usize>) -> Result<(), DbError> {
+        let mut tries = 0;
+        let pushed = loop {
+            let (sent, cfg, max_attempts) = (sent.clone(), self.cfg.clone(), self.max_attempts);
+            let result = self
+                .db
+                .write(move |conn| -> Result<Vec<Option<f64>>, FlowError> {
+                    let range = match only {
+                        Some(i) => i..i + 1,
+                        None => 0..sent.len(),
+                    };
+                    sent[range]
+                        .iter()
+                        .map(|s| record(conn, &cfg, max_attempts, s))
+                        .collect()
+                })
+                .await;
+            match result {
+                Err(FlowError::Conflict(_)) if tries < 5 => tries += 1,
+                r => break r.map_err(DbError::from)?,
+            }
+        };
+        let range = match only {
+            Some(i) => i..i + 1,
+            None => 0..sent.len(),
+        };
+        for (s, pushed) in sent[range].iter().zip(pushed) {
+            let attempt = s.row.attempts + 1;
+            let label = s.label(self.max_attempts);
+            self.metrics.sms_attempts.with_label_values(&[label]).inc();
+            if let Some(seconds) = pushed {
+                self.metrics.push_latency.observe(seconds);
+            }
+            match &s.outcome {
+                Ok(_) => {
+                    tracing::info!(notification = %s.row.id, to = %s.row.recipient_phone, attempt,
+                                   latency_ms = s.latency_ms, "sms accepted")
+                }
+                Err(f) => {
+                    tracing::warn!(notification = %s.row.id, attempt, latency_ms = s.latency_ms,
+                                   error = %f.detail, dead = label == "dead", "sms not accepted")
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Runs until the process ends.

@@ -49,19 +49,26 @@ pub fn insert(conn: &mut DbConn, row: &NotificationRow) -> QueryResult<()> {
 
 /// Pending messages due at `now`, and leases that expired (a sender died mid-send), oldest first.
 pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<NotificationRow>> {
-    notifications::table
-        .filter(
-            notifications::status
-                .eq(PENDING)
-                .and(notifications::next_attempt_at.le(now))
-                .or(notifications::status
-                    .eq(SENDING)
-                    .and(notifications::lease_until.le(now))),
-        )
+    // Two index range scans on (status, next_attempt_at) rather than one OR, which would walk
+    // every message ever sent.
+    let mut due: Vec<NotificationRow> = notifications::table
+        .filter(notifications::status.eq(PENDING))
+        .filter(notifications::next_attempt_at.le(now))
         .order(notifications::next_attempt_at.asc())
         .limit(limit)
         .select(NotificationRow::as_select())
-        .load(conn)
+        .load(conn)?;
+    let expired: Vec<NotificationRow> = notifications::table
+        .filter(notifications::status.eq(SENDING))
+        .filter(notifications::lease_until.le(now))
+        .order(notifications::next_attempt_at.asc())
+        .limit(limit)
+        .select(NotificationRow::as_select())
+        .load(conn)?;
+    due.extend(expired);
+    due.sort_by_key(|n| n.next_attempt_at);
+    due.truncate(limit.max(0) as usize);
+    Ok(due)
 }
 
 /// Leases a message for sending: true if this caller got it (compare-and-set on its state, so two
@@ -163,7 +170,7 @@ pub fn earliest_due(conn: &mut DbConn) -> QueryResult<Option<NaiveDateTime>> {
     notifications::table
         .filter(notifications::status.eq(PENDING))
         .select(diesel::dsl::min(notifications::next_attempt_at))
-        .first(conn)
+        .get_result(conn)
 }
 
 /// Records a delivery receipt. Only an accepted (or still leased) message moves: a receipt never
@@ -200,7 +207,7 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<NotificationRow>> 
     notifications::table
         .find(id)
         .select(NotificationRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -248,6 +255,6 @@ pub fn id_by_provider_message(
         .filter(notifications::provider.eq(provider))
         .filter(notifications::provider_message_id.eq(provider_message_id))
         .select(notifications::id)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }

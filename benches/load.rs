@@ -21,7 +21,9 @@
 //!
 //! `cargo bench --bench load` runs the full sizes on both databases (PostgreSQL at
 //! `FIXLINE_BENCH_PG`, default `postgres://postgres@127.0.0.1:5432`; a scratch database is
-//! created and dropped). `FIXLINE_BENCH_BACKENDS=sqlite` (or `postgres`) runs one. Run by
+//! created and dropped). `FIXLINE_BENCH_BACKENDS=sqlite` (or `postgres`) runs one;
+//! `FIXLINE_BENCH_PHASES=storm,escalation,me` (any of them) picks the phases after intake, which
+//! always runs. Run by
 //! `cargo test --all-targets` (without `--bench`), it checks itself at small sizes.
 
 use std::collections::HashMap;
@@ -565,6 +567,21 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
         template.assignee_id.is_some() && template.pushed_at.is_some(),
         "the sample ticket was routed and pushed"
     );
+    // The technicians the intakes were routed to: the raw rows go round them the same way.
+    let assignees: Vec<String> = {
+        let ids = created.lock().unwrap().clone();
+        db.read(move |conn| -> Result<Vec<String>, DbError> {
+            let mut who: Vec<String> = tickets::table
+                .filter(tickets::id.eq_any(ids))
+                .select(tickets::assignee_id.assume_not_null())
+                .distinct()
+                .load(conn)?;
+            who.sort();
+            Ok(who)
+        })
+        .await
+        .unwrap()
+    };
     let intake_events: Vec<EventRow> = events
         .into_iter()
         .filter(|e| e.kind == "created" || e.kind == "assigned")
@@ -573,18 +590,22 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
     // 1b. The raw ceiling: the same inserts, one transaction per ticket, same pool, no HTTP.
     let elapsed = {
         let (db, state) = (db.clone(), state.clone());
-        let (t0, ev, nt) = (
+        let (t0, ev, nt, to) = (
             Arc::new(template.clone()),
             Arc::new(intake_events.clone()),
             Arc::new(outbox.clone()),
+            Arc::new(assignees),
         );
         closed_loop(sizes.intake, INTAKE_CLIENTS, move |i| {
             let (db, clock) = (db.clone(), state.clock.clone());
-            let (t0, ev, nt) = (t0.clone(), ev.clone(), nt.clone());
+            let (t0, ev, nt, to) = (t0.clone(), ev.clone(), nt.clone(), to.clone());
             async move {
-                db.write(move |conn| raw_intake(conn, &t0, &ev, &nt, i, clock.now_naive()))
-                    .await
-                    .expect("raw insert");
+                let assignee = to[i % to.len()].clone();
+                db.write(move |conn| {
+                    raw_intake(conn, &t0, &ev, &nt, &assignee, i, clock.now_naive())
+                })
+                .await
+                .expect("raw insert");
             }
         })
         .await
@@ -603,12 +624,21 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
     );
     fig("peak RSS during intake (MB)", intake_rss.to_string());
 
+    let wanted = |phase: &str| {
+        std::env::var("FIXLINE_BENCH_PHASES")
+            .map(|v| v.split(',').any(|p| p.trim() == phase))
+            .unwrap_or(true)
+    };
+
     // 2. The storm at the rate of 5,000 calls in 10 minutes in one district, then a surge at ten
     //    times that rate; push latency of every new-ticket message in each.
     for (phase, calls, secs) in [
         ("storm", sizes.storm_calls, sizes.storm_secs),
         ("surge", sizes.surge_calls, sizes.surge_secs),
-    ] {
+    ]
+    .into_iter()
+    .filter(|_| wanted("storm"))
+    {
         rss.take_peak_mb();
         let (took, push) = storm(&client, &key, &db, phase, calls, secs, bbox).await;
         let peak = rss.take_peak_mb();
@@ -632,8 +662,6 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
         fig(&format!("{phase} peak RSS (MB)"), peak.to_string());
     }
 
-    // 3. Escalation lateness with 100,000 open tickets: copies of a routed, pushed, unacknowledged
-    //    ticket; a share reach their acknowledgement deadline a few seconds from now.
     let technicians: Vec<String> = {
         let region = template.region_id.clone();
         db.read(move |conn| -> Result<Vec<String>, DbError> {
@@ -648,113 +676,119 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
         .await
         .unwrap()
     };
-    // The tickets far from their deadlines first; the due ones after, so that the time the bulk
-    // insert takes never counts as lateness.
-    let t = Instant::now();
-    let far_from = state.clock.now_naive() + chrono::Duration::hours(12);
-    let copy = |template: &TicketRow, technicians: &[String], i: usize, deadline: NaiveDateTime| {
-        let mut r = shifted(template, deadline - template.ack_due_at.unwrap());
-        r.id = format!("open-{i:07}");
-        r.external_ref = None;
-        r.assignee_id = Some(technicians[i % technicians.len()].clone());
-        r
-    };
-    {
-        let (template, technicians) = (template.clone(), technicians.clone());
-        let due_n = sizes.due_tickets;
-        fill(&db, sizes.open_tickets - due_n, move |k| {
-            let i = due_n + k;
-            copy(
-                &template,
-                &technicians,
-                i,
-                far_from + chrono::Duration::seconds(i as i64),
-            )
-        })
-        .await;
-    }
-    let first_due = state.clock.now_naive() + chrono::Duration::seconds(2);
-    let due: Arc<Vec<NaiveDateTime>> = Arc::new(
-        (0..sizes.due_tickets)
-            .map(|i| {
-                first_due
-                    + chrono::Duration::microseconds(
-                        (sizes.due_spread_secs as i64 * 1_000_000) * i as i64
-                            / sizes.due_tickets as i64,
-                    )
+    // 3. Escalation lateness with 100,000 open tickets: copies of a routed, pushed, unacknowledged
+    //    ticket; a share reach their acknowledgement deadline a few seconds from now.
+    if wanted("escalation") {
+        // The tickets far from their deadlines first; the due ones after, so that the time the bulk
+        // insert takes never counts as lateness.
+        let t = Instant::now();
+        let far_from = state.clock.now_naive() + chrono::Duration::hours(12);
+        let copy =
+            |template: &TicketRow, technicians: &[String], i: usize, deadline: NaiveDateTime| {
+                let mut r = shifted(template, deadline - template.ack_due_at.unwrap());
+                r.id = format!("open-{i:07}");
+                r.external_ref = None;
+                r.assignee_id = Some(technicians[i % technicians.len()].clone());
+                r
+            };
+        {
+            let (template, technicians) = (template.clone(), technicians.clone());
+            let due_n = sizes.due_tickets;
+            fill(&db, sizes.open_tickets - due_n, move |k| {
+                let i = due_n + k;
+                copy(
+                    &template,
+                    &technicians,
+                    i,
+                    far_from + chrono::Duration::seconds(i as i64),
+                )
             })
-            .collect(),
-    );
-    {
-        let (template, technicians, due) = (template.clone(), technicians.clone(), due.clone());
-        fill(&db, sizes.due_tickets, move |i| {
-            copy(&template, &technicians, i, due[i])
-        })
-        .await;
-    }
-    let insert_took = t.elapsed();
-    // The open tickets arrived behind the engine's back; a write through the API would do this.
-    state.kick();
-    rss.take_peak_mb();
-    let last_due = *due.last().unwrap();
-    let wait = (last_due - state.clock.now_naive())
-        .to_std()
-        .unwrap_or_default();
-    tokio::time::sleep(wait + Duration::from_secs(1)).await;
-    let mut steps: Vec<(String, NaiveDateTime)> = Vec::new();
-    for _ in 0..1_200 {
-        steps = db
-            .read(|conn| -> Result<Vec<(String, NaiveDateTime)>, DbError> {
-                Ok(ticket_events::table
-                    .filter(ticket_events::kind.eq("escalated"))
-                    .filter(ticket_events::ticket_id.like("open-%"))
-                    .select((ticket_events::ticket_id, ticket_events::at))
-                    .load(conn)?)
-            })
-            .await
-            .unwrap();
-        if steps.len() >= sizes.due_tickets {
-            break;
+            .await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let first_due = state.clock.now_naive() + chrono::Duration::seconds(2);
+        let due: Arc<Vec<NaiveDateTime>> = Arc::new(
+            (0..sizes.due_tickets)
+                .map(|i| {
+                    first_due
+                        + chrono::Duration::microseconds(
+                            (sizes.due_spread_secs as i64 * 1_000_000) * i as i64
+                                / sizes.due_tickets as i64,
+                        )
+                })
+                .collect(),
+        );
+        {
+            let (template, technicians, due) = (template.clone(), technicians.clone(), due.clone());
+            fill(&db, sizes.due_tickets, move |i| {
+                copy(&template, &technicians, i, due[i])
+            })
+            .await;
+        }
+        let insert_took = t.elapsed();
+        // The open tickets arrived behind the engine's back; a write through the API would do this.
+        state.kick();
+        rss.take_peak_mb();
+        let last_due = *due.last().unwrap();
+        let wait = (last_due - state.clock.now_naive())
+            .to_std()
+            .unwrap_or_default();
+        tokio::time::sleep(wait + Duration::from_secs(1)).await;
+        let mut steps: Vec<(String, NaiveDateTime)> = Vec::new();
+        for _ in 0..1_200 {
+            steps = db
+                .read(|conn| -> Result<Vec<(String, NaiveDateTime)>, DbError> {
+                    Ok(ticket_events::table
+                        .filter(ticket_events::kind.eq("escalated"))
+                        .filter(ticket_events::ticket_id.like("open-%"))
+                        .select((ticket_events::ticket_id, ticket_events::at))
+                        .load(conn)?)
+                })
+                .await
+                .unwrap();
+            if steps.len() >= sizes.due_tickets {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            steps.len(),
+            sizes.due_tickets,
+            "every due ticket was escalated once"
+        );
+        let escalation_rss = rss.take_peak_mb();
+        let late = sorted_ms(steps.iter().map(|(id, at)| {
+            let i: usize = id["open-".len()..].parse().unwrap();
+            (due[i], *at)
+        }));
+        fig(
+            "open tickets stored (inserted in)",
+            format!(
+                "{} ({:.1} s)",
+                sizes.open_tickets,
+                insert_took.as_secs_f64()
+            ),
+        );
+        fig(
+            "escalation lateness p50 / p99 (ms)",
+            format!(
+                "{:.0} / {:.0} over {} deadlines in {} s",
+                percentile(&late, 50.0),
+                percentile(&late, 99.0),
+                late.len(),
+                sizes.due_spread_secs
+            ),
+        );
+        fig(
+            "peak RSS during escalation (MB)",
+            escalation_rss.to_string(),
+        );
+        drain_outbox(&db).await;
     }
-    assert_eq!(
-        steps.len(),
-        sizes.due_tickets,
-        "every due ticket was escalated once"
-    );
-    let escalation_rss = rss.take_peak_mb();
-    let late = sorted_ms(steps.iter().map(|(id, at)| {
-        let i: usize = id["open-".len()..].parse().unwrap();
-        (due[i], *at)
-    }));
-    fig(
-        "open tickets stored (inserted in)",
-        format!(
-            "{} ({:.1} s)",
-            sizes.open_tickets,
-            insert_took.as_secs_f64()
-        ),
-    );
-    fig(
-        "escalation lateness p50 / p99 (ms)",
-        format!(
-            "{:.0} / {:.0} over {} deadlines in {} s",
-            percentile(&late, 50.0),
-            percentile(&late, 99.0),
-            late.len(),
-            sizes.due_spread_secs
-        ),
-    );
-    fig(
-        "peak RSS during escalation (MB)",
-        escalation_rss.to_string(),
-    );
-    drain_outbox(&db).await;
 
     // 4. GET /me/tickets among 1,000,000 tickets: a technician with 20 open tickets and a long
     //    history, everyone else's tickets around them.
-    let (s, tech) = client
+    if wanted("me") {
+        let (s, tech) = client
         .call(
             reqwest::Method::POST,
             "/admin/users",
@@ -763,90 +797,91 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
                          "password": PASSWORD, "phone": "13900009999", "region_ids": [template.region_id]})),
         )
         .await;
-    assert_eq!(s, 201, "{tech}");
-    let tech_id = tech["id"].as_str().unwrap().to_string();
-    let stored_now: i64 = db
-        .read(|conn| Ok::<_, DbError>(tickets::table.count().get_result(conn)?))
-        .await
-        .unwrap();
-    let more = sizes.stored_tickets.saturating_sub(stored_now as usize);
-    let t = Instant::now();
-    {
-        let (template, technicians, tech_id) =
-            (template.clone(), technicians.clone(), tech_id.clone());
-        fill(&db, more, move |i| {
-            let mut r = shifted(&template, -chrono::Duration::minutes(i as i64 % 100_000));
-            r.id = format!("stored-{i:07}");
-            r.external_ref = None;
-            let mine = i % 50 == 0;
-            r.assignee_id = Some(if mine {
-                tech_id.clone()
-            } else {
-                technicians[i % technicians.len()].clone()
-            });
-            if mine && i / 50 < 20 {
-                // The technician's 20 open tickets; deadlines far enough out not to fire.
-                r.next_deadline_at = r.next_deadline_at.map(|d| d + chrono::Duration::days(2));
-                r.ack_due_at = r.ack_due_at.map(|d| d + chrono::Duration::days(2));
-            } else {
-                r.status = "resolved".into();
-                r.acknowledged_at = Some(r.created_at + chrono::Duration::minutes(5));
-                r.resolved_at = Some(r.created_at + chrono::Duration::hours(3));
-                r.resolve_on_time = Some(true);
-                r.next_deadline_at = None;
-            }
-            r
-        })
+        assert_eq!(s, 201, "{tech}");
+        let tech_id = tech["id"].as_str().unwrap().to_string();
+        let stored_now: i64 = db
+            .read(|conn| Ok::<_, DbError>(tickets::table.count().get_result(conn)?))
+            .await
+            .unwrap();
+        let more = sizes.stored_tickets.saturating_sub(stored_now as usize);
+        let t = Instant::now();
+        {
+            let (template, technicians, tech_id) =
+                (template.clone(), technicians.clone(), tech_id.clone());
+            fill(&db, more, move |i| {
+                let mut r = shifted(&template, -chrono::Duration::minutes(i as i64 % 100_000));
+                r.id = format!("stored-{i:07}");
+                r.external_ref = None;
+                let mine = i % 50 == 0;
+                r.assignee_id = Some(if mine {
+                    tech_id.clone()
+                } else {
+                    technicians[i % technicians.len()].clone()
+                });
+                if mine && i / 50 < 20 {
+                    // The technician's 20 open tickets; deadlines far enough out not to fire.
+                    r.next_deadline_at = r.next_deadline_at.map(|d| d + chrono::Duration::days(2));
+                    r.ack_due_at = r.ack_due_at.map(|d| d + chrono::Duration::days(2));
+                } else {
+                    r.status = "resolved".into();
+                    r.acknowledged_at = Some(r.created_at + chrono::Duration::minutes(5));
+                    r.resolved_at = Some(r.created_at + chrono::Duration::hours(3));
+                    r.resolve_on_time = Some(true);
+                    r.next_deadline_at = None;
+                }
+                r
+            })
+            .await;
+        }
+        let fill_took = t.elapsed();
+        if backend == "postgres" {
+            let mut conn = db.conn().unwrap();
+            conn.batch_execute("ANALYZE").unwrap();
+        }
+        let stored: i64 = db
+            .read(|conn| Ok::<_, DbError>(tickets::table.count().get_result(conn)?))
+            .await
+            .unwrap();
+        fig(
+            "tickets stored (filled in)",
+            format!("{stored} ({:.1} s)", fill_took.as_secs_f64()),
+        );
+        let token: Arc<str> = client.login("bench-tech").await.into();
+        let (s, payload) = client.get("/me/tickets", Auth::Bearer(&token)).await;
+        assert_eq!(s, 200, "{payload}");
+        assert_eq!(
+            payload["items"].as_array().map(Vec::len),
+            Some(20),
+            "the technician's open tickets"
+        );
+        let bytes = serde_json::to_vec(&payload).unwrap().len();
+        rss.take_peak_mb();
+        let fixline_rate = read_rate(
+            &client.http,
+            &base,
+            Some(token.clone()),
+            sizes.me_requests,
+            bytes,
+        )
         .await;
+        let me_rss = rss.take_peak_mb();
+        let (bare_base, bare) = bare_server(payload, 2).await;
+        let bare_rate = read_rate(&client.http, &bare_base, None, sizes.me_requests, bytes).await;
+        bare.stop(true).await;
+        fig(
+            "GET /me/tickets (requests/s, 20 tickets, bytes)",
+            format!("{fixline_rate:.0} ({bytes} B)"),
+        );
+        fig(
+            "bare actix JSON handler, same payload (requests/s)",
+            format!("{bare_rate:.0}"),
+        );
+        fig(
+            "/me/tickets / bare handler",
+            format!("{:.0} %", 100.0 * fixline_rate / bare_rate),
+        );
+        fig("peak RSS during /me/tickets (MB)", me_rss.to_string());
     }
-    let fill_took = t.elapsed();
-    if backend == "postgres" {
-        let mut conn = db.conn().unwrap();
-        conn.batch_execute("ANALYZE").unwrap();
-    }
-    let stored: i64 = db
-        .read(|conn| Ok::<_, DbError>(tickets::table.count().get_result(conn)?))
-        .await
-        .unwrap();
-    fig(
-        "tickets stored (filled in)",
-        format!("{stored} ({:.1} s)", fill_took.as_secs_f64()),
-    );
-    let token: Arc<str> = client.login("bench-tech").await.into();
-    let (s, payload) = client.get("/me/tickets", Auth::Bearer(&token)).await;
-    assert_eq!(s, 200, "{payload}");
-    assert_eq!(
-        payload["items"].as_array().map(Vec::len),
-        Some(20),
-        "the technician's open tickets"
-    );
-    let bytes = serde_json::to_vec(&payload).unwrap().len();
-    rss.take_peak_mb();
-    let fixline_rate = read_rate(
-        &client.http,
-        &base,
-        Some(token.clone()),
-        sizes.me_requests,
-        bytes,
-    )
-    .await;
-    let me_rss = rss.take_peak_mb();
-    let (bare_base, bare) = bare_server(payload, 2).await;
-    let bare_rate = read_rate(&client.http, &bare_base, None, sizes.me_requests, bytes).await;
-    bare.stop(true).await;
-    fig(
-        "GET /me/tickets (requests/s, 20 tickets, bytes)",
-        format!("{fixline_rate:.0} ({bytes} B)"),
-    );
-    fig(
-        "bare actix JSON handler, same payload (requests/s)",
-        format!("{bare_rate:.0}"),
-    );
-    fig(
-        "/me/tickets / bare handler",
-        format!("{:.0} %", 100.0 * fixline_rate / bare_rate),
-    );
-    fig("peak RSS during /me/tickets (MB)", me_rss.to_string());
 
     fig(
         "peak RSS of the process over the run (MB)",
@@ -949,18 +984,20 @@ async fn read_rate(
     n as f64 / elapsed.as_secs_f64()
 }
 
-/// One intake's rows written again for a new ticket: the ticket, its `created` and `assigned`
-/// events with their feed entries, and its outbox messages.
+/// One intake's rows written again for a new ticket assigned to `assignee`: the ticket, its
+/// `created` and `assigned` events with their feed entries, and its outbox messages.
 fn raw_intake(
     conn: &mut DbConn,
     t0: &TicketRow,
     events: &[EventRow],
     outbox: &[NotificationRow],
+    assignee: &str,
     i: usize,
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
     let mut t = shifted(t0, now - t0.created_at);
     t.id = format!("raw-{i:07}");
+    t.assignee_id = Some(assignee.to_string());
     t.external_ref = Some(format!("RAW-{i:07}"));
     fixline::store::tickets::insert(conn, &t)?;
     for (k, e) in events.iter().enumerate() {

@@ -218,7 +218,7 @@ async fn list_users(
         .read(move |conn| users::list(conn, &filter).map_err(ApiError::from))
         .await?;
     let items: Vec<UserDto> = list.into_iter().map(UserDto::from).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(super::items(items))
 }
 
 async fn get_user(
@@ -392,7 +392,7 @@ async fn list_keys(state: web::Data<AppState>, caller: Caller) -> ApiResult<Http
         .read(|conn| api_keys::list(conn).map_err(ApiError::from))
         .await?;
     let items: Vec<ApiKeyDto> = rows.into_iter().map(ApiKeyDto::from).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(super::items(items))
 }
 
 async fn revoke_key(

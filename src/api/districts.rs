@@ -90,7 +90,7 @@ async fn list(
         .into_iter()
         .map(|r| DistrictDto::from_row(r, false))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(super::items(items))
 }
 
 async fn get(

@@ -104,7 +104,7 @@ async fn list_rotations(
         .read(move |conn| duty::rotations(conn, &region_id).map_err(ApiError::from))
         .await?;
     let items: Vec<RotationDto> = rows.into_iter().map(RotationDto::from).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(super::items(items))
 }
 
 #[derive(Deserialize)]
@@ -200,7 +200,7 @@ async fn add_rotations(
         })
         .await?;
     let items: Vec<RotationDto> = rows.into_iter().map(RotationDto::from).collect();
-    Ok(created(&json!({ "items": items })))
+    Ok(created(&super::Items { items }))
 }
 
 async fn delete_rotation(

@@ -2,7 +2,6 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::state::AppState;
 use super::tickets::TicketDto;
@@ -24,7 +23,7 @@ async fn my_tickets(state: web::Data<AppState>, caller: Caller) -> ApiResult<Htt
         .await?;
     let now = state.clock.now_naive();
     let items: Vec<TicketDto> = rows.into_iter().map(|t| TicketDto::new(t, now)).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(super::items(items))
 }
 
 #[derive(Deserialize)]

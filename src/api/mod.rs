@@ -99,6 +99,17 @@ pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }
 
+/// A list answer: `{"items": [...]}`.
+#[derive(serde::Serialize)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// 200 with `{"items": [...]}`, serialised straight from the typed items.
+pub fn items<T: serde::Serialize>(items: Vec<T>) -> HttpResponse {
+    HttpResponse::Ok().json(Items { items })
+}
+
 pub fn created<T: serde::Serialize>(body: &T) -> HttpResponse {
     HttpResponse::Created().json(body)
 }

@@ -51,7 +51,7 @@ async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpRespo
         .read(move |conn| regions::list(conn, scope.filter()).map_err(ApiError::from))
         .await?;
     let items: Vec<RegionDto> = rows.into_iter().map(RegionDto::from).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(super::items(items))
 }
 
 async fn get(

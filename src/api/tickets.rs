@@ -12,7 +12,7 @@ use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::domain::ticket::{Status, TicketKind};
 use crate::domain::{required_text, Code, Crs, Invalid, PhoneNumber, Role, WgsPoint};
 use crate::flow::actions::{self, Acting, Postponement};
-use crate::flow::intake::{intake, NewTicket, Placement};
+use crate::flow::intake::{prepare, record, NewTicket, Placement, Prepared};
 use crate::flow::{Actor, FlowError};
 use crate::spatial::Located;
 use crate::store::tickets::{self, BoardFilter, EventRow, TicketRow};
@@ -56,15 +56,6 @@ impl From<FlowError> for ApiError {
     }
 }
 
-/// Stage outcome as the API shows it.
-pub fn outcome(v: Option<bool>) -> Value {
-    match v {
-        None => Value::Null,
-        Some(true) => "on_time".into(),
-        Some(false) => "late".into(),
-    }
-}
-
 /// A ticket as the API shows it.
 #[derive(Serialize)]
 pub struct TicketDto {
@@ -74,21 +65,21 @@ pub struct TicketDto {
     pub external_ref: Option<String>,
     pub region_id: String,
     pub district_id: Option<String>,
-    pub customer: Value,
+    pub customer: CustomerDto,
     pub address: String,
-    pub location: Option<Value>,
-    pub fault: Value,
+    pub location: Option<LocationDto>,
+    pub fault: FaultDto,
     pub assignee_id: Option<String>,
     pub flagged: bool,
     pub flag_reason: Option<String>,
     pub appointment_at: Option<DateTime<Utc>>,
     pub contact_note: Option<String>,
-    pub deadlines: Value,
-    pub outcomes: Value,
+    pub deadlines: DeadlinesDto,
+    pub outcomes: OutcomesDto,
     pub escalation_level: i32,
     pub postponements: i32,
-    pub check_in: Option<Value>,
-    pub resolution: Option<Value>,
+    pub check_in: Option<CheckInDto>,
+    pub resolution: Option<ResolutionDto>,
     pub cancel_reason: Option<String>,
     /// The ticket whose unsatisfied callback opened this follow-up.
     pub follow_up_of: Option<String>,
@@ -99,35 +90,115 @@ pub struct TicketDto {
     pub updated_at: DateTime<Utc>,
 }
 
+#[derive(Serialize)]
+pub struct CustomerDto {
+    pub name: String,
+    pub phone: String,
+    pub account_no: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct LocationDto {
+    pub lat: f64,
+    pub lon: f64,
+    pub crs: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct FaultDto {
+    pub category: String,
+    pub description: String,
+}
+
+/// Every deadline of the ticket and when each was met.
+#[derive(Serialize)]
+pub struct DeadlinesDto {
+    pub dispatch_due_at: DateTime<Utc>,
+    pub pushed_at: Option<DateTime<Utc>>,
+    pub ack_due_at: Option<DateTime<Utc>>,
+    pub assignment_ack_due_at: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub arrival_due_at: Option<DateTime<Utc>>,
+    pub arrived_at: Option<DateTime<Utc>>,
+    pub promised_at: DateTime<Utc>,
+    pub original_promised_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// Each SLA stage: `on_time`, `late`, or null while undecided.
+#[derive(Serialize)]
+pub struct OutcomesDto {
+    pub dispatch: Option<&'static str>,
+    pub contact: Option<&'static str>,
+    pub arrival: Option<&'static str>,
+    pub resolve: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct CheckInDto {
+    pub distance_m: Option<f64>,
+    pub far: Option<bool>,
+}
+
+#[derive(Serialize)]
+pub struct ResolutionDto {
+    pub code: String,
+    pub notes: Option<String>,
+}
+
+/// An SLA stage's recorded outcome as the API names it: `on_time`, `late`, or none yet.
+pub fn outcome(v: Option<bool>) -> Option<&'static str> {
+    v.map(|on_time| if on_time { "on_time" } else { "late" })
+}
+
 impl TicketDto {
     pub fn new(t: TicketRow, now: NaiveDateTime) -> Self {
         let u = |x: Option<NaiveDateTime>| x.map(utc);
         TicketDto {
-            customer: json!({"name": t.customer_name, "phone": t.customer_phone, "account_no": t.account_no}),
-            location: t
-                .lat
-                .zip(t.lon)
-                .map(|(lat, lon)| json!({"lat": lat, "lon": lon, "crs": "wgs84"})),
-            fault: json!({"category": t.fault_category, "description": t.fault_description}),
-            deadlines: json!({
-                "dispatch_due_at": utc(t.dispatch_due_at), "pushed_at": u(t.pushed_at),
-                "ack_due_at": u(t.ack_due_at), "assignment_ack_due_at": u(t.assignment_ack_due_at),
-                "acknowledged_at": u(t.acknowledged_at),
-                "arrival_due_at": u(t.arrival_due_at), "arrived_at": u(t.arrived_at),
-                "promised_at": utc(t.promised_at), "original_promised_at": utc(t.original_promised_at),
-                "resolved_at": u(t.resolved_at), "closed_at": u(t.closed_at), "cancelled_at": u(t.cancelled_at),
+            customer: CustomerDto {
+                name: t.customer_name,
+                phone: t.customer_phone,
+                account_no: t.account_no,
+            },
+            location: t.lat.zip(t.lon).map(|(lat, lon)| LocationDto {
+                lat,
+                lon,
+                crs: "wgs84",
             }),
-            outcomes: json!({
-                "dispatch": outcome(t.dispatch_on_time), "contact": outcome(t.ack_on_time),
-                "arrival": outcome(t.arrival_on_time), "resolve": outcome(t.resolve_on_time),
+            fault: FaultDto {
+                category: t.fault_category,
+                description: t.fault_description,
+            },
+            deadlines: DeadlinesDto {
+                dispatch_due_at: utc(t.dispatch_due_at),
+                pushed_at: u(t.pushed_at),
+                ack_due_at: u(t.ack_due_at),
+                assignment_ack_due_at: u(t.assignment_ack_due_at),
+                acknowledged_at: u(t.acknowledged_at),
+                arrival_due_at: u(t.arrival_due_at),
+                arrived_at: u(t.arrived_at),
+                promised_at: utc(t.promised_at),
+                original_promised_at: utc(t.original_promised_at),
+                resolved_at: u(t.resolved_at),
+                closed_at: u(t.closed_at),
+                cancelled_at: u(t.cancelled_at),
+            },
+            outcomes: OutcomesDto {
+                dispatch: outcome(t.dispatch_on_time),
+                contact: outcome(t.ack_on_time),
+                arrival: outcome(t.arrival_on_time),
+                resolve: outcome(t.resolve_on_time),
+            },
+            check_in: t.arrived_at.map(|_| CheckInDto {
+                distance_m: t.check_in_distance_m,
+                far: t.check_in_far,
             }),
-            check_in: t
-                .arrived_at
-                .map(|_| json!({"distance_m": t.check_in_distance_m, "far": t.check_in_far})),
-            resolution: t
-                .resolution_code
-                .as_ref()
-                .map(|c| json!({"code": c, "notes": t.resolution_notes})),
+            resolution: t.resolution_code.map(|code| ResolutionDto {
+                code,
+                notes: t.resolution_notes,
+            }),
             seconds_left: t.next_deadline_at.map(|d| (d - now).num_seconds()),
             next_deadline_at: u(t.next_deadline_at),
             appointment_at: u(t.appointment_at),
@@ -301,15 +372,24 @@ async fn create(
     let now = state.clock.now_naive();
     let flow = state.flow.clone();
     let external_ref = new.external_ref.clone();
-    let outcome = {
-        let (new, placement, actor) = (new.clone(), placement.clone(), actor.clone());
+    let prepared = {
+        let (new, placement, flow) = (new.clone(), placement.clone(), flow.clone());
         state
             .db
-            .write(move |conn| {
-                intake(conn, &flow, &new, &placement, &actor, now).map_err(ApiError::from)
-            })
-            .await
+            .read(move |conn| prepare(conn, &flow, &new, &placement, now).map_err(ApiError::from))
+            .await?
     };
+    let routing = match prepared {
+        Prepared::Known(t) => return Ok(HttpResponse::Ok().json(TicketDto::new(*t, now))),
+        Prepared::New(routing) => routing,
+    };
+    let outcome = state
+        .db
+        .write(move |conn| {
+            record(conn, &flow, &new, &placement, &routing, &actor, now).map_err(ApiError::from)
+        })
+        .await
+        .map(|t| (t, true));
     let (ticket, created) = match outcome {
         Ok(r) => r,
         // Two intakes of one external_ref raced: the loser answers the winner's ticket.
@@ -390,7 +470,7 @@ async fn timeline(
         })
         .await?;
     let items: Vec<EventDto> = events.into_iter().map(EventDto::from).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(super::items(items))
 }
 
 /// The ticket's messages with every delivery attempt: how "pushed within 3 minutes" is known.
@@ -433,7 +513,7 @@ async fn messages(
                    "next_attempt_at": utc(n.next_attempt_at), "last_error": n.last_error, "attempts": tried})
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(super::items(items))
 }
 
 /// Runs one flow action in a write transaction and answers the ticket.

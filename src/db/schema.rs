@@ -121,6 +121,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Open tickets per technician, kept by triggers on `tickets` (see migration 000008).
+    technician_load (user_id) {
+        user_id -> Text,
+        open_tickets -> Integer,
+    }
+}
+
+diesel::table! {
     tickets (id) {
         id -> Text,
         region_id -> Text,
@@ -371,6 +379,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     duty_rotations,
     duty_overrides,
     technician_positions,
+    technician_load,
     tickets,
     ticket_events,
     notifications,
@@ -419,6 +428,7 @@ pub fn declared_tables() -> Vec<(&'static str, Vec<String>)> {
         duty_rotations,
         duty_overrides,
         technician_positions,
+        technician_load,
         tickets,
         ticket_events,
         notifications,

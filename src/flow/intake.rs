@@ -1,18 +1,22 @@
 //! Recording a fault: the ticket, its first events, its routing to the on-duty staff and its
-//! outbox messages, in one transaction.
+//! outbox messages, in one transaction. What routing reads (policy, roster, positions) is read
+//! just before it, so that concurrent intakes wait for each other only while they write.
 
 use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
 use super::{
-    candidates, event, notify, on_duty_staff, reschedule, staff, Actor, FlowConfig, FlowResult,
+    candidates_from, event, notify, on_duty_staff, reschedule, staff, Actor, FlowConfig, FlowResult,
 };
 use crate::db::DbConn;
 use crate::domain::routing::rank;
+use crate::domain::sla::SlaPolicy;
 use crate::domain::ticket::{transition, Action, Status, TicketKind};
 use crate::domain::{new_id, PhoneNumber, Role, WgsPoint};
 use crate::notify::templates::Purpose;
+use crate::store::duty::{self, PositionRow};
 use crate::store::tickets::{self, TicketRow};
+use crate::store::users::UserRow;
 
 /// A fault report, parsed and checked at the edge.
 #[derive(Debug, Clone)]
@@ -39,8 +43,63 @@ pub struct Placement {
     pub how: Value,
 }
 
-/// Records the ticket. Answers the ticket and whether it was created now (false: the same
-/// `external_ref` was recorded before, and that ticket is returned unchanged).
+/// What intake reads before it writes: the region's policy and the people on duty. Read
+/// outside the write transaction, so that concurrent intakes serialise only on their inserts.
+#[derive(Debug, Clone)]
+pub struct Routing {
+    policy: SlaPolicy,
+    managers: Vec<UserRow>,
+    technicians: Vec<UserRow>,
+    positions: Vec<PositionRow>,
+    /// Told when no technician is on duty.
+    dispatchers: Vec<UserRow>,
+}
+
+/// What [`prepare`] found.
+#[derive(Debug, Clone)]
+pub enum Prepared {
+    /// The same `external_ref` was recorded before: that ticket, unchanged.
+    Known(Box<TicketRow>),
+    /// A new fault, routed with these reads.
+    New(Box<Routing>),
+}
+
+/// Reads what recording the fault needs. Runs before the write transaction; what it read may
+/// be a moment old when [`record`] runs, as if the call had come a moment earlier. The load
+/// that balances technicians is read again inside the transaction.
+pub fn prepare(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    new: &NewTicket,
+    placement: &Placement,
+    now: NaiveDateTime,
+) -> FlowResult<Prepared> {
+    if let Some(r) = &new.external_ref {
+        if let Some(existing) = tickets::find_by_external_ref(conn, r)? {
+            return Ok(Prepared::Known(Box::new(existing)));
+        }
+    }
+    let policy = super::policy_for(conn, cfg, &placement.region_id, new.kind)?;
+    let (managers, technicians) = on_duty_staff(conn, cfg, &placement.region_id, now)?;
+    let ids: Vec<String> = technicians.iter().map(|u| u.id.clone()).collect();
+    let positions = duty::positions(conn, &ids)?;
+    let dispatchers = if technicians.is_empty() {
+        staff(conn, &placement.region_id, Role::Dispatcher)?
+    } else {
+        Vec::new()
+    };
+    Ok(Prepared::New(Box::new(Routing {
+        policy,
+        managers,
+        technicians,
+        positions,
+        dispatchers,
+    })))
+}
+
+/// Records the ticket, reading and writing in one connection (inside a transaction that is
+/// already open, such as a callback's). Answers the ticket and whether it was created now
+/// (false: the same `external_ref` was recorded before, and that ticket is returned unchanged).
 pub fn intake(
     conn: &mut DbConn,
     cfg: &FlowConfig,
@@ -49,12 +108,33 @@ pub fn intake(
     actor: &Actor,
     now: NaiveDateTime,
 ) -> FlowResult<(TicketRow, bool)> {
-    if let Some(r) = &new.external_ref {
-        if let Some(existing) = tickets::find_by_external_ref(conn, r)? {
-            return Ok((existing, false));
+    match prepare(conn, cfg, new, placement, now)? {
+        Prepared::Known(t) => Ok((*t, false)),
+        Prepared::New(routing) => {
+            record(conn, cfg, new, placement, &routing, actor, now).map(|t| (t, true))
         }
     }
-    let policy = super::policy_for(conn, cfg, &placement.region_id, new.kind)?;
+}
+
+/// Writes a prepared fault: the ticket, routed to the on-duty technician the ranking picks (by
+/// distance, then by open tickets counted now), its timeline and its outbox messages. A second
+/// intake of the same `external_ref` that raced past [`prepare`] fails on the unique index.
+pub fn record(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    new: &NewTicket,
+    placement: &Placement,
+    routing: &Routing,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> FlowResult<TicketRow> {
+    let Routing {
+        policy,
+        managers,
+        technicians,
+        positions,
+        dispatchers,
+    } = routing;
     let at = |d: chrono::Duration| policy.after(now.and_utc(), d).naive_utc();
     let promised = at(policy.promise(new.kind));
     let mut t = TicketRow {
@@ -109,8 +189,9 @@ pub fn intake(
         follow_up_of: new.follow_up_of.clone(),
     };
 
-    let (managers, technicians) = on_duty_staff(conn, cfg, &placement.region_id, now)?;
-    let pool = candidates(conn, &technicians)?;
+    let ids: Vec<String> = technicians.iter().map(|u| u.id.clone()).collect();
+    let counts = tickets::open_counts(conn, &ids)?;
+    let pool = candidates_from(technicians, &counts, positions);
     let point = new.point.map(|p| (p.lat, p.lon));
     let chosen = rank(&pool, point, now.and_utc(), &[])
         .first()
@@ -126,7 +207,7 @@ pub fn intake(
         t.flagged = true;
         t.flag_reason = Some("no technician on duty in the region".into());
     }
-    reschedule(&mut t, &policy)?;
+    reschedule(&mut t, policy)?;
     tickets::insert(conn, &t)?;
 
     let place = point;
@@ -140,7 +221,7 @@ pub fn intake(
                "promised_at": t.promised_at.and_utc(), "dispatch_due_at": t.dispatch_due_at.and_utc()}),
         place,
     )?;
-    for m in &managers {
+    for m in managers {
         notify(conn, cfg, &t, m, Purpose::NewTicket, now)?;
     }
     match &technician {
@@ -158,7 +239,6 @@ pub fn intake(
             notify(conn, cfg, &t, tech, Purpose::NewTicket, now)?;
         }
         None => {
-            let dispatchers = staff(conn, &t.region_id, Role::Dispatcher)?;
             event(
                 conn,
                 &t,
@@ -168,10 +248,10 @@ pub fn intake(
                 json!({"reason": "no technician on duty", "notified": dispatchers.len()}),
                 None,
             )?;
-            for d in &dispatchers {
+            for d in dispatchers {
                 notify(conn, cfg, &t, d, Purpose::DispatcherQueue, now)?;
             }
         }
     }
-    Ok((t, true))
+    Ok(t)
 }

@@ -267,7 +267,16 @@ pub fn candidates(conn: &mut DbConn, technicians: &[UserRow]) -> FlowResult<Vec<
     let ids: Vec<String> = technicians.iter().map(|u| u.id.clone()).collect();
     let counts = ticket_store::open_counts(conn, &ids)?;
     let positions = duty::positions(conn, &ids)?;
-    Ok(technicians
+    Ok(candidates_from(technicians, &counts, &positions))
+}
+
+/// Routing candidates from technicians, their open-ticket counts and their last positions.
+pub fn candidates_from(
+    technicians: &[UserRow],
+    counts: &[(String, i64)],
+    positions: &[duty::PositionRow],
+) -> Vec<Candidate> {
+    technicians
         .iter()
         .map(|u| Candidate {
             user_id: u.id.clone(),
@@ -282,7 +291,7 @@ pub fn candidates(conn: &mut DbConn, technicians: &[UserRow]) -> FlowResult<Vec<
                 .find(|p| p.user_id == u.id)
                 .map(|p| (p.lat, p.lon, p.at.and_utc())),
         })
-        .collect())
+        .collect()
 }
 
 /// The SLA policy of a region and kind of work: the configured defaults, with the region's

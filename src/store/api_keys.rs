@@ -33,7 +33,7 @@ pub fn find_active(conn: &mut DbConn, key_hash: &str) -> QueryResult<Option<ApiK
         .filter(api_keys::key_hash.eq(key_hash))
         .filter(api_keys::revoked_at.is_null())
         .select(ApiKeyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -46,7 +46,7 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<CallbackRow>> {
     callbacks::table
         .find(id)
         .select(CallbackRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -54,7 +54,7 @@ pub fn for_ticket(conn: &mut DbConn, ticket_id: &str) -> QueryResult<Option<Call
     callbacks::table
         .filter(callbacks::ticket_id.eq(ticket_id))
         .select(CallbackRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -159,7 +159,7 @@ pub fn resolved_between(
 pub fn last_closed_day(conn: &mut DbConn) -> QueryResult<Option<String>> {
     callback_days::table
         .select(diesel::dsl::max(callback_days::day))
-        .first(conn)
+        .get_result(conn)
 }
 
 /// Marks a day closed. False if it already was (another instance closed it first).
@@ -194,5 +194,5 @@ pub fn close_day(
 pub fn first_resolution(conn: &mut DbConn) -> QueryResult<Option<NaiveDateTime>> {
     tickets::table
         .select(diesel::dsl::min(tickets::resolved_at))
-        .first(conn)
+        .get_result(conn)
 }

@@ -55,7 +55,7 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<ComplaintRow>> {
     complaints::table
         .find(id)
         .select(ComplaintRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

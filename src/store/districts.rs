@@ -91,7 +91,7 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<DistrictRow>> {
     districts::table
         .find(id)
         .select(DistrictRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -99,7 +99,7 @@ pub fn find_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Distric
     districts::table
         .filter(districts::code.eq(code))
         .select(DistrictRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -172,7 +172,7 @@ pub fn revision(conn: &mut DbConn) -> QueryResult<i64> {
     district_revision::table
         .find(1)
         .select(district_revision::revision)
-        .first(conn)
+        .get_result(conn)
 }
 
 /// Loads every district as index shapes, with the revision they belong to.

@@ -59,6 +59,6 @@ pub fn last_seq(conn: &mut DbConn, user_id: &str) -> QueryResult<i64> {
     let max: Option<i64> = user_feed::table
         .filter(user_feed::user_id.eq(user_id))
         .select(diesel::dsl::max(user_feed::seq))
-        .first(conn)?;
+        .get_result(conn)?;
     Ok(max.unwrap_or(0))
 }

@@ -1,5 +1,9 @@
 //! Diesel queries, one module per aggregate. Functions take a connection (inside the caller's
 //! transaction when they write) and return rows converted to domain types.
+//!
+//! Single-row reads (by key, or of an aggregate) use `get_result`, not `first`: `first` adds a
+//! bound `LIMIT`, and SQLite (3.47 on) plans with the value of a bound `LIMIT`, so it throws the
+//! cached statement away and prepares it again on every call.
 
 pub mod api_keys;
 pub mod appraisals;

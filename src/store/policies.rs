@@ -21,7 +21,7 @@ pub fn get(conn: &mut DbConn, region_id: &str, kind: &str) -> QueryResult<Option
     region_policies::table
         .find((region_id, kind))
         .select(PolicyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

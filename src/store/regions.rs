@@ -27,7 +27,7 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<Region>> {
     regions::table
         .find(id)
         .select(Region::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -35,7 +35,7 @@ pub fn find_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Region>
     regions::table
         .filter(regions::code.eq(code))
         .select(Region::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

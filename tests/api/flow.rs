@@ -1023,6 +1023,113 @@ async fn two_instances_on_postgres_apply_each_step_once() {
     two_instances_apply_each_step_once().await;
 }
 
+/// Each technician's open tickets: as kept by the database (`technician_load`), and as counted
+/// from the tickets themselves.
+async fn loads(app: &TestApp) -> (Vec<(String, i64)>, Vec<(String, i64)>) {
+    use diesel::prelude::*;
+    use fixline::db::schema::{technician_load, tickets};
+    app.state
+        .db
+        .read(|conn| -> Result<_, fixline::db::DbError> {
+            let kept: Vec<(String, i32)> = technician_load::table
+                .filter(technician_load::open_tickets.ne(0))
+                .select((technician_load::user_id, technician_load::open_tickets))
+                .order(technician_load::user_id)
+                .load(conn)?;
+            let counted: Vec<(Option<String>, i64)> = tickets::table
+                .filter(tickets::assignee_id.is_not_null())
+                .filter(tickets::status.ne_all(["resolved", "closed", "cancelled"]))
+                .group_by(tickets::assignee_id)
+                .select((tickets::assignee_id, diesel::dsl::count_star()))
+                .order(tickets::assignee_id)
+                .load(conn)?;
+            Ok((
+                kept.into_iter().map(|(u, n)| (u, n as i64)).collect(),
+                counted.into_iter().map(|(u, n)| (u.unwrap(), n)).collect(),
+            ))
+        })
+        .await
+        .unwrap()
+}
+
+async fn routing_balances_open_tickets_through_every_change(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let agent = app.login("agent").await;
+    // Nobody has reported a position: ten calls go round the five day-shift technicians.
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        let t = create(&app, &agent, fault(None)).await;
+        ids.push((
+            t["id"].as_str().unwrap().to_string(),
+            t["assignee_id"].as_str().unwrap().to_string(),
+        ));
+    }
+    let (kept, counted) = loads(&app).await;
+    assert_eq!(kept, counted);
+    assert_eq!(kept.len(), 5, "{kept:?}");
+    assert!(kept.iter().all(|(_, n)| *n == 2), "{kept:?}");
+
+    // One resolved, one cancelled, one handed to another technician.
+    let (done, done_by) = ids[0].clone();
+    let token = app.login(&username(&app, &done_by).await).await;
+    app.post(
+        &format!("/tickets/{done}/ack"),
+        &token,
+        json!({"appointment_at": "2026-11-23T11:00:00+08:00", "contact_note": "用户在家"}),
+    )
+    .await
+    .ok(200);
+    app.post(
+        &format!("/tickets/{done}/check-in"),
+        &token,
+        json!({"lat": 31.8701, "lon": 120.5501}),
+    )
+    .await
+    .ok(200);
+    app.post(
+        &format!("/tickets/{done}/resolve"),
+        &token,
+        json!({"resolution_code": "reconnected"}),
+    )
+    .await
+    .ok(200);
+    let dispatcher = app.login("dispatcher").await;
+    let (dropped, dropped_by) = ids.iter().find(|(_, by)| *by != done_by).cloned().unwrap();
+    app.post(
+        &format!("/tickets/{dropped}/cancel"),
+        &dispatcher,
+        json!({"reason": "重复报修"}),
+    )
+    .await
+    .ok(200);
+    let (moved, from) = ids
+        .iter()
+        .find(|(_, by)| *by != done_by && *by != dropped_by)
+        .cloned()
+        .unwrap();
+    app.post(
+        &format!("/tickets/{moved}/assign"),
+        &dispatcher,
+        json!({"assignee_id": done_by}),
+    )
+    .await
+    .ok(200);
+
+    let (kept, counted) = loads(&app).await;
+    assert_eq!(kept, counted);
+    let load = |who: &str| kept.iter().find(|(u, _)| u == who).map_or(0, |(_, n)| *n);
+    assert_eq!(load(&done_by), 2, "one resolved, one handed over");
+    assert_eq!(load(&dropped_by), 1);
+    assert_eq!(load(&from), 1);
+    // The next call goes to one of the two technicians with one open ticket.
+    let t = create(&app, &agent, fault(None)).await;
+    let to = t["assignee_id"].as_str().unwrap();
+    assert!(to == dropped_by || to == from, "{to} with {}", load(to));
+    let (kept, counted) = loads(&app).await;
+    assert_eq!(kept, counted);
+}
+
 both!(
     ticket_reaches_the_on_duty_staff,
     contact_deadline_and_escalation,
@@ -1039,4 +1146,5 @@ both!(
     amending_keeps_recorded_outcomes,
     nearest_on_duty_technician_gets_the_ticket,
     rosters_are_managed_per_region,
+    routing_balances_open_tickets_through_every_change,
 );

@@ -1015,18 +1015,15 @@ fn raw_intake(
     for (k, n) in outbox.iter().enumerate() {
         let n = NotificationRow {
             id: format!("raw-{i:07}-n{k}"),
-            ticket_id: Some(t.id.clone()),
-            status: fixline::store::notifications::PENDING.into(),
-            attempts: 0,
-            created_at: now,
-            next_attempt_at: now,
-            lease_until: None,
-            accepted_at: None,
-            delivered_at: None,
-            provider: None,
-            provider_message_id: None,
-            last_error: None,
-            ..n.clone()
+            ..NotificationRow::pending(
+                &n.region_id,
+                Some(&t.id),
+                n.recipient_user_id.as_deref(),
+                &n.recipient_phone,
+                &n.purpose,
+                &n.body,
+                now,
+            )
         };
         fixline::store::notifications::insert(conn, &n)?;
     }

@@ -379,30 +379,33 @@ async fn create(
             .read(move |conn| prepare(conn, &flow, &new, &placement, now).map_err(ApiError::from))
             .await?
     };
-    let routing = match prepared {
-        Prepared::Known(t) => return Ok(HttpResponse::Ok().json(TicketDto::new(*t, now))),
-        Prepared::New(routing) => routing,
-    };
-    let outcome = state
-        .db
-        .write(move |conn| {
-            record(conn, &flow, &new, &placement, &routing, &actor, now).map_err(ApiError::from)
-        })
-        .await
-        .map(|t| (t, true));
-    let (ticket, created) = match outcome {
-        Ok(r) => r,
-        // Two intakes of one external_ref raced: the loser answers the winner's ticket.
-        Err(e) if e.status.as_u16() == 409 && external_ref.is_some() => {
-            let r = external_ref.clone().unwrap_or_default();
-            let existing = state
+    let (ticket, created) = match prepared {
+        Prepared::Known(t) => (*t, false),
+        Prepared::New(routing) => {
+            let outcome = state
                 .db
-                .read(move |conn| tickets::find_by_external_ref(conn, &r).map_err(ApiError::from))
-                .await?
-                .ok_or(e)?;
-            (existing, false)
+                .write(move |conn| {
+                    record(conn, &flow, &new, &placement, &routing, &actor, now)
+                        .map_err(ApiError::from)
+                })
+                .await;
+            match outcome {
+                Ok(t) => (t, true),
+                // Two intakes of one external_ref raced: the loser answers the winner's ticket.
+                Err(e) if e.status.as_u16() == 409 && external_ref.is_some() => {
+                    let r = external_ref.clone().unwrap_or_default();
+                    let existing = state
+                        .db
+                        .read(move |conn| {
+                            tickets::find_by_external_ref(conn, &r).map_err(ApiError::from)
+                        })
+                        .await?
+                        .ok_or(e)?;
+                    (existing, false)
+                }
+                Err(e) => return Err(e),
+            }
         }
-        Err(e) => return Err(e),
     };
     if created {
         state.kick();

@@ -274,9 +274,7 @@ impl Db {
         let conn: &mut DbConn = &mut conn;
         conn.transaction(f)
     }
-}
 
-impl Db {
     /// Runs `f` on the blocking pool once a connection permit is free.
     async fn run_blocking<F, T, E>(&self, f: F) -> Result<T, E>
     where

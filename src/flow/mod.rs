@@ -177,26 +177,15 @@ pub fn queue_sms(
     };
     notifications::insert(
         conn,
-        &NotificationRow {
-            id: new_id(),
-            region_id: region_id.to_string(),
-            ticket_id: ticket_id.map(str::to_string),
-            recipient_user_id: Some(user.id.clone()),
-            recipient_phone: phone.clone(),
-            channel: "sms".into(),
-            purpose: purpose.into(),
-            body: body.to_string(),
-            status: notifications::PENDING.into(),
-            attempts: 0,
-            created_at: now,
-            next_attempt_at: now,
-            lease_until: None,
-            accepted_at: None,
-            delivered_at: None,
-            provider: None,
-            provider_message_id: None,
-            last_error: None,
-        },
+        &NotificationRow::pending(
+            region_id,
+            ticket_id,
+            Some(&user.id),
+            phone,
+            purpose,
+            body,
+            now,
+        ),
     )?;
     Ok(true)
 }

@@ -32,22 +32,15 @@ struct Sent {
     provider: &'static str,
     latency_ms: i64,
     outcome: Result<super::sms::Accepted, super::sms::SendFailure>,
+    /// When a failed message goes out again; None when it was accepted or is dead. Decided
+    /// once per send, so every try at recording it records the same time.
+    retry_at: Option<NaiveDateTime>,
 }
 
 impl Sent {
-    /// When a failed message should be tried again; None once it is dead.
-    fn retry_at(&self, max_attempts: i32) -> Option<NaiveDateTime> {
-        let attempt = self.row.attempts + 1;
-        match &self.outcome {
-            Err(f) if f.temporary && attempt < max_attempts => Some(self.at + backoff(attempt)),
-            _ => None,
-        }
-    }
-
-    /// The attempt's outcome as recorded: accepted, retry or dead. Stable for one send: the
-    /// retry time is drawn again on each call, but whether there is one is not.
-    fn label(&self, max_attempts: i32) -> &'static str {
-        match (&self.outcome, self.retry_at(max_attempts)) {
+    /// The attempt's outcome as recorded: accepted, retry or dead.
+    fn label(&self) -> &'static str {
+        match (&self.outcome, self.retry_at) {
             (Ok(_), _) => "accepted",
             (Err(_), Some(_)) => "retry",
             (Err(_), None) => "dead",
@@ -61,11 +54,9 @@ impl Sent {
 fn record(
     conn: &mut crate::db::DbConn,
     cfg: &FlowConfig,
-    max_attempts: i32,
     s: &Sent,
 ) -> Result<Option<f64>, FlowError> {
     let row = &s.row;
-    let label = s.label(max_attempts);
     notifications::record_attempt(
         conn,
         &AttemptRow {
@@ -73,7 +64,7 @@ fn record(
             notification_id: row.id.clone(),
             attempt: row.attempts + 1,
             at: s.at,
-            outcome: label.into(),
+            outcome: s.label().into(),
             provider: s.provider.into(),
             answer: match &s.outcome {
                 Ok(a) => a.provider_message_id.clone(),
@@ -95,9 +86,8 @@ fn record(
             }
         }
         Err(failure) => {
-            let retry_at = s.retry_at(max_attempts);
-            notifications::mark_failed(conn, &row.id, &failure.detail, retry_at)?;
-            if retry_at.is_none() {
+            notifications::mark_failed(conn, &row.id, &failure.detail, s.retry_at)?;
+            if s.retry_at.is_none() {
                 raise_failed(conn, cfg, row, &failure.detail, s.at)?;
             }
         }
@@ -229,7 +219,7 @@ impl Sender {
         let started = std::time::Instant::now();
         let (provider, outcome) = match provider {
             Ok(p) => (p.name(), p.send(&msg).await),
-            // The message stays leased and goes out again when the lease expires.
+            // A temporary failure: the message goes out again after the backoff.
             Err(e) => (
                 "none",
                 Err(super::sms::SendFailure {
@@ -238,11 +228,18 @@ impl Sender {
                 }),
             ),
         };
+        let at = self.clock.now_naive();
+        let attempt = row.attempts + 1;
+        let retry_at = match &outcome {
+            Err(f) if f.temporary && attempt < self.max_attempts => Some(at + backoff(attempt)),
+            _ => None,
+        };
         Sent {
             latency_ms: started.elapsed().as_millis() as i64,
-            at: self.clock.now_naive(),
+            at,
             provider,
             outcome,
+            retry_at,
             row,
         }
     }
@@ -251,11 +248,11 @@ impl Sender {
     /// one bad record does not hold back the others.
     async fn record_all(&self, sent: Vec<Sent>) -> Result<(), DbError> {
         let sent = Arc::new(sent);
-        let mut result = self.record_sends(sent.clone(), None).await;
+        let mut result = self.record_sends(sent.clone(), 0..sent.len()).await;
         if result.is_err() && sent.len() > 1 {
             result = Ok(());
             for i in 0..sent.len() {
-                if let Err(e) = self.record_sends(sent.clone(), Some(i)).await {
+                if let Err(e) = self.record_sends(sent.clone(), i..i + 1).await {
                     tracing::error!(notification = %sent[i].row.id, error = %e, "send not recorded");
                     result = result.and(Err(e));
                 }
@@ -264,24 +261,21 @@ impl Sender {
         result
     }
 
-    /// Records `sent` (or only its `only`-th send), again when a concurrent change to a ticket
-    /// won the race (each try reads the tickets afresh), so a result is never lost to a
+    /// Records the sends `sent[range]` in one transaction, again when a concurrent change to a
+    /// ticket won the race (each try reads the tickets afresh), so a result is never lost to a
     /// conflict.
-    async fn record_sends(&self, sent: Arc<Vec<Sent>>, only: Option<usize>) -> Result<(), DbError> {
+    async fn record_sends(
+        &self,
+        sent: Arc<Vec<Sent>>,
+        range: std::ops::Range<usize>,
+    ) -> Result<(), DbError> {
         let mut tries = 0;
         let pushed = loop {
-            let (sent, cfg, max_attempts) = (sent.clone(), self.cfg.clone(), self.max_attempts);
+            let (sent, cfg, range) = (sent.clone(), self.cfg.clone(), range.clone());
             let result = self
                 .db
                 .write(move |conn| -> Result<Vec<Option<f64>>, FlowError> {
-                    let range = match only {
-                        Some(i) => i..i + 1,
-                        None => 0..sent.len(),
-                    };
-                    sent[range]
-                        .iter()
-                        .map(|s| record(conn, &cfg, max_attempts, s))
-                        .collect()
+                    sent[range].iter().map(|s| record(conn, &cfg, s)).collect()
                 })
                 .await;
             match result {
@@ -289,13 +283,9 @@ impl Sender {
                 r => break r.map_err(DbError::from)?,
             }
         };
-        let range = match only {
-            Some(i) => i..i + 1,
-            None => 0..sent.len(),
-        };
         for (s, pushed) in sent[range].iter().zip(pushed) {
             let attempt = s.row.attempts + 1;
-            let label = s.label(self.max_attempts);
+            let label = s.label();
             self.metrics.sms_attempts.with_label_values(&[label]).inc();
             if let Some(seconds) = pushed {
                 self.metrics.push_latency.observe(seconds);

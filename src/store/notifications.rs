@@ -40,6 +40,40 @@ pub struct NotificationRow {
     pub last_error: Option<String>,
 }
 
+impl NotificationRow {
+    /// A new SMS, pending and due at `now`, with a fresh id.
+    pub fn pending(
+        region_id: &str,
+        ticket_id: Option<&str>,
+        recipient_user_id: Option<&str>,
+        recipient_phone: &str,
+        purpose: &str,
+        body: &str,
+        now: NaiveDateTime,
+    ) -> Self {
+        NotificationRow {
+            id: crate::domain::new_id(),
+            region_id: region_id.to_string(),
+            ticket_id: ticket_id.map(str::to_string),
+            recipient_user_id: recipient_user_id.map(str::to_string),
+            recipient_phone: recipient_phone.to_string(),
+            channel: "sms".into(),
+            purpose: purpose.into(),
+            body: body.to_string(),
+            status: PENDING.into(),
+            attempts: 0,
+            created_at: now,
+            next_attempt_at: now,
+            lease_until: None,
+            accepted_at: None,
+            delivered_at: None,
+            provider: None,
+            provider_message_id: None,
+            last_error: None,
+        }
+    }
+}
+
 pub fn insert(conn: &mut DbConn, row: &NotificationRow) -> QueryResult<()> {
     diesel::insert_into(notifications::table)
         .values(row)

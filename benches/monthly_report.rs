@@ -129,7 +129,7 @@ fn run(url: &str, tickets: i64) {
         )
         .bind::<diesel::sql_types::Timestamp, _>(start)
         .bind::<diesel::sql_types::Timestamp, _>(end)
-        .get_result(&mut *conn)
+        .get_result(&mut **conn)
         .expect("baseline");
         base.push(t.elapsed());
         month_tickets = c.n;

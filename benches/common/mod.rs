@@ -4,7 +4,8 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
 /// A fresh PostgreSQL database on the server at `FIXLINE_BENCH_PG` (default
-/// `postgres://postgres@127.0.0.1:5432`), dropped with this value.
+/// `postgres://postgres@127.0.0.1:5432`), dropped with this value unless `FIXLINE_BENCH_KEEP`
+/// is set (to look at its plans and data after a run).
 pub struct ScratchPg {
     pub url: String,
     server: String,
@@ -35,6 +36,10 @@ impl ScratchPg {
 
 impl Drop for ScratchPg {
     fn drop(&mut self) {
+        if std::env::var_os("FIXLINE_BENCH_KEEP").is_some() {
+            eprintln!("kept the scratch database {}/{}", self.server, self.name);
+            return;
+        }
         if let Ok(mut c) = PgConnection::establish(&format!("{}/postgres", self.server)) {
             let _ = c.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",

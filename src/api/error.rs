@@ -239,6 +239,14 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 ApiError::unavailable("the database was busy; retry the request")
             }
+            // The server dropped the connection (a restart, a failover); the pool replaces it.
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => {
+                tracing::warn!(error = %info.message(), "database connection lost");
+                ApiError::unavailable("the database connection was lost; retry the request")
+            }
             other => ApiError::internal(other.to_string()),
         }
     }

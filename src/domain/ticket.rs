@@ -97,18 +97,12 @@ impl Status {
             .ok_or_else(|| Invalid::new(field, format!("`{s}` is not a ticket status")))
     }
 
-    /// Every status with work still to do.
-    pub const OPEN: [Status; 5] = [
-        Status::New,
-        Status::Dispatched,
-        Status::Acknowledged,
-        Status::OnSite,
-        Status::Postponed,
-    ];
+    /// Every status with nothing left to do.
+    pub const FINISHED: [Status; 3] = [Status::Resolved, Status::Closed, Status::Cancelled];
 
     /// Still work to do.
     pub fn is_open(self) -> bool {
-        !matches!(self, Status::Resolved | Status::Closed | Status::Cancelled)
+        !Status::FINISHED.contains(&self)
     }
 }
 
@@ -177,9 +171,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_open_statuses_are_those_with_work_to_do() {
-        let open: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_open()).collect();
-        assert_eq!(open, Status::OPEN.to_vec());
+    fn the_finished_statuses_are_those_where_the_repair_can_no_longer_be_assigned() {
+        for s in Status::ALL {
+            assert_eq!(
+                transition(s, Action::Assign).is_err(),
+                Status::FINISHED.contains(&s),
+                "{s}"
+            );
+            assert_eq!(s.is_open(), !Status::FINISHED.contains(&s), "{s}");
+        }
     }
 
     #[test]

@@ -97,6 +97,47 @@ pub fn foreign_key_columns(conn: &mut DbConn) -> QueryResult<Vec<(String, String
         .collect())
 }
 
+/// How the database plans `sql` (a statement as diesel writes it for this backend, with
+/// `binds` as its text parameters) when the server runs it as a cached prepared statement:
+/// PostgreSQL's generic plan, which it switches to after a few calls when that plan looks no
+/// worse, and SQLite's one plan. For tests that hold a hot query to its index.
+pub fn cached_plan(conn: &mut DbConn, sql: &str, binds: &[&str]) -> QueryResult<String> {
+    #[derive(QueryableByName)]
+    struct PgLine {
+        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    #[derive(QueryableByName)]
+    struct SqliteLine {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+    let lines: Vec<String> = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+            .load::<SqliteLine>(c)?
+            .into_iter()
+            .map(|l| l.detail)
+            .collect(),
+        DbConn::Postgres(c) => {
+            let args: Vec<String> = binds
+                .iter()
+                .map(|b| format!("'{}'", b.replace('\'', "''")))
+                .collect();
+            c.batch_execute(&format!(
+                "PREPARE fixline_plan_probe AS {sql}; SET plan_cache_mode = force_generic_plan"
+            ))?;
+            let plan = diesel::sql_query(format!(
+                "EXPLAIN EXECUTE fixline_plan_probe({})",
+                args.join(", ")
+            ))
+            .load::<PgLine>(c);
+            c.batch_execute("DEALLOCATE fixline_plan_probe; RESET plan_cache_mode")?;
+            plan?.into_iter().map(|l| l.line).collect()
+        }
+    };
+    Ok(lines.join("\n"))
+}
+
 /// Cheap liveness probe.
 pub fn ping(conn: &mut DbConn) -> QueryResult<()> {
     conn.batch_execute("SELECT 1")

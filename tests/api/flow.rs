@@ -1052,6 +1052,118 @@ async fn loads(app: &TestApp) -> (Vec<(String, i64)>, Vec<(String, i64)>) {
         .unwrap()
 }
 
+/// The phone app's list answers exactly the technician's open tickets, most urgent first, and
+/// however long their history grows, each database serves it from the index of open tickets
+/// in the plan it caches for the statement.
+async fn my_tickets_stay_on_the_open_tickets_index(backend: Backend) {
+    use diesel::connection::SimpleConnection;
+    use fixline::domain::ticket::Status;
+    use fixline::store::{dialect, tickets};
+    let app = TestApp::spawn(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let agent = app.login("agent").await;
+    let first = create(&app, &agent, fault(None)).await;
+    let first_id = first["id"].as_str().unwrap().to_string();
+    let tech = first["assignee_id"].as_str().unwrap().to_string();
+    let region = first["region_id"].as_str().unwrap().to_string();
+    let other = app.add_user("tech-other", "technician", &[&region]).await;
+    let template = {
+        let id = first_id.clone();
+        app.state
+            .db
+            .read(move |c| tickets::get(c, &id).map_err(fixline::db::DbError::from))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let deadline = template.next_deadline_at.unwrap();
+    {
+        let (tech, other) = (tech.clone(), other.clone());
+        app.state
+            .db
+            .write(move |conn| -> Result<(), fixline::db::DbError> {
+                let row =
+                    |id: String, who: &str, status: Status, next: Option<chrono::NaiveDateTime>| {
+                        let mut t = template.clone();
+                        t.id = id;
+                        t.external_ref = None;
+                        t.assignee_id = Some(who.to_string());
+                        t.status = status.as_str().to_string();
+                        t.next_deadline_at = next;
+                        t
+                    };
+                // A long history of finished tickets, and another technician's open ones.
+                for i in 0..3_000 {
+                    let finished = Status::FINISHED[i % Status::FINISHED.len()];
+                    tickets::insert(conn, &row(format!("history-{i:05}"), &tech, finished, None))?;
+                }
+                for i in 0..300 {
+                    let t = row(
+                        format!("others-{i:04}"),
+                        &other,
+                        Status::Dispatched,
+                        Some(deadline),
+                    );
+                    tickets::insert(conn, &t)?;
+                }
+                // Open in every stage: due earlier, due later, with no deadline running.
+                let h = chrono::Duration::hours(1);
+                tickets::insert(
+                    conn,
+                    &row(
+                        "mine-late".into(),
+                        &tech,
+                        Status::Postponed,
+                        Some(deadline + h),
+                    ),
+                )?;
+                tickets::insert(
+                    conn,
+                    &row(
+                        "mine-early".into(),
+                        &tech,
+                        Status::Acknowledged,
+                        Some(deadline - h),
+                    ),
+                )?;
+                tickets::insert(conn, &row("mine-idle".into(), &tech, Status::OnSite, None))?;
+                conn.batch_execute("ANALYZE")?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+    let token = app.login(&username(&app, &tech).await).await;
+    let mine = app.get("/me/tickets", &token).await;
+    let ids: Vec<&str> = mine.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["mine-early", first_id.as_str(), "mine-late", "mine-idle"]
+    );
+
+    let query = tickets::open_for_assignee_query("");
+    let sql = match backend {
+        Backend::Sqlite => diesel::debug_query::<diesel::sqlite::Sqlite, _>(&query).to_string(),
+        Backend::Postgres => diesel::debug_query::<diesel::pg::Pg, _>(&query).to_string(),
+    };
+    let sql = sql.split(" -- binds").next().unwrap().to_string();
+    let plan = app
+        .state
+        .db
+        .read(move |c| dialect::cached_plan(c, &sql, &[&tech]).map_err(fixline::db::DbError::from))
+        .await
+        .unwrap();
+    assert!(
+        plan.contains("tickets_open_assignee_idx"),
+        "{backend:?}: {plan}"
+    );
+}
+
 async fn routing_balances_open_tickets_through_every_change(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.set_clock(MONDAY_10AM).await;
@@ -1147,4 +1259,5 @@ both!(
     nearest_on_duty_technician_gets_the_ticket,
     rosters_are_managed_per_region,
     routing_balances_open_tickets_through_every_change,
+    my_tickets_stay_on_the_open_tickets_index,
 );

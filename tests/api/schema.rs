@@ -34,6 +34,25 @@ fn migration_folders_have_the_same_versions() {
     }
 }
 
+/// The partial index of open tickets states the same condition that the query writes, or the
+/// database could not use it.
+#[test]
+fn the_open_tickets_index_has_the_queries_condition() {
+    let condition =
+        fixline::store::tickets::IsOpen::sql().replace("\"tickets\".\"status\"", "status");
+    for dialect in ["sqlite", "postgres"] {
+        let path = format!(
+            "{}/migrations/{dialect}/2026-12-01-000009_open_tickets_by_assignee/up.sql",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let sql = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            sql.contains(&format!("WHERE {condition};")),
+            "{path}: {condition}"
+        );
+    }
+}
+
 fn migrated_schema(backend: Backend) {
     let test_db = TestDb::new(backend);
     let url = DatabaseUrl::parse(&test_db.url).unwrap();

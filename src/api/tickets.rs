@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::extract::CallerKind;
+use super::instant::UtcInstant;
 use super::state::AppState;
 use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::domain::ticket::{Status, TicketKind};
@@ -72,7 +73,7 @@ pub struct TicketDto {
     pub assignee_id: Option<String>,
     pub flagged: bool,
     pub flag_reason: Option<String>,
-    pub appointment_at: Option<DateTime<Utc>>,
+    pub appointment_at: Option<UtcInstant>,
     pub contact_note: Option<String>,
     pub deadlines: DeadlinesDto,
     pub outcomes: OutcomesDto,
@@ -83,11 +84,11 @@ pub struct TicketDto {
     pub cancel_reason: Option<String>,
     /// The ticket whose unsatisfied callback opened this follow-up.
     pub follow_up_of: Option<String>,
-    pub next_deadline_at: Option<DateTime<Utc>>,
+    pub next_deadline_at: Option<UtcInstant>,
     /// Seconds until `next_deadline_at` (negative when overdue).
     pub seconds_left: Option<i64>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    pub created_at: UtcInstant,
+    pub updated_at: UtcInstant,
 }
 
 #[derive(Serialize)]
@@ -113,18 +114,18 @@ pub struct FaultDto {
 /// Every deadline of the ticket and when each was met.
 #[derive(Serialize)]
 pub struct DeadlinesDto {
-    pub dispatch_due_at: DateTime<Utc>,
-    pub pushed_at: Option<DateTime<Utc>>,
-    pub ack_due_at: Option<DateTime<Utc>>,
-    pub assignment_ack_due_at: Option<DateTime<Utc>>,
-    pub acknowledged_at: Option<DateTime<Utc>>,
-    pub arrival_due_at: Option<DateTime<Utc>>,
-    pub arrived_at: Option<DateTime<Utc>>,
-    pub promised_at: DateTime<Utc>,
-    pub original_promised_at: DateTime<Utc>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub cancelled_at: Option<DateTime<Utc>>,
+    pub dispatch_due_at: UtcInstant,
+    pub pushed_at: Option<UtcInstant>,
+    pub ack_due_at: Option<UtcInstant>,
+    pub assignment_ack_due_at: Option<UtcInstant>,
+    pub acknowledged_at: Option<UtcInstant>,
+    pub arrival_due_at: Option<UtcInstant>,
+    pub arrived_at: Option<UtcInstant>,
+    pub promised_at: UtcInstant,
+    pub original_promised_at: UtcInstant,
+    pub resolved_at: Option<UtcInstant>,
+    pub closed_at: Option<UtcInstant>,
+    pub cancelled_at: Option<UtcInstant>,
 }
 
 /// Each SLA stage: `on_time`, `late`, or null while undecided.
@@ -155,7 +156,7 @@ pub fn outcome(v: Option<bool>) -> Option<&'static str> {
 
 impl TicketDto {
     pub fn new(t: TicketRow, now: NaiveDateTime) -> Self {
-        let u = |x: Option<NaiveDateTime>| x.map(utc);
+        let u = |x: Option<NaiveDateTime>| x.map(UtcInstant);
         TicketDto {
             customer: CustomerDto {
                 name: t.customer_name,
@@ -172,15 +173,15 @@ impl TicketDto {
                 description: t.fault_description,
             },
             deadlines: DeadlinesDto {
-                dispatch_due_at: utc(t.dispatch_due_at),
+                dispatch_due_at: UtcInstant(t.dispatch_due_at),
                 pushed_at: u(t.pushed_at),
                 ack_due_at: u(t.ack_due_at),
                 assignment_ack_due_at: u(t.assignment_ack_due_at),
                 acknowledged_at: u(t.acknowledged_at),
                 arrival_due_at: u(t.arrival_due_at),
                 arrived_at: u(t.arrived_at),
-                promised_at: utc(t.promised_at),
-                original_promised_at: utc(t.original_promised_at),
+                promised_at: UtcInstant(t.promised_at),
+                original_promised_at: UtcInstant(t.original_promised_at),
                 resolved_at: u(t.resolved_at),
                 closed_at: u(t.closed_at),
                 cancelled_at: u(t.cancelled_at),
@@ -217,8 +218,8 @@ impl TicketDto {
             postponements: t.postponement_count,
             cancel_reason: t.cancel_reason,
             follow_up_of: t.follow_up_of,
-            created_at: utc(t.created_at),
-            updated_at: utc(t.updated_at),
+            created_at: UtcInstant(t.created_at),
+            updated_at: UtcInstant(t.updated_at),
         }
     }
 }

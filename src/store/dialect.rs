@@ -3,6 +3,7 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use diesel::query_builder::{QueryBuilder, QueryFragment};
 use diesel::sql_types::{BigInt, Text};
 
 use crate::db::DbConn;
@@ -97,11 +98,14 @@ pub fn foreign_key_columns(conn: &mut DbConn) -> QueryResult<Vec<(String, String
         .collect())
 }
 
-/// How the database plans `sql` (a statement as diesel writes it for this backend, with
-/// `binds` as its text parameters) when the server runs it as a cached prepared statement:
-/// PostgreSQL's generic plan, which it switches to after a few calls when that plan looks no
-/// worse, and SQLite's one plan. For tests that hold a hot query to its index.
-pub fn cached_plan(conn: &mut DbConn, sql: &str, binds: &[&str]) -> QueryResult<String> {
+/// How the database plans `query` (with `binds` as its text parameters) when the server runs
+/// it as a cached prepared statement: PostgreSQL's generic plan, which it switches to after a
+/// few calls when that plan looks no worse, and SQLite's one plan. For tests that hold a hot
+/// query to its index.
+pub fn cached_plan<Q>(conn: &mut DbConn, query: &Q, binds: &[&str]) -> QueryResult<String>
+where
+    Q: QueryFragment<diesel::pg::Pg> + QueryFragment<diesel::sqlite::Sqlite>,
+{
     #[derive(QueryableByName)]
     struct PgLine {
         #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
@@ -113,12 +117,23 @@ pub fn cached_plan(conn: &mut DbConn, sql: &str, binds: &[&str]) -> QueryResult<
         detail: String,
     }
     let lines: Vec<String> = match conn {
-        DbConn::Sqlite(c) => diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
-            .load::<SqliteLine>(c)?
-            .into_iter()
-            .map(|l| l.detail)
-            .collect(),
+        DbConn::Sqlite(c) => {
+            let mut sql = diesel::sqlite::SqliteQueryBuilder::new();
+            QueryFragment::<diesel::sqlite::Sqlite>::to_sql(
+                query,
+                &mut sql,
+                &diesel::sqlite::Sqlite,
+            )?;
+            diesel::sql_query(format!("EXPLAIN QUERY PLAN {}", sql.finish()))
+                .load::<SqliteLine>(c)?
+                .into_iter()
+                .map(|l| l.detail)
+                .collect()
+        }
         DbConn::Postgres(c) => {
+            let mut sql = diesel::pg::PgQueryBuilder::new();
+            QueryFragment::<diesel::pg::Pg>::to_sql(query, &mut sql, &diesel::pg::Pg)?;
+            let sql = sql.finish();
             let args: Vec<String> = binds
                 .iter()
                 .map(|b| format!("'{}'", b.replace('\'', "''")))

@@ -2,6 +2,7 @@
 //! `fixline serve` and the HTTP tests both start it through [`App::build`].
 
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
@@ -167,28 +168,72 @@ impl App {
     }
 
     /// Serves until stopped, with the SLA engine and the outbox sender running beside it
-    /// (they catch up on everything overdue first).
+    /// (they catch up on everything overdue first). The background work ends with this future,
+    /// whether the server stopped or the future was dropped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let engine = self.state.engine.clone().spawn();
-        let sender = self.state.sender.clone().spawn();
-        let listening = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let mut background = Background {
+            engine: self.state.engine.clone().spawn(),
+            sender: self.state.sender.clone().spawn(),
+            listening: Arc::new(AtomicBool::new(true)),
+            listener: None,
+        };
         if self.state.db.backend() == crate::db::Backend::Postgres {
             let state = self.state.clone();
-            crate::engine::listen::spawn_listener(
+            background.listener = Some(crate::engine::listen::spawn_listener(
                 self.state.config.database_url.clone(),
-                listening.clone(),
+                background.listening.clone(),
                 move || {
                     state.metrics.peer_wakeups.inc();
                     state.sender.wake();
                     state.engine.wake();
                     state.feed_wake.notify_waiters();
                 },
-            );
+            ));
         }
         let result = self.server.await;
-        listening.store(false, std::sync::atomic::Ordering::Relaxed);
-        engine.abort();
-        sender.abort();
+        background.stop_and_wait().await;
         result
+    }
+}
+
+/// How long a stopping server waits for the listening thread to close its connection.
+const LISTENER_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The SLA engine, the outbox sender and the PostgreSQL listener of one running server.
+/// Dropping it stops them: a server whose future is dropped (its runtime shut down) leaves no
+/// thread behind still talking to the database.
+struct Background {
+    engine: tokio::task::JoinHandle<()>,
+    sender: tokio::task::JoinHandle<()>,
+    listening: Arc<AtomicBool>,
+    listener: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Stops everything and waits (briefly) for the listener to close its connection, so the
+    /// process does not exit while that thread is still inside the database client library.
+    async fn stop_and_wait(&mut self) {
+        self.stop();
+        if let Some(listener) = self.listener.take() {
+            let joined = tokio::task::spawn_blocking(move || listener.join());
+            if tokio::time::timeout(LISTENER_STOP_WAIT, joined)
+                .await
+                .is_err()
+            {
+                tracing::warn!("the listening thread did not stop in time");
+            }
+        }
+    }
+
+    fn stop(&self) {
+        self.listening.store(false, Ordering::Relaxed);
+        self.engine.abort();
+        self.sender.abort();
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

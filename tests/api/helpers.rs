@@ -112,6 +112,8 @@ pub struct TestApp {
     pub state: actix_web::web::Data<fixline::api::state::AppState>,
     pub gateway: Option<FakeGateway>,
     handle: ServerHandle,
+    /// The task serving: the server with its engine, sender and listener.
+    running: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// A response, read whole.
@@ -368,7 +370,7 @@ impl TestApp {
         let base = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
         let state = app.state();
-        tokio::spawn(app.run_until_stopped());
+        let running = tokio::spawn(app.run_until_stopped());
         TestApp {
             base,
             client: reqwest::Client::builder()
@@ -379,6 +381,7 @@ impl TestApp {
             state,
             gateway,
             handle,
+            running,
         }
     }
 
@@ -513,6 +516,13 @@ impl TestApp {
         self.handle.stop(true).await;
         let db = std::mem::replace(&mut self._db, TestDb::none());
         (db, self.gateway.take())
+    }
+
+    /// Drops the serving task without a graceful stop, as a runtime shutting down does, and
+    /// answers the database.
+    pub fn abandon(mut self) -> TestDb {
+        self.running.abort();
+        std::mem::replace(&mut self._db, TestDb::none())
     }
 
     /// Sets the server's test clock.

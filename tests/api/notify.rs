@@ -482,6 +482,58 @@ async fn a_write_on_one_instance_wakes_the_other() {
     assert!(metrics.contains("fixline_peer_wakeups_total"), "{metrics}");
 }
 
+/// An instance whose serving task is dropped without a graceful stop (its runtime shut down)
+/// stops listening: no thread is left talking to the database after the server is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_instance_stops_listening() {
+    use diesel::{Connection, RunQueryDsl};
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let name = app._db.url.rsplit('/').next().unwrap().to_string();
+    let listening = move || {
+        let name = name.clone();
+        std::thread::spawn(move || {
+            let mut admin = diesel::PgConnection::establish(&format!(
+                "{}/postgres",
+                crate::helpers::pg_server()
+            ))
+            .expect("admin connection");
+            #[derive(diesel::QueryableByName)]
+            struct Count {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            diesel::sql_query(format!(
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = '{name}' AND query ILIKE 'LISTEN%'"
+            ))
+            .get_result::<Count>(&mut admin)
+            .expect("count listeners")
+            .n
+        })
+        .join()
+        .unwrap()
+    };
+    let mut seen = 0;
+    for _ in 0..100 {
+        seen = listening();
+        if seen > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, 1, "the running instance listens on one connection");
+    let _db = app.abandon();
+    let mut left = seen;
+    for _ in 0..100 {
+        left = listening();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 0, "the abandoned instance still listens after 5 s");
+}
+
 both!(
     regions_can_have_their_own_provider,
     sms_reply_acknowledges,

@@ -123,6 +123,8 @@ impl App {
             engine,
             sender,
             feed_wake: Arc::new(tokio::sync::Notify::new()),
+            peers: Default::default(),
+            api_keys: Default::default(),
         });
         let listener = TcpListener::bind(&config.listen)
             .with_context(|| format!("binding {}", config.listen))?;

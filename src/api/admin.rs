@@ -413,5 +413,6 @@ async fn revoke_key(
             Ok(())
         })
         .await?;
+    state.api_keys.forget_all();
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,5 +1,9 @@
 //! Sign-in, token refresh with rotation, sign-out, and API-key authentication.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -11,6 +15,7 @@ use super::{resource, ApiError, ApiResult, JsonBody};
 use crate::auth::{password, secret, AccessClaims};
 use crate::db::DbConn;
 use crate::domain::{new_id, RegionScope, Role};
+use crate::store::api_keys::ApiKeyRow;
 use crate::store::refresh_tokens::{self, RefreshTokenRow};
 use crate::store::{api_keys, users};
 
@@ -203,11 +208,18 @@ fn issue_tokens(
 /// Authenticates an `X-Api-Key`: a call-center integration, acting as an agent in every region.
 pub async fn authenticate_api_key(state: &AppState, key: String) -> ApiResult<Caller> {
     let hash = secret::digest(key.trim());
-    let row = state
-        .db
-        .read(move |conn| api_keys::find_active(conn, &hash).map_err(ApiError::from))
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("the API key is invalid or revoked"))?;
+    let row = match state.api_keys.get(&hash) {
+        Some(row) => row,
+        None => {
+            let row = state
+                .db
+                .read(move |conn| api_keys::find_active(conn, &hash).map_err(ApiError::from))
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("the API key is invalid or revoked"))?;
+            state.api_keys.put(row.clone());
+            row
+        }
+    };
     let now = state.clock.now_naive();
     if row
         .last_used_at
@@ -218,6 +230,10 @@ pub async fn authenticate_api_key(state: &AppState, key: String) -> ApiResult<Ca
             .db
             .write(move |conn| api_keys::touch(conn, &id, now).map_err(ApiError::from))
             .await?;
+        state.api_keys.put(ApiKeyRow {
+            last_used_at: Some(now),
+            ..row.clone()
+        });
     }
     let role = Role::parse("role", &row.role).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(Caller {
@@ -226,4 +242,37 @@ pub async fn authenticate_api_key(state: &AppState, key: String) -> ApiResult<Ca
         role,
         scope: RegionScope::All,
     })
+}
+
+/// How long an instance trusts an API key it has looked up. A revoked key stops working at
+/// once on the instance that revoked it, and within this time on the others.
+pub const API_KEY_RECHECK: Duration = Duration::from_secs(1);
+
+/// The live API keys this instance looked up in the last [`API_KEY_RECHECK`], by digest: a
+/// call center sending a storm of calls with one key costs a lookup a second, not one a call.
+/// Unknown and revoked keys are never kept, so each of them is looked up every time.
+#[derive(Default)]
+pub struct ApiKeyCache {
+    keys: Mutex<HashMap<String, (Instant, ApiKeyRow)>>,
+}
+
+impl ApiKeyCache {
+    /// The key with this digest, if it was found live within [`API_KEY_RECHECK`].
+    fn get(&self, digest: &str) -> Option<ApiKeyRow> {
+        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        keys.get(digest)
+            .filter(|(at, _)| at.elapsed() < API_KEY_RECHECK)
+            .map(|(_, row)| row.clone())
+    }
+
+    fn put(&self, row: ApiKeyRow) {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        keys.retain(|_, (at, _)| at.elapsed() < API_KEY_RECHECK);
+        keys.insert(row.key_hash.clone(), (Instant::now(), row));
+    }
+
+    /// After a key is revoked here: every key is looked up again.
+    pub fn forget_all(&self) {
+        self.keys.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
 }

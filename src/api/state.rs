@@ -2,10 +2,14 @@
 
 use std::sync::Arc;
 
+use chrono::NaiveDateTime;
+
+use super::auth::ApiKeyCache;
 use crate::auth::JwtKeys;
 use crate::clock::{ManualClock, SharedClock};
 use crate::config::Config;
 use crate::db::Db;
+use crate::engine::listen::PeerWake;
 use crate::engine::Engine;
 use crate::flow::FlowConfig;
 use crate::notify::sender::Sender;
@@ -26,27 +30,34 @@ pub struct AppState {
     pub sender: Sender,
     /// Wakes open event streams after a write through the API.
     pub feed_wake: Arc<tokio::sync::Notify>,
+    /// Tells the other instances on the same PostgreSQL of writes.
+    pub peers: Arc<PeerWake>,
+    /// API keys looked up in the last second.
+    pub api_keys: ApiKeyCache,
 }
 
 impl AppState {
     /// After a write that queued messages or set deadlines: let the background tasks look now.
     pub fn kick(&self) {
-        self.sender.wake();
         self.engine.wake();
+        self.kick_others();
+    }
+
+    /// After a write to one ticket whose earliest deadline is now `deadline`: as [`Self::kick`],
+    /// but the engine is woken only if that deadline may come before it looks again anyway.
+    pub fn kick_for(&self, deadline: Option<NaiveDateTime>) {
+        if let Some(d) = deadline {
+            self.engine.wake_for(d);
+        }
+        self.kick_others();
+    }
+
+    /// The sender, open event streams and, on PostgreSQL, the other instances.
+    fn kick_others(&self) {
+        self.sender.wake();
         self.feed_wake.notify_waiters();
-        // Other instances on the same PostgreSQL hear of it too.
         if self.db.backend() == crate::db::Backend::Postgres {
-            let db = self.db.clone();
-            tokio::spawn(async move {
-                let sent = db
-                    .read(|conn| {
-                        Ok::<_, crate::db::DbError>(crate::store::dialect::notify_wake(conn)?)
-                    })
-                    .await;
-                if let Err(e) = sent {
-                    tracing::debug!(error = %e, "NOTIFY failed; other instances will poll");
-                }
-            });
+            self.peers.notify(&self.db);
         }
     }
 }

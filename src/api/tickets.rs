@@ -409,7 +409,7 @@ async fn create(
         }
     };
     if created {
-        state.kick();
+        state.kick_for(ticket.next_deadline_at);
     }
     let dto = TicketDto::new(ticket, now);
     Ok(if created {
@@ -537,7 +537,7 @@ where
         .db
         .write(move |conn| f(conn, &flow, now).map_err(ApiError::from))
         .await?;
-    state.kick();
+    state.kick_for(t.next_deadline_at);
     Ok(HttpResponse::Ok().json(TicketDto::new(t, now)))
 }
 

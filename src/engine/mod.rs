@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::NaiveDateTime;
+
 use tokio::sync::Notify;
 
 pub mod listen;
@@ -18,6 +20,18 @@ use crate::telemetry::Metrics;
 
 /// Tickets stepped per batch.
 const BATCH: i64 = 200;
+
+/// The longest the engine sleeps before it looks at the earliest deadline again.
+pub const MAX_SLEEP: Duration = Duration::from_secs(5);
+
+/// Whether a write that set `deadline` at `now` must wake the engine. The engine reads the
+/// earliest deadline from the database after every pass and sleeps at most [`MAX_SLEEP`], so a
+/// deadline at least that far off is found in time without a wake; only a nearer one (or one
+/// already past) needs it. During a storm this keeps every intake (whose first deadline is
+/// minutes away) from sending the engine round its queries again.
+pub fn needs_wake(deadline: NaiveDateTime, now: NaiveDateTime) -> bool {
+    deadline - now < chrono::Duration::from_std(MAX_SLEEP).unwrap_or(chrono::Duration::MAX)
+}
 
 /// Processes due ticket deadlines.
 #[derive(Clone)]
@@ -43,6 +57,14 @@ impl Engine {
     /// Asks the background task to look again now (a write set an earlier deadline).
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Wakes the background task if `deadline`, just set by a write, may fall before its next
+    /// look ([`needs_wake`]).
+    pub fn wake_for(&self, deadline: NaiveDateTime) {
+        if needs_wake(deadline, self.clock.now_naive()) {
+            self.wake();
+        }
     }
 
     /// Closes every local day that has ended since the last one closed: each district that fell
@@ -138,7 +160,7 @@ impl Engine {
     }
 
     /// Runs until the process ends: steps due tickets, then sleeps until the earliest deadline,
-    /// a wake-up, or 5 seconds, whichever comes first.
+    /// a wake-up, or [`MAX_SLEEP`], whichever comes first.
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {
@@ -153,8 +175,8 @@ impl Engine {
                     Ok(Some(at)) => (at - self.clock.now_naive())
                         .to_std()
                         .unwrap_or(Duration::ZERO)
-                        .min(Duration::from_secs(5)),
-                    _ => Duration::from_secs(5),
+                        .min(MAX_SLEEP),
+                    _ => MAX_SLEEP,
                 };
                 tokio::select! {
                     _ = tokio::time::sleep(wait.max(Duration::from_millis(50))) => {}
@@ -162,5 +184,26 @@ impl Engine {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").unwrap()
+    }
+
+    #[test]
+    fn only_a_deadline_before_the_next_look_wakes_the_engine() {
+        let now = at("2026-11-23 09:00:00");
+        // An intake's first deadline, three minutes off: the engine finds it on its own.
+        assert!(!needs_wake(at("2026-11-23 09:03:00"), now));
+        assert!(!needs_wake(at("2026-11-23 09:00:05"), now));
+        assert!(needs_wake(at("2026-11-23 09:00:04.999"), now));
+        assert!(needs_wake(now, now));
+        // Already past: due now.
+        assert!(needs_wake(at("2026-11-23 08:40:00"), now));
     }
 }

@@ -438,3 +438,51 @@ both!(
     api_keys_for_integrations,
     admin_manages_users,
 );
+
+/// Two instances on one PostgreSQL: an API key revoked through one stops working on the other
+/// within `API_KEY_RECHECK`, although the other had just accepted it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_revoked_on_one_instance_stops_working_on_the_other() {
+    let first = TestApp::spawn(Backend::Postgres).await;
+    let second = TestApp::start(first._db.share(), None).await;
+    let admin = first.login("admin").await;
+    let created = first
+        .post("/admin/api-keys", &admin, json!({"name": "call center"}))
+        .await;
+    let created = created.ok(201).clone();
+    let key = created["key"].as_str().unwrap().to_string();
+    let locate = |app: &TestApp| {
+        let req = app
+            .client
+            .get(format!(
+                "{}/districts/locate?lat=31.87&lon=120.55",
+                app.base
+            ))
+            .header("x-api-key", key.clone());
+        async move { crate::helpers::read(req.send().await.unwrap()).await }
+    };
+    locate(&second).await.ok(200);
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        first
+            .delete(&format!("/admin/api-keys/{id}"), &admin)
+            .await
+            .status,
+        204
+    );
+    locate(&first).await.problem(401);
+    let recheck = fixline::api::auth::API_KEY_RECHECK;
+    let revoked = std::time::Instant::now();
+    loop {
+        let answer = locate(&second).await;
+        if answer.status == 401 {
+            break;
+        }
+        answer.ok(200);
+        assert!(
+            revoked.elapsed() < recheck + std::time::Duration::from_millis(500),
+            "the other instance still accepts the revoked key"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -43,12 +43,13 @@ struct IndexedColumn {
 }
 
 /// Every (table, column) that is the leading column of some index, primary keys included.
+/// Columns of an index that are expressions name no column and are left out.
 pub fn leading_index_columns(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
     let rows: Vec<IndexedColumn> = match conn {
         DbConn::Sqlite(c) => diesel::sql_query(
             "SELECT m.name AS table_name, ii.name AS column_name, CAST(ii.seqno AS BIGINT) AS position \
              FROM sqlite_master m, pragma_index_list(m.name) il, pragma_index_info(il.name) ii \
-             WHERE m.type = 'table'",
+             WHERE m.type = 'table' AND ii.name IS NOT NULL",
         )
         .load(c)?,
         DbConn::Postgres(c) => diesel::sql_query(

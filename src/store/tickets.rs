@@ -144,7 +144,7 @@ pub fn save(conn: &mut DbConn, row: &mut TicketRow) -> QueryResult<bool> {
 
 /// Open tickets assigned to a user, most urgent first. The phone app asks for this on every
 /// refresh; it reads the partial index `tickets_open_assignee_idx`, so a technician's resolved
-/// history is never walked.
+/// history is never walked, and that index holds them in this order, so they are not sorted.
 pub fn open_for_assignee(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<TicketRow>> {
     open_for_assignee_query(user_id)
         .select(TicketRow::as_select())

@@ -1159,6 +1159,11 @@ async fn my_tickets_stay_on_the_open_tickets_index(backend: Backend) {
         plan.contains("tickets_open_assignee_idx"),
         "{backend:?}: {plan}"
     );
+    // Read in the list's order: no sort on either database.
+    assert!(
+        !plan.contains("Sort") && !plan.contains("TEMP B-TREE"),
+        "{backend:?} sorts: {plan}"
+    );
 }
 
 async fn routing_balances_open_tickets_through_every_change(backend: Backend) {

@@ -42,12 +42,13 @@ fn the_open_tickets_index_has_the_queries_condition() {
         fixline::store::tickets::IsOpen::sql().replace("\"tickets\".\"status\"", "status");
     for dialect in ["sqlite", "postgres"] {
         let path = format!(
-            "{}/migrations/{dialect}/2026-12-01-000009_open_tickets_by_assignee/up.sql",
+            "{}/migrations/{dialect}/2026-12-01-000010_open_tickets_in_list_order/up.sql",
             env!("CARGO_MANIFEST_DIR")
         );
         let sql = std::fs::read_to_string(&path).unwrap();
         assert!(
-            sql.contains(&format!("WHERE {condition};")),
+            sql.contains(&format!("WHERE {condition};"))
+                && sql.contains("(next_deadline_at IS NULL), next_deadline_at, created_at"),
             "{path}: {condition}"
         );
     }

@@ -51,6 +51,7 @@ impl From<FlowError> for ApiError {
             FlowError::NotFound(m) => ApiError::not_found(m),
             FlowError::Forbidden(m) => ApiError::forbidden(m),
             FlowError::Conflict(m) => ApiError::conflict(m),
+            FlowError::Changed => ApiError::conflict(FlowError::Changed.to_string()),
             FlowError::Db(d) => d.into(),
             FlowError::Store(s) => s.into(),
         }
@@ -520,23 +521,32 @@ async fn messages(
     Ok(super::items(items))
 }
 
-/// Runs one flow action in a write transaction and answers the ticket.
+/// How many times an action is tried when the ticket changed under it.
+pub const ACTION_TRIES: usize = 3;
+
+/// Runs one flow action in a write transaction and answers the ticket. When a background writer
+/// (the SMS sender recording a push, the engine stepping a deadline) saved the ticket between
+/// the action's read and its save, the action runs again on the new state, as if the request
+/// had come a moment later; the caller sees 409 only if that keeps happening.
 async fn act<F>(state: web::Data<AppState>, f: F) -> ApiResult<HttpResponse>
 where
-    F: FnOnce(
+    F: Fn(
             &mut crate::db::DbConn,
             &crate::flow::FlowConfig,
             NaiveDateTime,
         ) -> Result<TicketRow, FlowError>
         + Send
+        + Sync
         + 'static,
 {
-    let now = state.clock.now_naive();
-    let flow = state.flow.clone();
-    let t = state
-        .db
-        .write(move |conn| f(conn, &flow, now).map_err(ApiError::from))
-        .await?;
+    let f = std::sync::Arc::new(f);
+    let (t, now) = crate::flow::retry_changed(ACTION_TRIES, || {
+        let now = state.clock.now_naive();
+        let (flow, f) = (state.flow.clone(), f.clone());
+        let saved = state.db.write(move |conn| f(conn, &flow, now));
+        async move { Ok((saved.await?, now)) }
+    })
+    .await?;
     state.kick_for(t.next_deadline_at);
     Ok(HttpResponse::Ok().json(TicketDto::new(t, now)))
 }
@@ -644,7 +654,7 @@ async fn postpone(
     };
     let (id, who) = (id.into_inner(), acting(&caller));
     act(state, move |conn, flow, now| {
-        actions::postpone(conn, flow, &id, &who, p, now)
+        actions::postpone(conn, flow, &id, &who, p.clone(), now)
     })
     .await
 }

@@ -247,14 +247,20 @@ async fn inbound(
         parse_json(&body)?
     };
     let from = PhoneNumber::parse("from", &m.from)?;
-    let now = state.clock.now_naive();
-    let flow = state.flow.clone();
-    let outcome = state
-        .db
-        .write(move |conn| {
-            replies::handle(conn, &flow, &from, &m.text, now).map_err(ApiError::from)
-        })
-        .await?;
+    // A reply often comes moments after the push it answers, while the sender records that
+    // push on the same ticket: a reply that lost that race is handled again.
+    let outcome = crate::flow::retry_changed(super::tickets::ACTION_TRIES, || {
+        let (now, flow, from, text) = (
+            state.clock.now_naive(),
+            state.flow.clone(),
+            from.clone(),
+            m.text.clone(),
+        );
+        state
+            .db
+            .write(move |conn| replies::handle(conn, &flow, &from, &text, now))
+    })
+    .await?;
     state.kick();
     if tencent {
         tracing::info!(outcome = ?outcome, "tencent reply");

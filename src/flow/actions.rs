@@ -143,6 +143,7 @@ pub fn check_in(
 }
 
 /// A postponement the customer asked for: the promise moves and nothing escalates meanwhile.
+#[derive(Debug, Clone)]
 pub struct Postponement {
     pub new_promised_at: DateTime<Utc>,
     pub reason: String,

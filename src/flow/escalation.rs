@@ -167,7 +167,7 @@ pub fn step(
     // step another instance already applied fails here and its transaction rolls back.
     match save(conn, &mut t, cfg, now) {
         Ok(()) => Ok(applied),
-        Err(FlowError::Conflict(_)) => Err(FlowError::Conflict(
+        Err(FlowError::Changed) => Err(FlowError::Conflict(
             "another instance stepped this ticket".into(),
         )),
         Err(e) => Err(e),

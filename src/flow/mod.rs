@@ -54,6 +54,10 @@ pub enum FlowError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    /// The ticket was saved by someone else (another request, the engine, the SMS sender)
+    /// between this transaction's read and its save.
+    #[error("the ticket changed while this request was handled; reload it and retry")]
+    Changed,
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
     #[error(transparent)]
@@ -323,6 +327,22 @@ pub fn reschedule(t: &mut TicketRow, policy: &SlaPolicy) -> FlowResult<()> {
     Ok(())
 }
 
+/// Runs `attempt` again while it fails with [`FlowError::Changed`], at most `tries` times in
+/// all: a ticket saved by a background writer between an action's read and its save is acted on
+/// again in its new state, as if the request had come a moment later.
+pub async fn retry_changed<T, Fut>(tries: usize, mut attempt: impl FnMut() -> Fut) -> FlowResult<T>
+where
+    Fut: std::future::Future<Output = FlowResult<T>>,
+{
+    let mut tried = 1;
+    loop {
+        match attempt().await {
+            Err(FlowError::Changed) if tried < tries => tried += 1,
+            result => return result,
+        }
+    }
+}
+
 /// Saves a ticket changed in this transaction; a concurrent change is a conflict.
 pub fn save(
     conn: &mut DbConn,
@@ -334,9 +354,54 @@ pub fn save(
     reschedule(t, &policy)?;
     t.updated_at = now;
     if !ticket_store::save(conn, t)? {
-        return Err(FlowError::Conflict(
-            "the ticket changed while this request was handled; reload it and retry".into(),
-        ));
+        return Err(FlowError::Changed);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn run(failures: usize, tries: usize) -> (FlowResult<&'static str>, usize) {
+        let mut calls = 0;
+        let result = retry_changed(tries, || {
+            calls += 1;
+            let changed = calls <= failures;
+            async move {
+                if changed {
+                    Err(FlowError::Changed)
+                } else {
+                    Ok("saved")
+                }
+            }
+        })
+        .await;
+        (result, calls)
+    }
+
+    #[tokio::test]
+    async fn an_action_is_tried_again_while_the_ticket_changed_under_it() {
+        let (result, calls) = run(2, 3).await;
+        assert_eq!(result.unwrap(), "saved");
+        assert_eq!(calls, 3);
+        let (result, calls) = run(3, 3).await;
+        assert!(matches!(result, Err(FlowError::Changed)), "{result:?}");
+        assert_eq!(calls, 3, "three tries at most");
+        let (result, calls) = run(0, 3).await;
+        assert_eq!(result.unwrap(), "saved");
+        assert_eq!(calls, 1);
+    }
+
+    #[tokio::test]
+    async fn other_refusals_are_not_tried_again() {
+        let mut calls = 0;
+        let result: FlowResult<()> = retry_changed(3, || {
+            calls += 1;
+            async { Err(FlowError::Conflict("day already closed".into())) }
+        })
+        .await;
+        assert!(matches!(result, Err(FlowError::Conflict(_))));
+        assert_eq!(calls, 1);
+    }
 }

@@ -279,7 +279,7 @@ impl Sender {
                 })
                 .await;
             match result {
-                Err(FlowError::Conflict(_)) if tries < 5 => tries += 1,
+                Err(FlowError::Conflict(_) | FlowError::Changed) if tries < 5 => tries += 1,
                 r => break r.map_err(DbError::from)?,
             }
         };

@@ -334,6 +334,23 @@ async fn a_crash_mid_send_resends_after_restart(backend: Backend) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    // Both failures recorded: the two messages wait for their retry.
+    for _ in 0..100 {
+        let db = app.state.db.clone();
+        let pending: i64 = db
+            .read(|conn| -> Result<i64, fixline::db::DbError> {
+                Ok(n::notifications
+                    .filter(n::status.eq("pending"))
+                    .count()
+                    .get_result(conn)?)
+            })
+            .await
+            .unwrap();
+        if pending == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let db = app.state.db.clone();
     let until = "2026-11-23T02:00:30"
         .parse::<chrono::NaiveDateTime>()

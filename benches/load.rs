@@ -456,6 +456,21 @@ fn call_body(phase: &str, i: usize, bbox: [f64; 4]) -> Value {
     })
 }
 
+/// The `i`-th call of a phase recorded through `POST /tickets` with the API key; answers the
+/// new ticket.
+async fn record_call(client: &Client, key: &str, phase: &str, i: usize, bbox: [f64; 4]) -> Value {
+    let (s, v) = client
+        .call(
+            reqwest::Method::POST,
+            "/tickets",
+            Auth::Key(key),
+            Some(call_body(phase, i, bbox)),
+        )
+        .await;
+    assert_eq!(s, 201, "{phase} call {i}: {v}");
+    v
+}
+
 fn config(url: &str, dir: &std::path::Path, gateway: &str) -> Config {
     let env: HashMap<String, String> = [
         ("DATABASE_URL", url.to_string()),
@@ -1009,15 +1024,7 @@ async fn storm(
         let at = started + Duration::from_secs_f64(interval * i as f64);
         sent.push(tokio::spawn(async move {
             tokio::time::sleep_until(at).await;
-            let (s, v) = client
-                .call(
-                    reqwest::Method::POST,
-                    "/tickets",
-                    Auth::Key(&key),
-                    Some(call_body(phase, i, bbox)),
-                )
-                .await;
-            assert_eq!(s, 201, "{phase} call: {v}");
+            record_call(&client, &key, phase, i, bbox).await;
         }));
     }
     for c in sent {
@@ -1102,15 +1109,7 @@ async fn intake_round(
             let (client, key, created, phase) =
                 (client.clone(), key.clone(), created.clone(), phase.clone());
             async move {
-                let (s, v) = client
-                    .call(
-                        reqwest::Method::POST,
-                        "/tickets",
-                        Auth::Key(&key),
-                        Some(call_body(&phase, i, bbox)),
-                    )
-                    .await;
-                assert_eq!(s, 201, "intake: {v}");
+                let v = record_call(&client, &key, &phase, i, bbox).await;
                 created
                     .lock()
                     .unwrap()

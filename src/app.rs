@@ -186,9 +186,7 @@ impl App {
                 background.listening.clone(),
                 move || {
                     state.metrics.peer_wakeups.inc();
-                    state.sender.wake();
-                    state.engine.wake();
-                    state.feed_wake.notify_waiters();
+                    state.wake_here();
                 },
             ));
         }

@@ -39,8 +39,8 @@ pub struct AppState {
 impl AppState {
     /// After a write that queued messages or set deadlines: let the background tasks look now.
     pub fn kick(&self) {
-        self.engine.wake();
-        self.kick_others();
+        self.wake_here();
+        self.tell_peers();
     }
 
     /// After a write to one ticket whose earliest deadline is now `deadline`: as [`Self::kick`],
@@ -49,13 +49,24 @@ impl AppState {
         if let Some(d) = deadline {
             self.engine.wake_for(d);
         }
-        self.kick_others();
+        self.wake_sender_and_streams();
+        self.tell_peers();
     }
 
-    /// The sender, open event streams and, on PostgreSQL, the other instances.
-    fn kick_others(&self) {
+    /// This instance's engine, sender and open event streams: after a write here, or one on
+    /// another instance that the listener heard of.
+    pub fn wake_here(&self) {
+        self.engine.wake();
+        self.wake_sender_and_streams();
+    }
+
+    fn wake_sender_and_streams(&self) {
         self.sender.wake();
         self.feed_wake.notify_waiters();
+    }
+
+    /// On PostgreSQL, the other instances.
+    fn tell_peers(&self) {
         if self.db.backend() == crate::db::Backend::Postgres {
             self.peers.notify(&self.db);
         }

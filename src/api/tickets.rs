@@ -521,9 +521,6 @@ async fn messages(
     Ok(super::items(items))
 }
 
-/// How many times an action is tried when the ticket changed under it.
-pub const ACTION_TRIES: usize = 3;
-
 /// Runs one flow action in a write transaction and answers the ticket. When a background writer
 /// (the SMS sender recording a push, the engine stepping a deadline) saved the ticket between
 /// the action's read and its save, the action runs again on the new state, as if the request
@@ -540,7 +537,7 @@ where
         + 'static,
 {
     let f = std::sync::Arc::new(f);
-    let (t, now) = crate::flow::retry_changed(ACTION_TRIES, || {
+    let (t, now) = crate::flow::retry_changed(crate::flow::CHANGED_TRIES, || {
         let now = state.clock.now_naive();
         let (flow, f) = (state.flow.clone(), f.clone());
         let saved = state.db.write(move |conn| f(conn, &flow, now));

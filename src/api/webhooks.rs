@@ -249,7 +249,7 @@ async fn inbound(
     let from = PhoneNumber::parse("from", &m.from)?;
     // A reply often comes moments after the push it answers, while the sender records that
     // push on the same ticket: a reply that lost that race is handled again.
-    let outcome = crate::flow::retry_changed(super::tickets::ACTION_TRIES, || {
+    let outcome = crate::flow::retry_changed(crate::flow::CHANGED_TRIES, || {
         let (now, flow, from, text) = (
             state.clock.now_naive(),
             state.flow.clone(),

@@ -327,8 +327,11 @@ pub fn reschedule(t: &mut TicketRow, policy: &SlaPolicy) -> FlowResult<()> {
     Ok(())
 }
 
+/// How many times a request's action is tried when the ticket keeps changing under it.
+pub const CHANGED_TRIES: usize = 3;
+
 /// Runs `attempt` again while it fails with [`FlowError::Changed`], at most `tries` times in
-/// all: a ticket saved by a background writer between an action's read and its save is acted on
+/// all (for a request's action, [`CHANGED_TRIES`]): a ticket saved by a background writer between an action's read and its save is acted on
 /// again in its new state, as if the request had come a moment later.
 pub async fn retry_changed<T, Fut>(tries: usize, mut attempt: impl FnMut() -> Fut) -> FlowResult<T>
 where

@@ -10,7 +10,9 @@
 //! 2. **Push latency** during a cable-cut storm: calls in one district at the rate of 5,000 in
 //!    10 minutes (two minutes of it), then a surge at ten times that rate (5,000 in one
 //!    minute). Each new-ticket SMS is timed from the moment it was queued (`created_at`) to the
-//!    gateway's acceptance (`accepted_at`); p50 / p99.
+//!    gateway's acceptance (`accepted_at`); p50 / p99. Then the storm again with the first SMS
+//!    platform down (answering 503) and a second configured (`FIXLINE_SMS_FALLBACK`): push
+//!    latency through the second, and how many requests still reached the first.
 //! 3. **Escalation lateness** with 100,000 open tickets stored: a share of them reach their
 //!    acknowledgement deadline during the run; lateness is the time from each deadline to its
 //!    escalation step being applied; p50 / p99.
@@ -24,7 +26,7 @@
 //! `cargo bench --bench load` runs the full sizes on both databases (PostgreSQL at
 //! `FIXLINE_BENCH_PG`, default `postgres://postgres@127.0.0.1:5432`; a scratch database is
 //! created and dropped). `FIXLINE_BENCH_BACKENDS=sqlite` (or `postgres`) runs one;
-//! `FIXLINE_BENCH_PHASES=storm,escalation,me` (any of them) picks the phases after intake, which
+//! `FIXLINE_BENCH_PHASES=storm,failover,escalation,me` (any of them) picks the phases after intake, which
 //! always runs. Run by
 //! `cargo test --all-targets` (without `--bench`), it checks itself at small sizes.
 
@@ -296,17 +298,29 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores, {} GiB", mem / 1024 / 1024)
 }
 
-/// A fake SMS gateway on 127.0.0.1 that accepts everything at once.
-async fn fake_gateway() -> (String, actix_web::dev::ServerHandle) {
+/// A fake SMS gateway on 127.0.0.1 that accepts everything at once, or answers 503 to
+/// everything while `down` is set; `requests` counts what reached it.
+async fn fake_gateway(
+    down: Arc<AtomicBool>,
+    requests: Arc<AtomicUsize>,
+) -> (String, actix_web::dev::ServerHandle) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let server = actix_web::HttpServer::new(|| {
+    let server = actix_web::HttpServer::new(move || {
+        let (down, requests) = (down.clone(), requests.clone());
         actix_web::App::new().route(
             "/sms",
-            actix_web::web::post().to(|body: actix_web::web::Json<Value>| async move {
-                actix_web::HttpResponse::Ok().json(
-                    json!({"message_id": format!("gw-{}", body["id"].as_str().unwrap_or(""))}),
-                )
+            actix_web::web::post().to(move |body: actix_web::web::Json<Value>| {
+                let (down, requests) = (down.clone(), requests.clone());
+                async move {
+                    requests.fetch_add(1, Ordering::Relaxed);
+                    if down.load(Ordering::Relaxed) {
+                        return actix_web::HttpResponse::ServiceUnavailable().finish();
+                    }
+                    actix_web::HttpResponse::Ok().json(
+                        json!({"message_id": format!("gw-{}", body["id"].as_str().unwrap_or(""))}),
+                    )
+                }
             }),
         )
     })
@@ -471,7 +485,17 @@ async fn record_call(client: &Client, key: &str, phase: &str, i: usize, bbox: [f
     v
 }
 
-fn config(url: &str, dir: &std::path::Path, gateway: &str) -> Config {
+/// The server's configuration: SMS to `gateway`, and to `fallback` while it is down.
+fn config(url: &str, dir: &std::path::Path, gateway: &str, fallback: &str) -> Config {
+    let secret = "bench-gateway-secret-0123456789";
+    let fallback_file = dir.join("sms_fallback.toml");
+    std::fs::write(
+        &fallback_file,
+        format!(
+            "sms_provider = \"webhook\"\nsms_webhook_url = \"{fallback}\"\nsms_webhook_secret = \"{secret}\"\n"
+        ),
+    )
+    .expect("write the fallback provider");
     let env: HashMap<String, String> = [
         ("DATABASE_URL", url.to_string()),
         ("FIXLINE_LISTEN", "127.0.0.1:0".into()),
@@ -479,10 +503,8 @@ fn config(url: &str, dir: &std::path::Path, gateway: &str) -> Config {
         ("FIXLINE_WORKERS", "2".into()),
         ("FIXLINE_SMS_PROVIDER", "webhook".into()),
         ("FIXLINE_SMS_WEBHOOK_URL", gateway.to_string()),
-        (
-            "FIXLINE_SMS_WEBHOOK_SECRET",
-            "bench-gateway-secret-0123456789".into(),
-        ),
+        ("FIXLINE_SMS_WEBHOOK_SECRET", secret.into()),
+        ("FIXLINE_SMS_FALLBACK", fallback_file.display().to_string()),
         (
             "FIXLINE_JWT_SECRET",
             "bench-jwt-secret-0123456789-abcdefgh".into(),
@@ -522,9 +544,14 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
         println!("  {k}: {v}");
         figures.push((k.to_string(), v));
     };
-    let (gateway_url, gateway) = fake_gateway().await;
+    let primary_down = Arc::new(AtomicBool::new(false));
+    let primary_requests = Arc::new(AtomicUsize::new(0));
+    let (gateway_url, gateway) = fake_gateway(primary_down.clone(), primary_requests.clone()).await;
+    let fallback_requests = Arc::new(AtomicUsize::new(0));
+    let (fallback_url, fallback) =
+        fake_gateway(Arc::new(AtomicBool::new(false)), fallback_requests.clone()).await;
     rss.take_peak_mb();
-    let app = App::build(config(url, dir, &gateway_url))
+    let app = App::build(config(url, dir, &gateway_url, &fallback_url))
         .await
         .expect("build the server");
     let state = app.state();
@@ -716,6 +743,49 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
             ),
         );
         fig(&format!("{phase} peak RSS (MB)"), peak.to_string());
+    }
+
+    // 2b. The same storm with the first SMS platform down (answering 503) and a second one
+    //     configured: push latency through the second, and what still reached the first.
+    if wanted("failover") {
+        primary_down.store(true, Ordering::Relaxed);
+        let (to_first, to_second) = (
+            primary_requests.load(Ordering::Relaxed),
+            fallback_requests.load(Ordering::Relaxed),
+        );
+        rss.take_peak_mb();
+        let (took, push) = storm(
+            &client,
+            &key,
+            &db,
+            "failover",
+            sizes.storm_calls,
+            sizes.storm_secs,
+            bbox,
+        )
+        .await;
+        let peak = rss.take_peak_mb();
+        primary_down.store(false, Ordering::Relaxed);
+        fig(
+            "failover storm",
+            format!(
+                "{} calls in {:.1} s, {} messages; requests to the platform that was down: {}, to the second: {}",
+                sizes.storm_calls,
+                took.as_secs_f64(),
+                push.len(),
+                primary_requests.load(Ordering::Relaxed) - to_first,
+                fallback_requests.load(Ordering::Relaxed) - to_second,
+            ),
+        );
+        fig(
+            "failover push latency p50 / p99 (ms)",
+            format!(
+                "{:.0} / {:.0}",
+                percentile(&push, 50.0),
+                percentile(&push, 99.0)
+            ),
+        );
+        fig("failover peak RSS (MB)", peak.to_string());
     }
 
     let technicians: Vec<String> = {
@@ -1000,6 +1070,7 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
     );
     handle.stop(true).await;
     gateway.stop(true).await;
+    fallback.stop(true).await;
     figures
 }
 

@@ -24,7 +24,7 @@ use crate::engine::Engine;
 use crate::flow::callbacks::CallbackConfig;
 use crate::flow::FlowConfig;
 use crate::notify::sender::Sender;
-use crate::notify::sms::{Provider, Providers};
+use crate::notify::sms::{Platform, Provider, Providers};
 use crate::store::districts::DistrictIndexCache;
 use crate::telemetry::{record_http, Metrics};
 use secrecy::ExposeSecret;
@@ -93,21 +93,19 @@ impl App {
                 },
             },
         });
-        let providers = Providers::new(
-            Provider::from_config(&config.sms),
-            config
-                .sms_regions
-                .iter()
-                .map(|(code, sms)| (code.clone(), Provider::from_config(sms))),
-        );
+        let providers = providers(&config);
         let metrics = Metrics::new();
+        if manual_clock.is_some() {
+            metrics.test_clock.set(1);
+            tracing::warn!(listen = %config.listen, "the test clock is on: the clock moves only through POST /test/clock; never run production like this");
+        }
         let engine = Engine::new(db.clone(), clock.clone(), flow.clone(), metrics.clone());
         let sender = Sender::new(
             db.clone(),
             clock.clone(),
             providers,
             flow.clone(),
-            config.sms_max_attempts,
+            config.outbox,
             config.sms_concurrency,
             metrics.clone(),
         );
@@ -141,8 +139,9 @@ impl App {
                 .app_data(server_state.clone())
                 .configure(|c| api::configure(c, &config))
                 .default_service(web::to(api::not_found))
+                .wrap(from_fn(api::reject_control_characters))
                 .wrap(from_fn(record_http))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
         })
         .workers(workers)
         .disable_signals()
@@ -194,6 +193,39 @@ impl App {
         background.stop_and_wait().await;
         result
     }
+}
+
+/// The SMS platforms of a configuration: the deployment's chain (its provider, then its
+/// fallback) and each region's (its own, then its own fallback or else the deployment's).
+fn providers(config: &Config) -> Providers {
+    let o = &config.outbox;
+    let platform = |name: String, code: Option<&String>, sms| {
+        Arc::new(Platform::new(
+            name,
+            code.cloned(),
+            Provider::from_config(sms, o.timeout),
+            o.breaker,
+        ))
+    };
+    let fallback = config
+        .sms_fallback
+        .as_ref()
+        .map(|f| platform("fallback".into(), None, f));
+    let mut default = vec![platform("default".into(), None, &config.sms)];
+    default.extend(fallback.clone());
+    let regions = config
+        .sms_regions
+        .iter()
+        .map(|(code, own, own_fallback)| {
+            let mut chain = vec![platform(code.clone(), Some(code), own)];
+            match own_fallback {
+                Some(f) => chain.push(platform(format!("{code}/fallback"), Some(code), f)),
+                None => chain.extend(fallback.clone()),
+            }
+            (code.clone(), chain)
+        })
+        .collect();
+    Providers::new(default, regions)
 }
 
 /// How long a stopping server waits for the listening thread to close its connection.

@@ -147,10 +147,40 @@ pub const KEYS: &[Key] = &[
         doc: "TOML file giving regions their own provider: one table per region code with the SMS keys above by file name, e.g. `[ZJG-W]` `sms_provider = \"webhook\"` `sms_webhook_url = ...` `sms_webhook_secret = ...`. Other regions use the deployment's.",
     },
     Key {
-        env: "FIXLINE_SMS_MAX_ATTEMPTS",
-        file: "sms_max_attempts",
+        env: "FIXLINE_SMS_FALLBACK",
+        file: "sms_fallback",
+        default: "(none)",
+        doc: "TOML file with the SMS keys above (by file name) of a second provider. While the first one is down (tripped after `FIXLINE_SMS_TRIP_AFTER` failures in a row) messages go through this one. A region of `FIXLINE_SMS_REGIONS` may name its own in a `[CODE.fallback]` table; otherwise it falls back to this one.",
+    },
+    Key {
+        env: "FIXLINE_SMS_TIMEOUT_S",
+        file: "sms_timeout_s",
+        default: "15",
+        doc: "How long one request to an SMS platform may take, seconds. A request that times out may have been taken: it counts as unknown and is sent again under the same idempotency key.",
+    },
+    Key {
+        env: "FIXLINE_SMS_BACKOFF_CAP_S",
+        file: "sms_backoff_cap_s",
+        default: "30",
+        doc: "Longest wait between two tries of a message after temporary failures (the waits double from about 2 s, with jitter), seconds.",
+    },
+    Key {
+        env: "FIXLINE_SMS_RETRY_HORIZON_S",
+        file: "sms_retry_horizon_s",
+        default: "86400",
+        doc: "How long after it was queued a message is still tried after temporary failures, seconds; past that it is dead, its ticket flagged and the dispatchers told. A message that no longer matters (its ticket closed, or the technician it was for taken off) is dropped sooner.",
+    },
+    Key {
+        env: "FIXLINE_SMS_TRIP_AFTER",
+        file: "sms_trip_after",
         default: "5",
-        doc: "Attempts per message (backoff about 2, 4, 8, 16 s with jitter) before it is dead and the dispatcher is alerted.",
+        doc: "Temporary failures in a row after which an SMS platform is declared down: dispatchers are told once, and once again when it is back.",
+    },
+    Key {
+        env: "FIXLINE_SMS_PROBE_S",
+        file: "sms_probe_s",
+        default: "30",
+        doc: "While an SMS platform is down, one message is tried on it every this many seconds; the first it accepts declares it back.",
     },
     Key {
         env: "FIXLINE_SMS_CONCURRENCY",
@@ -162,7 +192,7 @@ pub const KEYS: &[Key] = &[
         env: "FIXLINE_SMS_TEMPLATES",
         file: "sms_templates",
         default: "(built-in Chinese texts)",
-        doc: "TOML file replacing message texts by purpose (`new_ticket`, `reassigned`, `dispatcher_queue`, `ack_overdue`, `manager_alert`, `dispatch_overdue`, `arrival_overdue`, `resolve_overdue`, `postponed`) with `{ref}`, `{kind}`, `{fault_category}`, `{fault_description}`, `{address}`, `{customer_name}`, `{customer_phone}`, `{promised_at}`.",
+        doc: "TOML file replacing message texts by purpose (`new_ticket`, `reassigned`, `dispatcher_queue`, `ack_overdue`, `manager_alert`, `dispatch_overdue`, `arrival_overdue`, `resolve_overdue`, `postponed`, `taken_away`, `holder_changed`) with `{ref}`, `{kind}`, `{fault_category}`, `{fault_description}`, `{address}`, `{customer_name}`, `{customer_phone}`, `{promised_at}`, `{technician}`, `{technician_phone}` (the ticket's holder).",
     },
     Key {
         env: "FIXLINE_PROMISE_REPAIR_H",
@@ -270,7 +300,7 @@ pub const KEYS: &[Key] = &[
         env: "FIXLINE_TEST_CLOCK",
         file: "test_clock",
         default: "0",
-        doc: "`1` freezes the server clock at start; it then moves only through `POST /test/clock` (admin). For simulations and black-box tests, never production.",
+        doc: "`1` freezes the server clock at start; it then moves only through `POST /test/clock` (admin). For simulations and black-box tests, never production: refused unless `FIXLINE_LISTEN` is a loopback address, warned about at start, and shown in `/readyz` and `/metrics` (`fixline_test_clock`).",
     },
     Key {
         env: "FIXLINE_TEST_CLOCK_START",
@@ -316,12 +346,15 @@ pub struct Config {
     /// Where the test clock starts; the real time when unset.
     pub test_clock_start: Option<chrono::DateTime<chrono::Utc>>,
     pub sms: SmsConfig,
-    /// Providers for particular regions, by region code; the others use `sms`.
-    pub sms_regions: Vec<(String, SmsConfig)>,
+    /// The deployment's second provider, used while `sms` is down.
+    pub sms_fallback: Option<SmsConfig>,
+    /// Providers for particular regions, by region code, each with its own fallback if any; the
+    /// others use `sms`.
+    pub sms_regions: Vec<(String, SmsConfig, Option<SmsConfig>)>,
     /// The shared token Tencent's callbacks carry in their URL.
     pub tencent_callback_token: Option<SecretString>,
     pub sms_templates: crate::notify::templates::Templates,
-    pub sms_max_attempts: i32,
+    pub outbox: OutboxConfig,
     pub sms_concurrency: usize,
     pub promise_repair_h: i64,
     pub promise_install_h: i64,
@@ -333,6 +366,18 @@ pub struct Config {
     pub callback_attempts: u32,
     pub callback_retry_h: i64,
     pub scoring: crate::domain::scoring::Rules,
+}
+
+/// How the outbox sender treats slow and failing SMS platforms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OutboxConfig {
+    /// One request's time limit.
+    pub timeout: std::time::Duration,
+    /// Longest wait between tries.
+    pub backoff_cap: chrono::Duration,
+    /// How long a message is tried after temporary failures.
+    pub horizon: chrono::Duration,
+    pub breaker: crate::notify::breaker::BreakerPolicy,
 }
 
 /// Which SMS provider sends the outbox.
@@ -452,6 +497,22 @@ impl Config {
             Some(v) => return Err(err("FIXLINE_TEST_CLOCK", format!("`{v}` is not 0 or 1"))),
         };
 
+        // A frozen clock moved by an admin request would let token expiry and every deadline be
+        // moved at will: only for servers nobody else can reach.
+        if test_clock {
+            let loopback = listen
+                .parse::<SocketAddr>()
+                .is_ok_and(|a| a.ip().is_loopback());
+            if !loopback {
+                return Err(err(
+                    "FIXLINE_TEST_CLOCK",
+                    format!(
+                        "the test clock is for loopback servers only, and FIXLINE_LISTEN is {listen}"
+                    ),
+                ));
+            }
+        }
+
         let test_clock_start = match get("FIXLINE_TEST_CLOCK_START") {
             None => None,
             Some(v) => Some(
@@ -470,6 +531,10 @@ impl Config {
         let sms_regions = match get("FIXLINE_SMS_REGIONS") {
             None => Vec::new(),
             Some(path) => read_sms_regions(Path::new(&path))?,
+        };
+        let sms_fallback = match get("FIXLINE_SMS_FALLBACK") {
+            None => None,
+            Some(path) => Some(read_sms_fallback(Path::new(&path))?),
         };
 
         let sms_templates = match get("FIXLINE_SMS_TEMPLATES") {
@@ -536,6 +601,7 @@ impl Config {
             callback_retry_h: number("FIXLINE_CALLBACK_RETRY_H", 48, 1, 24 * 31)?,
             scoring,
             sms,
+            sms_fallback,
             sms_regions,
             tencent_callback_token: match get("FIXLINE_TENCENT_CALLBACK_TOKEN") {
                 Some(t) if t.len() < 16 => {
@@ -547,7 +613,35 @@ impl Config {
                 t => t.map(SecretString::from),
             },
             sms_templates,
-            sms_max_attempts: number("FIXLINE_SMS_MAX_ATTEMPTS", 5, 1, 50)? as i32,
+            outbox: OutboxConfig {
+                timeout: std::time::Duration::from_secs(
+                    number("FIXLINE_SMS_TIMEOUT_S", 15, 1, 120)? as u64,
+                ),
+                backoff_cap: chrono::Duration::seconds(number(
+                    "FIXLINE_SMS_BACKOFF_CAP_S",
+                    30,
+                    2,
+                    3600,
+                )?),
+                horizon: chrono::Duration::seconds(number(
+                    "FIXLINE_SMS_RETRY_HORIZON_S",
+                    86_400,
+                    60,
+                    7 * 86_400,
+                )?),
+                breaker: crate::notify::breaker::BreakerPolicy {
+                    trip_after: number("FIXLINE_SMS_TRIP_AFTER", 5, 1, 1000)? as u32,
+                    probe_every: chrono::Duration::seconds(number(
+                        "FIXLINE_SMS_PROBE_S",
+                        30,
+                        1,
+                        3600,
+                    )?),
+                    probe_timeout: chrono::Duration::seconds(
+                        number("FIXLINE_SMS_TIMEOUT_S", 15, 1, 120)? * 4,
+                    ),
+                },
+            },
             sms_concurrency: number("FIXLINE_SMS_CONCURRENCY", 8, 1, 256)? as usize,
             promise_repair_h: number("FIXLINE_PROMISE_REPAIR_H", 24, 1, 24 * 60)?,
             promise_install_h: number("FIXLINE_PROMISE_INSTALL_H", 72, 1, 24 * 60)?,
@@ -657,35 +751,63 @@ const REGION_SMS_KEYS: [&str; 6] = [
 ];
 
 /// Per-region providers: a TOML file with one table per region code holding the SMS keys by
-/// their file names (`[ZJG-W]` `sms_provider = "webhook"` ...).
-fn read_sms_regions(path: &Path) -> Result<Vec<(String, SmsConfig)>, ConfigError> {
+/// their file names (`[ZJG-W]` `sms_provider = "webhook"` ...), and optionally a `fallback`
+/// table of the same keys for that region's second provider.
+fn read_sms_regions(
+    path: &Path,
+) -> Result<Vec<(String, SmsConfig, Option<SmsConfig>)>, ConfigError> {
     let key = "FIXLINE_SMS_REGIONS";
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| err(key, format!("cannot read {}: {e}", path.display())))?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e| err(key, format!("{}: {e}", path.display())))?;
     let mut out = Vec::new();
-    for (code, value) in table {
-        let toml::Value::Table(t) = value else {
+    for (code, value) in read_toml(key, path)? {
+        let toml::Value::Table(mut t) = value else {
             return Err(err(key, format!("`{code}` must be a table of SMS keys")));
         };
-        let file_name = |env: &str| KEYS.iter().find(|k| k.env == env).map(|k| k.file);
-        for name in t.keys() {
-            if !REGION_SMS_KEYS.iter().any(|e| file_name(e) == Some(name)) {
-                return Err(err(key, format!("[{code}] `{name}` is not an SMS key")));
+        let fallback = match t.remove("fallback") {
+            None => None,
+            Some(toml::Value::Table(f)) => Some(
+                sms_table(&f).map_err(|e| err(key, format!("[{code}.fallback] {}", e.message)))?,
+            ),
+            Some(_) => {
+                return Err(err(
+                    key,
+                    format!("[{code}] `fallback` must be a table of SMS keys"),
+                ))
             }
-        }
-        let get = |env: &str| -> Option<String> {
-            t.get(file_name(env)?)
-                .and_then(|v| v.as_str())
-                .map(String::from)
         };
-        let sms =
-            sms_config(&get).map_err(|e| err(key, format!("[{code}] {}: {}", e.key, e.message)))?;
-        out.push((code, sms));
+        let sms = sms_table(&t).map_err(|e| err(key, format!("[{code}] {}", e.message)))?;
+        out.push((code, sms, fallback));
     }
     Ok(out)
+}
+
+/// The deployment's second provider: a TOML file of SMS keys by their file names.
+fn read_sms_fallback(path: &Path) -> Result<SmsConfig, ConfigError> {
+    let key = "FIXLINE_SMS_FALLBACK";
+    sms_table(&read_toml(key, path)?)
+        .map_err(|e| err(key, format!("{}: {}", path.display(), e.message)))
+}
+
+fn read_toml(key: &str, path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(key, format!("cannot read {}: {e}", path.display())))?;
+    text.parse()
+        .map_err(|e| err(key, format!("{}: {e}", path.display())))
+}
+
+/// The provider a table of SMS keys (by file name) describes; any other key is an error.
+fn sms_table(t: &toml::Table) -> Result<SmsConfig, ConfigError> {
+    let file_name = |env: &str| KEYS.iter().find(|k| k.env == env).map(|k| k.file);
+    for name in t.keys() {
+        if !REGION_SMS_KEYS.iter().any(|e| file_name(e) == Some(name)) {
+            return Err(err("", format!("`{name}` is not an SMS key")));
+        }
+    }
+    let get = |env: &str| -> Option<String> {
+        t.get(file_name(env)?)
+            .and_then(|v| v.as_str())
+            .map(String::from)
+    };
+    sms_config(&get).map_err(|e| err("", format!("{}: {}", e.key, e.message)))
 }
 
 fn read_file(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
@@ -827,5 +949,54 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.message.contains("not an SMS key"), "{}", e.message);
+    }
+
+    #[test]
+    fn fallback_providers_for_the_deployment_and_a_region() {
+        let dir = tempfile::tempdir().unwrap();
+        let fallback = dir.path().join("fallback.toml");
+        std::fs::write(&fallback, "sms_provider = \"log\"\n").unwrap();
+        let regions = dir.path().join("regions.toml");
+        std::fs::write(
+            &regions,
+            "[ZJG-W]\nsms_provider = \"log\"\n[ZJG-W.fallback]\nsms_provider = \"webhook\"\nsms_webhook_url = \"https://sms.example/b\"\nsms_webhook_secret = \"0123456789abcdef\"\n[ZJG-E]\nsms_provider = \"log\"\n",
+        )
+        .unwrap();
+        let c = Config::from_sources(&env(&[
+            ("FIXLINE_SMS_FALLBACK", fallback.to_str().unwrap()),
+            ("FIXLINE_SMS_REGIONS", regions.to_str().unwrap()),
+        ]))
+        .unwrap();
+        assert!(matches!(c.sms_fallback, Some(SmsConfig::Log)));
+        let w = c.sms_regions.iter().find(|r| r.0 == "ZJG-W").unwrap();
+        assert!(matches!(w.2, Some(SmsConfig::Webhook { .. })));
+        let e = c.sms_regions.iter().find(|r| r.0 == "ZJG-E").unwrap();
+        assert!(e.2.is_none());
+        std::fs::write(&fallback, "sms_provider = \"webhook\"\n").unwrap();
+        let err = Config::from_sources(&env(&[(
+            "FIXLINE_SMS_FALLBACK",
+            fallback.to_str().unwrap(),
+        )]))
+        .err()
+        .unwrap();
+        assert_eq!(err.key, "FIXLINE_SMS_FALLBACK");
+        assert_eq!(c.outbox.timeout, std::time::Duration::from_secs(15));
+        assert_eq!(c.outbox.backoff_cap, chrono::Duration::seconds(30));
+        assert_eq!(c.outbox.horizon, chrono::Duration::hours(24));
+    }
+
+    #[test]
+    fn the_test_clock_is_for_loopback_servers_only() {
+        let on = |listen: &str| {
+            Config::from_sources(&env(&[
+                ("FIXLINE_TEST_CLOCK", "1"),
+                ("FIXLINE_LISTEN", listen),
+            ]))
+        };
+        assert!(on("127.0.0.1:8080").unwrap().test_clock);
+        assert!(on("[::1]:8080").is_ok());
+        let e = on("0.0.0.0:8080").err().unwrap();
+        assert_eq!(e.key, "FIXLINE_TEST_CLOCK");
+        assert!(on("10.1.2.3:8080").is_err());
     }
 }

@@ -75,10 +75,7 @@ async fn queue(
     let q = q.into_inner();
     let status = CallbackStatus::parse("status", q.status.as_deref().unwrap_or("due"))?;
     let limit = super::limit_param(q.limit, 50, 500)?;
-    let offset = q.offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(ApiError::invalid("offset", "must not be negative"));
-    }
+    let offset = super::offset_param(q.offset)?;
     let now = state.clock.now_naive();
     let filter = QueueFilter {
         regions: caller.scope.filter().map(|r| r.to_vec()),

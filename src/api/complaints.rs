@@ -144,7 +144,7 @@ async fn list(
     caller.require(&[Role::Agent, Role::Dispatcher, Role::Manager])?;
     let q = q.into_inner();
     let limit = super::limit_param(q.limit, 50, 500)?;
-    let offset = q.offset.unwrap_or(0).max(0);
+    let offset = super::offset_param(q.offset)?;
     let filter = ListFilter {
         regions: caller.scope.filter().map(|r| r.to_vec()),
         district_id: q.district_id,

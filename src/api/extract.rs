@@ -85,29 +85,29 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
-/// Deserialises JSON, turning serde's errors into 400 (syntax) or 422 (shape, with the field).
+/// Deserialises one JSON value (trailing data is 400, like any malformed JSON), refusing control
+/// characters in any text and structs given as arrays (422, naming the field by its path), and
+/// turning serde's other shape errors into 422 with the field.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize::<_, T>(de) {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    if let Some(field) = super::strict_json::control_character_at(&value) {
+        return Err(ApiError::invalid(
+            field,
+            "must not contain control characters (only tab and line breaks are allowed in text)",
+        ));
+    }
+    match serde_path_to_error::deserialize::<_, T>(super::strict_json::Strict(value)) {
         Ok(v) => Ok(v),
         Err(e) => {
             let path = e.path().to_string();
-            let inner = e.into_inner();
-            use serde_json::error::Category;
-            match inner.classify() {
-                Category::Data => {
-                    let message = inner.to_string();
-                    let message = message
-                        .split(" at line ")
-                        .next()
-                        .unwrap_or(&message)
-                        .to_string();
-                    Err(ApiError::invalid(field_name(&path, &message), message))
-                }
-                Category::Syntax | Category::Eof | Category::Io => Err(ApiError::bad_request(
-                    format!("the body is not valid JSON: {inner}"),
-                )),
-            }
+            let message = e.into_inner().to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_string();
+            Err(ApiError::invalid(field_name(&path, &message), message))
         }
     }
 }

@@ -15,8 +15,10 @@ pub mod me;
 pub mod policies;
 pub mod regions;
 pub mod reports;
+pub mod sms;
 pub mod state;
 pub mod stream;
+pub mod strict_json;
 pub mod test_clock;
 pub mod tickets;
 pub mod webhooks;
@@ -52,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     me::configure(cfg);
     stream::configure(cfg);
     webhooks::configure(cfg);
+    sms::configure(cfg);
     callbacks::configure(cfg);
     complaints::configure(cfg);
     reports::configure(cfg);
@@ -95,6 +98,57 @@ pub fn limit_param(limit: Option<i64>, default: i64, max: i64) -> Result<i64, Ap
     }
 }
 
+/// A page offset from the query: 0 when absent, 422 when negative (every list alike).
+pub fn offset_param(offset: Option<i64>) -> Result<i64, ApiError> {
+    match offset.unwrap_or(0) {
+        n if n >= 0 => Ok(n),
+        _ => Err(ApiError::invalid("offset", "must not be negative")),
+    }
+}
+
+/// Refuses control characters (percent-encoded `%00`-`%1F`, `%7F`) in the path (404: no such
+/// resource can exist) and in the query (422 naming the parameter) before any handler sees them.
+pub async fn reject_control_characters(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let path_bad = encodes_control(req.path());
+    let query_bad = req.query_string().split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (encodes_control(name) || encodes_control(value)).then(|| name.to_string())
+    });
+    let refusal = if path_bad {
+        Some(ApiError::not_found("no such resource"))
+    } else {
+        query_bad.map(|name| {
+            ApiError::invalid(
+                if encodes_control(&name) {
+                    "query".to_string()
+                } else {
+                    name
+                },
+                "must not contain control characters",
+            )
+        })
+    };
+    match refusal {
+        Some(e) => Ok(req.error_response(e)),
+        None => next.call(req).await.map(|r| r.map_into_boxed_body()),
+    }
+}
+
+/// Whether percent-encoded text holds a control character.
+fn encodes_control(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    b.windows(3).any(|w| {
+        w[0] == b'%'
+            && matches!(
+                (w[1].to_ascii_uppercase(), w[2].to_ascii_uppercase()),
+                (b'0' | b'1', b'0'..=b'9' | b'A'..=b'F') | (b'7', b'F')
+            )
+    }) || b.iter().any(|c| c.is_ascii_control())
+}
+
 /// A stored UTC timestamp as an RFC 3339 instant.
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
@@ -133,4 +187,20 @@ pub fn double_option<'de, D: serde::Deserializer<'de>>(
 ) -> Result<Option<Option<String>>, D::Error> {
     use serde::Deserialize;
     Ok(Some(Option::deserialize(d)?))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_found_percent_encoded() {
+        assert!(super::encodes_control("/tickets/a%00b"));
+        assert!(super::encodes_control("a%1fb"));
+        assert!(super::encodes_control("a%7Fb"));
+        assert!(!super::encodes_control("/tickets/0193-abc"));
+        assert!(
+            !super::encodes_control("%E6%9D%A8%20x"),
+            "UTF-8 and spaces are text"
+        );
+        assert!(!super::encodes_control("%20%2F%41"));
+    }
 }

@@ -190,11 +190,20 @@ async fn district_report(
     Ok(HttpResponse::Ok().json(Value::Object(body)))
 }
 
+/// One CSV cell: quoted when it holds a separator, a quote or a line break; text a spreadsheet
+/// would run as a formula (`=`, `+`, `-`, `@`, tab, carriage return first) gets a leading `'`,
+/// so a district named `=HYPERLINK(...)` stays text. Numbers stay numbers.
 fn csv_field(s: &str) -> String {
+    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err();
+    let s = if formula {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_string()
+        s
     }
 }
 
@@ -355,7 +364,7 @@ async fn drill_down(
             })?),
         };
     let limit = super::limit_param(q.limit, 500, 5000)?;
-    let offset = q.offset.unwrap_or(0).max(0);
+    let offset = super::offset_param(q.offset)?;
     let (start, end) = month.bounds(state.config.tz);
     let district_id = id.into_inner();
     let scope = caller.scope.clone();
@@ -512,4 +521,23 @@ async fn appraisal_history(
         .await?;
     Ok(HttpResponse::Ok()
         .json(json!({"items": rows.iter().map(appraisal_json).collect::<Vec<_>>()})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_cells_never_run_as_formulas() {
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://x\",\"y\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""
+        );
+        assert_eq!(csv_field("@SUM(A1:A9)"), "'@SUM(A1:A9)");
+        assert_eq!(csv_field("+86 139"), "'+86 139");
+        assert_eq!(csv_field("-5"), "-5");
+        assert_eq!(csv_field("97.5"), "97.5");
+        assert_eq!(csv_field("杨舍西网格"), "杨舍西网格");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+    }
 }

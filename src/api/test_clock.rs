@@ -29,8 +29,15 @@ async fn move_clock(
         .manual_clock
         .as_ref()
         .ok_or_else(|| ApiError::not_found("the test clock is off"))?;
-    // Sends already under way are recorded at the time before the move.
+    // Sends already under way, and everything due before the move, are recorded at the time
+    // before it; then nothing is sent until the clock has moved.
     let paused = state.sender.quiesce().await;
+    loop {
+        let stepped = state.engine.run_due().await?;
+        if state.sender.drain_paused(&paused).await? == 0 && stepped == 0 {
+            break;
+        }
+    }
     let now = match (req.advance_s, req.set) {
         (Some(s), None) if (0..=366 * 86_400).contains(&s) => clock.advance(s),
         (Some(_), None) => {

@@ -27,8 +27,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Checks the provider is the configured one and the request is signed with its secret.
 fn verify(state: &AppState, provider: &str, req: &HttpRequest, body: &[u8]) -> ApiResult<()> {
     // The deployment's webhook platform, or any region's own: each signs with its secret.
-    let secrets: Vec<&[u8]> = std::iter::once(&state.config.sms)
-        .chain(state.config.sms_regions.iter().map(|(_, sms)| sms))
+    let c = &state.config;
+    let secrets: Vec<&[u8]> = std::iter::once(&c.sms)
+        .chain(c.sms_fallback.iter())
+        .chain(
+            c.sms_regions
+                .iter()
+                .flat_map(|(_, own, fallback)| std::iter::once(own).chain(fallback)),
+        )
         .filter_map(|sms| match (sms, provider) {
             (SmsConfig::Webhook { secret, .. }, "webhook") => {
                 Some(secret.expose_secret().as_bytes())
@@ -92,7 +98,7 @@ fn record(
 ) -> ApiResult<bool> {
     let changed = notifications::record_receipt(conn, id, delivered, error, now)?;
     if changed && !delivered {
-        crate::notify::sender::raise_undelivered(conn, flow, id, error.unwrap_or("failed"), now)?;
+        crate::flow::outbox::undelivered(conn, flow, id, error.unwrap_or("failed"), now)?;
     }
     Ok(changed)
 }

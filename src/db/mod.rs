@@ -248,7 +248,10 @@ impl Db {
         }
         let pool = Pool::builder()
             .max_size(pool_size.max(1))
-            .connection_timeout(Duration::from_secs(10))
+            // Work reaches the pool only with a permit (one per connection), so a checkout waits
+            // only when connections cannot be made: the database is down, and the caller
+            // hears 503 quickly instead of hanging.
+            .connection_timeout(Duration::from_secs(2))
             .build(Manager { url })?;
         Ok(Db {
             pool,

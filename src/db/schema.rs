@@ -254,6 +254,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    assignments (id) {
+        id -> Text,
+        ticket_id -> Text,
+        region_id -> Text,
+        user_id -> Text,
+        assigned_at -> Timestamp,
+        ack_due_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        contact_on_time -> Nullable<Bool>,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sms_platforms (name) {
+        name -> Text,
+        state -> Text,
+        since -> Timestamp,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(assignments -> tickets (ticket_id));
+diesel::joinable!(assignments -> users (user_id));
 diesel::joinable!(user_regions -> users (user_id));
 diesel::joinable!(user_regions -> regions (region_id));
 diesel::joinable!(districts -> regions (region_id));
@@ -387,6 +412,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_feed,
     notification_attempts,
     settings,
+    sms_platforms,
+    assignments,
     callbacks,
     callback_days,
     complaints,
@@ -416,6 +443,8 @@ pub fn declared_tables() -> Vec<(&'static str, Vec<String>)> {
         complaint_history,
         district_appraisals,
         notification_attempts,
+        sms_platforms,
+        assignments,
         region_policies,
         user_feed,
         regions,

@@ -66,34 +66,35 @@ impl SlaPolicy {
 /// What happens after a missed acknowledgement, one step per escalation level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EscalationStep {
-    /// Level 1, at the acknowledgement deadline: remind the technician and tell the region's
-    /// account manager.
+    /// At the holder's contact deadline: remind the technician and tell the region's account
+    /// manager.
     Renotify,
-    /// Level 2, one interval later: give the ticket to the next on-duty technician, or to the
-    /// dispatcher queue when there is none.
+    /// One interval later: give the ticket to the next on-duty technician (with a contact clock
+    /// of their own), or to the dispatcher queue when there is none.
     Reassign,
-    /// Level 3, another interval later: tell the region's managers.
+    /// One interval after the second holder's deadline (or after the ticket went to the
+    /// dispatcher queue): tell the region's managers.
     NotifyManager,
 }
 
 impl EscalationStep {
-    pub fn level(self) -> i32 {
-        match self {
-            EscalationStep::Renotify => 1,
-            EscalationStep::Reassign => 2,
-            EscalationStep::NotifyManager => 3,
-        }
-    }
-
-    fn after(level: i32) -> Option<EscalationStep> {
+    /// The step that follows `level` steps already taken, and how many escalation intervals
+    /// after the current holder's contact deadline it is due. The ladder: remind the first holder
+    /// (level 1), reassign (2), remind the new holder at their own deadline (3), tell the
+    /// managers (4). A ticket that went to the dispatcher queue skips level 3.
+    pub fn after(level: i32) -> Option<(EscalationStep, i32)> {
         match level {
-            0 => Some(EscalationStep::Renotify),
-            1 => Some(EscalationStep::Reassign),
-            2 => Some(EscalationStep::NotifyManager),
+            0 => Some((EscalationStep::Renotify, 0)),
+            1 => Some((EscalationStep::Reassign, 1)),
+            2 => Some((EscalationStep::Renotify, 0)),
+            3 => Some((EscalationStep::NotifyManager, 1)),
             _ => None,
         }
     }
 }
+
+/// The highest escalation level: the managers were told.
+pub const LAST_LEVEL: i32 = 4;
 
 /// A deadline the engine watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,7 +128,8 @@ pub struct Clocks {
     pub status: Status,
     pub dispatch_due_at: DateTime<Utc>,
     pub dispatch_on_time: Option<bool>,
-    /// Contact deadline of the current assignment (moves with a dispatcher's reassignment).
+    /// Contact deadline of the current assignment: every holder (after a dispatcher's or the
+    /// engine's reassignment) has their own.
     pub assignment_ack_due_at: Option<DateTime<Utc>>,
     pub escalation_level: i32,
     pub arrival_due_at: Option<DateTime<Utc>>,
@@ -147,12 +149,12 @@ pub fn pending_checks(c: &Clocks, policy: &SlaPolicy) -> Vec<(DateTime<Utc>, Che
     }
     // Waiting for contact: with an assignee, or back in the dispatcher queue after one failed.
     if matches!(c.status, Status::Dispatched | Status::New) {
-        if let (Some(due), Some(step)) = (
+        if let (Some(due), Some((step, intervals))) = (
             c.assignment_ack_due_at,
             EscalationStep::after(c.escalation_level),
         ) {
             out.push((
-                due + policy.escalation_interval * c.escalation_level,
+                due + policy.escalation_interval * intervals,
                 Check::Escalation(step),
             ));
         }
@@ -179,8 +181,10 @@ pub fn next_deadline(c: &Clocks, policy: &SlaPolicy) -> Option<DateTime<Utc>> {
     pending_checks(c, policy).first().map(|(at, _)| *at)
 }
 
-/// The checks that are due at `now`, earliest first. Apply them one at a time: each changes the
-/// clocks (an outcome recorded, a level raised), which changes what is due next.
+/// The earliest check that is due at `now`: one whose deadline has passed. An action at the
+/// deadline instant itself is on time ([`on_time`]), so nothing fires at that instant. Apply
+/// the checks one at a time: each changes the clocks (an outcome recorded, a level raised),
+/// which changes what is due next.
 pub fn due_check(
     c: &Clocks,
     policy: &SlaPolicy,
@@ -188,7 +192,7 @@ pub fn due_check(
 ) -> Option<(DateTime<Utc>, Check)> {
     pending_checks(c, policy)
         .into_iter()
-        .find(|(at, _)| *at <= now)
+        .find(|(at, _)| *at < now)
 }
 
 /// On time if `done` is no later than `due`.
@@ -225,31 +229,49 @@ mod tests {
         let c = fresh();
         assert_eq!(next_deadline(&c, &p), Some(t(3)));
         assert_eq!(due_check(&c, &p, t(2)), None);
-        assert_eq!(due_check(&c, &p, t(3)), Some((t(3), Check::Dispatch)));
+        assert_eq!(
+            due_check(&c, &p, t(3)),
+            None,
+            "at the deadline: still on time"
+        );
+        let just_after = t(3) + Duration::milliseconds(1);
+        assert_eq!(due_check(&c, &p, just_after), Some((t(3), Check::Dispatch)));
+    }
+
+    fn after(min: i64) -> DateTime<Utc> {
+        t(min) + Duration::seconds(1)
     }
 
     #[test]
-    fn escalation_steps_ten_minutes_apart() {
+    fn escalation_ladder_gives_each_holder_their_own_deadline() {
         let p = SlaPolicy::default();
         let mut c = fresh();
         c.dispatch_on_time = Some(true);
-        assert_eq!(due_check(&c, &p, t(19)), None);
+        assert_eq!(due_check(&c, &p, t(20)), None);
         assert_eq!(
-            due_check(&c, &p, t(20)),
+            due_check(&c, &p, after(20)),
             Some((t(20), Check::Escalation(EscalationStep::Renotify)))
         );
         c.escalation_level = 1;
         assert_eq!(next_deadline(&c, &p), Some(t(30)));
         assert_eq!(
-            due_check(&c, &p, t(30)).unwrap().1,
+            due_check(&c, &p, after(30)).unwrap().1,
             Check::Escalation(EscalationStep::Reassign)
         );
+        // Reassigned at +30: the new holder has 20 minutes of their own.
         c.escalation_level = 2;
+        c.assignment_ack_due_at = Some(t(50));
+        assert_eq!(due_check(&c, &p, after(49)), None);
         assert_eq!(
-            due_check(&c, &p, t(40)).unwrap().1,
-            Check::Escalation(EscalationStep::NotifyManager)
+            due_check(&c, &p, after(50)),
+            Some((t(50), Check::Escalation(EscalationStep::Renotify)))
         );
         c.escalation_level = 3;
+        assert_eq!(
+            due_check(&c, &p, after(60)),
+            Some((t(60), Check::Escalation(EscalationStep::NotifyManager)))
+        );
+        c.escalation_level = LAST_LEVEL;
         assert_eq!(
             next_deadline(&c, &p),
             Some(c.promised_at),
@@ -263,23 +285,28 @@ mod tests {
         let mut c = fresh();
         // The server was down from minute 1 to minute 45: everything is due at once.
         let mut applied = vec![];
-        while let Some((_, check)) = due_check(&c, &p, t(45)) {
-            applied.push(check);
+        while let Some((at, check)) = due_check(&c, &p, t(45)) {
+            applied.push((at, check));
             match check {
                 Check::Dispatch => c.dispatch_on_time = Some(false),
-                Check::Escalation(s) => c.escalation_level = s.level(),
+                Check::Escalation(EscalationStep::Reassign) => {
+                    // Reassigned when applied, at minute 45: the new holder's own 20 minutes.
+                    c.escalation_level += 1;
+                    c.assignment_ack_due_at = Some(t(65));
+                }
+                Check::Escalation(_) => c.escalation_level += 1,
                 _ => unreachable!(),
             }
         }
         assert_eq!(
             applied,
             [
-                Check::Dispatch,
-                Check::Escalation(EscalationStep::Renotify),
-                Check::Escalation(EscalationStep::Reassign),
-                Check::Escalation(EscalationStep::NotifyManager)
+                (t(3), Check::Dispatch),
+                (t(20), Check::Escalation(EscalationStep::Renotify)),
+                (t(30), Check::Escalation(EscalationStep::Reassign)),
             ]
         );
+        assert_eq!(next_deadline(&c, &p), Some(t(65)));
     }
 
     #[test]

@@ -157,8 +157,9 @@ pub fn transition(current: Status, action: Action) -> Result<Status, IllegalTran
         (S::Dispatched | S::Postponed, A::Acknowledge) => S::Acknowledged,
         (S::Acknowledged | S::Postponed, A::CheckIn) => S::OnSite,
         (S::Acknowledged | S::OnSite, A::Postpone) => S::Postponed,
-        // Acknowledged: fixed over the phone without a visit.
-        (S::Acknowledged | S::OnSite, A::Resolve) => S::Resolved,
+        // Acknowledged: fixed over the phone without a visit; postponed: fixed before the
+        // later time the customer asked for.
+        (S::Acknowledged | S::OnSite | S::Postponed, A::Resolve) => S::Resolved,
         (S::Resolved, A::Close) => S::Closed,
         (s, A::Cancel) if s.is_open() => S::Cancelled,
         _ => return Err(IllegalTransition { current, action }),
@@ -210,6 +211,11 @@ mod tests {
             transition(Status::OnSite, Action::Postpone).unwrap(),
             Status::Postponed
         );
+        assert_eq!(
+            transition(s, Action::Resolve).unwrap(),
+            Status::Resolved,
+            "fixed by phone after a postponement"
+        );
         assert!(
             transition(Status::Dispatched, Action::Postpone).is_err(),
             "no promise to move before contact"
@@ -232,6 +238,7 @@ mod tests {
             (Status::OnSite, Action::Postpone),
             (Status::Acknowledged, Action::Resolve),
             (Status::OnSite, Action::Resolve),
+            (Status::Postponed, Action::Resolve),
             (Status::Resolved, Action::Close),
         ];
         let actions = [

@@ -143,7 +143,9 @@ impl Engine {
                     }
                     // Nothing applied: another instance holds it, or it was not due after all.
                     Ok(_) => {}
-                    Err(FlowError::Conflict(_)) => {
+                    // Expected between instances: another one stepped or changed it first.
+                    Err(FlowError::Conflict(_) | FlowError::Changed) => {
+                        self.metrics.step_conflicts.inc();
                         tracing::debug!(ticket_id = %span_id, "step already applied elsewhere");
                     }
                     Err(FlowError::Db(e)) => return Err(DbError::Query(e)),

@@ -78,6 +78,7 @@ pub fn acknowledge(
     let mut t = load_visible(conn, id, who)?;
     let next = transition(t.status()?, Action::Acknowledge)?;
     t.set_status(next);
+    crate::store::assignments::acknowledged(conn, &t.id, now)?;
     if t.acknowledged_at.is_none() {
         t.acknowledged_at = Some(now);
         if t.ack_on_time.is_none() {
@@ -300,7 +301,12 @@ pub(crate) fn hand_over(
     t.assignee_id = Some(user_id.to_string());
     t.assigned_at = Some(now);
     let policy = super::ticket_policy(conn, cfg, t)?;
-    t.assignment_ack_due_at = Some(policy.after(now.and_utc(), policy.acknowledge).naive_utc());
+    let due = policy.after(now.and_utc(), policy.acknowledge).naive_utc();
+    t.assignment_ack_due_at = Some(due);
+    crate::store::assignments::start(
+        conn,
+        &crate::store::assignments::AssignmentRow::new(t, user_id, now, due),
+    )?;
     if t.ack_due_at.is_none() {
         t.ack_due_at = t.assignment_ack_due_at;
     }

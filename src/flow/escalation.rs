@@ -1,6 +1,7 @@
 //! The engine's step for one ticket: apply every check that came due, in deadline order, then
-//! reschedule. Runs in one transaction; the version check makes a step that another instance
-//! already applied roll back instead of firing twice.
+//! reschedule. Runs in one transaction that first takes the ticket's row (`FOR UPDATE SKIP
+//! LOCKED` on PostgreSQL: a ticket another instance is stepping is skipped); the version check
+//! then makes a step another instance applied in the meantime roll back instead of firing twice.
 
 use chrono::NaiveDateTime;
 use serde_json::json;
@@ -11,27 +12,38 @@ use super::{
 };
 use crate::db::DbConn;
 use crate::domain::routing::rank;
-use crate::domain::sla::{due_check, Check, EscalationStep};
+use crate::domain::sla::{due_check, Check, EscalationStep, LAST_LEVEL};
 use crate::domain::ticket::{transition, Action, Status};
 use crate::domain::Role;
 use crate::notify::templates::Purpose;
-use crate::store::tickets;
-use crate::store::users;
+use crate::store::users::{self, UserRow};
+use crate::store::{assignments, tickets};
 
 /// Applies what is due on ticket `id` at `now`. Answers the checks applied (none when another
 /// instance got there first or nothing is due any more).
+///
+/// After downtime several steps may be due at once: they are applied in deadline order, each
+/// event recording its deadline beside the time it was applied, and the messages are queued
+/// only at the end, so none goes out that a later step of the same pass made pointless (no
+/// "act now" to a technician in the pass that takes the ticket from them).
 pub fn step(
     conn: &mut DbConn,
     cfg: &FlowConfig,
     id: &str,
     now: NaiveDateTime,
 ) -> FlowResult<Vec<Check>> {
+    // Another instance stepping this ticket right now holds its row: leave it to them.
+    if !crate::store::dialect::lock_ticket_for_step(conn, id)? {
+        return Ok(vec![]);
+    }
     let Some(mut t) = tickets::get(conn, id)? else {
         return Ok(vec![]);
     };
     let read_version = t.version;
     let policy = super::ticket_policy(conn, cfg, &t)?;
     let mut applied = Vec::new();
+    let mut outbox: Vec<(UserRow, Purpose)> = Vec::new();
+    let mut taken_from: Vec<String> = Vec::new();
     while let Some((due_at, check)) = due_check(&t.clocks()?, &policy, now.and_utc()) {
         let system = Actor::system();
         let late = json!({"deadline": due_at, "applied_at": now.and_utc()});
@@ -41,22 +53,27 @@ pub fn step(
                 t.flagged = true;
                 t.flag_reason = Some("not pushed to the on-duty staff within 3 minutes".into());
                 event(conn, &t, now, &system, "dispatch_overdue", late, None)?;
-                for d in staff(conn, &t.region_id, Role::Dispatcher)? {
-                    notify(conn, cfg, &t, &d, Purpose::DispatchOverdue, now)?;
+                // During an SMS platform outage the dispatchers were told once, not per ticket.
+                if !crate::store::notifications::any_platform_down(conn)? {
+                    for d in staff(conn, &t.region_id, Role::Dispatcher)? {
+                        outbox.push((d, Purpose::DispatchOverdue));
+                    }
                 }
             }
             Check::Escalation(EscalationStep::Renotify) => {
-                t.escalation_level = 1;
+                t.escalation_level += 1;
                 if t.ack_on_time.is_none() {
                     t.ack_on_time = Some(false);
                 }
+                assignments::contact_missed(conn, &t.id)?;
                 event(
                     conn,
                     &t,
                     now,
                     &system,
                     "escalated",
-                    json!({"level": 1, "step": "renotify", "deadline": due_at}),
+                    json!({"level": t.escalation_level, "step": "renotify", "to": t.assignee_id,
+                           "deadline": due_at, "applied_at": now.and_utc()}),
                     None,
                 )?;
                 if let Some(u) = t
@@ -66,16 +83,16 @@ pub fn step(
                     .transpose()?
                     .flatten()
                 {
-                    notify(conn, cfg, &t, &u, Purpose::AckOverdue, now)?;
+                    outbox.push((u, Purpose::AckOverdue));
                 }
                 let (managers, _) = on_duty_staff(conn, cfg, &t.region_id, now)?;
-                for m in &managers {
-                    notify(conn, cfg, &t, m, Purpose::AckOverdue, now)?;
+                for m in managers {
+                    outbox.push((m, Purpose::AckOverdue));
                 }
             }
             Check::Escalation(EscalationStep::Reassign) => {
-                t.escalation_level = 2;
-                let (_, technicians) = on_duty_staff(conn, cfg, &t.region_id, now)?;
+                t.escalation_level += 1;
+                let (managers, technicians) = on_duty_staff(conn, cfg, &t.region_id, now)?;
                 let pool = candidates(conn, &technicians)?;
                 let current = t.assignee_id.clone().unwrap_or_default();
                 let point = t.lat.zip(t.lon);
@@ -84,22 +101,41 @@ pub fn step(
                     .map(|c| c.user_id.clone());
                 match next {
                     Some(to) => {
-                        // hand_over resets the level for a dispatcher's reassignment; the
-                        // escalation chain goes on from level 2 for the engine's.
-                        hand_over_keeping_level(conn, cfg, &mut t, &to, now)?;
+                        // The new holder gets a contact clock of their own; the ladder goes on
+                        // from here (their reminder, then the managers).
+                        let level = t.escalation_level;
+                        hand_over(conn, cfg, &mut t, &to, now)?;
+                        t.escalation_level = level;
                         event(
                             conn,
                             &t,
                             now,
                             &system,
                             "escalated",
-                            json!({"level": 2, "step": "reassign", "from": current, "to": to, "deadline": due_at}),
+                            json!({"level": level, "step": "reassign", "from": current, "to": to,
+                                   "ack_due_at": t.assignment_ack_due_at.map(|d| d.and_utc()),
+                                   "deadline": due_at, "applied_at": now.and_utc()}),
                             None,
                         )?;
+                        let new_holder = users::find_row(conn, &to)?;
+                        if let Some(previous) = users::find_row(conn, &current)? {
+                            taken_from.push(previous.id.clone());
+                            outbox.push((previous, Purpose::TakenAway));
+                        }
+                        if new_holder.is_some() {
+                            for m in managers {
+                                outbox.push((m, Purpose::HolderChanged));
+                            }
+                        }
                     }
                     None => {
                         t.set_status(transition(t.status()?, Action::Assign).map(|_| Status::New)?);
+                        assignments::end(conn, &t.id, now)?;
                         t.assignee_id = None;
+                        // Nobody to remind: the managers are told an interval after this
+                        // step's deadline, as the dispatcher's deadline.
+                        t.escalation_level = LAST_LEVEL - 1;
+                        t.assignment_ack_due_at = Some(due_at.naive_utc());
                         t.flagged = true;
                         t.flag_reason =
                             Some("not contacted in time and no other technician on duty".into());
@@ -109,17 +145,22 @@ pub fn step(
                             now,
                             &system,
                             "escalated",
-                            json!({"level": 2, "step": "to_dispatcher_queue", "from": current, "deadline": due_at}),
+                            json!({"level": 2, "step": "to_dispatcher_queue", "from": current,
+                                   "deadline": due_at, "applied_at": now.and_utc()}),
                             None,
                         )?;
+                        if let Some(previous) = users::find_row(conn, &current)? {
+                            taken_from.push(previous.id.clone());
+                            outbox.push((previous, Purpose::TakenAway));
+                        }
                         for d in staff(conn, &t.region_id, Role::Dispatcher)? {
-                            notify(conn, cfg, &t, &d, Purpose::DispatcherQueue, now)?;
+                            outbox.push((d, Purpose::DispatcherQueue));
                         }
                     }
                 }
             }
             Check::Escalation(EscalationStep::NotifyManager) => {
-                t.escalation_level = 3;
+                t.escalation_level = LAST_LEVEL;
                 let managers = staff(conn, &t.region_id, Role::Manager)?;
                 event(
                     conn,
@@ -127,19 +168,20 @@ pub fn step(
                     now,
                     &system,
                     "escalated",
-                    json!({"level": 3, "step": "notify_manager", "notified": managers.len(), "deadline": due_at}),
+                    json!({"level": LAST_LEVEL, "step": "notify_manager", "notified": managers.len(),
+                           "deadline": due_at, "applied_at": now.and_utc()}),
                     None,
                 )?;
-                for m in &managers {
-                    notify(conn, cfg, &t, m, Purpose::ManagerAlert, now)?;
+                for m in managers {
+                    outbox.push((m, Purpose::ManagerAlert));
                 }
             }
             Check::Arrival => {
                 t.arrival_on_time = Some(false);
                 event(conn, &t, now, &system, "arrival_overdue", late, None)?;
                 let (managers, _) = on_duty_staff(conn, cfg, &t.region_id, now)?;
-                for m in &managers {
-                    notify(conn, cfg, &t, m, Purpose::ArrivalOverdue, now)?;
+                for m in managers {
+                    outbox.push((m, Purpose::ArrivalOverdue));
                 }
             }
             Check::Resolve => {
@@ -148,12 +190,20 @@ pub fn step(
                 t.flag_reason = Some("not resolved by the promised time".into());
                 event(conn, &t, now, &system, "resolve_overdue", late, None)?;
                 let (managers, _) = on_duty_staff(conn, cfg, &t.region_id, now)?;
-                for m in &managers {
-                    notify(conn, cfg, &t, m, Purpose::ResolveOverdue, now)?;
+                for m in managers {
+                    outbox.push((m, Purpose::ResolveOverdue));
                 }
             }
         }
         applied.push(check);
+    }
+    for (to, purpose) in outbox {
+        // A reminder to a technician this pass took the ticket from would ask them to act on
+        // a ticket that is no longer theirs.
+        let pointless = purpose == Purpose::AckOverdue && taken_from.contains(&to.id);
+        if !pointless {
+            notify(conn, cfg, &t, &to, purpose, now)?;
+        }
     }
     if applied.is_empty() {
         // Nothing was due after all (a deadline stored by older rules): store the right one.
@@ -172,19 +222,4 @@ pub fn step(
         )),
         Err(e) => Err(e),
     }
-}
-
-fn hand_over_keeping_level(
-    conn: &mut DbConn,
-    cfg: &FlowConfig,
-    t: &mut tickets::TicketRow,
-    to: &str,
-    now: NaiveDateTime,
-) -> FlowResult<()> {
-    // The contact deadline of the reassignment is the original one: the customer has waited.
-    let keep_due = t.assignment_ack_due_at;
-    hand_over(conn, cfg, t, to, now)?;
-    t.escalation_level = 2;
-    t.assignment_ack_due_at = keep_due;
-    Ok(())
 }

@@ -209,6 +209,12 @@ pub fn record(
     }
     reschedule(&mut t, policy)?;
     tickets::insert(conn, &t)?;
+    if let (Some(tech), Some(due)) = (&technician, t.assignment_ack_due_at) {
+        crate::store::assignments::start(
+            conn,
+            &crate::store::assignments::AssignmentRow::new(&t, &tech.id, now, due),
+        )?;
+    }
 
     let place = point;
     event(

@@ -8,6 +8,7 @@ pub mod callbacks;
 pub mod complaints;
 pub mod escalation;
 pub mod intake;
+pub mod outbox;
 pub mod replies;
 pub mod report;
 
@@ -153,7 +154,24 @@ pub fn notify(
     purpose: Purpose,
     now: NaiveDateTime,
 ) -> FlowResult<bool> {
-    let text = cfg.templates.render(purpose, t, cfg.tz);
+    let holder = match &t.assignee_id {
+        Some(id) if cfg.templates.names_holder(purpose) => {
+            if id == &user.id {
+                Some(user.clone())
+            } else {
+                users::find_row(conn, id)?
+            }
+        }
+        _ => None,
+    };
+    let text = cfg.templates.render(
+        purpose,
+        t,
+        cfg.tz,
+        holder
+            .as_ref()
+            .map(|h| (h.display_name.as_str(), h.phone.as_deref().unwrap_or(""))),
+    );
     queue_sms(
         conn,
         &t.region_id,

@@ -1,35 +1,48 @@
-//! The outbox sender: lease a due message (one short transaction), send it outside any
-//! transaction, record the outcome (another). A crash between the two leaves a lease that
-//! expires, and the message goes out again under the same id, which the gateway can dedup.
+//! The outbox sender: lease due messages and record each attempt as it starts (one short
+//! transaction), send outside any transaction, record the outcomes (another). A crash between
+//! the two leaves an attempt under way and a lease that expires; the message then goes out again
+//! under the same id, which the gateway can dedup, and the attempt shows as `unknown`.
+//!
+//! Temporary failures (timeouts, refused connections, 5xx, 429) are retried with capped,
+//! jittered backoff for as long as the message still matters, up to a horizon; only a permanent
+//! refusal makes a message dead at once. Each platform has a circuit breaker: a platform that
+//! keeps failing is rested and probed, the next platform of its chain takes the messages
+//! meanwhile, and with none left they wait for the next probe instead of hammering it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use serde_json::json;
 use tokio::sync::Notify;
 
-use super::sms::{OutMessage, Providers};
-use super::templates::Purpose;
+use super::breaker::Change;
+use super::sms::{OutMessage, Platform, Providers};
 use crate::clock::SharedClock;
+use crate::config::OutboxConfig;
 use crate::db::{Db, DbError};
-use crate::flow::{self, Actor, FlowConfig, FlowError};
+use crate::flow::{self, FlowConfig, FlowError};
 use crate::store::notifications::{self, AttemptRow, NotificationRow};
-use crate::store::tickets;
 use crate::telemetry::Metrics;
-
-/// How long a lease lasts: longer than the provider's 5 s timeout.
-const LEASE_S: i64 = 30;
 
 /// At most this many messages are leased, and recorded, in one transaction.
 const BATCH: usize = 100;
 
+/// A message leased for sending, with the platform chosen and its attempt under way.
+struct Leased {
+    row: NotificationRow,
+    platform: Arc<Platform>,
+    attempt_id: String,
+    /// Another platform of the chain can take the message.
+    failover: bool,
+}
+
 /// One send's outcome, to record.
 struct Sent {
     row: NotificationRow,
+    attempt_id: String,
     /// When the gateway answered.
     at: NaiveDateTime,
-    provider: &'static str,
+    platform: Arc<Platform>,
     latency_ms: i64,
     outcome: Result<super::sms::Accepted, super::sms::SendFailure>,
     /// When a failed message goes out again; None when it was accepted or is dead. Decided
@@ -38,18 +51,39 @@ struct Sent {
 }
 
 impl Sent {
-    /// The attempt's outcome as recorded: accepted, retry or dead.
+    /// The attempt's outcome as recorded: accepted, retry, unknown or dead.
     fn label(&self) -> &'static str {
         match (&self.outcome, self.retry_at) {
             (Ok(_), _) => "accepted",
+            (Err(f), Some(_)) if f.unknown => notifications::ATTEMPT_UNKNOWN,
             (Err(_), Some(_)) => "retry",
             (Err(_), None) => "dead",
         }
     }
 }
 
-/// Records one send inside the caller's transaction: the attempt, the message's new state,
-/// and on the first push of a ticket its dispatch outcome, or on a dead message the alert.
+/// When a message that failed at `at` is tried again: None for a permanent refusal, or once
+/// the message is older than the retry horizon. Waits double from about 2 s up to the cap, with
+/// ±20 % jitter (`jitter` in 0..1) so a backlog does not come back in one wave.
+pub fn retry_at(
+    cfg: &OutboxConfig,
+    temporary: bool,
+    attempt: i32,
+    created_at: NaiveDateTime,
+    at: NaiveDateTime,
+    jitter: f64,
+) -> Option<NaiveDateTime> {
+    if !temporary || at >= created_at + cfg.horizon {
+        return None;
+    }
+    let cap = cfg.backoff_cap.num_milliseconds() as f64 / 1000.0;
+    let base = 2f64.powi(attempt.clamp(1, 20)).min(cap);
+    let wait = base * (0.8 + 0.4 * jitter.clamp(0.0, 1.0));
+    Some(at + chrono::Duration::milliseconds((wait * 1000.0) as i64))
+}
+
+/// Records one send inside the caller's transaction: how the attempt ended, the message's new
+/// state, and what the flow makes of it (a ticket's first push, a message lost for good).
 /// Answers the push latency (seconds) when this was the ticket's first push.
 fn record(
     conn: &mut crate::db::DbConn,
@@ -57,21 +91,16 @@ fn record(
     s: &Sent,
 ) -> Result<Option<f64>, FlowError> {
     let row = &s.row;
-    notifications::record_attempt(
+    let answer = match &s.outcome {
+        Ok(a) => a.provider_message_id.clone(),
+        Err(f) => Some(f.detail.clone()),
+    };
+    notifications::finish_attempt(
         conn,
-        &AttemptRow {
-            id: crate::domain::new_id(),
-            notification_id: row.id.clone(),
-            attempt: row.attempts + 1,
-            at: s.at,
-            outcome: s.label().into(),
-            provider: s.provider.into(),
-            answer: match &s.outcome {
-                Ok(a) => a.provider_message_id.clone(),
-                Err(f) => Some(f.detail.clone()),
-            },
-            latency_ms: s.latency_ms,
-        },
+        &s.attempt_id,
+        s.label(),
+        answer.as_deref(),
+        s.latency_ms,
     )?;
     match &s.outcome {
         Ok(accepted) => {
@@ -79,16 +108,16 @@ fn record(
                 conn,
                 &row.id,
                 s.at,
-                s.provider,
+                s.platform.provider.name(),
                 accepted.provider_message_id.as_deref(),
             )? {
-                return record_push(conn, cfg, row, s.at);
+                return flow::outbox::accepted(conn, cfg, row, s.at);
             }
         }
         Err(failure) => {
             notifications::mark_failed(conn, &row.id, &failure.detail, s.retry_at)?;
             if s.retry_at.is_none() {
-                raise_failed(conn, cfg, row, &failure.detail, s.at)?;
+                flow::outbox::lost(conn, cfg, row, &failure.detail, s.at)?;
             }
         }
     }
@@ -101,7 +130,7 @@ pub struct Sender {
     clock: SharedClock,
     providers: Providers,
     cfg: Arc<FlowConfig>,
-    max_attempts: i32,
+    outbox: OutboxConfig,
     /// Messages in flight to the platform at once.
     concurrency: usize,
     /// Held for reading by every send from lease to record; see [`Sender::quiesce`].
@@ -116,16 +145,22 @@ impl Sender {
         clock: SharedClock,
         providers: Providers,
         cfg: Arc<FlowConfig>,
-        max_attempts: i32,
+        outbox: OutboxConfig,
         concurrency: usize,
         metrics: Metrics,
     ) -> Self {
+        for p in providers.platforms() {
+            metrics
+                .sms_platform_down
+                .with_label_values(&[p.name.as_str()])
+                .set(0);
+        }
         Sender {
             db,
             clock,
             providers,
             cfg,
-            max_attempts,
+            outbox,
             concurrency: concurrency.max(1),
             sending: Arc::default(),
             wake: Arc::new(Notify::new()),
@@ -156,30 +191,33 @@ impl Sender {
     /// records the outcomes in one transaction per group of sends that finished together, so a
     /// storm of messages costs a few commits per round rather than two per message.
     pub async fn drain(&self) -> Result<usize, DbError> {
+        self.rounds(true).await
+    }
+
+    /// [`drain`](Self::drain) while the caller holds the [`quiesce`](Self::quiesce) guard: the
+    /// test clock sends everything due before it moves.
+    pub async fn drain_paused(
+        &self,
+        _paused: &tokio::sync::OwnedRwLockWriteGuard<()>,
+    ) -> Result<usize, DbError> {
+        self.rounds(false).await
+    }
+
+    async fn rounds(&self, lock: bool) -> Result<usize, DbError> {
         use futures_util::StreamExt;
         let mut accepted = 0;
         loop {
-            let _sending = self.sending.read().await;
-            let now = self.clock.now_naive();
-            let until = now + chrono::Duration::seconds(LEASE_S);
-            let leased = self
-                .db
-                .write(move |conn| -> Result<Vec<NotificationRow>, DbError> {
-                    let mut leased = Vec::new();
-                    for row in notifications::due(conn, now, BATCH as i64)? {
-                        // Another sender may have taken it since: skip it.
-                        if notifications::lease(conn, &row, until)? {
-                            leased.push(row);
-                        }
-                    }
-                    Ok(leased)
-                })
-                .await?;
+            let _sending = if lock {
+                Some(self.sending.read().await)
+            } else {
+                None
+            };
+            let leased = self.lease_round().await?;
             if leased.is_empty() {
                 return Ok(accepted);
             }
             let mut done = futures_util::stream::iter(leased)
-                .map(|row| self.send(row))
+                .map(|l| self.send(l))
                 .buffer_unordered(self.concurrency)
                 .ready_chunks(BATCH);
             // Every send in flight is recorded even when a record fails: dropping one midway
@@ -187,8 +225,23 @@ impl Sender {
             let mut failed = None;
             while let Some(sent) = done.next().await {
                 accepted += sent.iter().filter(|s| s.outcome.is_ok()).count();
+                let changes: Vec<(Arc<Platform>, bool, Option<String>)> = sent
+                    .iter()
+                    .filter_map(|s| {
+                        let change = s.platform.record(&s.outcome, s.at);
+                        let detail = s.outcome.as_ref().err().map(|f| f.detail.clone());
+                        match change {
+                            Change::None => None,
+                            Change::Tripped => Some((s.platform.clone(), true, detail)),
+                            Change::Recovered => Some((s.platform.clone(), false, None)),
+                        }
+                    })
+                    .collect();
                 if let Err(e) = self.record_all(sent).await {
                     failed.get_or_insert(e);
+                }
+                for (platform, down, detail) in changes {
+                    self.platform_changed(&platform, down, detail).await;
                 }
             }
             if let Some(e) = failed {
@@ -197,8 +250,73 @@ impl Sender {
         }
     }
 
-    /// Sends one leased message; touches the database only to find the region's provider once.
-    async fn send(&self, row: NotificationRow) -> Sent {
+    /// Leases up to [`BATCH`] due messages: drops those that no longer matter, puts back those
+    /// whose platforms are all down until the next probe, and records an attempt under way for
+    /// each of the others on the first platform of its chain that takes messages now.
+    async fn lease_round(&self) -> Result<Vec<Leased>, DbError> {
+        let now = self.clock.now_naive();
+        let until = now
+            + chrono::Duration::from_std(self.outbox.timeout).unwrap_or_default()
+            + chrono::Duration::seconds(15);
+        let providers = self.providers.clone();
+        self.db
+            .write(move |conn| -> Result<Vec<Leased>, FlowError> {
+                let mut leased = Vec::new();
+                for row in notifications::due(conn, now, BATCH as i64)? {
+                    // A first try is fresh by definition; a retry or a notice may have gone stale.
+                    if row.attempts > 0 || row.ticket_id.is_none() {
+                        if let Some(why) = flow::outbox::obsolete(conn, &row)? {
+                            notifications::mark_obsolete(conn, &row, why)?;
+                            continue;
+                        }
+                    }
+                    let chain = providers.chain_for(&row.region_id, |id| {
+                        crate::store::regions::get(conn, id).map(|r| r.map(|r| r.code))
+                    })?;
+                    let Some(platform) = chain.iter().find(|p| p.try_acquire(now)).cloned() else {
+                        let next = chain
+                            .iter()
+                            .filter_map(|p| p.next_probe(now))
+                            .min()
+                            .unwrap_or(now)
+                            .max(now + chrono::Duration::seconds(1));
+                        notifications::defer(conn, &row, next)?;
+                        continue;
+                    };
+                    let attempt = AttemptRow {
+                        id: crate::domain::new_id(),
+                        notification_id: row.id.clone(),
+                        attempt: row.attempts + 1,
+                        at: now,
+                        outcome: notifications::ATTEMPT_SENDING.into(),
+                        provider: platform.provider.name().into(),
+                        answer: None,
+                        latency_ms: 0,
+                    };
+                    // Another sender may have taken it since: skip it.
+                    if notifications::lease(conn, &row, until, &attempt)? {
+                        leased.push(Leased {
+                            row,
+                            platform,
+                            attempt_id: attempt.id,
+                            failover: chain.len() > 1,
+                        });
+                    }
+                }
+                Ok(leased)
+            })
+            .await
+            .map_err(DbError::from)
+    }
+
+    /// Sends one leased message through the platform chosen for it.
+    async fn send(&self, leased: Leased) -> Sent {
+        let Leased {
+            row,
+            platform,
+            attempt_id,
+            failover,
+        } = leased;
         let msg = OutMessage {
             id: row.id.clone(),
             to: row.recipient_phone.clone(),
@@ -206,41 +324,79 @@ impl Sender {
             ticket_id: row.ticket_id.clone(),
             purpose: row.purpose.clone(),
         };
-        let db = self.db.clone();
-        let provider = self
-            .providers
-            .for_region(&row.region_id, |id| async move {
-                db.read(move |conn| {
-                    Ok::<_, DbError>(crate::store::regions::get(conn, &id)?.map(|r| r.code))
-                })
-                .await
-            })
-            .await;
         let started = std::time::Instant::now();
-        let (provider, outcome) = match provider {
-            Ok(p) => (p.name(), p.send(&msg).await),
-            // A temporary failure: the message goes out again after the backoff.
-            Err(e) => (
-                "none",
-                Err(super::sms::SendFailure {
-                    temporary: true,
-                    detail: format!("cannot choose a provider: {e}"),
-                }),
-            ),
-        };
+        let outcome = platform.provider.send(&msg).await;
         let at = self.clock.now_naive();
         let attempt = row.attempts + 1;
         let retry_at = match &outcome {
-            Err(f) if f.temporary && attempt < self.max_attempts => Some(at + backoff(attempt)),
-            _ => None,
+            Ok(_) => None,
+            Err(f) => retry_at(
+                &self.outbox,
+                f.temporary,
+                attempt,
+                row.created_at,
+                at,
+                rand::random::<f64>(),
+            )
+            // With another platform to go to, the first tries go again at once: the platform
+            // that failed is tripped within a few of them and the next one takes over, well
+            // inside the 3-minute push.
+            .map(|later| {
+                if failover && attempt <= self.outbox.breaker.trip_after as i32 {
+                    at
+                } else {
+                    later
+                }
+            }),
         };
         Sent {
             latency_ms: started.elapsed().as_millis() as i64,
             at,
-            provider,
+            platform,
             outcome,
             retry_at,
+            attempt_id,
             row,
+        }
+    }
+
+    /// Records a platform going down or coming back, tells the dispatchers if this instance is
+    /// the first to see it, and wakes the sender on recovery.
+    async fn platform_changed(&self, platform: &Platform, down: bool, detail: Option<String>) {
+        self.metrics
+            .sms_platform_down
+            .with_label_values(&[platform.name.as_str()])
+            .set(i64::from(down));
+        if down {
+            tracing::warn!(platform = %platform.name, error = ?detail, "SMS platform down: messages wait or go through the next platform");
+        } else {
+            tracing::info!(platform = %platform.name, "SMS platform back");
+        }
+        let now = self.clock.now_naive();
+        let name = platform.name.clone();
+        let region_code = platform.region_code.clone();
+        let result = self
+            .db
+            .write(move |conn| -> Result<bool, FlowError> {
+                let region_id = match &region_code {
+                    Some(code) => crate::store::regions::find_by_code(conn, code)?.map(|r| r.id),
+                    None => None,
+                };
+                flow::outbox::platform_changed(
+                    conn,
+                    &name,
+                    region_id.as_deref(),
+                    down,
+                    detail.as_deref(),
+                    now,
+                )
+            })
+            .await;
+        match result {
+            Ok(_) => self.wake(),
+            Err(e) => {
+                tracing::debug!(platform = %platform.name, error = %e, "platform state not recorded")
+            }
         }
     }
 
@@ -292,7 +448,7 @@ impl Sender {
             }
             match &s.outcome {
                 Ok(_) => {
-                    tracing::info!(notification = %s.row.id, to = %s.row.recipient_phone, attempt,
+                    tracing::info!(notification = %s.row.id, to = %crate::telemetry::mask_phone(&s.row.recipient_phone), attempt,
                                    latency_ms = s.latency_ms, "sms accepted")
                 }
                 Err(f) => {
@@ -331,105 +487,37 @@ impl Sender {
     }
 }
 
-/// Exponential backoff with ±20 % jitter: about 2, 4, 8, 16 ... seconds, at most 5 minutes.
-pub fn backoff(attempt: i32) -> chrono::Duration {
-    let base = 2f64.powi(attempt.clamp(1, 9)).min(300.0);
-    let jitter = 0.8 + 0.4 * rand::random::<f64>();
-    chrono::Duration::milliseconds((base * jitter * 1000.0) as i64)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The first accepted push of a ticket settles its dispatch outcome. Answers the push latency
-/// (recorded to accepted, seconds) when this was the first push.
-fn record_push(
-    conn: &mut crate::db::DbConn,
-    cfg: &FlowConfig,
-    row: &NotificationRow,
-    at: NaiveDateTime,
-) -> Result<Option<f64>, FlowError> {
-    let Some(ticket_id) = &row.ticket_id else {
-        return Ok(None);
-    };
-    if !Purpose::counts_as_push(&row.purpose) {
-        return Ok(None);
-    }
-    let Some(mut t) = tickets::get(conn, ticket_id)? else {
-        return Ok(None);
-    };
-    if t.pushed_at.is_some() {
-        return Ok(None);
-    }
-    t.pushed_at = Some(at);
-    if t.dispatch_on_time.is_none() {
-        t.dispatch_on_time = Some(at <= t.dispatch_due_at);
-    }
-    flow::save(conn, &mut t, cfg, at)?;
-    flow::event(
-        conn,
-        &t,
-        at,
-        &Actor::system(),
-        "pushed",
-        json!({"notification": row.id, "to": row.recipient_user_id, "accepted_at": at.and_utc(),
-               "dispatch_on_time": t.dispatch_on_time}),
-        None,
-    )?;
-    Ok(Some((at - t.created_at).num_milliseconds() as f64 / 1000.0))
-}
-
-/// A message that will never go out: the dispatcher must know.
-fn raise_failed(
-    conn: &mut crate::db::DbConn,
-    cfg: &FlowConfig,
-    row: &NotificationRow,
-    detail: &str,
-    at: NaiveDateTime,
-) -> Result<(), FlowError> {
-    let Some(ticket_id) = &row.ticket_id else {
-        return Ok(());
-    };
-    let Some(mut t) = tickets::get(conn, ticket_id)? else {
-        return Ok(());
-    };
-    t.flagged = true;
-    t.flag_reason = Some(format!("an SMS to {} failed for good", row.recipient_phone));
-    flow::save(conn, &mut t, cfg, at)?;
-    flow::event(
-        conn,
-        &t,
-        at,
-        &Actor::system(),
-        "notification_failed",
-        json!({"notification": row.id, "to": row.recipient_user_id, "error": detail}),
-        None,
-    )?;
-    // Tell the region's dispatchers, unless the lost message was already such an alert.
-    if row.purpose != SMS_FAILED {
-        let text = format!(
-            "【短信未送达 {}】发给 {} 的通知未能送达，请电话联系。地址：{}。",
-            crate::notify::templates::short_ref(&t),
-            row.recipient_phone,
-            t.address
-        );
-        for d in flow::staff(conn, &t.region_id, crate::domain::Role::Dispatcher)? {
-            flow::queue_sms(conn, &t.region_id, Some(&t.id), &d, SMS_FAILED, &text, at)?;
+    fn cfg() -> OutboxConfig {
+        OutboxConfig {
+            timeout: Duration::from_secs(15),
+            backoff_cap: chrono::Duration::seconds(30),
+            horizon: chrono::Duration::hours(24),
+            breaker: Default::default(),
         }
     }
-    Ok(())
-}
 
-/// Purpose of the alert sent to dispatchers when a message is lost.
-const SMS_FAILED: &str = "sms_failed";
+    fn t(s: i64) -> NaiveDateTime {
+        "2026-11-23T09:00:00".parse::<NaiveDateTime>().unwrap() + chrono::Duration::seconds(s)
+    }
 
-/// A message the gateway reported undelivered: flag its ticket for the dispatcher.
-pub fn raise_undelivered(
-    conn: &mut crate::db::DbConn,
-    cfg: &FlowConfig,
-    notification_id: &str,
-    detail: &str,
-    at: NaiveDateTime,
-) -> Result<(), FlowError> {
-    match notifications::get(conn, notification_id)? {
-        Some(row) => raise_failed(conn, cfg, &row, detail, at),
-        None => Ok(()),
+    #[test]
+    fn retries_back_off_to_the_cap_until_the_horizon() {
+        let c = cfg();
+        let waits: Vec<i64> = (1..=8)
+            .map(|n| (retry_at(&c, true, n, t(0), t(100), 0.5).unwrap() - t(100)).num_seconds())
+            .collect();
+        assert_eq!(waits, [2, 4, 8, 16, 30, 30, 30, 30]);
+        // Jitter stays within ±20 %.
+        assert_eq!(retry_at(&c, true, 9, t(0), t(0), 0.0), Some(t(24)));
+        assert_eq!(retry_at(&c, true, 9, t(0), t(0), 1.0), Some(t(36)));
+        // A 10-minute outage is well inside the horizon; a day is not.
+        assert!(retry_at(&c, true, 40, t(0), t(600), 0.5).is_some());
+        assert_eq!(retry_at(&c, true, 2, t(0), t(86_400), 0.5), None);
+        // A permanent refusal is never retried.
+        assert_eq!(retry_at(&c, false, 1, t(0), t(1), 0.5), None);
     }
 }

@@ -6,8 +6,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::NaiveDateTime;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+use super::breaker::{Breaker, BreakerPolicy, Change};
 
 /// One message to send. `id` is the outbox id: providers receive it as the idempotency key, so a
 /// retried send of the same message can be dropped at the gateway.
@@ -29,9 +32,53 @@ pub struct Accepted {
 /// The gateway did not take the message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SendFailure {
-    /// Worth retrying (timeouts, 5xx, 429).
+    /// Worth retrying (timeouts, refused connections, 5xx, 429).
     pub temporary: bool,
+    /// No answer came in time: the gateway may have taken the message.
+    pub unknown: bool,
     pub detail: String,
+}
+
+impl SendFailure {
+    /// A failure worth retrying.
+    pub fn temporary(detail: impl Into<String>) -> Self {
+        SendFailure {
+            temporary: true,
+            unknown: false,
+            detail: detail.into(),
+        }
+    }
+
+    /// The gateway refused this message for good (the number, the credentials, the template).
+    pub fn permanent(detail: impl Into<String>) -> Self {
+        SendFailure {
+            temporary: false,
+            unknown: false,
+            detail: detail.into(),
+        }
+    }
+
+    /// A request that did not get an answer: a timeout leaves the outcome unknown.
+    pub fn transport(platform: &str, e: &reqwest::Error) -> Self {
+        SendFailure {
+            temporary: true,
+            unknown: e.is_timeout(),
+            detail: if e.is_timeout() {
+                format!("{platform} did not answer in time")
+            } else {
+                format!("{platform} unreachable: {e}")
+            },
+        }
+    }
+}
+
+/// The HTTP client every provider sends with: `timeout` is one request's limit.
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .timeout(timeout)
+        .build()
+        .expect("HTTP client")
 }
 
 /// A configured provider.
@@ -43,15 +90,17 @@ pub enum Provider {
 }
 
 impl Provider {
-    /// The provider a configuration describes.
-    pub fn from_config(sms: &crate::config::SmsConfig) -> Provider {
+    /// The provider a configuration describes; `timeout` limits each request.
+    pub fn from_config(sms: &crate::config::SmsConfig, timeout: Duration) -> Provider {
         use crate::config::SmsConfig;
         use secrecy::ExposeSecret;
         match sms {
             SmsConfig::Log => Provider::Log,
-            SmsConfig::Webhook { url, secret } => {
-                Provider::Webhook(Webhook::new(url.clone(), secret.expose_secret().as_bytes()))
-            }
+            SmsConfig::Webhook { url, secret } => Provider::Webhook(Webhook::new(
+                url.clone(),
+                secret.expose_secret().as_bytes(),
+                timeout,
+            )),
             SmsConfig::Tencent {
                 endpoint,
                 region,
@@ -68,6 +117,7 @@ impl Provider {
                 sdk_app_id.clone(),
                 sign_name.clone(),
                 template_id.clone(),
+                timeout,
             )),
         }
     }
@@ -83,7 +133,10 @@ impl Provider {
     pub async fn send(&self, msg: &OutMessage) -> Result<Accepted, SendFailure> {
         match self {
             Provider::Log => {
-                tracing::info!(to = %msg.to, ticket_id = ?msg.ticket_id, purpose = %msg.purpose, text = %msg.text, "sms (log provider)");
+                // The text names the customer and their address: the log gets its length only;
+                // GET /tickets/{id}/notifications shows it to those allowed to read it.
+                tracing::info!(to = %crate::telemetry::mask_phone(&msg.to), ticket_id = ?msg.ticket_id,
+                               purpose = %msg.purpose, chars = msg.text.chars().count(), "sms (log provider)");
                 Ok(Accepted {
                     provider_message_id: None,
                 })
@@ -94,57 +147,130 @@ impl Provider {
     }
 }
 
-/// The deployment's provider and the regions' own (`FIXLINE_SMS_REGIONS`), by region code.
+/// One SMS platform as the sender uses it: the provider, its name in health reports (`default`,
+/// `fallback`, `ZJG-W`, `ZJG-W/fallback`), and its circuit breaker.
+pub struct Platform {
+    pub name: String,
+    /// The region whose own platform this is; None for the deployment's.
+    pub region_code: Option<String>,
+    pub provider: Provider,
+    breaker: Mutex<Breaker>,
+}
+
+impl Platform {
+    pub fn new(
+        name: impl Into<String>,
+        region_code: Option<String>,
+        provider: Provider,
+        policy: BreakerPolicy,
+    ) -> Self {
+        Platform {
+            name: name.into(),
+            region_code,
+            provider,
+            breaker: Mutex::new(Breaker::new(policy)),
+        }
+    }
+
+    /// Whether a message may go through this platform now (see [`Breaker::try_acquire`]).
+    pub fn try_acquire(&self, now: NaiveDateTime) -> bool {
+        self.breaker.lock().expect("breaker").try_acquire(now)
+    }
+
+    /// Records what the platform did with a message.
+    pub fn record(&self, outcome: &Result<Accepted, SendFailure>, now: NaiveDateTime) -> Change {
+        let outcome = match outcome {
+            Ok(_) => Ok(()),
+            Err(f) => Err(f.temporary),
+        };
+        self.breaker.lock().expect("breaker").record(outcome, now)
+    }
+
+    pub fn is_down(&self) -> bool {
+        self.breaker.lock().expect("breaker").is_down()
+    }
+
+    pub fn next_probe(&self, now: NaiveDateTime) -> Option<NaiveDateTime> {
+        self.breaker.lock().expect("breaker").next_probe(now)
+    }
+}
+
+/// Platforms in the order they are tried.
+pub type Chain = Arc<[Arc<Platform>]>;
+
+/// The deployment's chain of platforms and the regions' own (`FIXLINE_SMS_REGIONS`), by region
+/// code.
 #[derive(Clone)]
 pub struct Providers {
-    default: Provider,
-    by_code: Arc<HashMap<String, Provider>>,
-    /// Region id → its own provider (`None`: the default), learned as messages meet regions.
-    by_region: Arc<Mutex<HashMap<String, Option<Provider>>>>,
+    default: Chain,
+    by_code: Arc<HashMap<String, Chain>>,
+    /// Region id → its chain, learned as messages meet regions.
+    by_region: Arc<Mutex<HashMap<String, Chain>>>,
+    all: Arc<[Arc<Platform>]>,
 }
 
 impl Providers {
-    pub fn new(default: Provider, by_code: impl IntoIterator<Item = (String, Provider)>) -> Self {
+    /// `default` is the deployment's chain (its provider, then its fallback if any); `by_code`
+    /// gives regions their own chains.
+    pub fn new(default: Vec<Arc<Platform>>, by_code: Vec<(String, Vec<Arc<Platform>>)>) -> Self {
+        let mut all: Vec<Arc<Platform>> = Vec::new();
+        for p in default.iter().chain(by_code.iter().flat_map(|(_, c)| c)) {
+            if !all.iter().any(|q| Arc::ptr_eq(p, q)) {
+                all.push(p.clone());
+            }
+        }
+        let default: Chain = default.into();
+        let by_code: HashMap<String, Chain> = by_code
+            .into_iter()
+            .map(|(code, chain)| (code, chain.into()))
+            .collect();
         Providers {
             default,
-            by_code: Arc::new(by_code.into_iter().collect()),
-            by_region: Arc::new(Mutex::new(HashMap::new())),
+            by_code: Arc::new(by_code),
+            by_region: Arc::default(),
+            all: all.into(),
         }
     }
 
-    pub fn default_provider(&self) -> &Provider {
-        &self.default
+    /// One provider for everything, as a chain of one.
+    pub fn single(provider: Provider) -> Self {
+        Self::new(
+            vec![Arc::new(Platform::new(
+                "default",
+                None,
+                provider,
+                BreakerPolicy::default(),
+            ))],
+            vec![],
+        )
     }
 
-    /// The provider for messages of a region. `code_of` finds a region's code (a database
-    /// read), called once per region.
-    pub async fn for_region<F, Fut, E>(&self, region_id: &str, code_of: F) -> Result<Provider, E>
-    where
-        F: FnOnce(String) -> Fut,
-        Fut: std::future::Future<Output = Result<Option<String>, E>>,
-    {
+    /// Every platform, for health reports.
+    pub fn platforms(&self) -> &[Arc<Platform>] {
+        &self.all
+    }
+
+    /// The chain for messages of a region. `code_of` finds a region's code (a database read),
+    /// called once per region.
+    pub fn chain_for<E>(
+        &self,
+        region_id: &str,
+        code_of: impl FnOnce(&str) -> Result<Option<String>, E>,
+    ) -> Result<Chain, E> {
         if self.by_code.is_empty() {
             return Ok(self.default.clone());
         }
-        let known = self
-            .by_region
+        if let Some(c) = self.by_region.lock().expect("provider map").get(region_id) {
+            return Ok(c.clone());
+        }
+        let chain = code_of(region_id)?
+            .and_then(|c| self.by_code.get(&c).cloned())
+            .unwrap_or_else(|| self.default.clone());
+        self.by_region
             .lock()
             .expect("provider map")
-            .get(region_id)
-            .cloned();
-        let own = match known {
-            Some(p) => p,
-            None => {
-                let code = code_of(region_id.to_string()).await?;
-                let p = code.and_then(|c| self.by_code.get(&c).cloned());
-                self.by_region
-                    .lock()
-                    .expect("provider map")
-                    .insert(region_id.to_string(), p.clone());
-                p
-            }
-        };
-        Ok(own.unwrap_or_else(|| self.default.clone()))
+            .insert(region_id.to_string(), chain.clone());
+        Ok(chain)
     }
 }
 
@@ -159,16 +285,11 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    pub fn new(url: String, secret: &[u8]) -> Self {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(5))
-            .build()
-            .expect("HTTP client");
+    pub fn new(url: String, secret: &[u8], timeout: Duration) -> Self {
         Webhook {
             url,
             secret: secret.to_vec(),
-            client,
+            client: http_client(timeout),
         }
     }
 
@@ -185,12 +306,13 @@ impl Webhook {
             .body(body)
             .send()
             .await
-            .map_err(|e| SendFailure {
-                temporary: true,
-                detail: format!("gateway unreachable: {e}"),
-            })?;
+            .map_err(|e| SendFailure::transport("gateway", &e))?;
         let status = res.status();
-        let text = res.text().await.unwrap_or_default();
+        let text = match res.text().await {
+            Ok(t) => t,
+            // The answer broke off: the gateway may have taken it.
+            Err(e) => return Err(SendFailure::transport("gateway", &e)),
+        };
         if status.is_success() {
             let id = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
@@ -203,13 +325,15 @@ impl Webhook {
                 provider_message_id: id,
             });
         }
-        Err(SendFailure {
-            temporary: status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408,
-            detail: format!(
-                "gateway answered {status}: {}",
-                text.chars().take(200).collect::<String>()
-            ),
-        })
+        let detail = format!(
+            "gateway answered {status}: {}",
+            text.chars().take(200).collect::<String>()
+        );
+        if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
+            Err(SendFailure::temporary(detail))
+        } else {
+            Err(SendFailure::permanent(detail))
+        }
     }
 }
 

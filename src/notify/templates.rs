@@ -22,10 +22,14 @@ pub enum Purpose {
     ResolveOverdue,
     /// The customer asked for a later time: to the on-duty account manager.
     Postponed,
+    /// The ticket was taken from this technician (not contacted in time): stop working on it.
+    TakenAway,
+    /// The ticket has a new holder: to the on-duty account manager, naming them.
+    HolderChanged,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 9] = [
+    pub const ALL: [Purpose; 11] = [
         Purpose::NewTicket,
         Purpose::Reassigned,
         Purpose::DispatcherQueue,
@@ -35,6 +39,8 @@ impl Purpose {
         Purpose::ArrivalOverdue,
         Purpose::ResolveOverdue,
         Purpose::Postponed,
+        Purpose::TakenAway,
+        Purpose::HolderChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +54,8 @@ impl Purpose {
             Purpose::ArrivalOverdue => "arrival_overdue",
             Purpose::ResolveOverdue => "resolve_overdue",
             Purpose::Postponed => "postponed",
+            Purpose::TakenAway => "taken_away",
+            Purpose::HolderChanged => "holder_changed",
         }
     }
 
@@ -77,7 +85,7 @@ fn kind_word(t: &TicketRow) -> &'static str {
 /// The default text of each purpose. `{name}` placeholders: see [`PLACEHOLDERS`].
 fn default_template(purpose: Purpose) -> &'static str {
     match purpose {
-        Purpose::NewTicket => "【新{kind}单 {ref}】{fault_category}：{fault_description}。地址：{address}。用户：{customer_name} {customer_phone}。请20分钟内联系用户约定上门时间。",
+        Purpose::NewTicket => "【新{kind}单 {ref}】{fault_category}：{fault_description}。地址：{address}。用户：{customer_name} {customer_phone}。处理人：{technician} {technician_phone}。请20分钟内联系用户约定上门时间。",
         Purpose::Reassigned => "【改派{kind}单 {ref}】{fault_category}：{fault_description}。地址：{address}。用户：{customer_name} {customer_phone}。请立即联系用户约定上门时间。",
         Purpose::DispatcherQueue => "【待派单 {ref}】无当班维修人员可接单，请人工派单。地址：{address}。用户：{customer_name} {customer_phone}。",
         Purpose::AckOverdue => "【超时未联系 {ref}】派单已超20分钟仍未联系用户。地址：{address}。用户：{customer_name} {customer_phone}。请立即处理。",
@@ -86,11 +94,14 @@ fn default_template(purpose: Purpose) -> &'static str {
         Purpose::ArrivalOverdue => "【上门超时 {ref}】维修人员未按约定时间到达。地址：{address}。用户：{customer_name} {customer_phone}。",
         Purpose::ResolveOverdue => "【承诺超时 {ref}】工单未在承诺时间内完成。地址：{address}。用户：{customer_name} {customer_phone}。",
         Purpose::Postponed => "【用户延期 {ref}】用户要求延期，新承诺时间 {promised_at}。地址：{address}。",
+        Purpose::TakenAway => "【工单已收回 {ref}】你未在时限内联系用户，工单已改派给 {technician}，请勿再联系该用户。地址：{address}。",
+        Purpose::HolderChanged => "【工单改派 {ref}】已改派给 {technician} {technician_phone}。地址：{address}。用户：{customer_name} {customer_phone}。",
     }
 }
 
-/// The placeholders a template may use.
-pub const PLACEHOLDERS: [&str; 8] = [
+/// The placeholders a template may use. `technician` and `technician_phone` are the ticket's
+/// holder (empty while nobody holds it).
+pub const PLACEHOLDERS: [&str; 10] = [
     "ref",
     "kind",
     "fault_category",
@@ -99,6 +110,8 @@ pub const PLACEHOLDERS: [&str; 8] = [
     "customer_name",
     "customer_phone",
     "promised_at",
+    "technician",
+    "technician_phone",
 ];
 
 /// The message texts in force: the defaults, with any replaced from a TOML file
@@ -145,20 +158,36 @@ impl Templates {
         Ok(t)
     }
 
-    /// The text for `purpose` about ticket `t` (times in the local zone `tz`).
-    pub fn render(&self, purpose: Purpose, t: &TicketRow, tz: chrono_tz::Tz) -> String {
-        let template = self
-            .texts
+    fn text(&self, purpose: Purpose) -> &str {
+        self.texts
             .get(&purpose)
             .map(String::as_str)
-            .unwrap_or_else(|| default_template(purpose));
+            .unwrap_or_else(|| default_template(purpose))
+    }
+
+    /// Whether the text for `purpose` names the ticket's holder.
+    pub fn names_holder(&self, purpose: Purpose) -> bool {
+        self.text(purpose).contains("{technician")
+    }
+
+    /// The text for `purpose` about ticket `t` (times in the local zone `tz`); `holder` is the
+    /// holder's name and phone.
+    pub fn render(
+        &self,
+        purpose: Purpose,
+        t: &TicketRow,
+        tz: chrono_tz::Tz,
+        holder: Option<(&str, &str)>,
+    ) -> String {
+        let template = self.text(purpose);
         let promised = t
             .promised_at
             .and_utc()
             .with_timezone(&tz)
             .format("%m-%d %H:%M")
             .to_string();
-        let values: [(&str, &str); 8] = [
+        let (technician, technician_phone) = holder.unwrap_or(("", ""));
+        let values: [(&str, &str); 10] = [
             ("ref", &short_ref(t)),
             ("kind", kind_word(t)),
             ("fault_category", &t.fault_category),
@@ -167,6 +196,8 @@ impl Templates {
             ("customer_name", &t.customer_name),
             ("customer_phone", &t.customer_phone),
             ("promised_at", &promised),
+            ("technician", technician),
+            ("technician_phone", technician_phone),
         ];
         let mut out = template.to_string();
         for (name, value) in values {

@@ -110,6 +110,7 @@ impl TencentSms {
         sdk_app_id: String,
         sign_name: String,
         template_id: String,
+        timeout: Duration,
     ) -> Self {
         let host = endpoint
             .split("://")
@@ -128,11 +129,7 @@ impl TencentSms {
             sdk_app_id,
             sign_name,
             template_id,
-            client: reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .timeout(Duration::from_secs(5))
-                .build()
-                .expect("HTTP client"),
+            client: super::sms::http_client(timeout),
         }
     }
 
@@ -169,17 +166,16 @@ impl TencentSms {
             .body(body)
             .send()
             .await
-            .map_err(|e| SendFailure {
-                temporary: true,
-                detail: format!("Tencent SMS unreachable: {e}"),
-            })?;
+            .map_err(|e| SendFailure::transport("Tencent SMS", &e))?;
         let status = res.status();
-        let text = res.text().await.unwrap_or_default();
+        let text = res
+            .text()
+            .await
+            .map_err(|e| SendFailure::transport("Tencent SMS", &e))?;
         if status.is_server_error() {
-            return Err(SendFailure {
-                temporary: true,
-                detail: format!("Tencent SMS answered {status}"),
-            });
+            return Err(SendFailure::temporary(format!(
+                "Tencent SMS answered {status}"
+            )));
         }
         interpret(&text)
     }
@@ -188,21 +184,22 @@ impl TencentSms {
 /// Reads a SendSms answer: `Response.SendStatusSet[0].Code == "Ok"` is accepted; an error is
 /// temporary when Tencent says so by its code (internal errors, rate limits).
 pub fn interpret(text: &str) -> Result<Accepted, SendFailure> {
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|_| SendFailure {
-        temporary: true,
-        detail: format!(
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|_| {
+        SendFailure::temporary(format!(
             "unreadable answer: {}",
             text.chars().take(200).collect::<String>()
-        ),
+        ))
     })?;
     let r = &v["Response"];
     if let Some(code) = r["Error"]["Code"].as_str() {
         let temporary = code.starts_with("InternalError")
             || code.starts_with("RequestLimitExceeded")
             || code.starts_with("LimitExceeded");
-        return Err(SendFailure {
-            temporary,
-            detail: format!("{code}: {}", r["Error"]["Message"].as_str().unwrap_or("")),
+        let detail = format!("{code}: {}", r["Error"]["Message"].as_str().unwrap_or(""));
+        return Err(if temporary {
+            SendFailure::temporary(detail)
+        } else {
+            SendFailure::permanent(detail)
         });
     }
     let first = &r["SendStatusSet"][0];
@@ -210,14 +207,17 @@ pub fn interpret(text: &str) -> Result<Accepted, SendFailure> {
         Some("Ok") => Ok(Accepted {
             provider_message_id: first["SerialNo"].as_str().map(str::to_string),
         }),
-        Some(code) => Err(SendFailure {
-            temporary: code.starts_with("LimitExceeded") || code.starts_with("InternalError"),
-            detail: format!("{code}: {}", first["Message"].as_str().unwrap_or("")),
-        }),
-        None => Err(SendFailure {
-            temporary: true,
-            detail: "no send status in the answer".into(),
-        }),
+        Some(code) => {
+            let detail = format!("{code}: {}", first["Message"].as_str().unwrap_or(""));
+            Err(
+                if code.starts_with("LimitExceeded") || code.starts_with("InternalError") {
+                    SendFailure::temporary(detail)
+                } else {
+                    SendFailure::permanent(detail)
+                },
+            )
+        }
+        None => Err(SendFailure::temporary("no send status in the answer")),
     }
 }
 

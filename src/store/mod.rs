@@ -7,6 +7,7 @@
 
 pub mod api_keys;
 pub mod appraisals;
+pub mod assignments;
 pub mod callbacks;
 pub mod complaints;
 pub mod dialect;

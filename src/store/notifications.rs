@@ -4,16 +4,19 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{notification_attempts, notifications};
+use crate::db::schema::{notification_attempts, notifications, sms_platforms};
 use crate::db::DbConn;
 
 /// Outbox states: pending → sending (leased) → accepted (by the gateway) → delivered, or back to
-/// pending for a retry, or dead after the last attempt.
+/// pending for a retry, or dead (refused for good, or still failing past the retry horizon), or
+/// obsolete (no longer worth sending).
 pub const PENDING: &str = "pending";
 pub const SENDING: &str = "sending";
 pub const ACCEPTED: &str = "accepted";
 pub const DELIVERED: &str = "delivered";
 pub const DEAD: &str = "dead";
+/// Dropped unsent because it no longer matters (its ticket closed, its recipient taken off).
+pub const OBSOLETE: &str = "obsolete";
 /// The gateway accepted it but reported that it never reached the phone.
 pub const UNDELIVERED: &str = "undelivered";
 
@@ -105,22 +108,86 @@ pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec
     Ok(due)
 }
 
-/// Leases a message for sending: true if this caller got it (compare-and-set on its state, so two
-/// senders never both take it).
-pub fn lease(conn: &mut DbConn, row: &NotificationRow, until: NaiveDateTime) -> QueryResult<bool> {
-    let n = diesel::update(
+/// The message `row` as it was read: a compare-and-set on its state and attempt count, so of two
+/// senders acting on the same read only one changes it.
+macro_rules! unchanged {
+    ($row:expr) => {
         notifications::table
-            .filter(notifications::id.eq(&row.id))
-            .filter(notifications::status.eq(&row.status))
-            .filter(notifications::attempts.eq(row.attempts)),
-    )
-    .set((
-        notifications::status.eq(SENDING),
-        notifications::lease_until.eq(until),
-        notifications::attempts.eq(row.attempts + 1),
-    ))
-    .execute(conn)?;
+            .filter(notifications::id.eq(&$row.id))
+            .filter(notifications::status.eq(&$row.status))
+            .filter(notifications::attempts.eq($row.attempts))
+    };
+}
+
+/// Leases a message for sending and records the attempt as it starts (outcome `sending`), so a
+/// crash mid-send leaves a trace: true if this caller got it (compare-and-set on its state, so
+/// two senders never both take it). A lease taken over from a sender that died marks that
+/// sender's attempt `unknown`.
+pub fn lease(
+    conn: &mut DbConn,
+    row: &NotificationRow,
+    until: NaiveDateTime,
+    attempt: &AttemptRow,
+) -> QueryResult<bool> {
+    let n = diesel::update(unchanged!(row))
+        .set((
+            notifications::status.eq(SENDING),
+            notifications::lease_until.eq(until),
+            notifications::attempts.eq(row.attempts + 1),
+        ))
+        .execute(conn)?;
+    if n != 1 {
+        return Ok(false);
+    }
+    if row.status == SENDING {
+        diesel::update(
+            notification_attempts::table
+                .filter(notification_attempts::notification_id.eq(&row.id))
+                .filter(notification_attempts::outcome.eq(ATTEMPT_SENDING)),
+        )
+        .set((
+            notification_attempts::outcome.eq(ATTEMPT_UNKNOWN),
+            notification_attempts::answer.eq("no outcome recorded: the sender stopped mid-send"),
+        ))
+        .execute(conn)?;
+    }
+    record_attempt(conn, attempt)?;
+    Ok(true)
+}
+
+/// Puts a due message back until `at` without trying it (every platform it may use is down).
+pub fn defer(conn: &mut DbConn, row: &NotificationRow, at: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(unchanged!(row))
+        .set((
+            notifications::status.eq(PENDING),
+            notifications::next_attempt_at.eq(at),
+            notifications::lease_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
     Ok(n == 1)
+}
+
+/// Drops a due message that no longer matters.
+pub fn mark_obsolete(conn: &mut DbConn, row: &NotificationRow, why: &str) -> QueryResult<bool> {
+    let n = diesel::update(unchanged!(row))
+        .set((
+            notifications::status.eq(OBSOLETE),
+            notifications::lease_until.eq(None::<NaiveDateTime>),
+            notifications::last_error.eq(why),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Makes every message waiting for a retry due at `now` (a platform came back).
+pub fn retry_now(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        notifications::table
+            .filter(notifications::status.eq(PENDING))
+            .filter(notifications::next_attempt_at.gt(now)),
+    )
+    .set(notifications::next_attempt_at.eq(now))
+    .execute(conn)
 }
 
 pub fn mark_accepted(
@@ -252,8 +319,10 @@ pub struct AttemptRow {
     pub id: String,
     pub notification_id: String,
     pub attempt: i32,
+    /// When it started.
     pub at: NaiveDateTime,
-    /// `accepted`, `retry` or `dead`.
+    /// `sending` while under way, then `accepted`, `retry`, `unknown` (no answer in time, or the
+    /// sender stopped mid-send) or `dead`.
     pub outcome: String,
     pub provider: String,
     /// The gateway's answer (its message id, or the error).
@@ -261,9 +330,32 @@ pub struct AttemptRow {
     pub latency_ms: i64,
 }
 
+/// Outcome of an attempt under way.
+pub const ATTEMPT_SENDING: &str = "sending";
+/// Outcome of an attempt whose answer never came.
+pub const ATTEMPT_UNKNOWN: &str = "unknown";
+
 pub fn record_attempt(conn: &mut DbConn, row: &AttemptRow) -> QueryResult<()> {
     diesel::insert_into(notification_attempts::table)
         .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Records how an attempt under way ended.
+pub fn finish_attempt(
+    conn: &mut DbConn,
+    id: &str,
+    outcome: &str,
+    answer: Option<&str>,
+    latency_ms: i64,
+) -> QueryResult<()> {
+    diesel::update(notification_attempts::table.find(id))
+        .set((
+            notification_attempts::outcome.eq(outcome),
+            notification_attempts::answer.eq(answer),
+            notification_attempts::latency_ms.eq(latency_ms),
+        ))
         .execute(conn)
         .map(|_| ())
 }
@@ -291,4 +383,73 @@ pub fn id_by_provider_message(
         .select(notifications::id)
         .get_result(conn)
         .optional()
+}
+
+/// An SMS platform's last known state.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = sms_platforms)]
+pub struct PlatformRow {
+    pub name: String,
+    /// `up` or `down`.
+    pub state: String,
+    pub since: NaiveDateTime,
+    pub last_error: Option<String>,
+}
+
+/// Records that a platform is `down` (or back `up`). True when this call changed it, so of
+/// several instances seeing the same outage only one acts on it.
+pub fn set_platform_state(
+    conn: &mut DbConn,
+    name: &str,
+    down: bool,
+    at: NaiveDateTime,
+    error: Option<&str>,
+) -> QueryResult<bool> {
+    let (state, other) = if down { ("down", "up") } else { ("up", "down") };
+    let n = diesel::update(
+        sms_platforms::table
+            .filter(sms_platforms::name.eq(name))
+            .filter(sms_platforms::state.eq(other)),
+    )
+    .set((
+        sms_platforms::state.eq(state),
+        sms_platforms::since.eq(at),
+        sms_platforms::last_error.eq(error),
+    ))
+    .execute(conn)?;
+    if n == 1 {
+        return Ok(true);
+    }
+    let known: i64 = sms_platforms::table
+        .filter(sms_platforms::name.eq(name))
+        .count()
+        .get_result(conn)?;
+    if known > 0 || !down {
+        return Ok(false);
+    }
+    diesel::insert_into(sms_platforms::table)
+        .values((
+            sms_platforms::name.eq(name),
+            sms_platforms::state.eq(state),
+            sms_platforms::since.eq(at),
+            sms_platforms::last_error.eq(error),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+pub fn platforms(conn: &mut DbConn) -> QueryResult<Vec<PlatformRow>> {
+    sms_platforms::table
+        .order(sms_platforms::name.asc())
+        .select(PlatformRow::as_select())
+        .load(conn)
+}
+
+/// Whether any SMS platform is down now.
+pub fn any_platform_down(conn: &mut DbConn) -> QueryResult<bool> {
+    let n: i64 = sms_platforms::table
+        .filter(sms_platforms::state.eq("down"))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }

@@ -6,7 +6,10 @@
 //! - dispatch, contact and arrival: the month the ticket was recorded (`created_at`);
 //! - installation and repair timeliness, and callback coverage and satisfaction: the month
 //!   the work was finished (`resolved_at`);
-//! - complaints: the month they were received.
+//! - complaints: the month they were received;
+//! - a technician's own contact timeliness: each holding of a ticket against its own 20-minute
+//!   deadline, in the month the holding started (a ticket reassigned after a missed contact
+//!   counts late for the first holder and on its own merits for the next).
 //!
 //! A stage counts once its outcome is recorded (on time or late); cancelled tickets count for
 //! the stages they reached.
@@ -141,7 +144,10 @@ pub fn month_figures(
             let hit = on_time == Some(true);
             let r = Ratio::new(if hit { n as u64 } else { 0 }, n as u64);
             let f = |f: &mut Figures| f.metrics[metric.index()].add(r);
-            apply(&mut out, district.as_deref(), &region, person.as_deref(), f);
+            // A technician's contact figure counts their own holdings (below), not the
+            // ticket's first contact deadline, which may have been someone else's.
+            let credited = person.as_deref().filter(|_| metric != Metric::Contact);
+            apply(&mut out, district.as_deref(), &region, credited, f);
             if matches!(metric, Metric::Install | Metric::Repair) {
                 // Every finished ticket is a candidate for a callback: the coverage denominator.
                 let f = |f: &mut Figures| {
@@ -150,6 +156,11 @@ pub fn month_figures(
                 apply(&mut out, district.as_deref(), &region, person.as_deref(), f);
             }
         }
+    }
+    for (person, on_time, n) in super::assignments::contact_counts(conn, start, end)? {
+        let hit = on_time == Some(true);
+        let r = Ratio::new(if hit { n as u64 } else { 0 }, n as u64);
+        out.by_technician.entry(person).or_default().metrics[Metric::Contact.index()].add(r);
     }
     let calls: Vec<CallGroup> = callbacks::table
         .filter(callbacks::resolved_at.ge(start))

@@ -281,10 +281,11 @@ pub fn board(conn: &mut DbConn, f: &BoardFilter) -> QueryResult<Vec<TicketRow>> 
         .load(conn)
 }
 
-/// Ids of tickets whose next deadline has passed, earliest first, at most `limit`.
+/// Ids of tickets whose next deadline has passed (is before `now`), earliest first, at most
+/// `limit`.
 pub fn due_ids(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<String>> {
     tickets::table
-        .filter(tickets::next_deadline_at.le(now))
+        .filter(tickets::next_deadline_at.lt(now))
         .order(tickets::next_deadline_at.asc())
         .select(tickets::id)
         .limit(limit)

@@ -209,14 +209,44 @@ async fn contact_deadline_and_escalation(backend: Backend) {
         .iter()
         .any(|m| m["text"].as_str().unwrap().contains("改派")));
     assert!(gw.to(MANAGER_PHONE).is_empty());
+    // The first holder hears the ticket was taken away; the account manager who has it now.
+    let first_phone = phone_of(&app, &first_tech).await;
+    assert!(
+        gw.to(&first_phone)
+            .iter()
+            .any(|m| m["purpose"] == "taken_away"),
+        "{:?}",
+        gw.to(&first_phone)
+    );
+    assert!(gw
+        .to(AM_CITY_PHONE)
+        .iter()
+        .any(|m| m["purpose"] == "holder_changed"
+            && m["text"].as_str().unwrap().contains(&second_phone)));
 
+    // The new holder has 20 minutes of their own (until T+51): nothing more at T+41.
     app.advance(10 * 60).await; // T+41
+    assert!(gw.to(MANAGER_PHONE).is_empty());
+    app.advance(11 * 60).await; // T+52: the new holder is reminded
+    let agent = app.login("agent").await;
+    let c = app
+        .get(&format!("/tickets/{c_id}"), &agent)
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(c["escalation_level"], 3);
+    assert!(gw
+        .to(&second_phone)
+        .iter()
+        .any(|m| m["purpose"] == "ack_overdue"));
+    assert!(gw.to(MANAGER_PHONE).is_empty());
+    app.advance(10 * 60).await; // T+62: the managers
     let agent = app.login("agent").await;
     let to_manager = gw.to(MANAGER_PHONE);
     assert_eq!(to_manager.len(), 1, "{:?}", gw.messages());
     assert!(to_manager[0]["text"].as_str().unwrap().contains("升级督办"));
     let ev = kinds(&events(&app, &agent, c_id).await);
-    assert_eq!(ev.iter().filter(|k| *k == "escalated").count(), 3, "{ev:?}");
+    assert_eq!(ev.iter().filter(|k| *k == "escalated").count(), 4, "{ev:?}");
     // Nothing fires twice.
     app.advance(60).await;
     assert_eq!(
@@ -224,7 +254,127 @@ async fn contact_deadline_and_escalation(backend: Backend) {
             .iter()
             .filter(|k| *k == "escalated")
             .count(),
-        3
+        4
+    );
+}
+
+/// Deadline instants and holdings: an acknowledgement at exactly +20:00 and a resolution at
+/// exactly the promise are on time with no escalation before them; after an automatic
+/// reassignment the new holder has 20 minutes of their own, and the technician report credits
+/// the late contact to the first holder and the timely one to the second.
+async fn each_holder_has_their_own_contact_clock(backend: Backend) {
+    let app = TestApp::spawn_with_gateway(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let agent = app.login("agent").await;
+    let a = create(&app, &agent, fault(Some("EXACT"))).await;
+    let b = create(&app, &agent, fault(Some("MOVED"))).await;
+    let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    let a_tech = a["assignee_id"].as_str().unwrap().to_string();
+    let first = b["assignee_id"].as_str().unwrap().to_string();
+    // The account manager's new-ticket SMS names the technician and their phone.
+    let gw = app.gateway.as_ref().unwrap();
+    let first_phone = phone_of(&app, &first).await;
+    assert!(gw.to(AM_CITY_PHONE).iter().any(
+        |m| m["purpose"] == "new_ticket" && m["text"].as_str().unwrap().contains(&first_phone)
+    ));
+
+    app.advance(20 * 60).await; // exactly the contact deadline
+    let token = app.login(&username(&app, &a_tech).await).await;
+    let acked = app
+        .post(
+            &format!("/tickets/{a_id}/ack"),
+            &token,
+            json!({"appointment_at": "2026-11-23T14:30:00+08:00", "contact_note": "约好下午"}),
+        )
+        .await;
+    assert_eq!(
+        acked.ok(200)["outcomes"]["contact"],
+        "on_time",
+        "{}",
+        acked.text
+    );
+    let agent = app.login("agent").await;
+    let ev = kinds(&events(&app, &agent, a_id).await);
+    assert!(!ev.contains(&"escalated".to_string()), "{ev:?}");
+
+    app.advance(10 * 60 + 1).await; // +30:01: B goes to the next technician
+    let agent = app.login("agent").await;
+    let moved = app
+        .get(&format!("/tickets/{b_id}"), &agent)
+        .await
+        .ok(200)
+        .clone();
+    let second = moved["assignee_id"].as_str().unwrap().to_string();
+    assert_ne!(second, first);
+    assert_eq!(
+        moved["deadlines"]["assignment_ack_due_at"], "2026-11-23T02:50:01Z",
+        "20 minutes from the reassignment: {moved}"
+    );
+    assert_eq!(moved["deadlines"]["ack_due_at"], "2026-11-23T02:20:00Z");
+    app.advance(15 * 60).await; // +45:01: the new holder contacts the customer in time
+    let token = app.login(&username(&app, &second).await).await;
+    let acked = app
+        .post(
+            &format!("/tickets/{b_id}/ack"),
+            &token,
+            json!({"appointment_at": "2026-11-23T15:30:00+08:00", "contact_note": "约好下午"}),
+        )
+        .await;
+    assert_eq!(
+        acked.ok(200)["outcomes"]["contact"],
+        "late",
+        "the customer waited past the first deadline"
+    );
+
+    // A resolved at exactly its promise is on time.
+    let promised: chrono::DateTime<chrono::Utc> = a["deadlines"]["promised_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let admin = app.login("admin").await;
+    app.post("/test/clock", &admin, json!({"set": promised.to_rfc3339()}))
+        .await
+        .ok(200);
+    let token = app.login(&username(&app, &a_tech).await).await;
+    let agent = app.login("agent").await;
+    let done = app
+        .post(
+            &format!("/tickets/{a_id}/resolve"),
+            &token,
+            json!({"resolution_code": "replaced_stb", "notes": "更换机顶盒"}),
+        )
+        .await;
+    assert_eq!(
+        done.ok(200)["outcomes"]["resolve"],
+        "on_time",
+        "{}",
+        done.text
+    );
+    let ev = kinds(&events(&app, &agent, a_id).await);
+    assert!(!ev.contains(&"resolve_overdue".to_string()), "{ev:?}");
+
+    // Each holder is credited with their own contact.
+    let manager = app.login("manager").await;
+    let report = app
+        .get("/reports/technicians?month=2026-11", &manager)
+        .await;
+    let items = report.ok(200)["items"].as_array().unwrap().clone();
+    let contact = |id: &str| {
+        let line = items
+            .iter()
+            .find(|l| l["id"] == id)
+            .unwrap_or_else(|| panic!("{id} in {items:?}"));
+        (
+            line["metrics"]["contact"]["num"].as_i64().unwrap(),
+            line["metrics"]["contact"]["den"].as_i64().unwrap(),
+        )
+    };
+    let a_counts = |who: &str| i64::from(a_tech == who);
+    assert_eq!(contact(&first), (a_counts(&first), 1 + a_counts(&first)));
+    assert_eq!(
+        contact(&second),
+        (1 + a_counts(&second), 1 + a_counts(&second))
     );
 }
 
@@ -646,21 +796,31 @@ async fn gateway_outage_delays_but_loses_nothing(backend: Backend) {
 }
 
 async fn gateway_that_never_recovers_alerts_the_dispatcher(backend: Backend) {
-    let app = TestApp::spawn_with_gateway(backend).await;
+    // A 10-minute retry horizon, and a platform never declared down, so each message meets the
+    // horizon on its own.
+    let app = TestApp::spawn_with_gateway_env(
+        backend,
+        crate::helpers::FakeGateway::start().await,
+        &[
+            ("FIXLINE_SMS_RETRY_HORIZON_S", "600".into()),
+            ("FIXLINE_SMS_TRIP_AFTER", "1000".into()),
+        ],
+    )
+    .await;
     app.set_clock(MONDAY_10AM).await;
     let gw = app.gateway.as_ref().unwrap();
     gw.fail_next(1_000_000);
     let agent = app.login("agent").await;
     let t = create(&app, &agent, fault(Some("DEAD-1"))).await;
     let id = t["id"].as_str().unwrap();
-    // Five attempts (the default), with backoff of about 2, 4, 8 and 16 s between them.
+    // Tries with backoff of about 2, 4, 8 and 16 s between them, then one past the horizon.
     for _ in 0..100 {
         if gw.attempts() >= 2 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    for step in [3, 6, 12, 24] {
+    for step in [3, 6, 12, 24, 560] {
         app.advance(step).await;
     }
     let agent = app.login("agent").await;
@@ -684,7 +844,17 @@ async fn gateway_that_never_recovers_alerts_the_dispatcher(backend: Backend) {
     assert_eq!(to_staff.len(), 2);
     for m in to_staff {
         assert_eq!(m["status"], "dead", "{m}");
-        assert_eq!(m["attempts"].as_array().unwrap().len(), 5, "{m}");
+        let outcomes: Vec<&str> = m["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            outcomes,
+            ["retry", "retry", "retry", "retry", "retry", "dead"],
+            "{m}"
+        );
     }
     let alerts: Vec<&Value> = msgs
         .as_array()
@@ -1245,6 +1415,7 @@ async fn routing_balances_open_tickets_through_every_change(backend: Backend) {
 }
 
 both!(
+    each_holder_has_their_own_contact_clock,
     ticket_reaches_the_on_duty_staff,
     contact_deadline_and_escalation,
     postponement_moves_the_promise,

@@ -6,6 +6,7 @@ mod auth;
 mod districts;
 mod docs;
 mod errors;
+mod faults;
 mod flow;
 mod health;
 mod notify;

@@ -137,6 +137,17 @@ pub fn validate_new_user(
     })
 }
 
+/// 409 on `phone` when another user has this number.
+fn check_phone_free(conn: &mut crate::db::DbConn, phone: &str, user_id: &str) -> ApiResult<()> {
+    match users::phone_taken(conn, phone, user_id)? {
+        Some(other) => Err(ApiError::conflict(format!(
+            "{other} already has this phone number; SMS replies must name one person"
+        ))
+        .with_field("phone")),
+        None => Ok(()),
+    }
+}
+
 /// Fails with 422 on `field` unless every region id exists.
 pub fn check_regions_exist(
     conn: &mut crate::db::DbConn,
@@ -183,6 +194,9 @@ async fn create_user(
                     valid.row.username
                 ))
                 .with_field("username"));
+            }
+            if let Some(phone) = &valid.row.phone {
+                check_phone_free(conn, phone, &valid.row.id)?;
             }
             users::insert(conn, &valid.row, &valid.region_ids)?;
             users::get(conn, &valid.row.id)?
@@ -304,6 +318,9 @@ async fn update_user(
                     "region_ids",
                     "every role but admin needs at least one region",
                 ));
+            }
+            if let Some(Some(phone)) = &changes.phone {
+                check_phone_free(conn, phone, &id)?;
             }
             users::update(conn, &id, &changes)?;
             if let Some(ids) = &region_ids {

@@ -409,6 +409,13 @@ async fn create(
             }
         }
     };
+    // A reference known outside the caller's regions reveals nothing of that ticket.
+    if !created && !caller.scope.allows(&ticket.region_id) {
+        return Err(ApiError::conflict(
+            "this external_ref is already used by a ticket outside your regions",
+        )
+        .with_field("external_ref"));
+    }
     if created {
         state.kick_for(ticket.next_deadline_at);
     }

@@ -252,6 +252,14 @@ pub fn record_result(
             cb.status
         )));
     }
+    // Unreachable calls are spread over the retry window: one made before the next is due is
+    // not another attempt, or three calls in a minute would close the callback.
+    if result.outcome == Outcome::Unreachable && cb.attempts > 0 && now < cb.due_at {
+        return Err(FlowError::Conflict(format!(
+            "the next call to this customer is due at {}; an earlier unanswered call does not count",
+            cb.due_at.and_utc().to_rfc3339()
+        )));
+    }
     let t = tickets::get(conn, &cb.ticket_id)?
         .ok_or_else(|| FlowError::NotFound("the callback's ticket is gone".into()))?;
     cb.attempts += 1;

@@ -86,6 +86,17 @@ pub fn find_by_username(conn: &mut DbConn, username: &str) -> QueryResult<Option
         .optional()
 }
 
+/// The username of another user (not `except_id`) who has this phone number, if any: a phone
+/// number names one person, or an SMS reply could be taken for the wrong one.
+pub fn phone_taken(conn: &mut DbConn, phone: &str, except_id: &str) -> QueryResult<Option<String>> {
+    users::table
+        .filter(users::phone.eq(phone))
+        .filter(users::id.ne(except_id))
+        .select(users::username)
+        .first(conn)
+        .optional()
+}
+
 pub fn find_row(conn: &mut DbConn, id: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id)

@@ -12,5 +12,6 @@ mod health;
 mod notify;
 mod schema;
 mod scores;
+mod security;
 mod simulate;
 mod spec;

@@ -240,8 +240,6 @@ async fn worked_five_star_scenario(backend: Backend) {
         ("A-001", "satisfied"),
         ("A-002", "basically_satisfied"),
         ("A-003", "unreachable"),
-        ("A-003", "unreachable"),
-        ("A-003", "unreachable"),
         ("B-001", "satisfied"),
         ("D-001", "satisfied"),
         ("E-001", "basically_satisfied"),
@@ -250,6 +248,14 @@ async fn worked_five_star_scenario(backend: Backend) {
         let (path, body) = result(id, outcome);
         app.post(&path, &agent, body).await.ok(200);
     }
+    // The unreachable customer is called again when each retry is due (24 hours apart).
+    for _ in 0..2 {
+        app.advance(24 * 3600).await;
+        let agent = app.login("agent").await;
+        let (path, body) = result("A-003", "unreachable");
+        app.post(&path, &agent, body).await.ok(200);
+    }
+    let agent = app.login("agent").await;
     let a3 = app.get("/callbacks/cb-A-003", &agent).await;
     assert_eq!(a3.ok(200)["status"], "unreachable");
     assert_eq!(a3.ok(200)["attempts"], 3);
@@ -830,7 +836,25 @@ async fn callback_queue_results_and_investigation(backend: Backend) {
         1,
         "not due again yet"
     );
+    // Calling again before the retry is due is not another attempt.
+    let early = app
+        .post(
+            &format!("/callbacks/{cb1}/result"),
+            &agent,
+            json!({"outcome": "unreachable"}),
+        )
+        .await;
+    assert!(
+        early.problem(409)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("due at"),
+        "{}",
+        early.text
+    );
     for n in 2..=3 {
+        app.advance(24 * 3600).await;
+        let agent = app.login("agent").await;
         let r = app
             .post(
                 &format!("/callbacks/{cb1}/result"),
@@ -840,6 +864,7 @@ async fn callback_queue_results_and_investigation(backend: Backend) {
             .await;
         assert_eq!(r.ok(200)["attempts"], n);
     }
+    let agent = app.login("agent").await;
     let done = app.get(&format!("/callbacks/{cb1}"), &agent).await;
     assert_eq!(done.ok(200)["status"], "unreachable");
     let again = app

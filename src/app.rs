@@ -123,6 +123,8 @@ impl App {
             feed_wake: Arc::new(tokio::sync::Notify::new()),
             peers: Default::default(),
             api_keys: Default::default(),
+            sessions: Default::default(),
+            sign_in: Default::default(),
         });
         let listener = TcpListener::bind(&config.listen)
             .with_context(|| format!("binding {}", config.listen))?;

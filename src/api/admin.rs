@@ -107,7 +107,7 @@ pub fn validate_new_user(
     }
     let display_name = required_text("display_name", display_name, 100)?;
     let role = Role::parse("role", role)?;
-    password::check_new("password", password_text)?;
+    password::check_new("password", password_text, Some(username))?;
     let phone = phone
         .filter(|p| !p.trim().is_empty())
         .map(|p| PhoneNumber::parse("phone", p))
@@ -294,7 +294,14 @@ async fn update_user(
         .transpose()?;
     changes.role = role.map(|r| r.as_str().to_string());
     if let Some(pw) = patch.password {
-        password::check_new("password", &pw)?;
+        let uid = id.clone();
+        let username = state
+            .db
+            .read(move |conn| users::get(conn, &uid).map_err(ApiError::from))
+            .await?
+            .ok_or_else(|| ApiError::not_found("no such user"))?
+            .username;
+        password::check_new("password", &pw, Some(&username))?;
         changes.password_hash = Some(web::block(move || password::hash(&pw)).await?);
     }
     changes.active = patch.active;
@@ -329,10 +336,14 @@ async fn update_user(
             // Changed rights or credentials: the user signs in again to get them.
             if revoke {
                 refresh_tokens::revoke_user(conn, &id, now)?;
+                users::end_sessions(conn, &id)?;
             }
             users::get(conn, &id)?.ok_or_else(|| ApiError::not_found("no such user"))
         })
         .await?;
+    if revoke {
+        state.sessions.forget(&user.id);
+    }
     Ok(HttpResponse::Ok().json(UserDto::from(user)))
 }
 

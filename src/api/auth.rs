@@ -1,10 +1,6 @@
 //! Sign-in, token refresh with rotation, sign-out, and API-key authentication.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +8,7 @@ use super::admin::UserDto;
 use super::extract::{Caller, CallerKind};
 use super::state::AppState;
 use super::{resource, ApiError, ApiResult, JsonBody};
+use crate::auth::throttle::{Throttle, ThrottlePolicy};
 use crate::auth::{password, secret, AccessClaims};
 use crate::db::DbConn;
 use crate::domain::{new_id, RegionScope, Role};
@@ -62,29 +59,90 @@ fn bad_credentials() -> ApiError {
 
 async fn login(
     state: web::Data<AppState>,
+    http: HttpRequest,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let username = req.username.trim().to_string();
-    let st = state.clone();
-    let user = state
+    let user_key = username.to_lowercase();
+    let address = http
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let now = state.clock.now_naive();
+    let guard = &state.sign_in;
+    let wait = guard
+        .by_username
+        .wait(&user_key, now)
+        .max(guard.by_address.wait(&address, now));
+    if let Some(wait) = wait {
+        let secs = (wait.num_milliseconds() as u64).div_ceil(1000);
+        return Err(ApiError::too_many_requests(
+            format!("too many failed sign-ins; try again in {secs} s"),
+            secs,
+        ));
+    }
+    // The account is read on a pooled connection; the password is checked off it, a few at a
+    // time, so a flood of sign-ins neither holds the pool nor takes every core.
+    let account = state
         .db
-        .read(move |conn| {
-            let Some(row) = users::find_by_username(conn, &username)? else {
-                password::verify_nothing(&req.password);
-                return Err(bad_credentials());
-            };
-            if !password::verify(&req.password, &row.password_hash) || !row.active {
-                return Err(bad_credentials());
-            }
-            users::get(conn, &row.id)?.ok_or_else(bad_credentials)
-        })
+        .read(
+            move |conn| -> ApiResult<Option<(String, bool, users::User)>> {
+                let Some(row) = users::find_by_username(conn, &username)? else {
+                    return Ok(None);
+                };
+                Ok(users::get(conn, &row.id)?.map(|u| (row.password_hash, row.active, u)))
+            },
+        )
         .await?;
-    let now = st.clock.now_naive();
+    let checked = {
+        let _permit = guard
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let password = req.password;
+        web::block(move || match account {
+            None => {
+                password::verify_nothing(&password);
+                None
+            }
+            Some((hash, active, user)) => {
+                (password::verify(&password, &hash) && active).then_some(user)
+            }
+        })
+        .await?
+    };
+    let Some(user) = checked else {
+        guard.by_username.failed(&user_key, now);
+        guard.by_address.failed(&address, now);
+        return Err(bad_credentials());
+    };
+    guard.by_username.succeeded(&user_key);
+    let st = state.clone();
     let tokens = state
         .db
         .write(move |conn| issue_tokens(conn, &st, user, new_id(), now))
         .await?;
     Ok(HttpResponse::Ok().json(tokens))
+}
+
+/// What stands between a password guesser and the accounts: throttles per username and per
+/// client address, and a bound on password checks running at once.
+pub struct SignInGuard {
+    pub by_username: Throttle,
+    pub by_address: Throttle,
+    pub hashing: tokio::sync::Semaphore,
+}
+
+impl Default for SignInGuard {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        SignInGuard {
+            by_username: Throttle::new(ThrottlePolicy::USERNAME),
+            by_address: Throttle::new(ThrottlePolicy::ADDRESS),
+            hashing: tokio::sync::Semaphore::new(cores),
+        }
+    }
 }
 
 async fn refresh(
@@ -149,9 +207,12 @@ async fn logout(
                     refresh_tokens::revoke_user(conn, &user_id, now)?;
                 }
             }
+            // The access tokens signed out go at once; other devices refresh theirs.
+            users::end_sessions(conn, &user_id)?;
             Ok(())
         })
         .await?;
+    state.sessions.forget(caller.user_id()?);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -188,6 +249,7 @@ fn issue_tokens(
             revoked_at: None,
         },
     )?;
+    let sv = users::session_state(conn, &user.id)?.map_or(0, |s| s.version);
     let iat = now.and_utc().timestamp();
     let claims = AccessClaims {
         sub: user.id.clone(),
@@ -197,6 +259,7 @@ fn issue_tokens(
         } else {
             user.region_ids.clone()
         },
+        sv,
         iat,
         exp: iat + config.access_token_ttl_s,
     };
@@ -210,6 +273,32 @@ fn issue_tokens(
     })
 }
 
+/// Refuses an access token whose session has ended: the user is gone or disabled, or their
+/// sessions were ended (sign-out, new role, regions or password) after it was issued. The state
+/// is looked up at most once a second per user and instance.
+pub async fn check_session(state: &AppState, claims: &AccessClaims) -> ApiResult<()> {
+    let session = match state.sessions.get(&claims.sub) {
+        Some(s) => Some(s),
+        None => {
+            let id = claims.sub.clone();
+            let s = state
+                .db
+                .read(move |conn| users::session_state(conn, &id).map_err(ApiError::from))
+                .await?;
+            if let Some(s) = s {
+                state.sessions.put(claims.sub.clone(), s);
+            }
+            s
+        }
+    };
+    match session {
+        Some(s) if s.active && s.version == claims.sv => Ok(()),
+        _ => Err(ApiError::unauthorized(
+            "this session has ended; refresh the token or sign in again",
+        )),
+    }
+}
+
 /// Authenticates an `X-Api-Key`: a call-center integration, acting as an agent in every region.
 pub async fn authenticate_api_key(state: &AppState, key: String) -> ApiResult<Caller> {
     let hash = secret::digest(key.trim());
@@ -221,7 +310,7 @@ pub async fn authenticate_api_key(state: &AppState, key: String) -> ApiResult<Ca
                 .read(move |conn| api_keys::find_active(conn, &hash).map_err(ApiError::from))
                 .await?
                 .ok_or_else(|| ApiError::unauthorized("the API key is invalid or revoked"))?;
-            state.api_keys.put(row.clone());
+            state.api_keys.put(row.key_hash.clone(), row.clone());
             row
         }
     };
@@ -235,10 +324,13 @@ pub async fn authenticate_api_key(state: &AppState, key: String) -> ApiResult<Ca
             .db
             .write(move |conn| api_keys::touch(conn, &id, now).map_err(ApiError::from))
             .await?;
-        state.api_keys.put(ApiKeyRow {
-            last_used_at: Some(now),
-            ..row.clone()
-        });
+        state.api_keys.put(
+            row.key_hash.clone(),
+            ApiKeyRow {
+                last_used_at: Some(now),
+                ..row.clone()
+            },
+        );
     }
     let role = Role::parse("role", &row.role).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(Caller {
@@ -249,35 +341,7 @@ pub async fn authenticate_api_key(state: &AppState, key: String) -> ApiResult<Ca
     })
 }
 
-/// How long an instance trusts an API key it has looked up. A revoked key stops working at
-/// once on the instance that revoked it, and within this time on the others.
-pub const API_KEY_RECHECK: Duration = Duration::from_secs(1);
-
-/// The live API keys this instance looked up in the last [`API_KEY_RECHECK`], by digest: a
-/// call center sending a storm of calls with one key costs a lookup a second, not one a call.
-/// Unknown and revoked keys are never kept, so each of them is looked up every time.
-#[derive(Default)]
-pub struct ApiKeyCache {
-    keys: Mutex<HashMap<String, (Instant, ApiKeyRow)>>,
-}
-
-impl ApiKeyCache {
-    /// The key with this digest, if it was found live within [`API_KEY_RECHECK`].
-    fn get(&self, digest: &str) -> Option<ApiKeyRow> {
-        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        keys.get(digest)
-            .filter(|(at, _)| at.elapsed() < API_KEY_RECHECK)
-            .map(|(_, row)| row.clone())
-    }
-
-    fn put(&self, row: ApiKeyRow) {
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        keys.retain(|_, (at, _)| at.elapsed() < API_KEY_RECHECK);
-        keys.insert(row.key_hash.clone(), (Instant::now(), row));
-    }
-
-    /// After a key is revoked here: every key is looked up again.
-    pub fn forget_all(&self) {
-        self.keys.lock().unwrap_or_else(|p| p.into_inner()).clear();
-    }
-}
+/// The live API keys this instance looked up in the last second, by digest: a call center
+/// sending a storm of calls with one key costs a lookup a second, not one a call. Unknown and
+/// revoked keys are never kept, so each of them is looked up every time.
+pub type ApiKeyCache = super::recheck::Recheck<ApiKeyRow>;

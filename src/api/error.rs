@@ -28,6 +28,8 @@ pub struct Problem {
     pub extra: Map<String, Value>,
     /// Logged, not sent.
     cause: Option<String>,
+    /// Seconds for the `Retry-After` header.
+    retry_after: Option<u64>,
 }
 
 impl std::ops::Deref for ApiError {
@@ -52,6 +54,7 @@ impl ApiError {
             field: None,
             extra: Map::new(),
             cause: None,
+            retry_after: None,
         }))
     }
 
@@ -147,6 +150,18 @@ impl ApiError {
         )
     }
 
+    /// 429: the caller must wait `retry_after_s` seconds (sent as `Retry-After`).
+    pub fn too_many_requests(detail: impl Into<String>, retry_after_s: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-requests",
+            "Too many requests",
+            detail,
+        );
+        e.0.retry_after = Some(retry_after_s.max(1));
+        e
+    }
+
     pub fn internal(cause: impl Into<String>) -> Self {
         let mut e = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -212,8 +227,14 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            res.insert_header((header::RETRY_AFTER, "2"));
+        match self.retry_after {
+            Some(s) => {
+                res.insert_header((header::RETRY_AFTER, s.to_string()));
+            }
+            None if self.status == StatusCode::SERVICE_UNAVAILABLE => {
+                res.insert_header((header::RETRY_AFTER, "2"));
+            }
+            None => {}
         }
         res.body(self.body().to_string())
     }

@@ -216,6 +216,7 @@ impl FromRequest for Caller {
                     .ok_or_else(|| {
                         ApiError::unauthorized("the access token is invalid or expired")
                     })?;
+                super::auth::check_session(&state, &claims).await?;
                 let scope = if claims.role == Role::Admin {
                     RegionScope::All
                 } else {

@@ -13,6 +13,7 @@ pub mod health;
 pub mod instant;
 pub mod me;
 pub mod policies;
+pub mod recheck;
 pub mod regions;
 pub mod reports;
 pub mod sms;

@@ -34,6 +34,10 @@ pub struct AppState {
     pub peers: Arc<PeerWake>,
     /// API keys looked up in the last second.
     pub api_keys: ApiKeyCache,
+    /// Sign-in throttles and the bound on password checks.
+    pub sign_in: super::auth::SignInGuard,
+    /// Users' session states looked up in the last second, by user id.
+    pub sessions: super::recheck::Recheck<crate::store::users::SessionState>,
 }
 
 impl AppState {

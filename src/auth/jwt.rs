@@ -16,6 +16,9 @@ pub struct AccessClaims {
     pub role: Role,
     /// Region ids the user is scoped to (empty for admins, who see all).
     pub regions: Vec<String>,
+    /// The user's session version when it was issued; a newer one refuses the token.
+    #[serde(default)]
+    pub sv: i32,
     pub iat: i64,
     pub exp: i64,
 }
@@ -101,6 +104,7 @@ mod tests {
             sub: "u1".into(),
             role: Role::Manager,
             regions: vec!["r1".into()],
+            sv: 3,
             iat: 0,
             exp,
         }

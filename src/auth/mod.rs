@@ -3,5 +3,6 @@
 pub mod jwt;
 pub mod password;
 pub mod secret;
+pub mod throttle;
 
 pub use jwt::{AccessClaims, JwtKeys};

@@ -22,6 +22,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        session_version -> Integer,
     }
 }
 

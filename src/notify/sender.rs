@@ -225,24 +225,19 @@ impl Sender {
             let mut failed = None;
             while let Some(sent) = done.next().await {
                 accepted += sent.iter().filter(|s| s.outcome.is_ok()).count();
-                let changes: Vec<(Arc<Platform>, bool, Option<String>)> = sent
-                    .iter()
-                    .filter_map(|s| {
-                        let change = s.platform.record(&s.outcome, s.at);
-                        let detail = s.outcome.as_ref().err().map(|f| f.detail.clone());
-                        match change {
-                            Change::None => None,
-                            Change::Tripped => Some((s.platform.clone(), true, detail)),
-                            Change::Recovered => Some((s.platform.clone(), false, None)),
-                        }
-                    })
-                    .collect();
+                for s in &sent {
+                    match s.platform.record(&s.outcome, s.at) {
+                        Change::None => {}
+                        Change::Tripped => s
+                            .platform
+                            .changed(true, s.outcome.as_ref().err().map(|f| f.detail.clone())),
+                        Change::Recovered => s.platform.changed(false, None),
+                    }
+                }
                 if let Err(e) = self.record_all(sent).await {
                     failed.get_or_insert(e);
                 }
-                for (platform, down, detail) in changes {
-                    self.platform_changed(&platform, down, detail).await;
-                }
+                self.record_platforms().await;
             }
             if let Some(e) = failed {
                 return Err(e);
@@ -360,42 +355,54 @@ impl Sender {
         }
     }
 
-    /// Records a platform going down or coming back, tells the dispatchers if this instance is
-    /// the first to see it, and wakes the sender on recovery.
-    async fn platform_changed(&self, platform: &Platform, down: bool, detail: Option<String>) {
-        self.metrics
-            .sms_platform_down
-            .with_label_values(&[platform.name.as_str()])
-            .set(i64::from(down));
-        if down {
-            tracing::warn!(platform = %platform.name, error = ?detail, "SMS platform down: messages wait or go through the next platform");
-        } else {
-            tracing::info!(platform = %platform.name, "SMS platform back");
-        }
-        let now = self.clock.now_naive();
-        let name = platform.name.clone();
-        let region_code = platform.region_code.clone();
-        let result = self
-            .db
-            .write(move |conn| -> Result<bool, FlowError> {
-                let region_id = match &region_code {
-                    Some(code) => crate::store::regions::find_by_code(conn, code)?.map(|r| r.id),
-                    None => None,
-                };
-                flow::outbox::platform_changed(
-                    conn,
-                    &name,
-                    region_id.as_deref(),
-                    down,
-                    detail.as_deref(),
-                    now,
-                )
-            })
-            .await;
-        match result {
-            Ok(_) => self.wake(),
-            Err(e) => {
-                tracing::debug!(platform = %platform.name, error = %e, "platform state not recorded")
+    /// Records every platform that went down or came back, tells the dispatchers if this
+    /// instance is the first to see it, and wakes the sender on recovery. A change that cannot
+    /// be recorded now (the database is busy or away) is tried again after the next round.
+    async fn record_platforms(&self) {
+        for platform in self.providers.platforms() {
+            let Some(seen) = platform.unrecorded() else {
+                continue;
+            };
+            let (down, detail) = seen.clone();
+            self.metrics
+                .sms_platform_down
+                .with_label_values(&[platform.name.as_str()])
+                .set(i64::from(down));
+            let now = self.clock.now_naive();
+            let name = platform.name.clone();
+            let region_code = platform.region_code.clone();
+            let result = self
+                .db
+                .write(move |conn| -> Result<bool, FlowError> {
+                    let region_id = match &region_code {
+                        Some(code) => {
+                            crate::store::regions::find_by_code(conn, code)?.map(|r| r.id)
+                        }
+                        None => None,
+                    };
+                    flow::outbox::platform_changed(
+                        conn,
+                        &name,
+                        region_id.as_deref(),
+                        down,
+                        detail.as_deref(),
+                        now,
+                    )
+                })
+                .await;
+            match result {
+                Ok(first) => {
+                    platform.recorded(&seen);
+                    if first && down {
+                        tracing::warn!(platform = %platform.name, error = ?seen.1, "SMS platform down: messages wait or go through the next platform");
+                    } else if first {
+                        tracing::info!(platform = %platform.name, "SMS platform back");
+                    }
+                    self.wake();
+                }
+                Err(e) => {
+                    tracing::warn!(platform = %platform.name, error = %e, "platform state not recorded yet")
+                }
             }
         }
     }
@@ -467,6 +474,7 @@ impl Sender {
                 if let Err(e) = self.drain().await {
                     tracing::error!(error = %e, "sender pass failed");
                 }
+                self.record_platforms().await;
                 let wait = match self
                     .db
                     .read(|conn| Ok::<_, DbError>(notifications::earliest_due(conn)?))

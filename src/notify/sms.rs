@@ -155,6 +155,8 @@ pub struct Platform {
     pub region_code: Option<String>,
     pub provider: Provider,
     breaker: Mutex<Breaker>,
+    /// A change of state (down: true) not yet recorded in the database, with its error.
+    unrecorded: Mutex<Option<(bool, Option<String>)>>,
 }
 
 impl Platform {
@@ -169,6 +171,25 @@ impl Platform {
             region_code,
             provider,
             breaker: Mutex::new(Breaker::new(policy)),
+            unrecorded: Mutex::new(None),
+        }
+    }
+
+    /// Notes a change of state to record; a newer one replaces an older one not yet recorded.
+    pub fn changed(&self, down: bool, detail: Option<String>) {
+        *self.unrecorded.lock().expect("platform state") = Some((down, detail));
+    }
+
+    /// The change waiting to be recorded, if any.
+    pub fn unrecorded(&self) -> Option<(bool, Option<String>)> {
+        self.unrecorded.lock().expect("platform state").clone()
+    }
+
+    /// The change `seen` was recorded (unless a newer one came meanwhile).
+    pub fn recorded(&self, seen: &(bool, Option<String>)) {
+        let mut u = self.unrecorded.lock().expect("platform state");
+        if u.as_ref() == Some(seen) {
+            *u = None;
         }
     }
 

@@ -97,6 +97,29 @@ pub fn phone_taken(conn: &mut DbConn, phone: &str, except_id: &str) -> QueryResu
         .optional()
 }
 
+/// Whether a user's signed-in sessions still hold: active, and under which session version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionState {
+    pub active: bool,
+    pub version: i32,
+}
+
+pub fn session_state(conn: &mut DbConn, id: &str) -> QueryResult<Option<SessionState>> {
+    users::table
+        .find(id)
+        .select((users::active, users::session_version))
+        .get_result::<(bool, i32)>(conn)
+        .optional()
+        .map(|r| r.map(|(active, version)| SessionState { active, version }))
+}
+
+/// Ends every signed-in session of a user: access tokens issued before are refused from now on.
+pub fn end_sessions(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::session_version.eq(users::session_version + 1))
+        .execute(conn)
+}
+
 pub fn find_row(conn: &mut DbConn, id: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id)

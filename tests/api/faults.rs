@@ -121,7 +121,12 @@ async fn a_ten_minute_outage_loses_no_push(backend: Backend) {
     assert_eq!(board["items"][0]["state"], "up", "{board}");
     assert_eq!(board["backlog"], 0, "{board}");
     for (phone, n) in outage_notices(gw) {
-        assert!(n <= 2, "{phone} was told {n} times");
+        let told: Vec<String> = gw
+            .to(&phone)
+            .iter()
+            .map(|m| format!("{} {}", m["purpose"], m["text"]))
+            .collect();
+        assert!(n <= 2, "{phone} was told {n} times: {told:#?}");
     }
     assert!(
         gw.messages()

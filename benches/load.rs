@@ -3,8 +3,8 @@
 //! against a baseline measured in the same run, on the same machine, at the same moment:
 //!
 //! 1. **Intake**: `POST /tickets` as fast as 32 clients can send them, against the raw ceiling:
-//!    the same rows (ticket, timeline, feed, outbox) written directly through the same pool,
-//!    one transaction per ticket, by 32 tasks, without HTTP, routing or reads. The two run in
+//!    the same rows (ticket, holding, timeline, feed, outbox) written directly through the same
+//!    pool, one transaction per ticket, by 32 tasks, without HTTP, routing or reads. The two run in
 //!    alternating rounds and the ratio is the median round's; the outbox sender is held during
 //!    the rounds (neither side sends), and a last round with it running is reported beside.
 //! 2. **Push latency** during a cable-cut storm: calls in one district at the rate of 5,000 in
@@ -501,6 +501,8 @@ fn config(url: &str, dir: &std::path::Path, gateway: &str, fallback: &str) -> Co
         ("FIXLINE_LISTEN", "127.0.0.1:0".into()),
         ("FIXLINE_DATA_DIR", dir.display().to_string()),
         ("FIXLINE_WORKERS", "2".into()),
+        // The harness is one integration sending as fast as the server takes.
+        ("FIXLINE_RATE_LIMIT_KEY", "0".into()),
         ("FIXLINE_SMS_PROVIDER", "webhook".into()),
         ("FIXLINE_SMS_WEBHOOK_URL", gateway.to_string()),
         ("FIXLINE_SMS_WEBHOOK_SECRET", secret.into()),
@@ -1255,6 +1257,15 @@ fn raw_intake(
     t.assignee_id = Some(assignee.to_string());
     t.external_ref = Some(format!("RAW-{i:07}"));
     fixline::store::tickets::insert(conn, &t)?;
+    // The holding the intake opens, with its own contact deadline.
+    let mut holding = fixline::store::assignments::AssignmentRow::new(
+        &t,
+        assignee,
+        now,
+        t.assignment_ack_due_at.unwrap_or(now),
+    );
+    holding.id = format!("raw-{i:07}-a");
+    fixline::store::assignments::start(conn, &holding)?;
     for (k, e) in events.iter().enumerate() {
         let e = EventRow {
             id: format!("raw-{i:07}-e{k}"),

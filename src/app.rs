@@ -125,6 +125,8 @@ impl App {
             api_keys: Default::default(),
             sessions: Default::default(),
             sign_in: Default::default(),
+            writes_by_key: crate::api::ratelimit::RateLimit::new(config.rate_limit_key),
+            writes_by_user: crate::api::ratelimit::RateLimit::new(config.rate_limit_user),
         });
         let listener = TcpListener::bind(&config.listen)
             .with_context(|| format!("binding {}", config.listen))?;

@@ -99,6 +99,18 @@ pub const KEYS: &[Key] = &[
         doc: "Largest GeoJSON district import accepted, bytes.",
     },
     Key {
+        env: "FIXLINE_RATE_LIMIT_KEY",
+        file: "rate_limit_key",
+        default: "6000",
+        doc: "Writes (POST, PUT, PATCH, DELETE) an API key may make per minute, refilled evenly; more answer 429 with `Retry-After`. `0`: no limit.",
+    },
+    Key {
+        env: "FIXLINE_RATE_LIMIT_USER",
+        file: "rate_limit_user",
+        default: "300",
+        doc: "Writes a signed-in user may make per minute, as above. `0`: no limit.",
+    },
+    Key {
         env: "FIXLINE_SMS_PROVIDER",
         file: "sms_provider",
         default: "log",
@@ -341,6 +353,9 @@ pub struct Config {
     pub db_pool_size: u32,
     pub workers: Option<usize>,
     pub body_limit: usize,
+    /// Writes per minute per API key and per user (0: no limit).
+    pub rate_limit_key: u32,
+    pub rate_limit_user: u32,
     pub import_limit: usize,
     pub test_clock: bool,
     /// Where the test clock starts; the real time when unset.
@@ -661,6 +676,8 @@ impl Config {
                 Some(_) => Some(number("FIXLINE_WORKERS", 1, 1, 1024)? as usize),
             },
             body_limit: number("FIXLINE_BODY_LIMIT", 1 << 20, 1024, 1 << 30)? as usize,
+            rate_limit_key: number("FIXLINE_RATE_LIMIT_KEY", 6000, 0, 1_000_000)? as u32,
+            rate_limit_user: number("FIXLINE_RATE_LIMIT_USER", 300, 0, 1_000_000)? as u32,
             import_limit: number("FIXLINE_IMPORT_LIMIT", 64 << 20, 1024, 1 << 31)? as usize,
             test_clock,
             test_clock_start,

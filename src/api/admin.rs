@@ -357,6 +357,10 @@ struct ApiKeyDto {
     created_at: DateTime<Utc>,
     last_used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
+    purpose: String,
+    /// The regions the key acts in; null: every region.
+    region_ids: Option<Vec<String>>,
+    expires_at: Option<DateTime<Utc>>,
     /// The key itself: in the creation answer only, never again.
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<String>,
@@ -365,6 +369,7 @@ struct ApiKeyDto {
 impl From<ApiKeyRow> for ApiKeyDto {
     fn from(r: ApiKeyRow) -> Self {
         ApiKeyDto {
+            region_ids: r.regions(),
             id: r.id,
             name: r.name,
             prefix: r.key_prefix,
@@ -373,6 +378,8 @@ impl From<ApiKeyRow> for ApiKeyDto {
             created_at: utc(r.created_at),
             last_used_at: r.last_used_at.map(utc),
             revoked_at: r.revoked_at.map(utc),
+            purpose: r.purpose,
+            expires_at: r.expires_at.map(utc),
             key: None,
         }
     }
@@ -382,6 +389,14 @@ impl From<ApiKeyRow> for ApiKeyDto {
 #[serde(deny_unknown_fields)]
 struct NewKey {
     name: String,
+    /// `intake` (default) or `complaints`.
+    #[serde(default)]
+    purpose: Option<String>,
+    /// The regions the key may act in; absent: every region.
+    #[serde(default)]
+    region_ids: Option<Vec<String>>,
+    #[serde(default)]
+    expires_at: Option<String>,
 }
 
 async fn create_key(
@@ -391,6 +406,38 @@ async fn create_key(
 ) -> ApiResult<HttpResponse> {
     caller.require_admin()?;
     let name = required_text("name", &req.name, 100)?;
+    let purpose = crate::domain::key_purpose::KeyPurpose::parse(
+        "purpose",
+        req.purpose.as_deref().unwrap_or("intake"),
+    )?;
+    let now = state.clock.now_naive();
+    let expires_at = req
+        .expires_at
+        .as_deref()
+        .map(|s| super::parse_instant("expires_at", s))
+        .transpose()?;
+    if expires_at.is_some_and(|at| at <= now) {
+        return Err(ApiError::invalid("expires_at", "must be in the future"));
+    }
+    let region_ids = match req.region_ids {
+        Some(ids) if ids.is_empty() => {
+            return Err(ApiError::invalid(
+                "region_ids",
+                "name at least one region, or leave it out for every region",
+            ))
+        }
+        Some(mut ids) => {
+            ids.sort();
+            ids.dedup();
+            let check = ids.clone();
+            state
+                .db
+                .read(move |conn| check_regions_exist(conn, "region_ids", &check))
+                .await?;
+            Some(ids.join(","))
+        }
+        None => None,
+    };
     let (prefix, key) = secret::new_api_key();
     let row = ApiKeyRow {
         id: new_id(),
@@ -399,9 +446,12 @@ async fn create_key(
         key_hash: secret::digest(&key),
         role: Role::Agent.as_str().to_string(),
         created_by: Some(caller.user_id()?.to_string()),
-        created_at: state.clock.now_naive(),
+        created_at: now,
         last_used_at: None,
         revoked_at: None,
+        purpose: purpose.as_str().to_string(),
+        region_ids,
+        expires_at,
     };
     let stored = row.clone();
     state

@@ -299,8 +299,13 @@ pub async fn check_session(state: &AppState, claims: &AccessClaims) -> ApiResult
     }
 }
 
-/// Authenticates an `X-Api-Key`: a call-center integration, acting as an agent in every region.
-pub async fn authenticate_api_key(state: &AppState, key: String) -> ApiResult<Caller> {
+/// Authenticates an `X-Api-Key`: an integration acting as an agent in the key's regions, on the
+/// routes of its purpose (`pattern` is the route called), until the key expires.
+pub async fn authenticate_api_key(
+    state: &AppState,
+    key: String,
+    pattern: Option<String>,
+) -> ApiResult<Caller> {
     let hash = secret::digest(key.trim());
     let row = match state.api_keys.get(&hash) {
         Some(row) => row,
@@ -315,6 +320,17 @@ pub async fn authenticate_api_key(state: &AppState, key: String) -> ApiResult<Ca
         }
     };
     let now = state.clock.now_naive();
+    if row.expires_at.is_some_and(|at| at <= now) {
+        return Err(ApiError::unauthorized("the API key has expired"));
+    }
+    let purpose = crate::domain::key_purpose::KeyPurpose::parse("purpose", &row.purpose)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    if !pattern.as_deref().is_some_and(|p| purpose.allows(p)) {
+        return Err(ApiError::forbidden(format!(
+            "this API key is for {}; it cannot call this route",
+            purpose.as_str()
+        )));
+    }
     if row
         .last_used_at
         .is_none_or(|t| t < now - chrono::Duration::seconds(60))
@@ -334,10 +350,13 @@ pub async fn authenticate_api_key(state: &AppState, key: String) -> ApiResult<Ca
     }
     let role = Role::parse("role", &row.role).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(Caller {
+        scope: match row.regions() {
+            Some(ids) => RegionScope::Only(ids),
+            None => RegionScope::All,
+        },
         id: row.id,
         kind: CallerKind::ApiKey,
         role,
-        scope: RegionScope::All,
     })
 }
 

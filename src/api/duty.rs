@@ -160,11 +160,17 @@ async fn add_rotations(
     let role = DutyRole::parse("role", &req.role)?;
     let start = parse_clock_time("start", &req.start)?;
     let end = parse_clock_time("end", &req.end)?;
-    if req.weekdays.is_empty() {
+    if req.weekdays.is_empty() || req.weekdays.len() > 7 {
         return Err(ApiError::invalid(
             "weekdays",
-            "name at least one day, 1 (Monday) to 7 (Sunday)",
+            "name one to seven days, 1 (Monday) to 7 (Sunday)",
         ));
+    }
+    let mut days = req.weekdays.clone();
+    days.sort_unstable();
+    days.dedup();
+    if days.len() != req.weekdays.len() {
+        return Err(ApiError::invalid("weekdays", "names a day twice"));
     }
     for wd in &req.weekdays {
         Rotation::check(*wd, start, end).map_err(|e| {
@@ -263,7 +269,11 @@ async fn add_override(
         starts_at: starts,
         ends_at: ends,
         on_duty: req.on_duty,
-        note: req.note.filter(|n| !n.trim().is_empty()),
+        note: req
+            .note
+            .filter(|n| !n.trim().is_empty())
+            .map(|n| crate::domain::required_text("note", &n, 500))
+            .transpose()?,
         created_at: state.clock.now_naive(),
     };
     let stored = row.clone();

@@ -192,7 +192,45 @@ impl FromRequest for Caller {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let write = !matches!(
+            *req.method(),
+            actix_web::http::Method::GET | actix_web::http::Method::HEAD
+        );
+        let fut = Self::authenticate(req);
+        Box::pin(async move {
+            let caller = fut.await?;
+            if write {
+                caller.take_write()?;
+            }
+            Ok(caller.0)
+        })
+    }
+}
+
+/// An authenticated caller with the state to charge its writes to.
+struct Charged(Caller, web::Data<AppState>);
+
+impl Charged {
+    /// One write from the caller's allowance, or 429 with the seconds to wait.
+    fn take_write(&self) -> Result<(), ApiError> {
+        let Charged(caller, state) = self;
+        let (limit, key) = match caller.kind {
+            CallerKind::ApiKey => (&state.writes_by_key, caller.id.as_str()),
+            CallerKind::User => (&state.writes_by_user, caller.id.as_str()),
+        };
+        limit.take(key, state.clock.now_naive()).map_err(|wait| {
+            ApiError::too_many_requests(
+                format!("too many writes from this caller; try again in {wait} s"),
+                wait,
+            )
+        })
+    }
+}
+
+impl Caller {
+    fn authenticate(req: &HttpRequest) -> Pin<Box<dyn Future<Output = Result<Charged, ApiError>>>> {
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let pattern = req.match_pattern();
         let bearer = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -222,15 +260,17 @@ impl FromRequest for Caller {
                 } else {
                     RegionScope::Only(claims.regions)
                 };
-                return Ok(Caller {
+                let caller = Caller {
                     id: claims.sub,
                     kind: CallerKind::User,
                     role: claims.role,
                     scope,
-                });
+                };
+                return Ok(Charged(caller, state));
             }
             if let Some(key) = api_key {
-                return super::auth::authenticate_api_key(&state, key).await;
+                let caller = super::auth::authenticate_api_key(&state, key, pattern).await?;
+                return Ok(Charged(caller, state));
             }
             Err(ApiError::unauthorized(
                 "sign in (POST /auth/login) and send Authorization: Bearer <access token>",

@@ -13,6 +13,7 @@ pub mod health;
 pub mod instant;
 pub mod me;
 pub mod policies;
+pub mod ratelimit;
 pub mod recheck;
 pub mod regions;
 pub mod reports;
@@ -148,6 +149,13 @@ fn encodes_control(raw: &str) -> bool {
                 (b'0' | b'1', b'0'..=b'9' | b'A'..=b'F') | (b'7', b'F')
             )
     }) || b.iter().any(|c| c.is_ascii_control())
+}
+
+/// An RFC 3339 instant from the request, as stored (UTC); 422 on `field` otherwise.
+pub fn parse_instant(field: &str, s: &str) -> Result<NaiveDateTime, ApiError> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.naive_utc())
+        .map_err(|_| ApiError::invalid(field, format!("`{s}` is not an RFC 3339 time")))
 }
 
 /// A stored UTC timestamp as an RFC 3339 instant.

@@ -34,6 +34,9 @@ pub struct AppState {
     pub peers: Arc<PeerWake>,
     /// API keys looked up in the last second.
     pub api_keys: ApiKeyCache,
+    /// Write limits per API key and per user.
+    pub writes_by_key: super::ratelimit::RateLimit,
+    pub writes_by_user: super::ratelimit::RateLimit,
     /// Sign-in throttles and the bound on password checks.
     pub sign_in: super::auth::SignInGuard,
     /// Users' session states looked up in the last second, by user id.

@@ -24,25 +24,57 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/webhooks/sms/{provider}/inbound").route(web::post().to(inbound)));
 }
 
-/// Checks the provider is the configured one and the request is signed with its secret.
-fn verify(state: &AppState, provider: &str, req: &HttpRequest, body: &[u8]) -> ApiResult<()> {
-    // The deployment's webhook platform, or any region's own: each signs with its secret.
+/// Whose secret signed a webhook request, and so whose messages it may act on: the
+/// deployment's platform speaks for the regions without a platform of their own, a region's
+/// platform for that region only.
+#[derive(Debug, Clone, Default)]
+pub struct Signed {
+    /// Signed with the deployment's (or its fallback's) secret.
+    deployment: bool,
+    /// Codes of the regions that have their own platform.
+    own_platforms: Vec<String>,
+    /// Codes of the regions whose platform's secret signed it.
+    regions: Vec<String>,
+    /// The signature, to refuse a replay.
+    pub signature: String,
+}
+
+impl Signed {
+    /// Whether the signer may act on a message or ticket of region `code`.
+    pub fn allows(&self, code: &str) -> bool {
+        (self.deployment && !self.own_platforms.iter().any(|c| c == code))
+            || self.regions.iter().any(|c| c == code)
+    }
+
+    /// The ids, among `regions`, of those the signer may act on.
+    fn region_ids(&self, regions: &[crate::store::regions::Region]) -> Vec<String> {
+        regions
+            .iter()
+            .filter(|r| self.allows(&r.code))
+            .map(|r| r.id.clone())
+            .collect()
+    }
+}
+
+/// Checks the provider is the configured one and the request is signed, freshly, with the secret
+/// of one of its platforms; answers whose.
+fn verify(state: &AppState, provider: &str, req: &HttpRequest, body: &[u8]) -> ApiResult<Signed> {
     let c = &state.config;
-    let secrets: Vec<&[u8]> = std::iter::once(&c.sms)
-        .chain(c.sms_fallback.iter())
-        .chain(
-            c.sms_regions
-                .iter()
-                .flat_map(|(_, own, fallback)| std::iter::once(own).chain(fallback)),
-        )
-        .filter_map(|sms| match (sms, provider) {
+    // Every webhook platform with the region it belongs to (None: the deployment's).
+    let platforms: Vec<(&[u8], Option<&str>)> = std::iter::once((&c.sms, None))
+        .chain(c.sms_fallback.iter().map(|f| (f, None)))
+        .chain(c.sms_regions.iter().flat_map(|(code, own, fallback)| {
+            std::iter::once((own, Some(code.as_str())))
+                .chain(fallback.iter().map(move |f| (f, Some(code.as_str()))))
+        }))
+        .filter_map(|(sms, region)| match (sms, provider) {
             (SmsConfig::Webhook { secret, .. }, "webhook") => {
-                Some(secret.expose_secret().as_bytes())
+                Some((secret.expose_secret().as_bytes(), region))
             }
             _ => None,
         })
         .collect();
-    if secrets.is_empty() {
+    if platforms.is_empty() {
         return Err(ApiError::not_found(format!(
             "no SMS provider `{provider}` is configured"
         )));
@@ -59,21 +91,49 @@ fn verify(state: &AppState, provider: &str, req: &HttpRequest, body: &[u8]) -> A
         .parse::<i64>()
         .is_ok_and(|t| (chrono::Utc::now().timestamp() - t).abs() <= MAX_SKEW_S);
     let given = header("x-fixline-signature");
-    let same = secrets.iter().any(|secret| {
+    let mut signed = Signed {
+        own_platforms: c
+            .sms_regions
+            .iter()
+            .map(|(code, _, _)| code.clone())
+            .collect(),
+        signature: given.to_string(),
+        ..Signed::default()
+    };
+    let mut any = false;
+    for (secret, region) in platforms {
         let expected = signature(secret, ts, body);
-        given.len() == expected.len()
+        let same = given.len() == expected.len()
             && given
                 .bytes()
                 .zip(expected.bytes())
                 .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    });
-    if !fresh || !same {
+                == 0;
+        if same {
+            any = true;
+            match region {
+                None => signed.deployment = true,
+                Some(code) => signed.regions.push(code.to_string()),
+            }
+        }
+    }
+    if !fresh || !any {
         return Err(ApiError::unauthorized(
             "the webhook signature is missing, wrong or stale",
         ));
     }
-    Ok(())
+    Ok(signed)
+}
+
+/// Records that a signed request was received; false for a replay within the freshness window.
+fn first_time(conn: &mut crate::db::DbConn, signed: &Signed) -> ApiResult<bool> {
+    let now = chrono::Utc::now().naive_utc();
+    Ok(crate::store::dialect::remember_webhook(
+        conn,
+        &signed.signature,
+        now,
+        now - chrono::Duration::seconds(2 * MAX_SKEW_S),
+    )?)
 }
 
 #[derive(Deserialize)]
@@ -112,7 +172,7 @@ async fn status(
     if provider.as_str() == "tencent" {
         return tencent_status(state, req, body).await;
     }
-    verify(&state, &provider, &req, &body)?;
+    let signed = verify(&state, &provider, &req, &body)?;
     let r: Receipt = parse_json(&body)?;
     let delivered = match r.status.as_str() {
         "delivered" => true,
@@ -126,11 +186,25 @@ async fn status(
     };
     let now = state.clock.now_naive();
     let flow = state.flow.clone();
-    let recorded = state
+    let result = state
         .db
-        .write(move |conn| record(conn, &flow, &r.id, delivered, r.error.as_deref(), now))
+        .write(move |conn| -> ApiResult<&'static str> {
+            if !first_time(conn, &signed)? {
+                return Ok("duplicate");
+            }
+            // A receipt for a message of a region this platform does not serve changes nothing.
+            let region = match notifications::get(conn, &r.id)? {
+                Some(n) => crate::store::regions::get(conn, &n.region_id)?.map(|g| g.code),
+                None => None,
+            };
+            if !region.is_some_and(|code| signed.allows(&code)) {
+                return Ok("ignored");
+            }
+            let recorded = record(conn, &flow, &r.id, delivered, r.error.as_deref(), now)?;
+            Ok(if recorded { "recorded" } else { "ignored" })
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"result": if recorded { "recorded" } else { "ignored" }})))
+    Ok(HttpResponse::Ok().json(json!({ "result": result })))
 }
 
 /// Tencent Cloud SMS does not sign callbacks: the URL it was given carries a shared token.
@@ -241,32 +315,51 @@ async fn inbound(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let tencent = provider.as_str() == "tencent";
-    let m: Inbound = if tencent {
+    let (m, signed): (Inbound, Option<Signed>) = if tencent {
         verify_tencent(&state, &req)?;
         let r: TencentReply = parse_json(&body)?;
-        Inbound {
+        let m = Inbound {
             from: format!("+{}{}", r.nationcode.trim_start_matches('+'), r.mobile),
             text: r.text,
-        }
+        };
+        (m, None)
     } else {
-        verify(&state, &provider, &req, &body)?;
-        parse_json(&body)?
+        let signed = verify(&state, &provider, &req, &body)?;
+        (parse_json(&body)?, Some(signed))
     };
     let from = PhoneNumber::parse("from", &m.from)?;
     // A reply often comes moments after the push it answers, while the sender records that
     // push on the same ticket: a reply that lost that race is handled again.
     let outcome = crate::flow::retry_changed(crate::flow::CHANGED_TRIES, || {
-        let (now, flow, from, text) = (
+        let (now, flow, from, text, signed) = (
             state.clock.now_naive(),
             state.flow.clone(),
             from.clone(),
             m.text.clone(),
+            signed.clone(),
         );
         state
             .db
-            .write(move |conn| replies::handle(conn, &flow, &from, &text, now))
+            .write(move |conn| -> Result<Option<_>, crate::flow::FlowError> {
+                // A signed reply acts once, and only on tickets of the regions its platform serves.
+                let regions = match &signed {
+                    Some(signed) => {
+                        if !first_time(conn, signed).map_err(|e| {
+                            crate::flow::FlowError::Store(crate::db::DbError::Task(e.to_string()))
+                        })? {
+                            return Ok(None);
+                        }
+                        Some(signed.region_ids(&crate::store::regions::list(conn, None)?))
+                    }
+                    None => None,
+                };
+                replies::handle(conn, &flow, &from, &text, regions.as_deref(), now).map(Some)
+            })
     })
     .await?;
+    let Some(outcome) = outcome else {
+        return Ok(HttpResponse::Ok().json(json!({"result": "duplicate"})));
+    };
     state.kick();
     if tencent {
         tracing::info!(outcome = ?outcome, "tencent reply");

@@ -81,6 +81,9 @@ diesel::table! {
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        purpose -> Text,
+        region_ids -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
     }
 }
 
@@ -270,6 +273,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_receipts (signature) {
+        signature -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     sms_platforms (name) {
         name -> Text,
         state -> Text,
@@ -415,6 +425,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     settings,
     sms_platforms,
     assignments,
+    webhook_receipts,
     callbacks,
     callback_days,
     complaints,
@@ -446,6 +457,7 @@ pub fn declared_tables() -> Vec<(&'static str, Vec<String>)> {
         notification_attempts,
         sms_platforms,
         assignments,
+        webhook_receipts,
         region_policies,
         user_feed,
         regions,

@@ -5,6 +5,7 @@ pub mod callback;
 pub mod code;
 pub mod complaint;
 pub mod duty;
+pub mod key_purpose;
 pub mod period;
 pub mod phone;
 pub mod point;

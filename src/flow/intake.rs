@@ -228,7 +228,15 @@ pub fn record(
         place,
     )?;
     for m in managers {
-        notify(conn, cfg, &t, m, Purpose::NewTicket, now)?;
+        super::notify_naming(
+            conn,
+            cfg,
+            &t,
+            m,
+            Purpose::NewTicket,
+            technician.as_ref(),
+            now,
+        )?;
     }
     match &technician {
         Some(tech) => {

@@ -155,22 +155,35 @@ pub fn notify(
     now: NaiveDateTime,
 ) -> FlowResult<bool> {
     let holder = match &t.assignee_id {
-        Some(id) if cfg.templates.names_holder(purpose) => {
-            if id == &user.id {
-                Some(user.clone())
-            } else {
-                users::find_row(conn, id)?
-            }
+        Some(id) if cfg.templates.names_holder(purpose) && id != &user.id => {
+            users::find_row(conn, id)?
         }
         _ => None,
     };
+    notify_naming(conn, cfg, t, user, purpose, holder.as_ref(), now)
+}
+
+/// [`notify`] when the caller already holds the ticket's holder (`holder`), or the recipient is
+/// the holder (None).
+pub fn notify_naming(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    t: &TicketRow,
+    user: &UserRow,
+    purpose: Purpose,
+    holder: Option<&UserRow>,
+    now: NaiveDateTime,
+) -> FlowResult<bool> {
+    let holder = holder.or(t
+        .assignee_id
+        .as_ref()
+        .filter(|id| *id == &user.id)
+        .map(|_| user));
     let text = cfg.templates.render(
         purpose,
         t,
         cfg.tz,
-        holder
-            .as_ref()
-            .map(|h| (h.display_name.as_str(), h.phone.as_deref().unwrap_or(""))),
+        holder.map(|h| (h.display_name.as_str(), h.phone.as_deref().unwrap_or(""))),
     );
     queue_sms(
         conn,

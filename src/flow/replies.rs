@@ -29,12 +29,14 @@ pub enum ReplyOutcome {
 
 const NOT_YOURS: &str = "没有找到您名下待联系的工单，请核对单号。";
 
-/// Handles one reply `text` from `from`, received at `now`.
+/// Handles one reply `text` from `from`, received at `now`; only tickets of `regions` (ids)
+/// count when the platform it came through serves only those.
 pub fn handle(
     conn: &mut DbConn,
     cfg: &FlowConfig,
     from: &PhoneNumber,
     text: &str,
+    regions: Option<&[String]>,
     now: NaiveDateTime,
 ) -> FlowResult<ReplyOutcome> {
     let sender = users::list(
@@ -54,6 +56,7 @@ pub fn handle(
     let waiting: Vec<TicketRow> = tickets::open_for_assignee(conn, &user.id)?
         .into_iter()
         .filter(|t| matches!(t.status(), Ok(Status::Dispatched | Status::Postponed)))
+        .filter(|t| regions.is_none_or(|only| only.contains(&t.region_id)))
         .collect();
     let region = user.region_ids.first().cloned().unwrap_or_default();
     let help = |conn: &mut DbConn,

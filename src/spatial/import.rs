@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use geo::{BoundingRect, MapCoords, MultiPolygon, Validation};
+use geo::{BoundingRect, CoordsIter, MapCoords, MultiPolygon, Validation};
 
 use crate::domain::{required_text, Code, Crs, Invalid};
 
@@ -139,10 +139,21 @@ fn parse_feature(
     })
 }
 
+/// The most vertices one district's boundary may have.
+pub const MAX_VERTICES: usize = 5_000;
+
 /// Checks that a boundary is a valid (OGC simple features) polygon set on the globe.
 pub fn check_boundary(boundary: &MultiPolygon<f64>) -> Result<(), String> {
     if boundary.0.is_empty() {
         return Err("has no polygon".into());
+    }
+    // The validity check compares segments pairwise: a bound on vertices bounds its work. A
+    // grid district's boundary is a few hundred vertices; surveyed ones a few thousand.
+    let vertices = boundary.coords_count();
+    if vertices > MAX_VERTICES {
+        return Err(format!(
+            "has {vertices} vertices; a district boundary may have at most {MAX_VERTICES} (simplify it)"
+        ));
     }
     let rect = boundary
         .bounding_rect()

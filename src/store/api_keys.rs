@@ -18,6 +18,20 @@ pub struct ApiKeyRow {
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// `intake` or `complaints`: the routes the key may call.
+    pub purpose: String,
+    /// Comma-separated region ids the key acts in; None: every region.
+    pub region_ids: Option<String>,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+impl ApiKeyRow {
+    /// The regions the key acts in; None: every region.
+    pub fn regions(&self) -> Option<Vec<String>> {
+        self.region_ids
+            .as_ref()
+            .map(|ids| ids.split(',').map(str::to_string).collect())
+    }
 }
 
 pub fn insert(conn: &mut DbConn, row: &ApiKeyRow) -> QueryResult<()> {

@@ -192,3 +192,32 @@ pub fn lock_ticket_for_step(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
         }
     }
 }
+
+/// Remembers a signed webhook request by its signature, forgetting those received before
+/// `forget_before`. True the first time; false for a replay (the row is already there).
+pub fn remember_webhook(
+    conn: &mut DbConn,
+    signature: &str,
+    at: chrono::NaiveDateTime,
+    forget_before: chrono::NaiveDateTime,
+) -> QueryResult<bool> {
+    use crate::db::schema::webhook_receipts;
+    use diesel::sql_types::Timestamp;
+    diesel::delete(webhook_receipts::table.filter(webhook_receipts::received_at.lt(forget_before)))
+        .execute(conn)?;
+    let inserted = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "INSERT OR IGNORE INTO webhook_receipts (signature, received_at) VALUES (?, ?)",
+        )
+        .bind::<Text, _>(signature)
+        .bind::<Timestamp, _>(at)
+        .execute(c)?,
+        DbConn::Postgres(c) => diesel::sql_query(
+            "INSERT INTO webhook_receipts (signature, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind::<Text, _>(signature)
+        .bind::<Timestamp, _>(at)
+        .execute(c)?,
+    };
+    Ok(inserted == 1)
+}

@@ -292,3 +292,334 @@ async fn a_sign_out_on_one_instance_ends_the_session_on_the_other() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// One runaway client cannot starve the others: writes beyond a caller's allowance answer 429
+/// with the seconds to wait, reads go on, and other callers are not touched.
+async fn writes_are_rate_limited_per_caller(backend: Backend) {
+    let app = TestApp::spawn_with_env(
+        backend,
+        &[
+            ("FIXLINE_RATE_LIMIT_USER", "3".into()),
+            ("FIXLINE_RATE_LIMIT_KEY", "2".into()),
+        ],
+    )
+    .await;
+    app.set_clock("2026-11-23T10:00:00+08:00").await;
+    let agent = app.login("agent").await;
+    for i in 0..3 {
+        app.post("/tickets", &agent, call(&format!("RL-{i}"), 31.87, 120.55))
+            .await
+            .ok(201);
+    }
+    let refused = app
+        .client
+        .post(format!("{}/tickets", app.base))
+        .bearer_auth(&agent)
+        .json(&call("RL-3", 31.87, 120.55))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 429);
+    assert_eq!(
+        refused.headers()["retry-after"],
+        "20",
+        "three a minute: one every 20 s"
+    );
+    app.get("/tickets", &agent).await.ok(200);
+    let dispatcher = app.login("dispatcher").await;
+    app.post("/tickets", &dispatcher, call("RL-4", 31.87, 120.55))
+        .await
+        .ok(201);
+    let admin = app.login("admin").await;
+    app.post("/test/clock", &admin, json!({"advance_s": 20}))
+        .await
+        .ok(200);
+    let agent = app.login("agent").await;
+    app.post("/tickets", &agent, call("RL-5", 31.87, 120.55))
+        .await
+        .ok(201);
+
+    // An API key has its own allowance.
+    let key = app
+        .post("/admin/api-keys", &admin, json!({"name": "call center"}))
+        .await
+        .ok(201)["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let with_key = |n: usize| {
+        app.client
+            .post(format!("{}/tickets", app.base))
+            .header("x-api-key", key.clone())
+            .json(&call(&format!("KEY-{n}"), 31.87, 120.55))
+            .send()
+    };
+    assert_eq!(with_key(0).await.unwrap().status().as_u16(), 201);
+    assert_eq!(with_key(1).await.unwrap().status().as_u16(), 201);
+    assert_eq!(with_key(2).await.unwrap().status().as_u16(), 429);
+}
+
+both!(writes_are_rate_limited_per_caller);
+
+/// One request cannot buy unbounded work: a district boundary has a vertex ceiling, a rota at
+/// most seven distinct days, an override note at most 500 characters.
+async fn one_request_does_bounded_work(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.login("admin").await;
+    let ring: Vec<[f64; 2]> = (0..=6000)
+        .map(|i| {
+            let a = (i % 6000) as f64 / 6000.0 * std::f64::consts::TAU;
+            [121.3 + 0.05 * a.cos(), 32.3 + 0.05 * a.sin()]
+        })
+        .collect();
+    let fc = json!({"type": "FeatureCollection", "features": [{"type": "Feature",
+        "properties": {"code": "T-HUGE", "name": "巨型网格", "region": "TEST9"},
+        "geometry": {"type": "Polygon", "coordinates": [ring]}}]});
+    let p = app.post("/districts/import", &admin, fc).await;
+    let p = p.problem(422);
+    assert_eq!(p["field"], "features[0].geometry");
+    assert!(
+        p["detail"].as_str().unwrap().contains("at most 5000"),
+        "{p}"
+    );
+
+    let region = app.region_id("ZJG-C").await;
+    let tech = app.get("/me", &app.login("tech01").await).await.ok(200)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rota = |weekdays: serde_json::Value| json!({"user_id": tech, "role": "technician", "weekdays": weekdays, "start": "08:00", "end": "20:00"});
+    let path = format!("/regions/{region}/duty/rotations");
+    let many: Vec<i32> = (0..20_000).map(|i| i % 7 + 1).collect();
+    let a = app.post(&path, &admin, rota(json!(many))).await;
+    assert_eq!(a.problem(422)["field"], "weekdays");
+    let a = app.post(&path, &admin, rota(json!([1, 1]))).await;
+    assert_eq!(a.problem(422)["field"], "weekdays");
+    let note = "备注".repeat(300);
+    let a = app
+        .post(
+            &format!("/regions/{region}/duty/overrides"),
+            &admin,
+            json!({"user_id": tech, "role": "technician", "starts_at": "2026-11-24T08:00:00+08:00",
+                   "ends_at": "2026-11-24T20:00:00+08:00", "on_duty": true, "note": note}),
+        )
+        .await;
+    assert_eq!(a.problem(422)["field"], "note");
+}
+
+both!(one_request_does_bounded_work);
+
+/// Posts a body signed with `secret` at Unix time `ts`, as an SMS platform calls back.
+async fn signed(
+    app: &TestApp,
+    path: &str,
+    body: &serde_json::Value,
+    secret: &str,
+    ts: i64,
+) -> crate::helpers::Answer {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let ts = ts.to_string();
+    let sig = fixline::notify::sms::signature(secret.as_bytes(), &ts, &bytes);
+    let res = app
+        .client
+        .post(format!("{}{path}", app.base))
+        .header("content-type", "application/json")
+        .header("x-fixline-timestamp", ts)
+        .header("x-fixline-signature", sig)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::read(res).await
+}
+
+/// A signed callback acts once (a replay within its freshness window is a duplicate), and a
+/// region's platform acts only on that region's messages and tickets.
+async fn signed_webhooks_act_once_and_for_their_own_region(backend: Backend) {
+    const WEST_SECRET: &str = "west-platform-secret-987654";
+    let west_gw = crate::helpers::FakeGateway::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sms-regions.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[ZJG-W]\nsms_provider = \"webhook\"\nsms_webhook_url = \"{}\"\nsms_webhook_secret = \"{WEST_SECRET}\"\n",
+            west_gw.url
+        ),
+    )
+    .unwrap();
+    let app = TestApp::spawn_with_gateway_env(
+        backend,
+        crate::helpers::FakeGateway::start().await,
+        &[("FIXLINE_SMS_REGIONS", file.display().to_string())],
+    )
+    .await;
+    app.set_clock("2026-11-23T10:00:00+08:00").await;
+    let agent = app.login("agent").await;
+    let t = app
+        .post("/tickets", &agent, call("WH-1", 31.87, 120.55))
+        .await
+        .ok(201)
+        .clone();
+    assert_ne!(t["region_id"], app.region_id("ZJG-W").await);
+    let gw = app.gateway.as_ref().unwrap();
+    let msgs = gw.wait_for(2).await;
+    let deployment = gw.secret.clone();
+    let now = chrono::Utc::now().timestamp();
+
+    let receipt = json!({"id": msgs[0]["id"], "status": "delivered"});
+    let path = "/webhooks/sms/webhook/status";
+    let first = signed(&app, path, &receipt, &deployment, now).await;
+    assert_eq!(first.ok(200)["result"], "recorded");
+    let again = signed(&app, path, &receipt, &deployment, now).await;
+    assert_eq!(again.ok(200)["result"], "duplicate");
+    // The west platform's secret does not speak for this region's messages.
+    let other = json!({"id": msgs[1]["id"], "status": "failed"});
+    let west = signed(&app, path, &other, WEST_SECRET, now).await;
+    assert_eq!(west.ok(200)["result"], "ignored");
+
+    // A reply through the west platform cannot acknowledge this region's ticket.
+    let admin = app.login("admin").await;
+    let tech = app
+        .get(
+            &format!("/admin/users/{}", t["assignee_id"].as_str().unwrap()),
+            &admin,
+        )
+        .await
+        .ok(200)
+        .clone();
+    let reply = json!({"from": tech["phone"], "text": "A 1430"});
+    let inbound = "/webhooks/sms/webhook/inbound";
+    signed(&app, inbound, &reply, WEST_SECRET, now)
+        .await
+        .ok(200);
+    let id = t["id"].as_str().unwrap();
+    let still = app.get(&format!("/tickets/{id}"), &agent).await;
+    assert_eq!(still.ok(200)["status"], "dispatched");
+    // Through its own platform it does, once; the replay does nothing more.
+    signed(&app, inbound, &reply, &deployment, now)
+        .await
+        .ok(200);
+    let acked = app.get(&format!("/tickets/{id}"), &agent).await;
+    assert_eq!(acked.ok(200)["status"], "acknowledged");
+    let replay = signed(&app, inbound, &reply, &deployment, now).await;
+    assert_eq!(replay.ok(200)["result"], "duplicate");
+    let events = app.get(&format!("/tickets/{id}/events"), &agent).await;
+    let acks = events.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "acknowledged")
+        .count();
+    assert_eq!(acks, 1);
+}
+
+both!(signed_webhooks_act_once_and_for_their_own_region);
+
+/// An API key acts only in its regions, on its purpose's routes, until it expires; its last use
+/// is shown.
+async fn api_keys_have_regions_a_purpose_and_an_expiry(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.set_clock("2026-11-23T10:00:00+08:00").await;
+    let admin = app.login("admin").await;
+    let districts = app.get("/districts", &admin).await.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let centre = |prefix: &str| {
+        let d = districts
+            .iter()
+            .find(|d| d["code"].as_str().unwrap().starts_with(prefix))
+            .unwrap();
+        let b: Vec<f64> = serde_json::from_value(d["bbox"].clone()).unwrap();
+        ((b[1] + b[3]) / 2.0, (b[0] + b[2]) / 2.0)
+    };
+    let west = app.region_id("ZJG-W").await;
+    let key = app
+        .post(
+            "/admin/api-keys",
+            &admin,
+            json!({"name": "west call center", "purpose": "intake", "region_ids": [west],
+                   "expires_at": "2026-11-24T10:00:00+08:00"}),
+        )
+        .await;
+    let key = key.ok(201).clone();
+    assert_eq!(key["purpose"], "intake");
+    assert_eq!(key["region_ids"], json!([west]));
+    let secret = key["key"].as_str().unwrap().to_string();
+    let with_key = |method: reqwest::Method, path: String, body: Option<serde_json::Value>| {
+        let mut req = app
+            .client
+            .request(method, format!("{}{path}", app.base))
+            .header("x-api-key", secret.clone());
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move { crate::helpers::read(req.send().await.unwrap()).await }
+    };
+    let (w_lat, w_lon) = centre("ZJG-W");
+    let (c_lat, c_lon) = centre("ZJG-C");
+    with_key(
+        reqwest::Method::POST,
+        "/tickets".into(),
+        Some(call("K-W", w_lat, w_lon)),
+    )
+    .await
+    .ok(201);
+    with_key(
+        reqwest::Method::POST,
+        "/tickets".into(),
+        Some(call("K-C", c_lat, c_lon)),
+    )
+    .await
+    .problem(403);
+    with_key(reqwest::Method::GET, "/complaints".into(), None)
+        .await
+        .problem(403);
+    with_key(reqwest::Method::GET, "/admin/users".into(), None)
+        .await
+        .problem(403);
+    let listed = app.get("/admin/api-keys", &admin).await;
+    let shown = listed.ok(200)["items"][0].clone();
+    assert!(shown["last_used_at"].is_string(), "{shown}");
+    assert_eq!(shown["expires_at"], "2026-11-24T02:00:00Z");
+
+    // A complaints key reaches complaints only.
+    let hotline = app
+        .post(
+            "/admin/api-keys",
+            &admin,
+            json!({"name": "12345 bridge", "purpose": "complaints"}),
+        )
+        .await
+        .ok(201)["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let get = |path: &str| {
+        app.client
+            .get(format!("{}{path}", app.base))
+            .header("x-api-key", hotline.clone())
+            .send()
+    };
+    assert_eq!(get("/complaints").await.unwrap().status().as_u16(), 200);
+    assert_eq!(get("/tickets").await.unwrap().status().as_u16(), 403);
+
+    // Past its expiry the key is refused.
+    app.post("/test/clock", &admin, json!({"advance_s": 86_400}))
+        .await
+        .ok(200);
+    with_key(reqwest::Method::GET, "/tickets".into(), None)
+        .await
+        .problem(401);
+    let bad = app
+        .post(
+            "/admin/api-keys",
+            &app.login("admin").await,
+            json!({"name": "x", "purpose": "everything"}),
+        )
+        .await;
+    assert_eq!(bad.problem(422)["field"], "purpose");
+}
+
+both!(api_keys_have_regions_a_purpose_and_an_expiry);

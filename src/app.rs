@@ -125,6 +125,7 @@ impl App {
             api_keys: Default::default(),
             sessions: Default::default(),
             sign_in: Default::default(),
+            open_streams: Default::default(),
             writes_by_key: crate::api::ratelimit::RateLimit::new(config.rate_limit_key),
             writes_by_user: crate::api::ratelimit::RateLimit::new(config.rate_limit_user),
         });

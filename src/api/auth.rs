@@ -277,22 +277,27 @@ fn issue_tokens(
 /// sessions were ended (sign-out, new role, regions or password) after it was issued. The state
 /// is looked up at most once a second per user and instance.
 pub async fn check_session(state: &AppState, claims: &AccessClaims) -> ApiResult<()> {
-    let session = match state.sessions.get(&claims.sub) {
+    session_holds(state, &claims.sub, claims.sv).await
+}
+
+/// 401 unless user `user_id`'s sessions of version `sv` still hold.
+pub async fn session_holds(state: &AppState, user_id: &str, sv: i32) -> ApiResult<()> {
+    let session = match state.sessions.get(user_id) {
         Some(s) => Some(s),
         None => {
-            let id = claims.sub.clone();
+            let id = user_id.to_string();
             let s = state
                 .db
                 .read(move |conn| users::session_state(conn, &id).map_err(ApiError::from))
                 .await?;
             if let Some(s) = s {
-                state.sessions.put(claims.sub.clone(), s);
+                state.sessions.put(user_id.to_string(), s);
             }
             s
         }
     };
     match session {
-        Some(s) if s.active && s.version == claims.sv => Ok(()),
+        Some(s) if s.active && s.version == sv => Ok(()),
         _ => Err(ApiError::unauthorized(
             "this session has ended; refresh the token or sign in again",
         )),
@@ -357,6 +362,7 @@ pub async fn authenticate_api_key(
         id: row.id,
         kind: CallerKind::ApiKey,
         role,
+        session: None,
     })
 }
 

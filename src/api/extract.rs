@@ -141,6 +141,9 @@ pub struct Caller {
     pub kind: CallerKind,
     pub role: Role,
     pub scope: RegionScope,
+    /// For a signed-in user: when the access token expires (Unix seconds) and the session
+    /// version it was issued under. None for API keys.
+    pub session: Option<(i64, i32)>,
 }
 
 impl Caller {
@@ -261,6 +264,7 @@ impl Caller {
                     RegionScope::Only(claims.regions)
                 };
                 let caller = Caller {
+                    session: Some((claims.exp, claims.sv)),
                     id: claims.sub,
                     kind: CallerKind::User,
                     role: claims.role,

@@ -34,6 +34,8 @@ pub struct AppState {
     pub peers: Arc<PeerWake>,
     /// API keys looked up in the last second.
     pub api_keys: ApiKeyCache,
+    /// Event streams open on this instance, by user.
+    pub open_streams: std::sync::Mutex<std::collections::HashMap<String, usize>>,
     /// Write limits per API key and per user.
     pub writes_by_key: super::ratelimit::RateLimit,
     pub writes_by_user: super::ratelimit::RateLimit,

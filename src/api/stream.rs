@@ -24,13 +24,61 @@ const POLL: Duration = Duration::from_millis(500);
 /// A comment line this often keeps proxies from closing an idle stream.
 const KEEP_ALIVE_TICKS: u32 = 30;
 
+/// Streams one user may hold open at once on an instance (a phone, a tablet, a reconnect
+/// racing the old connection's close).
+pub const MAX_STREAMS_PER_USER: usize = 3;
+
 struct Cursor {
     state: web::Data<AppState>,
     user_id: String,
+    /// The access token's expiry (Unix seconds) and session version: the stream ends with the
+    /// token, or when the session ends, and the app reconnects with a fresh one.
+    session: (i64, i32),
     last: i64,
     pending: VecDeque<FeedRow>,
     greeted: bool,
     idle: u32,
+    _open: OpenStream,
+}
+
+/// Counts a user's open streams while it lives.
+struct OpenStream {
+    state: web::Data<AppState>,
+    user_id: String,
+}
+
+impl OpenStream {
+    fn open(state: &web::Data<AppState>, user_id: &str) -> ApiResult<Self> {
+        let mut open = state.open_streams.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(user_id.to_string()).or_insert(0);
+        if *n >= MAX_STREAMS_PER_USER {
+            return Err(ApiError::too_many_requests(
+                format!("{MAX_STREAMS_PER_USER} event streams are open for this account already"),
+                3,
+            ));
+        }
+        *n += 1;
+        Ok(OpenStream {
+            state: state.clone(),
+            user_id: user_id.to_string(),
+        })
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        let mut open = self
+            .state
+            .open_streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.user_id) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.user_id);
+            }
+        }
+    }
 }
 
 fn frame(row: &FeedRow) -> Bytes {
@@ -52,6 +100,10 @@ async fn stream(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let user_id = caller.user_id()?.to_string();
+    let session = caller
+        .session
+        .ok_or_else(|| ApiError::forbidden("this route is for signed-in users"))?;
+    let open = OpenStream::open(&state, &user_id)?;
     let given = req
         .headers()
         .get("last-event-id")
@@ -75,6 +127,8 @@ async fn stream(
     let cursor = Cursor {
         state,
         user_id,
+        session,
+        _open: open,
         last,
         pending: VecDeque::new(),
         greeted: false,
@@ -116,8 +170,18 @@ async fn stream(
                 _ = tokio::time::sleep(POLL) => {}
             }
             c.idle += 1;
+            if c.state.clock.now().timestamp() >= c.session.0 {
+                return None;
+            }
             if c.idle >= KEEP_ALIVE_TICKS {
                 c.idle = 0;
+                // A signed-out or disabled user's stream ends at the next keep-alive.
+                if super::auth::session_holds(&c.state, &c.user_id, c.session.1)
+                    .await
+                    .is_err()
+                {
+                    return None;
+                }
                 return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), c));
             }
         }

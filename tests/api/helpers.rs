@@ -551,6 +551,30 @@ impl TestApp {
     }
 }
 
+/// Posts a body signed with `secret` at Unix time `ts`, as an SMS platform calls back.
+pub async fn signed_post(
+    app: &TestApp,
+    path: &str,
+    body: &serde_json::Value,
+    secret: &str,
+    ts: i64,
+) -> Answer {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let ts = ts.to_string();
+    let sig = fixline::notify::sms::signature(secret.as_bytes(), &ts, &bytes);
+    let res = app
+        .client
+        .post(format!("{}{path}", app.base))
+        .header("content-type", "application/json")
+        .header("x-fixline-timestamp", ts)
+        .header("x-fixline-signature", sig)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    read(res).await
+}
+
 pub async fn read(res: reqwest::Response) -> Answer {
     let status = res.status();
     let content_type = res

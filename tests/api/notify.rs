@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 const MONDAY_10AM: &str = "2026-11-23T10:00:00+08:00";
 
-/// Posts a webhook signed with the gateway's secret (or a wrong one).
+/// Posts a webhook signed with the gateway's secret (or a wrong one), stamped now.
 async fn webhook(
     app: &TestApp,
     path: &str,
@@ -14,20 +14,8 @@ async fn webhook(
     secret: Option<&str>,
 ) -> crate::helpers::Answer {
     let gw = app.gateway.as_ref().unwrap();
-    let bytes = serde_json::to_vec(&body).unwrap();
-    let ts = chrono::Utc::now().timestamp().to_string();
-    let sig = fixline::notify::sms::signature(secret.unwrap_or(&gw.secret).as_bytes(), &ts, &bytes);
-    let res = app
-        .client
-        .post(format!("{}{path}", app.base))
-        .header("content-type", "application/json")
-        .header("x-fixline-timestamp", ts)
-        .header("x-fixline-signature", sig)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    read(res).await
+    let secret = secret.unwrap_or(&gw.secret);
+    crate::helpers::signed_post(app, path, &body, secret, chrono::Utc::now().timestamp()).await
 }
 
 async fn ticket_for(app: &TestApp, external_ref: &str) -> Value {

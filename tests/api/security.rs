@@ -11,25 +11,27 @@ fn call(external_ref: &str, lat: f64, lon: f64) -> serde_json::Value {
         "fault_category": "花屏", "fault_description": "部分频道花屏"})
 }
 
+/// The middle (lat, lon) of the first district whose code starts with `prefix`.
+async fn district_centre(app: &TestApp, token: &str, prefix: &str) -> (f64, f64) {
+    let districts = app.get("/districts", token).await.ok(200)["items"].clone();
+    let d = districts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"].as_str().unwrap().starts_with(prefix))
+        .unwrap()
+        .clone();
+    let b: Vec<f64> = serde_json::from_value(d["bbox"].clone()).unwrap();
+    ((b[1] + b[3]) / 2.0, (b[0] + b[2]) / 2.0)
+}
+
 /// An agent of one region who guesses another region's call reference learns nothing of that
 /// ticket: the reference is refused, and the ticket's customer stays hidden.
 async fn an_external_ref_never_reveals_another_regions_ticket(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let admin = app.login("admin").await;
-    let districts = app.get("/districts", &admin).await.ok(200)["items"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let centre = |code: &str| {
-        let d = districts
-            .iter()
-            .find(|d| d["code"].as_str().unwrap().starts_with(code))
-            .unwrap();
-        let b: Vec<f64> = serde_json::from_value(d["bbox"].clone()).unwrap();
-        ((b[1] + b[3]) / 2.0, (b[0] + b[2]) / 2.0)
-    };
-    let (e_lat, e_lon) = centre("ZJG-E");
-    let (w_lat, w_lon) = centre("ZJG-W");
+    let (e_lat, e_lon) = district_centre(&app, &admin, "ZJG-E").await;
+    let (w_lat, w_lon) = district_centre(&app, &admin, "ZJG-W").await;
     let agent = app.login("agent").await;
     let east = app
         .post("/tickets", &agent, call("CC-000123", e_lat, e_lon))
@@ -409,30 +411,6 @@ async fn one_request_does_bounded_work(backend: Backend) {
 
 both!(one_request_does_bounded_work);
 
-/// Posts a body signed with `secret` at Unix time `ts`, as an SMS platform calls back.
-async fn signed(
-    app: &TestApp,
-    path: &str,
-    body: &serde_json::Value,
-    secret: &str,
-    ts: i64,
-) -> crate::helpers::Answer {
-    let bytes = serde_json::to_vec(body).unwrap();
-    let ts = ts.to_string();
-    let sig = fixline::notify::sms::signature(secret.as_bytes(), &ts, &bytes);
-    let res = app
-        .client
-        .post(format!("{}{path}", app.base))
-        .header("content-type", "application/json")
-        .header("x-fixline-timestamp", ts)
-        .header("x-fixline-signature", sig)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    crate::helpers::read(res).await
-}
-
 /// A signed callback acts once (a replay within its freshness window is a duplicate), and a
 /// region's platform acts only on that region's messages and tickets.
 async fn signed_webhooks_act_once_and_for_their_own_region(backend: Backend) {
@@ -469,13 +447,13 @@ async fn signed_webhooks_act_once_and_for_their_own_region(backend: Backend) {
 
     let receipt = json!({"id": msgs[0]["id"], "status": "delivered"});
     let path = "/webhooks/sms/webhook/status";
-    let first = signed(&app, path, &receipt, &deployment, now).await;
+    let first = crate::helpers::signed_post(&app, path, &receipt, &deployment, now).await;
     assert_eq!(first.ok(200)["result"], "recorded");
-    let again = signed(&app, path, &receipt, &deployment, now).await;
+    let again = crate::helpers::signed_post(&app, path, &receipt, &deployment, now).await;
     assert_eq!(again.ok(200)["result"], "duplicate");
     // The west platform's secret does not speak for this region's messages.
     let other = json!({"id": msgs[1]["id"], "status": "failed"});
-    let west = signed(&app, path, &other, WEST_SECRET, now).await;
+    let west = crate::helpers::signed_post(&app, path, &other, WEST_SECRET, now).await;
     assert_eq!(west.ok(200)["result"], "ignored");
 
     // A reply through the west platform cannot acknowledge this region's ticket.
@@ -490,19 +468,19 @@ async fn signed_webhooks_act_once_and_for_their_own_region(backend: Backend) {
         .clone();
     let reply = json!({"from": tech["phone"], "text": "A 1430"});
     let inbound = "/webhooks/sms/webhook/inbound";
-    signed(&app, inbound, &reply, WEST_SECRET, now)
+    crate::helpers::signed_post(&app, inbound, &reply, WEST_SECRET, now)
         .await
         .ok(200);
     let id = t["id"].as_str().unwrap();
     let still = app.get(&format!("/tickets/{id}"), &agent).await;
     assert_eq!(still.ok(200)["status"], "dispatched");
     // Through its own platform it does, once; the replay does nothing more.
-    signed(&app, inbound, &reply, &deployment, now)
+    crate::helpers::signed_post(&app, inbound, &reply, &deployment, now)
         .await
         .ok(200);
     let acked = app.get(&format!("/tickets/{id}"), &agent).await;
     assert_eq!(acked.ok(200)["status"], "acknowledged");
-    let replay = signed(&app, inbound, &reply, &deployment, now).await;
+    let replay = crate::helpers::signed_post(&app, inbound, &reply, &deployment, now).await;
     assert_eq!(replay.ok(200)["result"], "duplicate");
     let events = app.get(&format!("/tickets/{id}/events"), &agent).await;
     let acks = events.ok(200)["items"]
@@ -522,18 +500,6 @@ async fn api_keys_have_regions_a_purpose_and_an_expiry(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.set_clock("2026-11-23T10:00:00+08:00").await;
     let admin = app.login("admin").await;
-    let districts = app.get("/districts", &admin).await.ok(200)["items"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let centre = |prefix: &str| {
-        let d = districts
-            .iter()
-            .find(|d| d["code"].as_str().unwrap().starts_with(prefix))
-            .unwrap();
-        let b: Vec<f64> = serde_json::from_value(d["bbox"].clone()).unwrap();
-        ((b[1] + b[3]) / 2.0, (b[0] + b[2]) / 2.0)
-    };
     let west = app.region_id("ZJG-W").await;
     let key = app
         .post(
@@ -557,8 +523,8 @@ async fn api_keys_have_regions_a_purpose_and_an_expiry(backend: Backend) {
         }
         async move { crate::helpers::read(req.send().await.unwrap()).await }
     };
-    let (w_lat, w_lon) = centre("ZJG-W");
-    let (c_lat, c_lon) = centre("ZJG-C");
+    let (w_lat, w_lon) = district_centre(&app, &admin, "ZJG-W").await;
+    let (c_lat, c_lon) = district_centre(&app, &admin, "ZJG-C").await;
     with_key(
         reqwest::Method::POST,
         "/tickets".into(),
@@ -623,3 +589,48 @@ async fn api_keys_have_regions_a_purpose_and_an_expiry(backend: Backend) {
 }
 
 both!(api_keys_have_regions_a_purpose_and_an_expiry);
+
+/// A user holds at most three event streams at once, and a stream ends when its token does (the
+/// app reconnects with a fresh one).
+async fn event_streams_are_capped_and_end_with_their_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let tech = app.login("tech05").await;
+    let open = || {
+        app.client
+            .get(format!("{}/me/stream", app.base))
+            .bearer_auth(&tech)
+            .send()
+    };
+    let mut streams = Vec::new();
+    for _ in 0..3 {
+        let res = open().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        streams.push(res);
+    }
+    let fourth = open().await.unwrap();
+    assert_eq!(fourth.status().as_u16(), 429);
+    // The token expires (15 minutes of server time): every stream ends by itself, and their
+    // places are free again for a fresh token.
+    let admin = app.login("admin").await;
+    app.post("/test/clock", &admin, json!({"advance_s": 15 * 60 + 1}))
+        .await
+        .ok(200);
+    for mut res in streams {
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while let Ok(Some(_)) = res.chunk().await {}
+        })
+        .await;
+        assert!(ended.is_ok(), "the stream outlived its token");
+    }
+    let fresh = app.login("tech05").await;
+    let again = app
+        .client
+        .get(format!("{}/me/stream", app.base))
+        .bearer_auth(&fresh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 200);
+}
+
+both!(event_streams_are_capped_and_end_with_their_token);

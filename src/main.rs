@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use fixline::api::admin::{check_regions_exist, validate_new_user};
+use fixline::api::admin::{insert_user, validate_new_user};
 use fixline::app::App;
 use fixline::clock::{Clock, SystemClock};
 use fixline::config::Config;
@@ -274,14 +274,7 @@ fn user_add(
             now,
             fixline::auth::password::hash,
         )?;
-        check_regions_exist(conn, "region", &valid.region_ids)
-            .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
-        if users::find_by_username(conn, &valid.row.username)?.is_some() {
-            anyhow::bail!("username {} is taken", valid.row.username);
-        }
-        users::insert(conn, &valid.row, &valid.region_ids)?;
-        users::get(conn, &valid.row.id)?
-            .ok_or_else(|| anyhow::anyhow!("user vanished after insert"))
+        insert_user(conn, &valid).map_err(|e| anyhow::anyhow!("{}", e.detail))
     })?;
     println!("created {} ({}) id {}", user.username, user.role, user.id);
     if generated {

@@ -186,24 +186,26 @@ async fn create_user(
     .await??;
     let user = state
         .db
-        .write(move |conn| -> ApiResult<User> {
-            check_regions_exist(conn, "region_ids", &valid.region_ids)?;
-            if users::find_by_username(conn, &valid.row.username)?.is_some() {
-                return Err(ApiError::conflict(format!(
-                    "username {} is taken",
-                    valid.row.username
-                ))
-                .with_field("username"));
-            }
-            if let Some(phone) = &valid.row.phone {
-                check_phone_free(conn, phone, &valid.row.id)?;
-            }
-            users::insert(conn, &valid.row, &valid.region_ids)?;
-            users::get(conn, &valid.row.id)?
-                .ok_or_else(|| ApiError::internal("user vanished after insert"))
-        })
+        .write(move |conn| insert_user(conn, &valid))
         .await?;
     Ok(created(&UserDto::from(user)))
+}
+
+/// Stores a validated new user: its regions must exist (422), its username and phone number be
+/// free (409). The admin route and `fixline user add` both create users through it.
+pub fn insert_user(conn: &mut crate::db::DbConn, valid: &ValidUser) -> ApiResult<User> {
+    check_regions_exist(conn, "region_ids", &valid.region_ids)?;
+    if users::find_by_username(conn, &valid.row.username)?.is_some() {
+        return Err(
+            ApiError::conflict(format!("username {} is taken", valid.row.username))
+                .with_field("username"),
+        );
+    }
+    if let Some(phone) = &valid.row.phone {
+        check_phone_free(conn, phone, &valid.row.id)?;
+    }
+    users::insert(conn, &valid.row, &valid.region_ids)?;
+    users::get(conn, &valid.row.id)?.ok_or_else(|| ApiError::internal("user vanished after insert"))
 }
 
 #[derive(Deserialize)]

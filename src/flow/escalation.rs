@@ -53,8 +53,9 @@ pub fn step(
                 t.flagged = true;
                 t.flag_reason = Some("not pushed to the on-duty staff within 3 minutes".into());
                 event(conn, &t, now, &system, "dispatch_overdue", late, None)?;
-                // During an SMS platform outage the dispatchers were told once, not per ticket.
-                if !crate::store::notifications::any_platform_down(conn)? {
+                // A push held up by an SMS platform outage: the dispatchers were told of the
+                // outage once, not of each ticket it held up.
+                if !crate::store::notifications::outage_since(conn, t.created_at)? {
                     for d in staff(conn, &t.region_id, Role::Dispatcher)? {
                         outbox.push((d, Purpose::DispatchOverdue));
                     }

@@ -445,6 +445,20 @@ pub fn platforms(conn: &mut DbConn) -> QueryResult<Vec<PlatformRow>> {
         .load(conn)
 }
 
+/// Whether an SMS platform outage overlapped the time since `from`: one is down now, or one came
+/// back at `from` or later.
+pub fn outage_since(conn: &mut DbConn, from: NaiveDateTime) -> QueryResult<bool> {
+    let n: i64 = sms_platforms::table
+        .filter(
+            sms_platforms::state
+                .eq("down")
+                .or(sms_platforms::since.ge(from)),
+        )
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
 /// Whether any SMS platform is down now.
 pub fn any_platform_down(conn: &mut DbConn) -> QueryResult<bool> {
     let n: i64 = sms_platforms::table

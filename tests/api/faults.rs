@@ -685,3 +685,45 @@ async fn a_database_outage_answers_503_quickly() {
         "the refused call left nothing"
     );
 }
+
+/// Whether an outage overlapped a ticket's dispatch window, as the engine asks before telling
+/// the dispatchers of a late push: the platform down now, or back only since the ticket came.
+async fn an_outage_is_known_to_have_overlapped_a_ticket(backend: Backend) {
+    use fixline::store::notifications::{outage_since, set_platform_state};
+    let app = TestApp::spawn(backend).await;
+    let at = |m: i64| {
+        "2026-11-23T02:00:00"
+            .parse::<chrono::NaiveDateTime>()
+            .unwrap()
+            + chrono::Duration::minutes(m)
+    };
+    let answers = app
+        .state
+        .db
+        .write(move |conn| -> Result<Vec<bool>, fixline::db::DbError> {
+            let mut out = vec![outage_since(conn, at(0))?];
+            assert!(set_platform_state(
+                conn,
+                "default",
+                true,
+                at(10),
+                Some("503")
+            )?);
+            assert!(
+                !set_platform_state(conn, "default", true, at(11), None)?,
+                "once"
+            );
+            out.push(outage_since(conn, at(0))?);
+            out.push(outage_since(conn, at(30))?);
+            assert!(set_platform_state(conn, "default", false, at(20), None)?);
+            out.push(outage_since(conn, at(15))?);
+            out.push(outage_since(conn, at(20))?);
+            out.push(outage_since(conn, at(21))?);
+            Ok(out)
+        })
+        .await
+        .unwrap();
+    assert_eq!(answers, [false, true, true, true, true, false]);
+}
+
+both!(an_outage_is_known_to_have_overlapped_a_ticket);

@@ -114,7 +114,7 @@ pub const KEYS: &[Key] = &[
         env: "FIXLINE_SMS_PROVIDER",
         file: "sms_provider",
         default: "log",
-        doc: "`log` (messages go to the log), `webhook` (JSON POST to `FIXLINE_SMS_WEBHOOK_URL`, signed) or `tencent` (Tencent Cloud SMS SendSms, TC3-HMAC-SHA256).",
+        doc: "`log` (each message is logged, without its text), `webhook` (JSON POST to `FIXLINE_SMS_WEBHOOK_URL`, signed) or `tencent` (Tencent Cloud SMS SendSms, TC3-HMAC-SHA256).",
     },
     Key {
         env: "FIXLINE_TENCENT_SMS",

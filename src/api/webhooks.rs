@@ -126,14 +126,14 @@ fn verify(state: &AppState, provider: &str, req: &HttpRequest, body: &[u8]) -> A
 }
 
 /// Records that a signed request was received; false for a replay within the freshness window.
-fn first_time(conn: &mut crate::db::DbConn, signed: &Signed) -> ApiResult<bool> {
+fn first_time(conn: &mut crate::db::DbConn, signed: &Signed) -> diesel::QueryResult<bool> {
     let now = chrono::Utc::now().naive_utc();
-    Ok(crate::store::dialect::remember_webhook(
+    crate::store::dialect::remember_webhook(
         conn,
         &signed.signature,
         now,
         now - chrono::Duration::seconds(2 * MAX_SKEW_S),
-    )?)
+    )
 }
 
 #[derive(Deserialize)]
@@ -344,9 +344,7 @@ async fn inbound(
                 // A signed reply acts once, and only on tickets of the regions its platform serves.
                 let regions = match &signed {
                     Some(signed) => {
-                        if !first_time(conn, signed).map_err(|e| {
-                            crate::flow::FlowError::Store(crate::db::DbError::Task(e.to_string()))
-                        })? {
+                        if !first_time(conn, signed)? {
                             return Ok(None);
                         }
                         Some(signed.region_ids(&crate::store::regions::list(conn, None)?))

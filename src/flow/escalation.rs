@@ -8,7 +8,8 @@ use serde_json::json;
 
 use super::actions::hand_over;
 use super::{
-    candidates, event, notify, on_duty_staff, save, staff, Actor, FlowConfig, FlowError, FlowResult,
+    candidates, event, notify_naming, on_duty_staff, save, staff, Actor, FlowConfig, FlowError,
+    FlowResult,
 };
 use crate::db::DbConn;
 use crate::domain::routing::rank;
@@ -118,15 +119,12 @@ pub fn step(
                                    "deadline": due_at, "applied_at": now.and_utc()}),
                             None,
                         )?;
-                        let new_holder = users::find_row(conn, &to)?;
                         if let Some(previous) = users::find_row(conn, &current)? {
                             taken_from.push(previous.id.clone());
                             outbox.push((previous, Purpose::TakenAway));
                         }
-                        if new_holder.is_some() {
-                            for m in managers {
-                                outbox.push((m, Purpose::HolderChanged));
-                            }
+                        for m in managers {
+                            outbox.push((m, Purpose::HolderChanged));
                         }
                     }
                     None => {
@@ -198,12 +196,18 @@ pub fn step(
         }
         applied.push(check);
     }
+    // The holder the messages name, read once for all of them.
+    let names_holder = outbox.iter().any(|(_, p)| cfg.templates.names_holder(*p));
+    let holder = match &t.assignee_id {
+        Some(id) if names_holder => users::find_row(conn, id)?,
+        _ => None,
+    };
     for (to, purpose) in outbox {
         // A reminder to a technician this pass took the ticket from would ask them to act on
         // a ticket that is no longer theirs.
         let pointless = purpose == Purpose::AckOverdue && taken_from.contains(&to.id);
         if !pointless {
-            notify(conn, cfg, &t, &to, purpose, now)?;
+            notify_naming(conn, cfg, &t, &to, purpose, holder.as_ref(), now)?;
         }
     }
     if applied.is_empty() {

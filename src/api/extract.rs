@@ -5,6 +5,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
+use actix_web::HttpMessage;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
@@ -199,9 +200,16 @@ impl FromRequest for Caller {
             *req.method(),
             actix_web::http::Method::GET | actix_web::http::Method::HEAD
         );
-        let fut = Self::authenticate(req);
+        // The gate authenticated the caller already on every operation that needs it.
+        let gated = req.extensions().get::<Caller>().cloned();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let fut = gated.is_none().then(|| Self::authenticate(req));
         Box::pin(async move {
-            let caller = fut.await?;
+            let caller = match (gated, fut, state) {
+                (Some(caller), _, Some(state)) => Charged(caller, state),
+                (_, Some(fut), _) => fut.await?,
+                _ => return Err(ApiError::internal("application state missing")),
+            };
             if write {
                 caller.take_write()?;
             }
@@ -231,6 +239,14 @@ impl Charged {
 }
 
 impl Caller {
+    /// Who is calling, from the request's credentials, without charging a write.
+    pub(crate) fn authenticate_only(
+        req: &HttpRequest,
+    ) -> impl Future<Output = Result<Caller, ApiError>> {
+        let fut = Self::authenticate(req);
+        async move { fut.await.map(|c| c.0) }
+    }
+
     fn authenticate(req: &HttpRequest) -> Pin<Box<dyn Future<Output = Result<Charged, ApiError>>>> {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let pattern = req.match_pattern();

@@ -1,6 +1,7 @@
 //! HTTP handlers, thin: parse, authorize, call store and domain, answer a DTO. Each module
 //! exports `configure`; [`configure`] mounts them all.
 
+pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod callbacks;
@@ -13,6 +14,7 @@ pub mod health;
 pub mod instant;
 pub mod me;
 pub mod policies;
+pub mod postponements;
 pub mod ratelimit;
 pub mod recheck;
 pub mod regions;
@@ -53,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     duty::configure(cfg);
     policies::configure(cfg);
     tickets::configure(cfg);
+    postponements::configure(cfg);
     me::configure(cfg);
     stream::configure(cfg);
     webhooks::configure(cfg);

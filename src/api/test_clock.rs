@@ -21,10 +21,9 @@ struct ClockMove {
 
 async fn move_clock(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Caller,
     JsonBody(req): JsonBody<ClockMove>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_admin()?;
     let clock = state
         .manual_clock
         .as_ref()

@@ -273,6 +273,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    postponement_requests (id) {
+        id -> Text,
+        ticket_id -> Text,
+        region_id -> Text,
+        requested_by -> Text,
+        requested_at -> Timestamp,
+        new_promised_at -> Timestamp,
+        new_appointment_at -> Nullable<Timestamp>,
+        reason -> Text,
+        status -> Text,
+        decided_by -> Nullable<Text>,
+        decided_via -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        decision_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     webhook_receipts (signature) {
         signature -> Text,
         received_at -> Timestamp,
@@ -289,6 +307,7 @@ diesel::table! {
 }
 
 diesel::joinable!(assignments -> tickets (ticket_id));
+diesel::joinable!(postponement_requests -> tickets (ticket_id));
 diesel::joinable!(assignments -> users (user_id));
 diesel::joinable!(user_regions -> users (user_id));
 diesel::joinable!(user_regions -> regions (region_id));
@@ -425,6 +444,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     settings,
     sms_platforms,
     assignments,
+    postponement_requests,
     webhook_receipts,
     callbacks,
     callback_days,
@@ -457,6 +477,7 @@ pub fn declared_tables() -> Vec<(&'static str, Vec<String>)> {
         notification_attempts,
         sms_platforms,
         assignments,
+        postponement_requests,
         webhook_receipts,
         region_policies,
         user_feed,

@@ -9,6 +9,7 @@ pub mod key_purpose;
 pub mod period;
 pub mod phone;
 pub mod point;
+pub mod postponement;
 pub mod role;
 pub mod routing;
 pub mod sampling;

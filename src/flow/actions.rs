@@ -32,7 +32,7 @@ impl Acting {
         }
     }
 
-    fn require(&self, roles: &[Role], what: &str) -> FlowResult<()> {
+    pub(crate) fn require(&self, roles: &[Role], what: &str) -> FlowResult<()> {
         if self.role == Role::Admin || roles.contains(&self.role) {
             Ok(())
         } else {
@@ -54,9 +54,9 @@ pub fn load_visible(conn: &mut DbConn, id: &str, who: &Acting) -> FlowResult<Tic
 }
 
 /// The field roles: the assignee, the region's account managers, dispatchers, admins.
-const FIELD: [Role; 3] = [Role::Technician, Role::AccountManager, Role::Dispatcher];
+pub(crate) const FIELD: [Role; 3] = [Role::Technician, Role::AccountManager, Role::Dispatcher];
 
-fn naive(t: DateTime<Utc>) -> NaiveDateTime {
+pub(crate) fn naive(t: DateTime<Utc>) -> NaiveDateTime {
     t.naive_utc()
 }
 
@@ -140,67 +140,6 @@ pub fn check_in(
         json!({"distance_m": t.check_in_distance_m, "far": t.check_in_far, "arrival_on_time": t.arrival_on_time}),
         Some((at.lat, at.lon)),
     )?;
-    Ok(t)
-}
-
-/// A postponement the customer asked for: the promise moves and nothing escalates meanwhile.
-#[derive(Debug, Clone)]
-pub struct Postponement {
-    pub new_promised_at: DateTime<Utc>,
-    pub reason: String,
-    pub approved_by: String,
-    pub new_appointment_at: Option<DateTime<Utc>>,
-}
-
-pub fn postpone(
-    conn: &mut DbConn,
-    cfg: &FlowConfig,
-    id: &str,
-    who: &Acting,
-    p: Postponement,
-    now: NaiveDateTime,
-) -> FlowResult<TicketRow> {
-    who.require(&FIELD, "postpone a ticket")?;
-    let reason = required_text("reason", &p.reason, 500)?;
-    let approved_by = required_text("approved_by", &p.approved_by, 100)?;
-    if naive(p.new_promised_at) <= now {
-        return Err(Invalid::new("new_promised_at", "must be in the future").into());
-    }
-    if let Some(a) = p.new_appointment_at {
-        if a > p.new_promised_at || naive(a) < now {
-            return Err(Invalid::new(
-                "new_appointment_at",
-                "must be between now and the new promise",
-            )
-            .into());
-        }
-    }
-    let mut t = load_visible(conn, id, who)?;
-    let next = transition(t.status()?, Action::Postpone)?;
-    let old = t.promised_at;
-    t.set_status(next);
-    t.promised_at = naive(p.new_promised_at);
-    t.postponement_count += 1;
-    // The old appointment no longer binds; a new one, if agreed, does.
-    t.appointment_at = p.new_appointment_at.map(naive);
-    t.arrival_due_at = p
-        .new_appointment_at
-        .map(|a| naive(a) + cfg.policy.arrival_grace);
-    save(conn, &mut t, cfg, now)?;
-    event(
-        conn,
-        &t,
-        now,
-        &who.actor,
-        "postponed",
-        json!({"requested_by": "customer", "from": old.and_utc(), "to": p.new_promised_at,
-               "reason": reason, "approved_by": approved_by, "new_appointment_at": p.new_appointment_at}),
-        None,
-    )?;
-    let (managers, _) = super::on_duty_staff(conn, cfg, &t.region_id, now)?;
-    for m in &managers {
-        notify(conn, cfg, &t, m, Purpose::Postponed, now)?;
-    }
     Ok(t)
 }
 

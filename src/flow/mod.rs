@@ -9,6 +9,7 @@ pub mod complaints;
 pub mod escalation;
 pub mod intake;
 pub mod outbox;
+pub mod postponement;
 pub mod replies;
 pub mod report;
 
@@ -81,7 +82,7 @@ impl From<FlowError> for crate::db::DbError {
 /// Who did something.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Actor {
-    /// `user`, `api_key` or `system`.
+    /// `user`, `api_key`, `system` or `customer` (an SMS answer from the ticket's customer).
     pub kind: &'static str,
     pub id: Option<String>,
 }
@@ -90,6 +91,13 @@ impl Actor {
     pub fn system() -> Self {
         Actor {
             kind: "system",
+            id: None,
+        }
+    }
+
+    pub fn customer() -> Self {
+        Actor {
+            kind: "customer",
             id: None,
         }
     }
@@ -389,6 +397,15 @@ pub fn save(
     t.updated_at = now;
     if !ticket_store::save(conn, t)? {
         return Err(FlowError::Changed);
+    }
+    if !t.status()?.is_open() {
+        // A wish for a later visit means nothing once the ticket is finished.
+        crate::store::postponements::close_pending(
+            conn,
+            &t.id,
+            crate::domain::postponement::RequestStatus::Lapsed,
+            now,
+        )?;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! What the ticket flow makes of the outbox sender's results: a push accepted settles the
 //! dispatch stage, a message lost for good flags its ticket, a retry that no longer matters is
-//! dropped, and an SMS platform going down or coming back is told to the dispatchers once.
+//! dropped (a question already answered among them), and an SMS platform going down or coming back is told to the dispatchers once.
 
 use chrono::NaiveDateTime;
 use serde_json::json;
@@ -34,6 +34,16 @@ pub fn obsolete(conn: &mut DbConn, row: &NotificationRow) -> FlowResult<Option<&
     };
     if !t.status()?.is_open() {
         return Ok(Some("its ticket is no longer open"));
+    }
+    let asks_about_postponement = [
+        Purpose::PostponementCheck.as_str(),
+        Purpose::PostponementRequested.as_str(),
+    ]
+    .contains(&row.purpose.as_str());
+    if asks_about_postponement
+        && crate::store::postponements::pending_for_ticket(conn, &t.id)?.is_none()
+    {
+        return Ok(Some("the postponement was decided meanwhile"));
     }
     let for_the_holder = [
         Purpose::NewTicket.as_str(),

@@ -1,6 +1,7 @@
 //! SMS replies from technicians: `A 1430` acknowledges their ticket with an appointment at 14:30.
 //! Only the assignee's own number can act; anything that cannot be understood gets the help text
-//! back. Every reply that concerns a ticket lands on its timeline.
+//! back. A customer answers a postponement confirmation with 1 or 2. Every reply that concerns
+//! a ticket lands on its timeline.
 
 use chrono::NaiveDateTime;
 use serde_json::json;
@@ -23,7 +24,16 @@ pub enum ReplyOutcome {
     Acknowledged { ticket_id: String },
     /// Not understood, or no ticket of the sender fits: the help text went back.
     HelpSent { reason: String },
-    /// The number belongs to no active technician: nothing done, nothing sent.
+    /// The customer confirmed the postponement asked for on their ticket.
+    PostponementConfirmed { ticket_id: String },
+    /// The customer refused it: the old promise stands.
+    PostponementDeclined { ticket_id: String },
+    /// The customer confirmed too late (the time asked for passed, or the ticket moved on).
+    PostponementLapsed { ticket_id: String },
+    /// The customer's answer was neither 1 nor 2: noted on the ticket, nothing sent.
+    CustomerNotUnderstood { ticket_id: String },
+    /// The number belongs to no active technician and no customer awaiting confirmation:
+    /// nothing done, nothing sent.
     UnknownSender,
 }
 
@@ -49,7 +59,10 @@ pub fn handle(
     .into_iter()
     .find(|u| u.active && u.phone.as_deref() == Some(from.as_str()));
     let Some(user) = sender else {
-        return Ok(ReplyOutcome::UnknownSender);
+        return Ok(
+            super::postponement::customer_reply(conn, cfg, from, text, regions, now)?
+                .unwrap_or(ReplyOutcome::UnknownSender),
+        );
     };
     let row = users::find_row(conn, &user.id)?
         .ok_or_else(|| FlowError::NotFound("sender vanished".into()))?;

@@ -20,8 +20,18 @@ pub enum Purpose {
     DispatchOverdue,
     ArrivalOverdue,
     ResolveOverdue,
-    /// The customer asked for a later time: to the on-duty account manager.
+    /// The customer asked for a later time and it was confirmed: to the on-duty account manager.
     Postponed,
+    /// A technician recorded the customer's wish for a later time: to the on-duty account
+    /// manager (the region's dispatchers when none is on duty), to confirm. `{promised_at}` is
+    /// the time asked for.
+    PostponementRequested,
+    /// To the customer: confirm the later time by replying 1, or 2 to refuse. `{promised_at}` is
+    /// the time asked for.
+    PostponementCheck,
+    /// The postponement was refused (by staff or by the customer): to the technician, whose
+    /// promise stands.
+    PostponementDeclined,
     /// The ticket was taken from this technician (not contacted in time): stop working on it.
     TakenAway,
     /// The ticket has a new holder: to the on-duty account manager, naming them.
@@ -29,7 +39,7 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 11] = [
+    pub const ALL: [Purpose; 14] = [
         Purpose::NewTicket,
         Purpose::Reassigned,
         Purpose::DispatcherQueue,
@@ -39,6 +49,9 @@ impl Purpose {
         Purpose::ArrivalOverdue,
         Purpose::ResolveOverdue,
         Purpose::Postponed,
+        Purpose::PostponementRequested,
+        Purpose::PostponementCheck,
+        Purpose::PostponementDeclined,
         Purpose::TakenAway,
         Purpose::HolderChanged,
     ];
@@ -54,6 +67,9 @@ impl Purpose {
             Purpose::ArrivalOverdue => "arrival_overdue",
             Purpose::ResolveOverdue => "resolve_overdue",
             Purpose::Postponed => "postponed",
+            Purpose::PostponementRequested => "postponement_requested",
+            Purpose::PostponementCheck => "postponement_check",
+            Purpose::PostponementDeclined => "postponement_declined",
             Purpose::TakenAway => "taken_away",
             Purpose::HolderChanged => "holder_changed",
         }
@@ -94,6 +110,9 @@ fn default_template(purpose: Purpose) -> &'static str {
         Purpose::ArrivalOverdue => "【上门超时 {ref}】维修人员未按约定时间到达。地址：{address}。用户：{customer_name} {customer_phone}。",
         Purpose::ResolveOverdue => "【承诺超时 {ref}】工单未在承诺时间内完成。地址：{address}。用户：{customer_name} {customer_phone}。",
         Purpose::Postponed => "【用户延期 {ref}】用户要求延期，新承诺时间 {promised_at}。地址：{address}。",
+        Purpose::PostponementRequested => "【延期待确认 {ref}】{technician}报用户要求延期至 {promised_at}，请与用户核实后在系统中确认或驳回；确认前原承诺时间有效。用户：{customer_name} {customer_phone}。",
+        Purpose::PostponementCheck => "【维修预约确认】您好，您的{kind}单 {ref}：维修人员记录您要求改至 {promised_at} 前完成。同意请回复1，不同意请回复2。",
+        Purpose::PostponementDeclined => "【延期未获确认 {ref}】用户延期申请未获确认，原承诺时间 {promised_at} 不变，请按时完成。地址：{address}。用户：{customer_name} {customer_phone}。",
         Purpose::TakenAway => "【工单已收回 {ref}】你未在时限内联系用户，工单已改派给 {technician}，请勿再联系该用户。地址：{address}。",
         Purpose::HolderChanged => "【工单改派 {ref}】已改派给 {technician} {technician_phone}。地址：{address}。用户：{customer_name} {customer_phone}。",
     }

@@ -16,6 +16,7 @@ pub mod duty;
 pub mod feed;
 pub mod notifications;
 pub mod policies;
+pub mod postponements;
 pub mod refresh_tokens;
 pub mod regions;
 pub mod reports;

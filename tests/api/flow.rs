@@ -50,11 +50,7 @@ fn kinds(events: &[Value]) -> Vec<String> {
 
 /// The username of a user id, through the admin API.
 async fn username(app: &TestApp, id: &str) -> String {
-    let admin = app.login("admin").await;
-    app.get(&format!("/admin/users/{id}"), &admin).await.ok(200)["username"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    app.username_of(id).await
 }
 
 async fn phone_of(app: &TestApp, id: &str) -> String {
@@ -402,14 +398,29 @@ async fn postponement_moves_the_promise(backend: Backend) {
         .ok(200);
     act(delayed.clone(), "ack", appointment).await.ok(200);
 
-    // The customer asks to come back in two days; the promise (T+24h) moves to T+48h.
-    let p = act(
+    // The customer asks to come back in two days; the technician records it and the
+    // dispatcher confirms: the promise (T+24h) moves to T+48h.
+    let request = act(
         postponed.clone(),
         "postpone",
         json!({"new_promised_at": "2026-11-25T10:00:00+08:00", "reason": "用户出差，周三在家",
-               "approved_by": "客户经理 杨磊", "customer_requested": true}),
+               "customer_requested": true}),
     )
     .await;
+    assert_eq!(request.status, 202, "{}", request.text);
+    assert_eq!(request.body["status"], "pending");
+    let dispatcher = app.login("dispatcher").await;
+    let p = app
+        .post(
+            &format!(
+                "/tickets/{}/postponements/{}/confirm",
+                postponed["id"].as_str().unwrap(),
+                request.body["id"].as_str().unwrap()
+            ),
+            &dispatcher,
+            json!({"note": "已电话向用户核实"}),
+        )
+        .await;
     assert_eq!(p.ok(200)["status"], "postponed");
     assert_eq!(p.body["deadlines"]["promised_at"], "2026-11-25T02:00:00Z");
     assert_eq!(
@@ -419,7 +430,7 @@ async fn postponement_moves_the_promise(backend: Backend) {
     let refused = act(
         delayed.clone(),
         "postpone",
-        json!({"new_promised_at": "2026-11-25T10:00:00+08:00", "reason": "材料未到", "approved_by": "班长", "customer_requested": false}),
+        json!({"new_promised_at": "2026-11-25T10:00:00+08:00", "reason": "材料未到", "customer_requested": false}),
     )
     .await;
     assert_eq!(refused.problem(422)["field"], "customer_requested");
@@ -1265,11 +1276,19 @@ async fn my_tickets_stay_on_the_open_tickets_index(backend: Backend) {
                 // A long history of finished tickets, and another technician's open ones.
                 for i in 0..3_000 {
                     let finished = Status::FINISHED[i % Status::FINISHED.len()];
-                    tickets::insert(conn, &row(format!("history-{i:05}"), &tech, finished, None))?;
+                    tickets::insert(
+                        conn,
+                        &row(
+                            crate::helpers::fixture_id(&format!("history-{i:05}")),
+                            &tech,
+                            finished,
+                            None,
+                        ),
+                    )?;
                 }
                 for i in 0..300 {
                     let t = row(
-                        format!("others-{i:04}"),
+                        crate::helpers::fixture_id(&format!("others-{i:04}")),
                         &other,
                         Status::Dispatched,
                         Some(deadline),
@@ -1281,7 +1300,7 @@ async fn my_tickets_stay_on_the_open_tickets_index(backend: Backend) {
                 tickets::insert(
                     conn,
                     &row(
-                        "mine-late".into(),
+                        crate::helpers::fixture_id("mine-late"),
                         &tech,
                         Status::Postponed,
                         Some(deadline + h),
@@ -1290,13 +1309,21 @@ async fn my_tickets_stay_on_the_open_tickets_index(backend: Backend) {
                 tickets::insert(
                     conn,
                     &row(
-                        "mine-early".into(),
+                        crate::helpers::fixture_id("mine-early"),
                         &tech,
                         Status::Acknowledged,
                         Some(deadline - h),
                     ),
                 )?;
-                tickets::insert(conn, &row("mine-idle".into(), &tech, Status::OnSite, None))?;
+                tickets::insert(
+                    conn,
+                    &row(
+                        crate::helpers::fixture_id("mine-idle"),
+                        &tech,
+                        Status::OnSite,
+                        None,
+                    ),
+                )?;
                 conn.batch_execute("ANALYZE")?;
                 Ok(())
             })
@@ -1311,9 +1338,15 @@ async fn my_tickets_stay_on_the_open_tickets_index(backend: Backend) {
         .iter()
         .map(|t| t["id"].as_str().unwrap())
         .collect();
+    let id = crate::helpers::fixture_id;
     assert_eq!(
         ids,
-        ["mine-early", first_id.as_str(), "mine-late", "mine-idle"]
+        [
+            id("mine-early").as_str(),
+            first_id.as_str(),
+            id("mine-late").as_str(),
+            id("mine-idle").as_str()
+        ]
     );
 
     let plan = app

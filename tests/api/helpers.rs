@@ -521,6 +521,17 @@ impl TestApp {
         .ok(200);
     }
 
+    /// The username of the user with this id.
+    pub async fn username_of(&self, id: &str) -> String {
+        let admin = self.login("admin").await;
+        self.get(&format!("/admin/users/{id}"), &admin)
+            .await
+            .ok(200)["username"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     /// The id of the region with this code.
     pub async fn region_id(&self, code: &str) -> String {
         let admin = self.login("admin").await;
@@ -652,4 +663,17 @@ macro_rules! both {
             }
         )+
     };
+}
+
+/// A fixed UUID for a fixture's readable name, so rows stored directly look like the server's own.
+pub fn fixture_id(name: &str) -> String {
+    let fnv = |seed: u64| {
+        name.bytes().fold(seed, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    let bits = ((fnv(0xcbf2_9ce4_8422_2325) as u128) << 64) | fnv(0x6c62_272e_07bb_0142) as u128;
+    uuid::Builder::from_custom_bytes(bits.to_be_bytes())
+        .into_uuid()
+        .to_string()
 }

@@ -3,6 +3,8 @@
 mod helpers;
 
 mod auth;
+mod authorization;
+mod contract;
 mod districts;
 mod docs;
 mod errors;

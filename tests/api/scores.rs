@@ -36,7 +36,7 @@ fn stored_ticket(
         created + Duration::hours(1)
     };
     TicketRow {
-        id: id.into(),
+        id: crate::helpers::fixture_id(id),
         region_id: region_id.into(),
         district_id: Some(district_id.into()),
         kind: kind.into(),
@@ -91,7 +91,7 @@ fn stored_ticket(
 fn callback_for(t: &TicketRow) -> CallbackRow {
     // The row the flow writes when a resolved ticket is drawn, under a readable id.
     CallbackRow {
-        id: format!("cb-{}", t.id),
+        id: crate::helpers::fixture_id(&format!("cb-{}", t.id)),
         ..fixline::flow::callbacks::new_callback(t, Reason::Drawn, t.resolved_at.unwrap())
     }
 }
@@ -221,7 +221,14 @@ async fn worked_five_star_scenario(backend: Backend) {
             }
         }
     }
-    let by_id = |id: &str| tickets.iter().find(|t| t.id == id).unwrap().clone();
+    let by_id = |id: &str| {
+        let id = crate::helpers::fixture_id(id);
+        tickets.iter().find(|t| t.id == id).unwrap().clone()
+    };
+    // A callback's id, from its ticket's readable name.
+    let cb = |name: &str| {
+        crate::helpers::fixture_id(&format!("cb-{}", crate::helpers::fixture_id(name)))
+    };
     for id in [
         "A-001", "A-002", "A-003", "B-001", "D-001", "E-001", "F-001",
     ] {
@@ -232,7 +239,7 @@ async fn worked_five_star_scenario(backend: Backend) {
     let agent = app.login("agent").await;
     let result = |id: &str, outcome: &str| {
         (
-            format!("/callbacks/cb-{id}/result"),
+            format!("/callbacks/{}/result", cb(id)),
             json!({"outcome": outcome, "ratings": {"attitude": 5, "timeliness": 4, "quality": 5}}),
         )
     };
@@ -256,7 +263,9 @@ async fn worked_five_star_scenario(backend: Backend) {
         app.post(&path, &agent, body).await.ok(200);
     }
     let agent = app.login("agent").await;
-    let a3 = app.get("/callbacks/cb-A-003", &agent).await;
+    let a3 = app
+        .get(&format!("/callbacks/{}", cb("A-003")), &agent)
+        .await;
     assert_eq!(a3.ok(200)["status"], "unreachable");
     assert_eq!(a3.ok(200)["attempts"], 3);
 

@@ -634,3 +634,317 @@ async fn event_streams_are_capped_and_end_with_their_token(backend: Backend) {
 }
 
 both!(event_streams_are_capped_and_end_with_their_token);
+
+/// A new ticket for the customer 13800005555 at (lat, lon), acknowledged by its holder
+/// (appointment 11:00): the ticket, its id and the holder's token.
+async fn acknowledged_ticket(
+    app: &TestApp,
+    external_ref: &str,
+    lat: f64,
+    lon: f64,
+) -> (serde_json::Value, String, String) {
+    let agent = app.login("agent").await;
+    let t = app
+        .post("/tickets", &agent, call(external_ref, lat, lon))
+        .await
+        .ok(201)
+        .clone();
+    let id = t["id"].as_str().unwrap().to_string();
+    let holder = app.username_of(t["assignee_id"].as_str().unwrap()).await;
+    let tech = app.login(&holder).await;
+    app.post(
+        &format!("/tickets/{id}/ack"),
+        &tech,
+        json!({"appointment_at": "2026-11-23T11:00:00+08:00", "contact_note": "约上午"}),
+    )
+    .await
+    .ok(200);
+    (t, id, tech)
+}
+
+/// The technician records the customer's wish for a promise at `to`.
+async fn record_postponement(
+    app: &TestApp,
+    tech: &str,
+    id: &str,
+    to: &str,
+) -> crate::helpers::Answer {
+    app.post(&format!("/tickets/{id}/postpone"), tech, postpone_body(to))
+        .await
+}
+
+/// The first event of `kind` on the ticket's timeline.
+async fn first_event(app: &TestApp, token: &str, id: &str, kind: &str) -> serde_json::Value {
+    let events = app
+        .get(&format!("/tickets/{id}/events"), token)
+        .await
+        .ok(200)["items"]
+        .clone();
+    events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} event in {events}"))
+        .clone()
+}
+
+fn postpone_body(to: &str) -> serde_json::Value {
+    json!({"new_promised_at": to, "reason": "用户出差", "customer_requested": true})
+}
+
+/// A technician cannot move their own promise: what they record waits, the old promise and its
+/// clocks govern meanwhile, they cannot confirm it themselves, and the confirmation names the
+/// account manager who gave it.
+async fn a_technician_cannot_approve_their_own_postponement(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.set_clock("2026-11-23T10:00:00+08:00").await;
+    let agent = app.login("agent").await;
+    let (t, id, tech) = acknowledged_ticket(&app, "PP-1", 31.87, 120.55).await;
+    let promised = t["deadlines"]["promised_at"].clone();
+
+    // Free-text approval is gone: the field is refused, and nothing moved.
+    let mut body = postpone_body("2026-12-23T10:00:00+08:00");
+    body["approved_by"] = json!("myself");
+    let refused = app
+        .post(&format!("/tickets/{id}/postpone"), &tech, body)
+        .await;
+    assert!(
+        matches!(refused.status.as_u16(), 400 | 422),
+        "{}",
+        refused.text
+    );
+
+    // Recorded by the technician: 202, the promise stands.
+    let request = record_postponement(&app, &tech, &id, "2026-11-25T10:00:00+08:00").await;
+    assert_eq!(request.status, 202, "{}", request.text);
+    let request_id = request.body["id"].as_str().unwrap().to_string();
+    assert_eq!(request.body["status"], "pending");
+    let now = app
+        .get(&format!("/tickets/{id}"), &agent)
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(now["status"], "acknowledged");
+    assert_eq!(now["deadlines"]["promised_at"], promised);
+
+    // The technician cannot confirm it, nor can an account manager of another region.
+    let confirm = format!("/tickets/{id}/postponements/{request_id}/confirm");
+    app.post(&confirm, &tech, json!({})).await.problem(403);
+    let west = app.login("am.west").await;
+    app.post(&confirm, &west, json!({})).await.problem(404);
+    app.post(&confirm, &agent, json!({})).await.problem(403);
+
+    // The region's account manager and the customer were asked.
+    let msgs = app
+        .get(&format!("/tickets/{id}/notifications"), &agent)
+        .await
+        .ok(200)["items"]
+        .clone();
+    let purposes: Vec<&str> = msgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["purpose"].as_str().unwrap())
+        .collect();
+    assert!(purposes.contains(&"postponement_requested"), "{purposes:?}");
+    let check = msgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["purpose"] == "postponement_check")
+        .expect("the customer is asked");
+    assert!(check["to"].as_str().unwrap().ends_with("13800005555"));
+    assert!(check["text"].as_str().unwrap().contains("回复1"));
+
+    // The old promise governs while the request waits: past it, the ticket is overdue.
+    app.advance(25 * 3600).await;
+    let agent = app.login("agent").await;
+    let events = app
+        .get(&format!("/tickets/{id}/events"), &agent)
+        .await
+        .ok(200)["items"]
+        .clone();
+    assert!(
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "resolve_overdue"),
+        "{events}"
+    );
+
+    // The region's account manager confirms: the promise moves, and the timeline names them.
+    let am = app.login("am.city").await;
+    let am_id = app.get("/me", &am).await.ok(200)["id"].clone();
+    let done = app
+        .post(&confirm, &am, json!({"note": "已与用户核实"}))
+        .await;
+    assert_eq!(done.ok(200)["status"], "postponed", "{}", done.text);
+    assert_eq!(
+        done.body["deadlines"]["promised_at"],
+        "2026-11-25T02:00:00Z"
+    );
+    app.post(&confirm, &am, json!({})).await.problem(409);
+    let postponed = first_event(&app, &agent, &id, "postponed").await;
+    assert_eq!(postponed["detail"]["approved_by"]["user_id"], am_id);
+    assert_eq!(postponed["detail"]["approved_by"]["via"], "staff");
+    assert_eq!(postponed["actor"]["id"], am_id);
+    let list = app
+        .get(&format!("/tickets/{id}/postponements"), &agent)
+        .await
+        .ok(200)["items"]
+        .clone();
+    assert_eq!(list[0]["status"], "confirmed");
+    assert_eq!(list[0]["decided_by"], am_id);
+    assert_eq!(list[0]["decided_via"], "staff");
+}
+
+/// The customer's own SMS answer confirms or refuses what the technician recorded; a refusal
+/// tells the technician the old promise stands.
+async fn the_customer_confirms_a_postponement_by_sms(backend: Backend) {
+    let app = TestApp::spawn_with_gateway(backend).await;
+    app.set_clock("2026-11-23T10:00:00+08:00").await;
+    let agent = app.login("agent").await;
+    // Each answer signed at its own second, so none is taken for a replay of another.
+    let sent = std::sync::atomic::AtomicI64::new(0);
+    let inbound = |text: &str| {
+        let app = &app;
+        let body = json!({"from": "13800005555", "text": text});
+        let ts = chrono::Utc::now().timestamp()
+            - sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        async move {
+            let gw = app.gateway.as_ref().unwrap();
+            crate::helpers::signed_post(app, "/webhooks/sms/webhook/inbound", &body, &gw.secret, ts)
+                .await
+        }
+    };
+    // Nothing pending: the customer's number is nobody's.
+    assert_eq!(inbound("1").await.ok(200)["result"], "unknown_sender");
+
+    let (_, id, tech) = acknowledged_ticket(&app, "PP-2", 31.87, 120.55).await;
+    record_postponement(&app, &tech, &id, "2026-11-25T10:00:00+08:00")
+        .await
+        .ok(202);
+    let unclear = inbound("明天再说").await;
+    assert_eq!(unclear.ok(200)["result"], "customer_not_understood");
+    let yes = inbound("１").await;
+    assert_eq!(
+        yes.ok(200)["result"],
+        "postponement_confirmed",
+        "{}",
+        yes.text
+    );
+    assert_eq!(yes.body["ticket_id"], id.as_str());
+    let t = app
+        .get(&format!("/tickets/{id}"), &agent)
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(t["status"], "postponed");
+    assert_eq!(t["deadlines"]["promised_at"], "2026-11-25T02:00:00Z");
+    let postponed = first_event(&app, &agent, &id, "postponed").await;
+    assert_eq!(postponed["detail"]["approved_by"]["via"], "customer_sms");
+    assert_eq!(postponed["actor"]["kind"], "customer");
+    // A second "1" finds nothing pending.
+    assert_eq!(inbound("1").await.ok(200)["result"], "unknown_sender");
+
+    // Another ticket of the same customer: this time they refuse.
+    let (second, id2, tech2) = acknowledged_ticket(&app, "PP-3", 31.871, 120.551).await;
+    record_postponement(&app, &tech2, &id2, "2026-11-26T10:00:00+08:00")
+        .await
+        .ok(202);
+    let no = inbound("不同意").await;
+    assert_eq!(no.ok(200)["result"], "postponement_declined", "{}", no.text);
+    let t2 = app
+        .get(&format!("/tickets/{id2}"), &agent)
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(t2["status"], "acknowledged");
+    assert_eq!(
+        t2["deadlines"]["promised_at"],
+        second["deadlines"]["promised_at"]
+    );
+    let told = app
+        .get(&format!("/tickets/{id2}/notifications"), &agent)
+        .await
+        .ok(200)["items"]
+        .clone();
+    let declined: Vec<&serde_json::Value> = told
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["purpose"] == "postponement_declined")
+        .collect();
+    assert_eq!(declined.len(), 1, "{told}");
+    assert_eq!(declined[0]["recipient_user_id"], second["assignee_id"]);
+    let list = app
+        .get(&format!("/tickets/{id2}/postponements"), &agent)
+        .await
+        .ok(200)["items"]
+        .clone();
+    assert_eq!(list[0]["status"], "declined");
+    assert_eq!(list[0]["decided_via"], "customer_sms");
+    assert_eq!(list[0]["decided_by"], serde_json::Value::Null);
+}
+
+/// A request replaced by a later one cannot be confirmed; one still pending when the ticket is
+/// resolved lapses.
+async fn a_stale_postponement_request_cannot_be_confirmed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.set_clock("2026-11-23T10:00:00+08:00").await;
+    let (_, id, tech) = acknowledged_ticket(&app, "PP-4", 31.87, 120.55).await;
+    let old = record_postponement(&app, &tech, &id, "2026-11-25T10:00:00+08:00")
+        .await
+        .ok(202)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let new = record_postponement(&app, &tech, &id, "2026-11-26T10:00:00+08:00")
+        .await
+        .ok(202)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dispatcher = app.login("dispatcher").await;
+    app.post(
+        &format!("/tickets/{id}/postponements/{old}/confirm"),
+        &dispatcher,
+        json!({}),
+    )
+    .await
+    .problem(409);
+    app.post(
+        &format!("/tickets/{id}/resolve"),
+        &tech,
+        json!({"resolution_code": "remote_fix"}),
+    )
+    .await
+    .ok(200);
+    app.post(
+        &format!("/tickets/{id}/postponements/{new}/confirm"),
+        &dispatcher,
+        json!({}),
+    )
+    .await
+    .problem(409);
+    let list = app
+        .get(&format!("/tickets/{id}/postponements"), &dispatcher)
+        .await
+        .ok(200)["items"]
+        .clone();
+    let statuses: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["superseded", "lapsed"]);
+}
+
+both!(
+    a_technician_cannot_approve_their_own_postponement,
+    the_customer_confirms_a_postponement_by_sms,
+    a_stale_postponement_request_cannot_be_confirmed,
+);

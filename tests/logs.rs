@@ -1,6 +1,8 @@
 //! Log hygiene: a whole scenario runs with known secrets and customer data, and the captured log
 //! holds none of them (the log gets masked phones and lengths, never texts, tokens or passwords).
 
+#[path = "api/contract.rs"]
+mod contract;
 #[path = "api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;

@@ -461,6 +461,7 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Answer {
+        let name = method.to_string();
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -468,7 +469,15 @@ impl TestApp {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        read(req.send().await.expect("request reaches the server")).await
+        let answer = read(req.send().await.expect("request reaches the server")).await;
+        crate::contract::check(
+            &name,
+            path,
+            answer.status.as_u16(),
+            &answer.content_type,
+            &answer.text,
+        );
+        answer
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Answer {
@@ -583,7 +592,15 @@ pub async fn signed_post(
         .send()
         .await
         .unwrap();
-    read(res).await
+    let answer = read(res).await;
+    crate::contract::check(
+        "POST",
+        path,
+        answer.status.as_u16(),
+        &answer.content_type,
+        &answer.text,
+    );
+    answer
 }
 
 pub async fn read(res: reqwest::Response) -> Answer {

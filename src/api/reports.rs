@@ -14,6 +14,7 @@ use crate::domain::complaint::Status as ComplaintStatus;
 use crate::domain::new_id;
 use crate::domain::period::Month;
 use crate::domain::scoring::{Figures, Metric, Rules, METRICS};
+use crate::domain::sla::Stage;
 use crate::flow::report::{month_report, DistrictLine, MonthReport, RollUpLine};
 use crate::store::appraisals::{self, AppraisalRow};
 use crate::store::reports::{self, DrillDown};
@@ -319,18 +320,14 @@ struct DrillQuery {
 }
 
 fn stage_item(metric: Metric, t: &TicketRow) -> Value {
-    let (due, done, result) = match metric {
-        Metric::Dispatch => (Some(t.dispatch_due_at), t.pushed_at, t.dispatch_on_time),
-        Metric::Contact => (t.ack_due_at, t.acknowledged_at, t.ack_on_time),
-        Metric::Arrival => (t.arrival_due_at, t.arrived_at, t.arrival_on_time),
-        _ => (Some(t.promised_at), t.resolved_at, t.resolve_on_time),
-    };
+    // The callback metrics list finished tickets: their resolve stage.
+    let stage = t.stage(Stage::of_metric(metric).unwrap_or(Stage::Resolve));
     let mut v = json!({
         "ticket_id": t.id, "external_ref": t.external_ref, "kind": t.kind, "status": t.status,
         "assignee_id": t.assignee_id, "created_at": utc(t.created_at),
         "resolved_at": t.resolved_at.map(utc),
-        "due_at": due.map(utc), "done_at": done.map(utc), "outcome": super::tickets::outcome(result),
-        "in_numerator": result == Some(true),
+        "due_at": stage.due, "done_at": stage.done, "outcome": stage.outcome(),
+        "in_numerator": stage.on_time == Some(true),
     });
     if matches!(metric, Metric::Install | Metric::Repair) {
         v["original_promised_at"] = json!(utc(t.original_promised_at));

@@ -10,6 +10,7 @@ use super::extract::CallerKind;
 use super::instant::UtcInstant;
 use super::state::AppState;
 use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
+use crate::domain::sla::Stage;
 use crate::domain::ticket::{Status, TicketKind};
 use crate::domain::{required_text, Code, Crs, Invalid, PhoneNumber, WgsPoint};
 use crate::flow::actions::{self, Acting};
@@ -76,7 +77,8 @@ pub struct TicketDto {
     pub appointment_at: Option<UtcInstant>,
     pub contact_note: Option<String>,
     pub deadlines: DeadlinesDto,
-    pub outcomes: OutcomesDto,
+    /// Each SLA stage by name: `on_time`, `late`, or null while undecided.
+    pub outcomes: std::collections::BTreeMap<&'static str, Option<&'static str>>,
     pub escalation_level: i32,
     pub postponements: i32,
     pub check_in: Option<CheckInDto>,
@@ -128,15 +130,6 @@ pub struct DeadlinesDto {
     pub cancelled_at: Option<UtcInstant>,
 }
 
-/// Each SLA stage: `on_time`, `late`, or null while undecided.
-#[derive(Serialize)]
-pub struct OutcomesDto {
-    pub dispatch: Option<&'static str>,
-    pub contact: Option<&'static str>,
-    pub arrival: Option<&'static str>,
-    pub resolve: Option<&'static str>,
-}
-
 #[derive(Serialize)]
 pub struct CheckInDto {
     pub distance_m: Option<f64>,
@@ -149,14 +142,13 @@ pub struct ResolutionDto {
     pub notes: Option<String>,
 }
 
-/// An SLA stage's recorded outcome as the API names it: `on_time`, `late`, or none yet.
-pub fn outcome(v: Option<bool>) -> Option<&'static str> {
-    v.map(|on_time| if on_time { "on_time" } else { "late" })
-}
-
 impl TicketDto {
     pub fn new(t: TicketRow, now: NaiveDateTime) -> Self {
         let u = |x: Option<NaiveDateTime>| x.map(UtcInstant);
+        let outcomes = Stage::ALL
+            .into_iter()
+            .map(|s| (s.as_str(), t.stage(s).outcome()))
+            .collect();
         TicketDto {
             customer: CustomerDto {
                 name: t.customer_name,
@@ -186,12 +178,7 @@ impl TicketDto {
                 closed_at: u(t.closed_at),
                 cancelled_at: u(t.cancelled_at),
             },
-            outcomes: OutcomesDto {
-                dispatch: outcome(t.dispatch_on_time),
-                contact: outcome(t.ack_on_time),
-                arrival: outcome(t.arrival_on_time),
-                resolve: outcome(t.resolve_on_time),
-            },
+            outcomes,
             check_in: t.arrived_at.map(|_| CheckInDto {
                 distance_m: t.check_in_distance_m,
                 far: t.check_in_far,

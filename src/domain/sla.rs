@@ -15,7 +15,96 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::calendar::BusinessCalendar;
+use super::scoring::Metric;
 use super::ticket::{Status, TicketKind};
+
+/// The four stages of a ticket's life that the regime times, in the order they happen. Each has
+/// a deadline, a moment it is done and an outcome recorded once ([`StageClock`]); each feeds a
+/// report metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stage {
+    /// Pushed to the on-duty staff (accepted by the SMS gateway).
+    Dispatch,
+    /// The customer contacted and an appointment agreed (the acknowledgement).
+    Contact,
+    /// On site by the appointment.
+    Arrival,
+    /// Done by the promise.
+    Resolve,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 4] = [
+        Stage::Dispatch,
+        Stage::Contact,
+        Stage::Arrival,
+        Stage::Resolve,
+    ];
+
+    /// The stage's name in the API and the reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Dispatch => "dispatch",
+            Stage::Contact => "contact",
+            Stage::Arrival => "arrival",
+            Stage::Resolve => "resolve",
+        }
+    }
+
+    /// Whether the stage's outcome counts in the month the ticket was finished; otherwise in the
+    /// month it was recorded.
+    pub fn counted_when_finished(self) -> bool {
+        self == Stage::Resolve
+    }
+
+    /// The report metric the stage's outcome feeds, for a kind of work.
+    pub fn metric(self, kind: TicketKind) -> Metric {
+        match (self, kind) {
+            (Stage::Dispatch, _) => Metric::Dispatch,
+            (Stage::Contact, _) => Metric::Contact,
+            (Stage::Arrival, _) => Metric::Arrival,
+            (Stage::Resolve, TicketKind::Repair) => Metric::Repair,
+            (Stage::Resolve, TicketKind::Install) => Metric::Install,
+        }
+    }
+
+    /// The stage a metric counts, if it counts one (the callback metrics do not).
+    pub fn of_metric(m: Metric) -> Option<Stage> {
+        Stage::ALL
+            .into_iter()
+            .find(|s| TicketKind::ALL.iter().any(|k| s.metric(*k) == m))
+    }
+}
+
+/// One stage of one ticket: when it was due, when it was done, and its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageClock {
+    pub due: Option<DateTime<Utc>>,
+    pub done: Option<DateTime<Utc>>,
+    /// Recorded once, when known: at the action, or late once the deadline passed.
+    pub on_time: Option<bool>,
+}
+
+impl StageClock {
+    /// Done at `at`: the first time counts, and the outcome is recorded unless already known.
+    pub fn settle(&mut self, at: DateTime<Utc>) {
+        self.done.get_or_insert(at);
+        if self.on_time.is_none() {
+            self.on_time = self.due.map(|due| on_time(at, due));
+        }
+    }
+
+    /// The deadline passed undone: late, unless the outcome is already known.
+    pub fn miss(&mut self) {
+        self.on_time.get_or_insert(false);
+    }
+
+    /// The outcome as the API names it: `on_time`, `late`, or none while undecided.
+    pub fn outcome(&self) -> Option<&'static str> {
+        self.on_time
+            .map(|on_time| if on_time { "on_time" } else { "late" })
+    }
+}
 
 /// The time limits. Defaults are the seed's: 3 minutes, 20 minutes, steps 10 minutes apart.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,6 +292,39 @@ pub fn on_time(done: DateTime<Utc>, due: DateTime<Utc>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_timed_metric_has_its_stage() {
+        for m in Metric::ALL {
+            let stage = Stage::of_metric(m);
+            let timed = !matches!(m, Metric::CallbackCoverage | Metric::Satisfaction);
+            assert_eq!(stage.is_some(), timed, "{m:?}");
+        }
+        assert_eq!(Stage::of_metric(Metric::Install), Some(Stage::Resolve));
+        assert_eq!(Stage::Resolve.metric(TicketKind::Install), Metric::Install);
+    }
+
+    #[test]
+    fn a_stage_settles_once() {
+        let due = "2026-11-22T08:20:00Z".parse().unwrap();
+        let mut c = StageClock {
+            due: Some(due),
+            done: None,
+            on_time: None,
+        };
+        c.settle(due);
+        assert_eq!((c.done, c.outcome()), (Some(due), Some("on_time")));
+        c.settle(due + Duration::hours(1));
+        assert_eq!(c.done, Some(due), "the first time counts");
+        let mut late = StageClock {
+            due: Some(due),
+            done: None,
+            on_time: None,
+        };
+        late.miss();
+        late.settle(due + Duration::minutes(1));
+        assert_eq!(late.outcome(), Some("late"));
+    }
 
     fn t(min: i64) -> DateTime<Utc> {
         "2026-11-22T08:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::minutes(min)

@@ -24,6 +24,8 @@ pub enum TicketKind {
 }
 
 impl TicketKind {
+    pub const ALL: [TicketKind; 2] = [TicketKind::Repair, TicketKind::Install];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TicketKind::Repair => "repair",

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{event, notify, save, Actor, FlowConfig, FlowError, FlowResult};
 use crate::db::DbConn;
 use crate::domain::routing::distance_m;
-use crate::domain::sla::on_time;
+use crate::domain::sla::Stage;
 use crate::domain::ticket::{transition, Action};
 use crate::domain::{required_text, Invalid, RegionScope, Role, WgsPoint};
 use crate::notify::templates::Purpose;
@@ -79,14 +79,7 @@ pub fn acknowledge(
     let next = transition(t.status()?, Action::Acknowledge)?;
     t.set_status(next);
     crate::store::assignments::acknowledged(conn, &t.id, now)?;
-    if t.acknowledged_at.is_none() {
-        t.acknowledged_at = Some(now);
-        if t.ack_on_time.is_none() {
-            t.ack_on_time = t
-                .ack_due_at
-                .map(|due| on_time(now.and_utc(), due.and_utc()));
-        }
-    }
+    t.settle(Stage::Contact, now);
     t.appointment_at = Some(naive(appointment_at));
     t.contact_note = Some(note.clone());
     t.arrival_due_at = Some(naive(appointment_at) + cfg.policy.arrival_grace);
@@ -116,14 +109,7 @@ pub fn check_in(
     let mut t = load_visible(conn, id, who)?;
     let next = transition(t.status()?, Action::CheckIn)?;
     t.set_status(next);
-    if t.arrived_at.is_none() {
-        t.arrived_at = Some(now);
-    }
-    if t.arrival_on_time.is_none() {
-        t.arrival_on_time = t
-            .arrival_due_at
-            .map(|due| on_time(now.and_utc(), due.and_utc()));
-    }
+    t.settle(Stage::Arrival, now);
     let distance = t
         .lat
         .zip(t.lon)
@@ -158,10 +144,7 @@ pub fn resolve(
     let mut t = load_visible(conn, id, who)?;
     let next = transition(t.status()?, Action::Resolve)?;
     t.set_status(next);
-    t.resolved_at = Some(now);
-    if t.resolve_on_time.is_none() {
-        t.resolve_on_time = Some(on_time(now.and_utc(), t.promised_at.and_utc()));
-    }
+    t.settle(Stage::Resolve, now);
     t.resolution_code = Some(code.clone());
     t.resolution_notes = (!notes.is_empty()).then_some(notes.clone());
     save(conn, &mut t, cfg, now)?;

@@ -30,13 +30,7 @@ pub struct CallbackConfig {
 fn facts(conn: &mut DbConn, t: &TicketRow) -> FlowResult<Facts> {
     Ok(Facts {
         escalated: t.escalation_level > 0,
-        late: [
-            t.dispatch_on_time,
-            t.ack_on_time,
-            t.arrival_on_time,
-            t.resolve_on_time,
-        ]
-        .contains(&Some(false)),
+        late: t.any_stage_late(),
         complaint: complaints::exists_for_ticket(conn, &t.id)?,
     })
 }

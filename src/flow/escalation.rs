@@ -13,7 +13,7 @@ use super::{
 };
 use crate::db::DbConn;
 use crate::domain::routing::rank;
-use crate::domain::sla::{due_check, Check, EscalationStep, LAST_LEVEL};
+use crate::domain::sla::{due_check, Check, EscalationStep, Stage, LAST_LEVEL};
 use crate::domain::ticket::{transition, Action, Status};
 use crate::domain::Role;
 use crate::notify::templates::Purpose;
@@ -50,7 +50,7 @@ pub fn step(
         let late = json!({"deadline": due_at, "applied_at": now.and_utc()});
         match check {
             Check::Dispatch => {
-                t.dispatch_on_time = Some(false);
+                t.miss(Stage::Dispatch);
                 t.flagged = true;
                 t.flag_reason = Some("not pushed to the on-duty staff within 3 minutes".into());
                 event(conn, &t, now, &system, "dispatch_overdue", late, None)?;
@@ -64,9 +64,7 @@ pub fn step(
             }
             Check::Escalation(EscalationStep::Renotify) => {
                 t.escalation_level += 1;
-                if t.ack_on_time.is_none() {
-                    t.ack_on_time = Some(false);
-                }
+                t.miss(Stage::Contact);
                 assignments::contact_missed(conn, &t.id)?;
                 event(
                     conn,
@@ -176,7 +174,7 @@ pub fn step(
                 }
             }
             Check::Arrival => {
-                t.arrival_on_time = Some(false);
+                t.miss(Stage::Arrival);
                 event(conn, &t, now, &system, "arrival_overdue", late, None)?;
                 let (managers, _) = on_duty_staff(conn, cfg, &t.region_id, now)?;
                 for m in managers {
@@ -184,7 +182,7 @@ pub fn step(
                 }
             }
             Check::Resolve => {
-                t.resolve_on_time = Some(false);
+                t.miss(Stage::Resolve);
                 t.flagged = true;
                 t.flag_reason = Some("not resolved by the promised time".into());
                 event(conn, &t, now, &system, "resolve_overdue", late, None)?;

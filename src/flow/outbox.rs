@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::{event, queue_sms, save, staff, Actor, FlowConfig, FlowResult};
 use crate::db::DbConn;
+use crate::domain::sla::Stage;
 use crate::domain::Role;
 use crate::notify::templates::Purpose;
 use crate::store::notifications::{self, NotificationRow};
@@ -80,10 +81,7 @@ pub fn accepted(
     if t.pushed_at.is_some() {
         return Ok(None);
     }
-    t.pushed_at = Some(at);
-    if t.dispatch_on_time.is_none() {
-        t.dispatch_on_time = Some(at <= t.dispatch_due_at);
-    }
+    t.settle(Stage::Dispatch, at);
     save(conn, &mut t, cfg, at)?;
     event(
         conn,

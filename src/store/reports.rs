@@ -25,6 +25,7 @@ use crate::db::DbConn;
 use crate::domain::callback::{CallbackStatus, Outcome};
 use crate::domain::complaint::{Source, Status as ComplaintStatus};
 use crate::domain::scoring::{Figures, Metric, Ratio};
+use crate::domain::sla::Stage;
 use crate::domain::ticket::TicketKind;
 use crate::store::callbacks::CallbackRow;
 use crate::store::complaints::ComplaintRow;
@@ -92,6 +93,23 @@ macro_rules! stage_counts {
     };
 }
 
+/// The month's counts of one stage's outcomes: a stage counts in the month the ticket was
+/// recorded, or finished ([`Stage::counted_when_finished`]).
+fn stage_counts(
+    conn: &mut DbConn,
+    stage: Stage,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> QueryResult<Vec<StageGroup>> {
+    use tickets::{created_at, resolved_at};
+    match stage {
+        Stage::Dispatch => stage_counts!(conn, created_at, tickets::dispatch_on_time, start, end),
+        Stage::Contact => stage_counts!(conn, created_at, tickets::ack_on_time, start, end),
+        Stage::Arrival => stage_counts!(conn, created_at, tickets::arrival_on_time, start, end),
+        Stage::Resolve => stage_counts!(conn, resolved_at, tickets::resolve_on_time, start, end),
+    }
+}
+
 /// Every count of the month `[start, end)`.
 pub fn month_figures(
     conn: &mut DbConn,
@@ -99,48 +117,10 @@ pub fn month_figures(
     end: NaiveDateTime,
 ) -> QueryResult<MonthFigures> {
     let mut out = MonthFigures::default();
-    let stages: [(Metric, Vec<StageGroup>); 4] = [
-        (
-            Metric::Dispatch,
-            stage_counts!(
-                conn,
-                tickets::created_at,
-                tickets::dispatch_on_time,
-                start,
-                end
-            )?,
-        ),
-        (
-            Metric::Contact,
-            stage_counts!(conn, tickets::created_at, tickets::ack_on_time, start, end)?,
-        ),
-        (
-            Metric::Arrival,
-            stage_counts!(
-                conn,
-                tickets::created_at,
-                tickets::arrival_on_time,
-                start,
-                end
-            )?,
-        ),
-        (
-            Metric::Repair,
-            stage_counts!(
-                conn,
-                tickets::resolved_at,
-                tickets::resolve_on_time,
-                start,
-                end
-            )?,
-        ),
-    ];
-    for (metric, groups) in stages {
-        for (region, district, person, kind, on_time, n) in groups {
-            let metric = match (metric, TicketKind::parse("kind", &kind)) {
-                (Metric::Repair, Ok(TicketKind::Install)) => Metric::Install,
-                (m, _) => m,
-            };
+    for stage in Stage::ALL {
+        for (region, district, person, kind, on_time, n) in stage_counts(conn, stage, start, end)? {
+            let kind = TicketKind::parse("kind", &kind).unwrap_or(TicketKind::Repair);
+            let metric = stage.metric(kind);
             let hit = on_time == Some(true);
             let r = Ratio::new(if hit { n as u64 } else { 0 }, n as u64);
             let f = |f: &mut Figures| f.metrics[metric.index()].add(r);
@@ -301,16 +281,14 @@ pub fn stage_tickets(
             .load(conn)
         };
     }
-    match metric {
-        Metric::Dispatch => list!(tickets::created_at, tickets::dispatch_on_time),
-        Metric::Contact => list!(tickets::created_at, tickets::ack_on_time),
-        Metric::Arrival => list!(tickets::created_at, tickets::arrival_on_time),
-        Metric::Install => list_kind!(TicketKind::Install),
-        Metric::Repair => list_kind!(TicketKind::Repair),
+    match (Stage::of_metric(metric), metric) {
+        (Some(Stage::Dispatch), _) => list!(tickets::created_at, tickets::dispatch_on_time),
+        (Some(Stage::Contact), _) => list!(tickets::created_at, tickets::ack_on_time),
+        (Some(Stage::Arrival), _) => list!(tickets::created_at, tickets::arrival_on_time),
+        (Some(Stage::Resolve), Metric::Install) => list_kind!(TicketKind::Install),
+        (Some(Stage::Resolve), _) => list_kind!(TicketKind::Repair),
         // Coverage: every finished ticket, called back or not.
-        Metric::CallbackCoverage | Metric::Satisfaction => {
-            list!(tickets::resolved_at, tickets::resolve_on_time)
-        }
+        (None, _) => list!(tickets::resolved_at, tickets::resolve_on_time),
     }
 }
 

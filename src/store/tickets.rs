@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{ticket_events, tickets};
 use crate::db::DbConn;
-use crate::domain::sla::Clocks;
+use crate::domain::sla::{Clocks, Stage, StageClock};
 use crate::domain::ticket::{Status, TicketKind};
 
 /// A ticket as stored. Times are UTC.
@@ -81,6 +81,65 @@ impl TicketRow {
         self.status = s.as_str().to_string();
     }
 
+    /// One SLA stage of this ticket, from its columns: the one place that maps stages to them.
+    pub fn stage(&self, s: Stage) -> StageClock {
+        let (due, done, on_time) = match s {
+            Stage::Dispatch => (
+                Some(self.dispatch_due_at),
+                self.pushed_at,
+                self.dispatch_on_time,
+            ),
+            Stage::Contact => (self.ack_due_at, self.acknowledged_at, self.ack_on_time),
+            Stage::Arrival => (self.arrival_due_at, self.arrived_at, self.arrival_on_time),
+            Stage::Resolve => (
+                Some(self.promised_at),
+                self.resolved_at,
+                self.resolve_on_time,
+            ),
+        };
+        StageClock {
+            due: due.map(utc),
+            done: done.map(utc),
+            on_time,
+        }
+    }
+
+    /// Writes back what changed in a stage: when it was done and its outcome (deadlines are
+    /// set where they are decided).
+    fn put_stage(&mut self, s: Stage, c: StageClock) {
+        let done = c.done.map(|d| d.naive_utc());
+        let (done_col, outcome_col) = match s {
+            Stage::Dispatch => (&mut self.pushed_at, &mut self.dispatch_on_time),
+            Stage::Contact => (&mut self.acknowledged_at, &mut self.ack_on_time),
+            Stage::Arrival => (&mut self.arrived_at, &mut self.arrival_on_time),
+            Stage::Resolve => (&mut self.resolved_at, &mut self.resolve_on_time),
+        };
+        *done_col = done;
+        *outcome_col = c.on_time;
+    }
+
+    /// Stage `s` was done at `at`: see [`StageClock::settle`]. Answers the outcome.
+    pub fn settle(&mut self, s: Stage, at: NaiveDateTime) -> Option<bool> {
+        let mut c = self.stage(s);
+        c.settle(at.and_utc());
+        self.put_stage(s, c);
+        c.on_time
+    }
+
+    /// Stage `s` passed its deadline undone: see [`StageClock::miss`].
+    pub fn miss(&mut self, s: Stage) {
+        let mut c = self.stage(s);
+        c.miss();
+        self.put_stage(s, c);
+    }
+
+    /// Whether any stage is recorded late.
+    pub fn any_stage_late(&self) -> bool {
+        Stage::ALL
+            .into_iter()
+            .any(|s| self.stage(s).on_time == Some(false))
+    }
+
     /// The SLA view of this ticket.
     pub fn clocks(&self) -> QueryResult<Clocks> {
         Ok(Clocks {
@@ -94,6 +153,24 @@ impl TicketRow {
             promised_at: utc(self.promised_at),
             resolve_on_time: self.resolve_on_time,
         })
+    }
+}
+
+type Condition = Box<
+    dyn BoxableExpression<
+        tickets::table,
+        crate::db::MultiBackend,
+        SqlType = diesel::sql_types::Nullable<diesel::sql_types::Bool>,
+    >,
+>;
+
+/// The column holding a stage's outcome.
+pub fn outcome_column(s: Stage) -> Condition {
+    match s {
+        Stage::Dispatch => Box::new(tickets::dispatch_on_time),
+        Stage::Contact => Box::new(tickets::ack_on_time),
+        Stage::Arrival => Box::new(tickets::arrival_on_time),
+        Stage::Resolve => Box::new(tickets::resolve_on_time),
     }
 }
 
@@ -261,13 +338,11 @@ pub fn board(conn: &mut DbConn, f: &BoardFilter) -> QueryResult<Vec<TicketRow>> 
         q = q.filter(tickets::assignee_id.is_null());
     }
     if f.overdue {
-        q = q.filter(IsOpen).filter(
-            tickets::dispatch_on_time
-                .eq(false)
-                .or(tickets::ack_on_time.eq(false))
-                .or(tickets::arrival_on_time.eq(false))
-                .or(tickets::resolve_on_time.eq(false)),
-        );
+        let late = |s: Stage| -> Condition { Box::new(outcome_column(s).eq(false)) };
+        let any_late = Stage::ALL[1..]
+            .iter()
+            .fold(late(Stage::ALL[0]), |acc, s| Box::new(acc.or(late(*s))));
+        q = q.filter(IsOpen).filter(any_late);
     }
     if let Some((at, id)) = &f.after {
         q = q.filter(

@@ -89,19 +89,20 @@ const FULL: Sizes = Sizes {
     me_requests: 20_000,
 };
 
+/// Test mode (`cargo test --benches`): every phase runs, small, to show the harness works.
 const QUICK: Sizes = Sizes {
     intake: 100,
     intake_rounds: 2,
-    storm_calls: 40,
-    storm_secs: 4,
-    surge_calls: 100,
-    surge_secs: 2,
-    open_tickets: 2_000,
-    due_tickets: 100,
-    due_spread_secs: 3,
-    stored_tickets: 20_000,
-    province_technicians: 200,
-    me_requests: 300,
+    storm_calls: 20,
+    storm_secs: 2,
+    surge_calls: 50,
+    surge_secs: 1,
+    open_tickets: 500,
+    due_tickets: 50,
+    due_spread_secs: 2,
+    stored_tickets: 5_000,
+    province_technicians: 100,
+    me_requests: 200,
 };
 
 const INTAKE_CLIENTS: usize = 32;

@@ -76,7 +76,7 @@ async fn ticket_reaches_the_on_duty_staff(backend: Backend) {
     );
 
     let gw = app.gateway.as_ref().unwrap();
-    gw.wait_for(2).await;
+    app.settle().await;
     let tech_phone = phone_of(&app, &tech).await;
     for phone in [AM_CITY_PHONE, tech_phone.as_str()] {
         let got = gw.to(phone);
@@ -90,18 +90,11 @@ async fn ticket_reaches_the_on_duty_staff(backend: Backend) {
 
     // The push was accepted at once: dispatch on time, recorded on the timeline.
     let id = t["id"].as_str().unwrap();
-    let mut fresh = Value::Null;
-    for _ in 0..100 {
-        fresh = app
-            .get(&format!("/tickets/{id}"), &agent)
-            .await
-            .ok(200)
-            .clone();
-        if fresh["outcomes"]["dispatch"] == "on_time" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let fresh = app
+        .get(&format!("/tickets/{id}"), &agent)
+        .await
+        .ok(200)
+        .clone();
     assert_eq!(fresh["outcomes"]["dispatch"], "on_time", "{fresh}");
     let ev = kinds(&events(&app, &agent, id).await);
     assert_eq!(ev, ["created", "assigned", "pushed"]);
@@ -137,7 +130,7 @@ async fn contact_deadline_and_escalation(backend: Backend) {
     let late = create(&app, &agent, fault(Some("B"))).await;
     let ignored = create(&app, &agent, fault(Some("C"))).await;
     let gw = app.gateway.as_ref().unwrap();
-    gw.wait_for(6).await;
+    app.settle().await;
 
     let ack = |t: &Value| {
         let id = t["id"].as_str().unwrap().to_string();
@@ -632,7 +625,7 @@ async fn nobody_on_duty_goes_to_the_dispatcher_queue(backend: Backend) {
     assert_eq!(t["flagged"], true);
     assert!(t["assignee_id"].is_null());
     let gw = app.gateway.as_ref().unwrap();
-    gw.wait_for(2).await;
+    app.settle().await;
     assert_eq!(
         gw.to("+8613962200001").len(),
         1,
@@ -700,9 +693,8 @@ async fn concurrent_intakes_lose_nothing(backend: Backend) {
     }
     // One SMS to the account manager and one to the technician per ticket: 200, no more, no fewer.
     let gw = app.gateway.as_ref().unwrap();
-    let got = gw.wait_for(200).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(gw.messages().len(), 200, "{}", got.len());
+    app.settle().await;
+    assert_eq!(gw.messages().len(), 200);
     assert_eq!(gw.to(AM_CITY_PHONE).len(), 100);
     let dispatcher = app.login("dispatcher").await;
     let mut seen = 0;
@@ -728,7 +720,7 @@ async fn restart_fires_an_overdue_escalation_exactly_once(backend: Backend) {
     let agent = app.login("agent").await;
     let t = create(&app, &agent, fault(Some("R-1"))).await;
     let id = t["id"].as_str().unwrap().to_string();
-    app.gateway.as_ref().unwrap().wait_for(2).await;
+    app.settle().await;
     let (db, gateway) = app.stop().await;
 
     // Down across the contact deadline; back at T+25.
@@ -765,7 +757,7 @@ async fn gateway_outage_delays_but_loses_nothing(backend: Backend) {
     assert!(gw.messages().is_empty());
     app.advance(3).await; // past the first backoff (about 2 s)
     app.advance(6).await; // past the second (about 4 s)
-    let got = gw.wait_for(2).await;
+    let got = gw.messages();
     assert_eq!(got.len(), 2, "each message delivered once: {got:?}");
     assert_eq!(gw.attempts(), 6, "4 refused + 2 accepted");
     let fresh = app
@@ -1157,7 +1149,11 @@ async fn two_instances_apply_each_step_once() {
                 .to_string(),
         );
     }
-    first.gateway.as_ref().unwrap().wait_for(10).await;
+    first.settle().await;
+    second.settle().await;
+    let pushed = first.gateway.as_ref().unwrap().messages().len()
+        + second.gateway.as_ref().unwrap().messages().len();
+    assert_eq!(pushed, 10, "each ticket pushed to its two people once");
     // Both instances reach T+21 at the same time and race for the same steps.
     let admin1 = first.login("admin").await;
     let admin2 = second.login("admin").await;
@@ -1187,7 +1183,8 @@ async fn two_instances_apply_each_step_once() {
         );
     }
     // One reminder per ticket to the account manager, whichever instance sent it.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    first.settle().await;
+    second.settle().await;
     let reminders = |g: &crate::helpers::FakeGateway| {
         g.to(AM_CITY_PHONE)
             .iter()

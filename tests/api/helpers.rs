@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use actix_web::dev::ServerHandle;
 use diesel::connection::SimpleConnection;
-use diesel::Connection;
+use diesel::{Connection, RunQueryDsl};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -41,6 +41,17 @@ pub struct TestDb {
 
 impl TestDb {
     pub fn new(backend: Backend) -> TestDb {
+        let db = TestDb::unmade(backend);
+        if let Some(name) = &db.pg_name {
+            pg_admin()
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create test database");
+        }
+        db
+    }
+
+    /// The database's place (its name on PostgreSQL), not yet created there.
+    fn unmade(backend: Backend) -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         match backend {
             Backend::Sqlite => TestDb {
@@ -50,13 +61,6 @@ impl TestDb {
             },
             Backend::Postgres => {
                 let name = format!("fixline_test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = diesel::PgConnection::establish(&format!("{}/postgres", pg_server()))
-                    .unwrap_or_else(|e| {
-                        panic!("PostgreSQL is required for the postgres suite and is not reachable at {}: {e}", pg_server())
-                    });
-                admin
-                    .batch_execute(&format!("CREATE DATABASE {name}"))
-                    .expect("create test database");
                 TestDb {
                     url: format!("{}/{name}", pg_server()),
                     pg_name: Some(name),
@@ -67,7 +71,94 @@ impl TestDb {
     }
 }
 
+/// The demo city, migrated and seeded once per test process and backend; each test gets a copy
+/// (a PostgreSQL database created from it as a template, or a copy of the SQLite file).
+enum Template {
+    Sqlite(std::path::PathBuf, #[allow(dead_code)] tempfile::TempDir),
+    Postgres(String),
+}
+
+fn template(backend: Backend) -> &'static Template {
+    static SQLITE: std::sync::OnceLock<Template> = std::sync::OnceLock::new();
+    static POSTGRES: std::sync::OnceLock<Template> = std::sync::OnceLock::new();
+    let seed = |url: &str| {
+        let db = fixline::db::Db::open(url, 1).expect("migrate the template");
+        let now = chrono::DateTime::parse_from_rfc3339(TEST_CLOCK_START)
+            .unwrap()
+            .naive_utc();
+        fixline::demo::seed(&db, now, Some(PASSWORD)).expect("seed the template");
+    };
+    match backend {
+        Backend::Sqlite => SQLITE.get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let file = dir.path().join("fixline.db");
+            seed(&format!("sqlite://{}", file.display()));
+            Template::Sqlite(file, dir)
+        }),
+        Backend::Postgres => POSTGRES.get_or_init(|| {
+            let mut admin = pg_admin();
+            // Templates of test runs that have ended.
+            let names: Vec<String> = diesel::sql_query(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'fixline_tpl_%'",
+            )
+            .load::<DbName>(&mut admin)
+            .expect("list templates")
+            .into_iter()
+            .map(|d| d.datname)
+            .collect();
+            for name in names {
+                let pid = name.trim_start_matches("fixline_tpl_");
+                if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+            let name = format!("fixline_tpl_{}", std::process::id());
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .expect("drop an old template database");
+            admin
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create the template database");
+            seed(&format!("{}/{name}", pg_server()));
+            Template::Postgres(name)
+        }),
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct DbName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    datname: String,
+}
+
+fn pg_admin() -> diesel::PgConnection {
+    diesel::PgConnection::establish(&format!("{}/postgres", pg_server())).unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is required for the postgres suite and is not reachable at {}: {e}",
+            pg_server()
+        )
+    })
+}
+
 impl TestDb {
+    /// A database holding the demo city, copied from this process's template.
+    pub fn seeded(backend: Backend) -> TestDb {
+        let db = TestDb::unmade(backend);
+        match template(backend) {
+            Template::Sqlite(file, _) => {
+                std::fs::copy(file, db.dir.path().join("fixline.db")).expect("copy the template");
+            }
+            Template::Postgres(tpl) => {
+                let name = db.pg_name.as_deref().unwrap();
+                pg_admin()
+                    .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {tpl}"))
+                    .expect("copy the template database");
+            }
+        }
+        db
+    }
+
     /// A placeholder left behind when a database moves to another server.
     fn none() -> TestDb {
         TestDb {
@@ -111,6 +202,8 @@ pub struct TestApp {
     pub _db: TestDb,
     pub state: actix_web::web::Data<fixline::api::state::AppState>,
     pub gateway: Option<FakeGateway>,
+    /// An admin's access token for moving the clock, kept until it expires.
+    admin_token: Mutex<Option<String>>,
     handle: ServerHandle,
     /// The task serving: the server with its engine, sender and listener.
     running: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -313,17 +406,6 @@ impl FakeGateway {
             .filter(|m| m["to"] == phone)
             .collect()
     }
-
-    /// Waits (up to 10 s of wall time) until `n` messages were accepted in all.
-    pub async fn wait_for(&self, n: usize) -> Vec<Value> {
-        for _ in 0..200 {
-            if self.messages().len() >= n {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        self.messages()
-    }
 }
 
 impl Drop for FakeGateway {
@@ -375,20 +457,20 @@ pub fn config_with_env(
 impl TestApp {
     /// A server over a fresh database seeded with the demo city.
     pub async fn spawn(backend: Backend) -> TestApp {
-        Self::spawn_seeded(TestDb::new(backend), None).await
+        Self::spawn_seeded(TestDb::seeded(backend), None).await
     }
 
     /// A demo-city server whose SMS go to a fake gateway.
     pub async fn spawn_with_gateway(backend: Backend) -> TestApp {
         let gateway = FakeGateway::start().await;
-        Self::spawn_seeded(TestDb::new(backend), Some(gateway)).await
+        Self::spawn_seeded(TestDb::seeded(backend), Some(gateway)).await
     }
 
     async fn spawn_seeded(db: TestDb, gateway: Option<FakeGateway>) -> TestApp {
         Self::spawn_seeded_with(db, gateway, &[]).await
     }
 
-    /// A server over `db` with extra configuration, seeded with the demo city.
+    /// A server over `db` (a copy of the demo city) with extra configuration.
     async fn spawn_seeded_with(
         db: TestDb,
         gateway: Option<FakeGateway>,
@@ -397,14 +479,7 @@ impl TestApp {
         let app = App::build(config_with_env(&db, gateway.as_ref(), extra))
             .await
             .expect("build app");
-        let app = Self::wrap(app, db, gateway);
-        let state = app.state.db.clone();
-        let now = app.state.clock.now_naive();
-        tokio::task::spawn_blocking(move || fixline::demo::seed(&state, now, Some(PASSWORD)))
-            .await
-            .unwrap()
-            .expect("seed demo city");
-        app
+        Self::wrap(app, db, gateway)
     }
 
     /// A server over a fresh, migrated, empty database.
@@ -414,7 +489,7 @@ impl TestApp {
 
     /// A demo-city server with extra configuration.
     pub async fn spawn_with_env(backend: Backend, extra: &[(&str, String)]) -> TestApp {
-        Self::spawn_seeded_with(TestDb::new(backend), None, extra).await
+        Self::spawn_seeded_with(TestDb::seeded(backend), None, extra).await
     }
 
     /// A demo-city server with a fake gateway and extra configuration.
@@ -423,7 +498,7 @@ impl TestApp {
         gateway: FakeGateway,
         extra: &[(&str, String)],
     ) -> TestApp {
-        Self::spawn_seeded_with(TestDb::new(backend), Some(gateway), extra).await
+        Self::spawn_seeded_with(TestDb::seeded(backend), Some(gateway), extra).await
     }
 
     /// A server over an existing database (a restart, or a second instance).
@@ -448,6 +523,7 @@ impl TestApp {
             _db: db,
             state,
             gateway,
+            admin_token: Mutex::new(None),
             handle,
             running,
         }
@@ -520,14 +596,30 @@ impl TestApp {
 
     /// Moves the server's test clock forward.
     pub async fn advance(&self, seconds: i64) {
-        let admin = self.login("admin").await;
-        self.post(
-            "/test/clock",
-            &admin,
-            serde_json::json!({ "advance_s": seconds }),
-        )
-        .await
-        .ok(200);
+        self.move_clock(serde_json::json!({ "advance_s": seconds }))
+            .await;
+    }
+
+    /// Moves the test clock as an admin, signing in again only when the kept token has expired
+    /// (tokens follow the server's clock).
+    async fn move_clock(&self, body: Value) {
+        let kept = self.admin_token.lock().unwrap().clone();
+        if let Some(token) = kept {
+            let a = self.post("/test/clock", &token, body.clone()).await;
+            if a.status != StatusCode::UNAUTHORIZED {
+                a.ok(200);
+                return;
+            }
+        }
+        let token = self.login("admin").await;
+        *self.admin_token.lock().unwrap() = Some(token.clone());
+        self.post("/test/clock", &token, body).await.ok(200);
+    }
+
+    /// Runs every engine step that is due and sends every message that is due, before
+    /// answering: what a test asserts on afterwards has happened, with no waiting on wall time.
+    pub async fn settle(&self) {
+        self.advance(0).await;
     }
 
     /// The username of the user with this id.
@@ -647,10 +739,7 @@ impl TestApp {
 
     /// Sets the server's test clock.
     pub async fn set_clock(&self, at: &str) {
-        let admin = self.login("admin").await;
-        self.post("/test/clock", &admin, serde_json::json!({ "set": at }))
-            .await
-            .ok(200);
+        self.move_clock(serde_json::json!({ "set": at })).await;
     }
 }
 

@@ -42,7 +42,7 @@ async fn sms_reply_acknowledges(backend: Backend) {
     let owner = user(&app, t["assignee_id"].as_str().unwrap()).await;
     let owner_phone = owner["phone"].as_str().unwrap().to_string();
     let gw = app.gateway.as_ref().unwrap();
-    gw.wait_for(2).await;
+    app.settle().await;
 
     // Wrong signature: refused, nothing happens.
     let forged = webhook(
@@ -88,7 +88,8 @@ async fn sms_reply_acknowledges(backend: Backend) {
     )
     .await;
     assert_eq!(garbage.ok(200)["result"], "help_sent");
-    let got = gw.wait_for(4).await;
+    app.settle().await;
+    let got = gw.messages();
     let help: Vec<&Value> = got
         .iter()
         .filter(|m| {
@@ -145,7 +146,8 @@ async fn delivery_receipts(backend: Backend) {
     app.set_clock(MONDAY_10AM).await;
     let t = ticket_for(&app, "RCPT-1").await;
     let gw = app.gateway.as_ref().unwrap();
-    let sent = gw.wait_for(2).await;
+    app.settle().await;
+    let sent = gw.messages();
     let (a, b) = (
         sent[0]["id"].as_str().unwrap(),
         sent[1]["id"].as_str().unwrap(),
@@ -370,7 +372,7 @@ async fn a_crash_mid_send_resends_after_restart(backend: Backend) {
     let gw = app.gateway.as_ref().unwrap();
     assert!(gw.messages().is_empty(), "the lease still holds");
     app.set_clock("2026-11-23T10:00:31+08:00").await;
-    let got = gw.wait_for(2).await;
+    let got = gw.messages();
     assert_eq!(got.len(), 2, "{got:?}");
     let agent = app.login("agent").await;
     let msgs = app
@@ -433,13 +435,14 @@ async fn regions_can_have_their_own_provider(backend: Backend) {
         "fault_category": "无信号", "fault_description": "全部黑屏"});
     let t = app.post("/tickets", &agent, body).await;
     assert_eq!(t.ok(201)["region_id"], app.region_id("ZJG-W").await);
-    let sent = west_gw.wait_for(2).await;
+    app.settle().await;
+    let sent = west_gw.messages();
     assert_eq!(sent.len(), 2, "the account manager and the technician");
     assert!(west_gw.to("+8613962200100").len() == 1, "{sent:?}");
     // A city ticket goes through the deployment's platform.
     ticket_for(&app, "CITY-1").await;
     let main_gw = app.gateway.as_ref().unwrap();
-    main_gw.wait_for(2).await;
+    app.settle().await;
     assert_eq!(main_gw.to("+8613962200101").len(), 1);
     assert_eq!(west_gw.messages().len(), 2, "nothing else went west");
     assert!(main_gw.to("+8613962200100").is_empty());

@@ -441,7 +441,8 @@ async fn signed_webhooks_act_once_and_for_their_own_region(backend: Backend) {
         .clone();
     assert_ne!(t["region_id"], app.region_id("ZJG-W").await);
     let gw = app.gateway.as_ref().unwrap();
-    let msgs = gw.wait_for(2).await;
+    app.settle().await;
+    let msgs = gw.messages();
     let deployment = gw.secret.clone();
     let now = chrono::Utc::now().timestamp();
 

@@ -339,6 +339,21 @@ pub fn markdown_table() -> String {
     out
 }
 
+/// A key's default as the key table states it, when it is a value rather than a description
+/// (such as `(cores)`).
+fn literal_default(env_key: &str) -> Option<&'static str> {
+    KEYS.iter()
+        .find(|k| k.env == env_key)
+        .map(|k| k.default)
+        .filter(|d| !d.is_empty() && !d.starts_with('(') && *d != "—")
+}
+
+/// The value set (`v`), else the key's default from the key table.
+fn or_default(env_key: &str, v: Option<String>) -> Result<String, ConfigError> {
+    v.or_else(|| literal_default(env_key).map(str::to_string))
+        .ok_or_else(|| err(env_key, "has no value and no default"))
+}
+
 /// The loaded configuration.
 #[derive(Clone)]
 pub struct Config {
@@ -462,14 +477,16 @@ impl Config {
             let key = KEYS.iter().find(|k| k.env == env_key)?;
             file.get(key.file).cloned()
         };
+        // The value set, else the default the key table states: defaults are stated once.
+        let value = |env_key: &str| or_default(env_key, get(env_key));
 
-        let data_dir = PathBuf::from(get("FIXLINE_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let data_dir = PathBuf::from(value("FIXLINE_DATA_DIR")?);
         let database_url = get("DATABASE_URL")
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("fixline.db").display()));
         crate::db::DatabaseUrl::parse(&database_url)
             .map_err(|e| err("DATABASE_URL", e.to_string()))?;
 
-        let listen = get("FIXLINE_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen = value("FIXLINE_LISTEN")?;
         listen.parse::<SocketAddr>().map_err(|e| {
             err(
                 "FIXLINE_LISTEN",
@@ -485,7 +502,7 @@ impl Config {
             None => None,
         };
 
-        let tz_name = get("FIXLINE_TZ").unwrap_or_else(|| "Asia/Shanghai".into());
+        let tz_name = value("FIXLINE_TZ")?;
         let tz: Tz = tz_name.parse().map_err(|_| {
             err(
                 "FIXLINE_TZ",
@@ -493,16 +510,14 @@ impl Config {
             )
         })?;
 
-        let number = |key: &str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
-            match get(key) {
-                None => Ok(default),
-                Some(v) => match v.trim().parse::<i64>() {
-                    Ok(n) if (min..=max).contains(&n) => Ok(n),
-                    _ => Err(err(
-                        key,
-                        format!("`{v}` is not a whole number from {min} to {max}"),
-                    )),
-                },
+        let number = |key: &str, min: i64, max: i64| -> Result<i64, ConfigError> {
+            let v = value(key)?;
+            match v.trim().parse::<i64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(err(
+                    key,
+                    format!("`{v}` is not a whole number from {min} to {max}"),
+                )),
             }
         };
 
@@ -563,8 +578,8 @@ impl Config {
             }
         };
 
-        let percent = |key: &str, default: &str| -> Result<u32, ConfigError> {
-            let v = get(key).unwrap_or_else(|| default.into());
+        let percent = |key: &str| -> Result<u32, ConfigError> {
+            let v = value(key)?;
             crate::domain::scoring::percent_to_bp(v.trim()).ok_or_else(|| {
                 err(
                     key,
@@ -587,14 +602,14 @@ impl Config {
                 defaults.targets_bp,
                 &crate::domain::scoring::percent_to_bp,
             )?,
-            complaint_penalty: number("FIXLINE_COMPLAINT_PENALTY", 5, 0, 100)? as f64,
-            five_star_top: number("FIXLINE_FIVE_STAR_TOP", 5, 1, 10_000)? as usize,
-            five_star_gap_bp: percent("FIXLINE_FIVE_STAR_GAP", "0.5")?,
-            appraisal_min: percent("FIXLINE_FIVE_STAR_APPRAISAL", "95")? as f64 / 100.0,
+            complaint_penalty: number("FIXLINE_COMPLAINT_PENALTY", 0, 100)? as f64,
+            five_star_top: number("FIXLINE_FIVE_STAR_TOP", 1, 10_000)? as usize,
+            five_star_gap_bp: percent("FIXLINE_FIVE_STAR_GAP")?,
+            appraisal_min: percent("FIXLINE_FIVE_STAR_APPRAISAL")? as f64 / 100.0,
         };
         let callback_force = crate::domain::sampling::Force::parse(
             "FIXLINE_CALLBACK_FORCE",
-            &get("FIXLINE_CALLBACK_FORCE").unwrap_or_else(|| "escalated,late,complaint".into()),
+            &value("FIXLINE_CALLBACK_FORCE")?,
         )
         .map_err(|e| err("FIXLINE_CALLBACK_FORCE", e.message))?;
         let callback_salt = match get("FIXLINE_CALLBACK_SALT") {
@@ -609,11 +624,11 @@ impl Config {
         };
 
         Ok(Config {
-            callback_rate_bp: percent("FIXLINE_CALLBACK_RATE", "20")?,
+            callback_rate_bp: percent("FIXLINE_CALLBACK_RATE")?,
             callback_force,
             callback_salt,
-            callback_attempts: number("FIXLINE_CALLBACK_ATTEMPTS", 3, 1, 20)? as u32,
-            callback_retry_h: number("FIXLINE_CALLBACK_RETRY_H", 48, 1, 24 * 31)?,
+            callback_attempts: number("FIXLINE_CALLBACK_ATTEMPTS", 1, 20)? as u32,
+            callback_retry_h: number("FIXLINE_CALLBACK_RETRY_H", 1, 24 * 31)?,
             scoring,
             sms,
             sms_fallback,
@@ -630,55 +645,48 @@ impl Config {
             sms_templates,
             outbox: OutboxConfig {
                 timeout: std::time::Duration::from_secs(
-                    number("FIXLINE_SMS_TIMEOUT_S", 15, 1, 120)? as u64,
+                    number("FIXLINE_SMS_TIMEOUT_S", 1, 120)? as u64
                 ),
                 backoff_cap: chrono::Duration::seconds(number(
                     "FIXLINE_SMS_BACKOFF_CAP_S",
-                    30,
                     2,
                     3600,
                 )?),
                 horizon: chrono::Duration::seconds(number(
                     "FIXLINE_SMS_RETRY_HORIZON_S",
-                    86_400,
                     60,
                     7 * 86_400,
                 )?),
                 breaker: crate::notify::breaker::BreakerPolicy {
-                    trip_after: number("FIXLINE_SMS_TRIP_AFTER", 5, 1, 1000)? as u32,
-                    probe_every: chrono::Duration::seconds(number(
-                        "FIXLINE_SMS_PROBE_S",
-                        30,
-                        1,
-                        3600,
-                    )?),
+                    trip_after: number("FIXLINE_SMS_TRIP_AFTER", 1, 1000)? as u32,
+                    probe_every: chrono::Duration::seconds(number("FIXLINE_SMS_PROBE_S", 1, 3600)?),
                     probe_timeout: chrono::Duration::seconds(
-                        number("FIXLINE_SMS_TIMEOUT_S", 15, 1, 120)? * 4,
+                        number("FIXLINE_SMS_TIMEOUT_S", 1, 120)? * 4,
                     ),
                 },
             },
-            sms_concurrency: number("FIXLINE_SMS_CONCURRENCY", 8, 1, 256)? as usize,
-            promise_repair_h: number("FIXLINE_PROMISE_REPAIR_H", 24, 1, 24 * 60)?,
-            promise_install_h: number("FIXLINE_PROMISE_INSTALL_H", 72, 1, 24 * 60)?,
-            arrival_grace_min: number("FIXLINE_ARRIVAL_GRACE_MIN", 10, 0, 24 * 60)?,
-            check_in_far_m: number("FIXLINE_CHECK_IN_FAR_M", 500, 10, 100_000)? as f64,
+            sms_concurrency: number("FIXLINE_SMS_CONCURRENCY", 1, 256)? as usize,
+            promise_repair_h: number("FIXLINE_PROMISE_REPAIR_H", 1, 24 * 60)?,
+            promise_install_h: number("FIXLINE_PROMISE_INSTALL_H", 1, 24 * 60)?,
+            arrival_grace_min: number("FIXLINE_ARRIVAL_GRACE_MIN", 0, 24 * 60)?,
+            check_in_far_m: number("FIXLINE_CHECK_IN_FAR_M", 10, 100_000)? as f64,
             database_url,
             listen,
             data_dir,
             jwt_secret,
             tz,
-            log: get("RUST_LOG").unwrap_or_else(|| "info".into()),
-            access_token_ttl_s: number("FIXLINE_ACCESS_TOKEN_TTL_S", 900, 60, 86_400)?,
-            refresh_token_ttl_s: number("FIXLINE_REFRESH_TOKEN_TTL_S", 2_592_000, 300, 31_536_000)?,
-            db_pool_size: number("FIXLINE_DB_POOL_SIZE", 10, 1, 1000)? as u32,
+            log: value("RUST_LOG")?,
+            access_token_ttl_s: number("FIXLINE_ACCESS_TOKEN_TTL_S", 60, 86_400)?,
+            refresh_token_ttl_s: number("FIXLINE_REFRESH_TOKEN_TTL_S", 300, 31_536_000)?,
+            db_pool_size: number("FIXLINE_DB_POOL_SIZE", 1, 1000)? as u32,
             workers: match get("FIXLINE_WORKERS") {
                 None => None,
-                Some(_) => Some(number("FIXLINE_WORKERS", 1, 1, 1024)? as usize),
+                Some(_) => Some(number("FIXLINE_WORKERS", 1, 1024)? as usize),
             },
-            body_limit: number("FIXLINE_BODY_LIMIT", 1 << 20, 1024, 1 << 30)? as usize,
-            rate_limit_key: number("FIXLINE_RATE_LIMIT_KEY", 6000, 0, 1_000_000)? as u32,
-            rate_limit_user: number("FIXLINE_RATE_LIMIT_USER", 300, 0, 1_000_000)? as u32,
-            import_limit: number("FIXLINE_IMPORT_LIMIT", 64 << 20, 1024, 1 << 31)? as usize,
+            body_limit: number("FIXLINE_BODY_LIMIT", 1024, 1 << 30)? as usize,
+            rate_limit_key: number("FIXLINE_RATE_LIMIT_KEY", 0, 1_000_000)? as u32,
+            rate_limit_user: number("FIXLINE_RATE_LIMIT_USER", 0, 1_000_000)? as u32,
+            import_limit: number("FIXLINE_IMPORT_LIMIT", 1024, 1 << 31)? as usize,
             test_clock,
             test_clock_start,
         })
@@ -729,8 +737,8 @@ fn sms_config(get: &dyn Fn(&str) -> Option<String>) -> Result<SmsConfig, ConfigE
                     "must be SECRET_ID,SECRET_KEY,SDK_APP_ID,SIGN_NAME,TEMPLATE_ID",
                 ));
             }
-            let endpoint = get("FIXLINE_TENCENT_SMS_ENDPOINT")
-                .unwrap_or_else(|| "https://sms.tencentcloudapi.com".into());
+            let endpoint = "FIXLINE_TENCENT_SMS_ENDPOINT";
+            let endpoint = or_default(endpoint, get(endpoint))?;
             if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
                 return Err(err(
                     "FIXLINE_TENCENT_SMS_ENDPOINT",
@@ -739,7 +747,10 @@ fn sms_config(get: &dyn Fn(&str) -> Option<String>) -> Result<SmsConfig, ConfigE
             }
             SmsConfig::Tencent {
                 endpoint,
-                region: get("FIXLINE_TENCENT_SMS_REGION").unwrap_or_else(|| "ap-guangzhou".into()),
+                region: or_default(
+                    "FIXLINE_TENCENT_SMS_REGION",
+                    get("FIXLINE_TENCENT_SMS_REGION"),
+                )?,
                 secret_id: parts[0].into(),
                 secret_key: SecretString::from(parts[1].to_string()),
                 sdk_app_id: parts[2].into(),

@@ -383,7 +383,7 @@ pub struct Config {
     pub sms_regions: Vec<(String, SmsConfig, Option<SmsConfig>)>,
     /// The shared token Tencent's callbacks carry in their URL.
     pub tencent_callback_token: Option<SecretString>,
-    pub sms_templates: crate::notify::templates::Templates,
+    pub sms_templates: crate::flow::messages::Templates,
     pub outbox: OutboxConfig,
     pub sms_concurrency: usize,
     pub promise_repair_h: i64,
@@ -568,12 +568,12 @@ impl Config {
         };
 
         let sms_templates = match get("FIXLINE_SMS_TEMPLATES") {
-            None => crate::notify::templates::Templates::default(),
+            None => crate::flow::messages::Templates::default(),
             Some(path) => {
                 let text = std::fs::read_to_string(&path).map_err(|e| {
                     err("FIXLINE_SMS_TEMPLATES", format!("cannot read {path}: {e}"))
                 })?;
-                crate::notify::templates::Templates::with_overrides(&text)
+                crate::flow::messages::Templates::with_overrides(&text)
                     .map_err(|e| err("FIXLINE_SMS_TEMPLATES", format!("{path}: {e}")))?
             }
         };
@@ -890,7 +890,7 @@ mod tests {
             .find(|k| k.env == "FIXLINE_SMS_TEMPLATES")
             .unwrap()
             .doc;
-        for p in crate::notify::templates::Purpose::ALL {
+        for p in crate::flow::messages::Purpose::ALL {
             assert!(doc.contains(&format!("`{}`", p.as_str())), "{}", p.as_str());
         }
     }

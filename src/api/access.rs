@@ -141,6 +141,15 @@ pub fn lookup(method: &Method, pattern: &str) -> Option<Access> {
         .map(|(_, _, a)| *a)
 }
 
+/// The methods of the operations on route `pattern`, for a 405's `Allow` header.
+pub fn methods(pattern: &str) -> Vec<&'static str> {
+    OPERATIONS
+        .iter()
+        .filter(|(_, p, _)| *p == pattern)
+        .map(|(m, _, _)| *m)
+        .collect()
+}
+
 /// Whether `role` may call an operation open to `roles`.
 pub fn allows(roles: &[Role], role: Role) -> bool {
     role == Role::Admin || roles.contains(&role)

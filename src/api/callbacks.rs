@@ -6,6 +6,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::extract::visible;
 use super::state::AppState;
 use super::tickets::acting;
 use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
@@ -111,9 +112,7 @@ async fn get(
     let (c, t) = state
         .db
         .read(move |conn| -> ApiResult<_> {
-            let c = callbacks::get(conn, &id)?
-                .filter(|c| scope.allows(&c.region_id))
-                .ok_or_else(|| ApiError::not_found("no such callback"))?;
+            let c = visible(callbacks::get(conn, &id)?, &scope, "callback")?;
             let t = tickets::get(conn, &c.ticket_id)?;
             Ok((c, t))
         })

@@ -4,6 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::extract::visible;
 use super::state::AppState;
 use super::tickets::{acting, instant};
 use super::{created, resource, utc, ApiError, ApiResult, Caller, JsonBody};
@@ -178,9 +179,7 @@ async fn get(
     let (c, h) = state
         .db
         .read(move |conn| -> ApiResult<_> {
-            let c = complaints::get(conn, &id)?
-                .filter(|c| scope.allows(&c.region_id))
-                .ok_or_else(|| ApiError::not_found("no such complaint"))?;
+            let c = visible(complaints::get(conn, &id)?, &scope, "complaint")?;
             let h = complaints::history(conn, &c.id)?;
             Ok((c, h))
         })

@@ -30,6 +30,8 @@ pub struct Problem {
     cause: Option<String>,
     /// Seconds for the `Retry-After` header.
     retry_after: Option<u64>,
+    /// The methods for the `Allow` header of a 405.
+    allow: Option<String>,
 }
 
 impl std::ops::Deref for ApiError {
@@ -55,6 +57,7 @@ impl ApiError {
             extra: Map::new(),
             cause: None,
             retry_after: None,
+            allow: None,
         }))
     }
 
@@ -96,13 +99,16 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
     }
 
-    pub fn method_not_allowed(detail: impl Into<String>) -> Self {
-        Self::new(
+    /// 405, with the methods the resource does allow (sent as `Allow`).
+    pub fn method_not_allowed(detail: impl Into<String>, allow: &[&str]) -> Self {
+        let mut e = Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method-not-allowed",
             "Method not allowed",
             detail,
-        )
+        );
+        e.0.allow = Some(allow.join(", "));
+        e
     }
 
     /// 409: the request conflicts with the resource's current state.
@@ -226,6 +232,9 @@ impl ResponseError for ApiError {
         res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if self.status == StatusCode::UNAUTHORIZED {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let Some(allow) = &self.allow {
+            res.insert_header((header::ALLOW, allow.as_str()));
         }
         match self.retry_after {
             Some(s) => {

@@ -191,6 +191,17 @@ impl Caller {
     }
 }
 
+/// `row` if it is in the caller's regions; otherwise, as when it does not exist, 404 "no such
+/// `what`", so ids of other regions reveal nothing.
+pub fn visible<T: crate::store::Regional>(
+    row: Option<T>,
+    scope: &RegionScope,
+    what: &str,
+) -> Result<T, ApiError> {
+    row.filter(|r| scope.allows(r.region_id()))
+        .ok_or_else(|| ApiError::not_found(format!("no such {what}")))
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;

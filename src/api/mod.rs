@@ -74,11 +74,14 @@ pub fn resource(path: &str) -> Resource {
 }
 
 async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::method_not_allowed(format!(
-        "{} is not allowed on {}",
-        req.method(),
-        req.path()
-    )))
+    let allow = req
+        .match_pattern()
+        .map(|p| access::methods(&p))
+        .unwrap_or_default();
+    Err(ApiError::method_not_allowed(
+        format!("{} is not allowed on {}", req.method(), req.path()),
+        &allow,
+    ))
 }
 
 /// The answer for paths no route matches.

@@ -7,6 +7,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::extract::visible;
 use super::state::AppState;
 use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::domain::callback::Outcome;
@@ -370,9 +371,7 @@ async fn drill_down(
     let items = state
         .db
         .read(move |conn| -> ApiResult<Vec<Value>> {
-            districts::get(conn, &d.district_id)?
-                .filter(|x| scope.allows(&x.region_id))
-                .ok_or_else(|| ApiError::not_found("no such district"))?;
+            visible(districts::get(conn, &d.district_id)?, &scope, "district")?;
             Ok(match metric {
                 None => reports::district_complaints(conn, &d)?
                     .iter()
@@ -483,9 +482,11 @@ async fn record_appraisal(
     state
         .db
         .write(move |conn| -> ApiResult<()> {
-            districts::get(conn, &stored.district_id)?
-                .filter(|d| scope.allows(&d.region_id))
-                .ok_or_else(|| ApiError::not_found("no such district"))?;
+            visible(
+                districts::get(conn, &stored.district_id)?,
+                &scope,
+                "district",
+            )?;
             appraisals::insert(conn, &stored)?;
             Ok(())
         })
@@ -503,9 +504,7 @@ async fn appraisal_history(
     let rows = state
         .db
         .read(move |conn| -> ApiResult<_> {
-            districts::get(conn, &id)?
-                .filter(|d| scope.allows(&d.region_id))
-                .ok_or_else(|| ApiError::not_found("no such district"))?;
+            visible(districts::get(conn, &id)?, &scope, "district")?;
             Ok(appraisals::history(conn, &id)?)
         })
         .await?;

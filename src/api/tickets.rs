@@ -499,7 +499,7 @@ async fn messages(
                 .collect();
             json!({"id": n.id, "to": n.recipient_phone, "recipient_user_id": n.recipient_user_id, "purpose": n.purpose,
                    "text": n.body, "chars": n.body.chars().count(),
-                   "segments": crate::notify::templates::segments(&n.body), "status": n.status, "created_at": utc(n.created_at),
+                   "segments": crate::flow::messages::segments(&n.body), "status": n.status, "created_at": utc(n.created_at),
                    "accepted_at": n.accepted_at.map(utc), "delivered_at": n.delivered_at.map(utc),
                    "next_attempt_at": utc(n.next_attempt_at), "last_error": n.last_error, "attempts": tried})
         })

@@ -5,13 +5,13 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::json;
 
+use super::messages::Purpose;
 use super::{event, notify, save, Actor, FlowConfig, FlowError, FlowResult};
 use crate::db::DbConn;
 use crate::domain::routing::distance_m;
 use crate::domain::sla::Stage;
 use crate::domain::ticket::{transition, Action};
 use crate::domain::{required_text, Invalid, RegionScope, Role, WgsPoint};
-use crate::notify::templates::Purpose;
 use crate::store::tickets::{self, TicketRow};
 use crate::store::users;
 

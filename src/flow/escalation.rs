@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use serde_json::json;
 
 use super::actions::hand_over;
+use super::messages::Purpose;
 use super::{
     candidates, event, notify_naming, on_duty_staff, save, staff, Actor, FlowConfig, FlowError,
     FlowResult,
@@ -16,7 +17,6 @@ use crate::domain::routing::rank;
 use crate::domain::sla::{due_check, Check, EscalationStep, Stage, LAST_LEVEL};
 use crate::domain::ticket::{transition, Action, Status};
 use crate::domain::Role;
-use crate::notify::templates::Purpose;
 use crate::store::users::{self, UserRow};
 use crate::store::{assignments, tickets};
 

@@ -5,6 +5,7 @@
 use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
+use super::messages::Purpose;
 use super::{
     candidates_from, event, notify, on_duty_staff, reschedule, staff, Actor, FlowConfig, FlowResult,
 };
@@ -13,7 +14,6 @@ use crate::domain::routing::rank;
 use crate::domain::sla::SlaPolicy;
 use crate::domain::ticket::{transition, Action, Status, TicketKind};
 use crate::domain::{new_id, PhoneNumber, Role, WgsPoint};
-use crate::notify::templates::Purpose;
 use crate::store::duty::{self, PositionRow};
 use crate::store::tickets::{self, TicketRow};
 use crate::store::users::UserRow;

@@ -8,6 +8,7 @@ pub mod callbacks;
 pub mod complaints;
 pub mod escalation;
 pub mod intake;
+pub mod messages;
 pub mod outbox;
 pub mod postponement;
 pub mod replies;
@@ -24,11 +25,11 @@ use crate::domain::routing::Candidate;
 use crate::domain::sla::{self, SlaPolicy};
 use crate::domain::ticket::{IllegalTransition, TicketKind};
 use crate::domain::{new_id, Invalid, Role};
-use crate::notify::templates::Purpose;
 use crate::store::notifications::{self, NotificationRow};
 use crate::store::tickets::{self, EventRow, TicketRow};
 use crate::store::users::{self, UserFilter, UserRow};
 use crate::store::{duty, policies, tickets as ticket_store};
+use messages::Purpose;
 
 /// The rules in force.
 #[derive(Debug, Clone)]
@@ -38,7 +39,7 @@ pub struct FlowConfig {
     /// A check-in farther than this from the customer's location is flagged.
     pub far_check_in_m: f64,
     /// Message texts.
-    pub templates: std::sync::Arc<crate::notify::templates::Templates>,
+    pub templates: std::sync::Arc<messages::Templates>,
     /// Which resolved tickets get a callback, and how unreachable customers are retried.
     pub callbacks: callbacks::CallbackConfig,
 }

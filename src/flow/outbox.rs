@@ -5,11 +5,11 @@
 use chrono::NaiveDateTime;
 use serde_json::json;
 
+use super::messages::Purpose;
 use super::{event, queue_sms, save, staff, Actor, FlowConfig, FlowResult};
 use crate::db::DbConn;
 use crate::domain::sla::Stage;
 use crate::domain::Role;
-use crate::notify::templates::Purpose;
 use crate::store::notifications::{self, NotificationRow};
 use crate::store::tickets;
 use crate::store::users::{self, UserFilter};
@@ -126,7 +126,7 @@ pub fn lost(
     if row.purpose != SMS_FAILED {
         let text = format!(
             "【短信未送达 {}】发给 {} 的通知未能送达，请电话联系。地址：{}。",
-            crate::notify::templates::short_ref(&t),
+            super::messages::short_ref(&t),
             row.recipient_phone,
             t.address
         );

@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{json, Value};
 
 use super::actions::{load_visible, naive, Acting, FIELD};
+use super::messages::Purpose;
 use super::replies::ReplyOutcome;
 use super::{event, notify, on_duty_staff, save, staff, Actor, FlowConfig, FlowError, FlowResult};
 use crate::db::DbConn;
@@ -16,7 +17,6 @@ use crate::domain::postponement::{
 };
 use crate::domain::ticket::{transition, Action};
 use crate::domain::{new_id, required_text, Invalid, PhoneNumber, Role};
-use crate::notify::templates::Purpose;
 use crate::store::notifications::{self, NotificationRow};
 use crate::store::postponements::{self, Decision, PostponementRow};
 use crate::store::tickets::{self, TicketRow};

@@ -7,12 +7,12 @@ use chrono::NaiveDateTime;
 use serde_json::json;
 
 use super::actions::{acknowledge, Acting};
+use super::messages::short_ref;
 use super::{event, queue_sms, Actor, FlowConfig, FlowError, FlowResult};
 use crate::db::DbConn;
 use crate::domain::sms_reply::{self, HELP};
 use crate::domain::ticket::Status;
 use crate::domain::{PhoneNumber, RegionScope, Role};
-use crate::notify::templates::short_ref;
 use crate::store::tickets::{self, TicketRow};
 use crate::store::users::{self, UserFilter};
 

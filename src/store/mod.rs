@@ -28,3 +28,25 @@ pub mod users;
 pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> diesel::result::Error {
     diesel::result::Error::DeserializationError(format!("stored {what} is invalid: {e}").into())
 }
+
+/// A row that belongs to one region: what region scoping checks.
+pub trait Regional {
+    fn region_id(&self) -> &str;
+}
+
+macro_rules! regional {
+    ($($row:ty),*) => {$(
+        impl Regional for $row {
+            fn region_id(&self) -> &str {
+                &self.region_id
+            }
+        }
+    )*};
+}
+
+regional!(
+    callbacks::CallbackRow,
+    complaints::ComplaintRow,
+    districts::DistrictRow,
+    tickets::TicketRow
+);

@@ -42,6 +42,10 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 
 mod common;
+#[path = "../tests/support/fake_gateway.rs"]
+#[allow(dead_code)]
+mod fake_gateway;
+use fake_gateway::FakeGateway;
 
 use fixline::app::App;
 use fixline::config::Config;
@@ -299,42 +303,6 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores, {} GiB", mem / 1024 / 1024)
 }
 
-/// A fake SMS gateway on 127.0.0.1 that accepts everything at once, or answers 503 to
-/// everything while `down` is set; `requests` counts what reached it.
-async fn fake_gateway(
-    down: Arc<AtomicBool>,
-    requests: Arc<AtomicUsize>,
-) -> (String, actix_web::dev::ServerHandle) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = actix_web::HttpServer::new(move || {
-        let (down, requests) = (down.clone(), requests.clone());
-        actix_web::App::new().route(
-            "/sms",
-            actix_web::web::post().to(move |body: actix_web::web::Json<Value>| {
-                let (down, requests) = (down.clone(), requests.clone());
-                async move {
-                    requests.fetch_add(1, Ordering::Relaxed);
-                    if down.load(Ordering::Relaxed) {
-                        return actix_web::HttpResponse::ServiceUnavailable().finish();
-                    }
-                    actix_web::HttpResponse::Ok().json(
-                        json!({"message_id": format!("gw-{}", body["id"].as_str().unwrap_or(""))}),
-                    )
-                }
-            }),
-        )
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .unwrap()
-    .run();
-    let handle = server.handle();
-    tokio::spawn(server);
-    (format!("http://127.0.0.1:{port}/sms"), handle)
-}
-
 /// A bare actix-web server answering `payload` as JSON on `GET /me/tickets`, with `workers`.
 async fn bare_server(payload: Value, workers: usize) -> (String, actix_web::dev::ServerHandle) {
     let payload = Arc::new(payload);
@@ -487,13 +455,19 @@ async fn record_call(client: &Client, key: &str, phase: &str, i: usize, bbox: [f
 }
 
 /// The server's configuration: SMS to `gateway`, and to `fallback` while it is down.
-fn config(url: &str, dir: &std::path::Path, gateway: &str, fallback: &str) -> Config {
-    let secret = "bench-gateway-secret-0123456789";
+fn config(
+    url: &str,
+    dir: &std::path::Path,
+    gateway: &FakeGateway,
+    fallback: &FakeGateway,
+) -> Config {
+    let (secret, fallback_secret) = (&gateway.secret, &fallback.secret);
+    let (gateway, fallback) = (&gateway.url, &fallback.url);
     let fallback_file = dir.join("sms_fallback.toml");
     std::fs::write(
         &fallback_file,
         format!(
-            "sms_provider = \"webhook\"\nsms_webhook_url = \"{fallback}\"\nsms_webhook_secret = \"{secret}\"\n"
+            "sms_provider = \"webhook\"\nsms_webhook_url = \"{fallback}\"\nsms_webhook_secret = \"{fallback_secret}\"\n"
         ),
     )
     .expect("write the fallback provider");
@@ -506,7 +480,7 @@ fn config(url: &str, dir: &std::path::Path, gateway: &str, fallback: &str) -> Co
         ("FIXLINE_RATE_LIMIT_KEY", "0".into()),
         ("FIXLINE_SMS_PROVIDER", "webhook".into()),
         ("FIXLINE_SMS_WEBHOOK_URL", gateway.to_string()),
-        ("FIXLINE_SMS_WEBHOOK_SECRET", secret.into()),
+        ("FIXLINE_SMS_WEBHOOK_SECRET", secret.to_string()),
         ("FIXLINE_SMS_FALLBACK", fallback_file.display().to_string()),
         (
             "FIXLINE_JWT_SECRET",
@@ -547,14 +521,10 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
         println!("  {k}: {v}");
         figures.push((k.to_string(), v));
     };
-    let primary_down = Arc::new(AtomicBool::new(false));
-    let primary_requests = Arc::new(AtomicUsize::new(0));
-    let (gateway_url, gateway) = fake_gateway(primary_down.clone(), primary_requests.clone()).await;
-    let fallback_requests = Arc::new(AtomicUsize::new(0));
-    let (fallback_url, fallback) =
-        fake_gateway(Arc::new(AtomicBool::new(false)), fallback_requests.clone()).await;
+    let gateway = FakeGateway::start_counting().await;
+    let fallback = FakeGateway::start_counting().await;
     rss.take_peak_mb();
-    let app = App::build(config(url, dir, &gateway_url, &fallback_url))
+    let app = App::build(config(url, dir, &gateway, &fallback))
         .await
         .expect("build the server");
     let state = app.state();
@@ -751,11 +721,8 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
     // 2b. The same storm with the first SMS platform down (answering 503) and a second one
     //     configured: push latency through the second, and what still reached the first.
     if wanted("failover") {
-        primary_down.store(true, Ordering::Relaxed);
-        let (to_first, to_second) = (
-            primary_requests.load(Ordering::Relaxed),
-            fallback_requests.load(Ordering::Relaxed),
-        );
+        gateway.set_down(true);
+        let (to_first, to_second) = (gateway.attempts(), fallback.attempts());
         rss.take_peak_mb();
         let (took, push) = storm(
             &client,
@@ -768,7 +735,7 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
         )
         .await;
         let peak = rss.take_peak_mb();
-        primary_down.store(false, Ordering::Relaxed);
+        gateway.set_down(false);
         fig(
             "failover storm",
             format!(
@@ -776,8 +743,8 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
                 sizes.storm_calls,
                 took.as_secs_f64(),
                 push.len(),
-                primary_requests.load(Ordering::Relaxed) - to_first,
-                fallback_requests.load(Ordering::Relaxed) - to_second,
+                gateway.attempts() - to_first,
+                fallback.attempts() - to_second,
             ),
         );
         fig(
@@ -1072,8 +1039,7 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
         (read_status_kb("VmHWM:") / 1024).to_string(),
     );
     handle.stop(true).await;
-    gateway.stop(true).await;
-    fallback.stop(true).await;
+    drop((gateway, fallback));
     figures
 }
 

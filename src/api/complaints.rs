@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::extract::visible;
 use super::state::AppState;
-use super::tickets::{acting, instant};
+use super::tickets::acting;
 use super::{created, resource, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::domain::complaint::{Source, Status};
 use crate::domain::period::Month;
@@ -86,7 +86,7 @@ async fn create(
     let received_at = match &req.received_at {
         None => now,
         Some(s) => {
-            let t = instant("received_at", s)?.naive_utc();
+            let t = super::parse_instant("received_at", s)?;
             if t > now {
                 return Err(ApiError::invalid("received_at", "is in the future"));
             }

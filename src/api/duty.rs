@@ -41,9 +41,7 @@ async fn who_is_on_duty(
     caller.require_region(&region_id)?;
     let at = match q.into_inner().at {
         None => state.clock.now(),
-        Some(s) => DateTime::parse_from_rfc3339(&s)
-            .map_err(|_| ApiError::invalid("at", format!("`{s}` is not an RFC 3339 time")))?
-            .with_timezone(&Utc),
+        Some(s) => super::instant("at", &s)?,
     };
     let tz = state.flow.tz;
     let people = state
@@ -248,13 +246,8 @@ async fn add_override(
     let region_id = id.into_inner();
     caller.require_region(&region_id)?;
     let role = DutyRole::parse("role", &req.role)?;
-    let parse = |f: &str, s: &str| {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.naive_utc())
-            .map_err(|_| ApiError::invalid(f, format!("`{s}` is not an RFC 3339 time")))
-    };
-    let starts = parse("starts_at", &req.starts_at)?;
-    let ends = parse("ends_at", &req.ends_at)?;
+    let starts = super::parse_instant("starts_at", &req.starts_at)?;
+    let ends = super::parse_instant("ends_at", &req.ends_at)?;
     if ends <= starts {
         return Err(ApiError::invalid("ends_at", "must be after starts_at"));
     }

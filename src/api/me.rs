@@ -63,10 +63,7 @@ async fn position(
     let now = state.clock.now_naive();
     let at = match req.at.as_deref() {
         None => now,
-        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
-            .map_err(|_| ApiError::invalid("at", format!("`{s}` is not an RFC 3339 time")))?
-            .naive_utc()
-            .min(now),
+        Some(s) => super::parse_instant("at", s)?.min(now),
     };
     let row = PositionRow {
         user_id,

@@ -157,11 +157,22 @@ fn encodes_control(raw: &str) -> bool {
     }) || b.iter().any(|c| c.is_ascii_control())
 }
 
-/// An RFC 3339 instant from the request, as stored (UTC); 422 on `field` otherwise.
-pub fn parse_instant(field: &str, s: &str) -> Result<NaiveDateTime, ApiError> {
+/// An RFC 3339 instant from the request; refused on `field` otherwise. The one parser of times
+/// a caller sends.
+pub fn instant(field: &str, s: &str) -> Result<DateTime<Utc>, crate::domain::Invalid> {
     DateTime::parse_from_rfc3339(s.trim())
-        .map(|t| t.naive_utc())
-        .map_err(|_| ApiError::invalid(field, format!("`{s}` is not an RFC 3339 time")))
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            crate::domain::Invalid::new(
+                field,
+                format!("`{s}` is not an RFC 3339 time, e.g. 2026-11-23T14:30:00+08:00"),
+            )
+        })
+}
+
+/// [`instant`], as stored (UTC).
+pub fn parse_instant(field: &str, s: &str) -> Result<NaiveDateTime, ApiError> {
+    Ok(instant(field, s)?.naive_utc())
 }
 
 /// A stored UTC timestamp as an RFC 3339 instant.

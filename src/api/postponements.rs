@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::instant::UtcInstant;
 use super::state::AppState;
-use super::tickets::{act, acting, instant, TicketDto};
-use super::{resource, ApiError, ApiResult, Caller, Items, JsonBody};
+use super::tickets::{act, acting, TicketDto};
+use super::{instant, resource, ApiError, ApiResult, Caller, Items, JsonBody};
 use crate::flow::actions::load_visible;
 use crate::flow::postponement::{self, Postponement, Recorded};
 use crate::store::postponements::{self as store, PostponementRow};

@@ -1,7 +1,6 @@
 //! `POST /test/clock`: moves the frozen test clock (only mounted with `FIXLINE_TEST_CLOCK=1`).
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -45,12 +44,7 @@ async fn move_clock(
                 "must be from 0 to 31622400 seconds",
             ))
         }
-        (None, Some(at)) => {
-            let at = DateTime::parse_from_rfc3339(&at).map_err(|e| {
-                ApiError::invalid("set", format!("`{at}` is not an RFC 3339 time ({e})"))
-            })?;
-            clock.set(at.with_timezone(&Utc))
-        }
+        (None, Some(at)) => clock.set(super::instant("set", &at)?),
         _ => {
             return Err(ApiError::invalid(
                 "advance_s",

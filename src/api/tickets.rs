@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::extract::CallerKind;
 use super::instant::UtcInstant;
 use super::state::AppState;
-use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
+use super::{instant, resource, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::domain::sla::Stage;
 use crate::domain::ticket::{Status, TicketKind};
 use crate::domain::{required_text, Code, Crs, Invalid, PhoneNumber, WgsPoint};
@@ -532,17 +532,6 @@ where
     .await?;
     state.kick_for(t.next_deadline_at);
     Ok(HttpResponse::Ok().json(TicketDto::new(t, now)))
-}
-
-pub fn instant(field: &str, s: &str) -> Result<DateTime<Utc>, Invalid> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            Invalid::new(
-                field,
-                format!("`{s}` is not an RFC 3339 time, e.g. 2026-11-23T14:30:00+08:00"),
-            )
-        })
 }
 
 #[derive(Deserialize)]

@@ -101,6 +101,11 @@ fn every_operation_documents_its_errors() {
                     "{m} {path:?} does not document 401"
                 );
             }
+            // Any query string with control characters is refused, on every route.
+            assert!(
+                codes.iter().any(|c| c == "422"),
+                "{m} {path:?} does not document 422"
+            );
             // A path naming a resource may name one that does not exist.
             if path.as_str().unwrap().contains('{') {
                 assert!(

@@ -950,7 +950,7 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
                     r.next_deadline_at = r.next_deadline_at.map(|d| d + chrono::Duration::days(2));
                     r.ack_due_at = r.ack_due_at.map(|d| d + chrono::Duration::days(2));
                 } else {
-                    r.status = "resolved".into();
+                    r.status = fixline::domain::ticket::Status::Resolved;
                     r.acknowledged_at = Some(r.created_at + chrono::Duration::minutes(5));
                     r.resolved_at = Some(r.created_at + chrono::Duration::hours(3));
                     r.resolve_on_time = Some(true);
@@ -1300,7 +1300,7 @@ async fn fill(db: &Db, n: usize, row: impl Fn(usize) -> TicketRow + Send + 'stat
                 while j < end {
                     let batch: Vec<TicketRow> = (j..(j + 500).min(end)).map(&row).collect();
                     // Multi-row inserts need the concrete backend.
-                    let insert = diesel::insert_into(tickets::table).values(&batch);
+                    let insert = diesel::insert_into(tickets::table).values(batch);
                     match conn {
                         DbConn::Sqlite(c) => insert.execute(c)?,
                         DbConn::Postgres(c) => insert.execute(c)?,

@@ -114,6 +114,33 @@ impl fmt::Display for Status {
     }
 }
 
+/// Stored as text: the store reads and writes a ticket's status and kind through these.
+impl TryFrom<String> for Status {
+    type Error = Invalid;
+    fn try_from(s: String) -> Result<Self, Invalid> {
+        Status::parse("status", &s)
+    }
+}
+
+impl From<Status> for String {
+    fn from(s: Status) -> String {
+        s.as_str().to_string()
+    }
+}
+
+impl TryFrom<String> for TicketKind {
+    type Error = Invalid;
+    fn try_from(s: String) -> Result<Self, Invalid> {
+        TicketKind::parse("kind", &s)
+    }
+}
+
+impl From<TicketKind> for String {
+    fn from(k: TicketKind) -> String {
+        k.as_str().to_string()
+    }
+}
+
 /// Something that changes a ticket's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {

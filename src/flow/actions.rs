@@ -76,8 +76,8 @@ pub fn acknowledge(
         return Err(Invalid::new("appointment_at", "must not be in the past").into());
     }
     let mut t = load_visible(conn, id, who)?;
-    let next = transition(t.status()?, Action::Acknowledge)?;
-    t.set_status(next);
+    let next = transition(t.status, Action::Acknowledge)?;
+    t.status = next;
     crate::store::assignments::acknowledged(conn, &t.id, now)?;
     t.settle(Stage::Contact, now);
     t.appointment_at = Some(naive(appointment_at));
@@ -107,8 +107,8 @@ pub fn check_in(
 ) -> FlowResult<TicketRow> {
     who.require(&FIELD, "check in")?;
     let mut t = load_visible(conn, id, who)?;
-    let next = transition(t.status()?, Action::CheckIn)?;
-    t.set_status(next);
+    let next = transition(t.status, Action::CheckIn)?;
+    t.status = next;
     t.settle(Stage::Arrival, now);
     let distance = t
         .lat
@@ -142,8 +142,8 @@ pub fn resolve(
     let code = required_text("resolution_code", code, 64)?;
     let notes = notes.trim().to_string();
     let mut t = load_visible(conn, id, who)?;
-    let next = transition(t.status()?, Action::Resolve)?;
-    t.set_status(next);
+    let next = transition(t.status, Action::Resolve)?;
+    t.status = next;
     t.settle(Stage::Resolve, now);
     t.resolution_code = Some(code.clone());
     t.resolution_notes = (!notes.is_empty()).then_some(notes.clone());
@@ -218,8 +218,8 @@ pub(crate) fn hand_over(
             &json!({"to": user_id}).to_string(),
         )?;
     }
-    let next = transition(t.status()?, Action::Assign)?;
-    t.set_status(next);
+    let next = transition(t.status, Action::Assign)?;
+    t.status = next;
     t.assignee_id = Some(user_id.to_string());
     t.assigned_at = Some(now);
     let policy = super::ticket_policy(conn, cfg, t)?;
@@ -264,8 +264,8 @@ pub fn cancel(
     who.require(&[Role::Dispatcher, Role::Agent], "cancel tickets")?;
     let reason = required_text("reason", reason, 500)?;
     let mut t = load_visible(conn, id, who)?;
-    let next = transition(t.status()?, Action::Cancel)?;
-    t.set_status(next);
+    let next = transition(t.status, Action::Cancel)?;
+    t.status = next;
     t.cancelled_at = Some(now);
     t.cancel_reason = Some(reason.clone());
     save(conn, &mut t, cfg, now)?;
@@ -293,8 +293,8 @@ pub fn close(
         "close tickets",
     )?;
     let mut t = load_visible(conn, id, who)?;
-    let next = transition(t.status()?, Action::Close)?;
-    t.set_status(next);
+    let next = transition(t.status, Action::Close)?;
+    t.status = next;
     t.closed_at = Some(now);
     save(conn, &mut t, cfg, now)?;
     event(conn, &t, now, &who.actor, "closed", json!({}), None)?;
@@ -314,16 +314,16 @@ pub fn amend(
 ) -> FlowResult<TicketRow> {
     who.require(&[Role::Dispatcher], "amend tickets")?;
     let mut t = load_visible(conn, id, who)?;
-    if !t.status()?.is_open() {
+    if !t.status.is_open() {
         return Err(crate::domain::ticket::IllegalTransition {
-            current: t.status()?,
+            current: t.status,
             action: Action::Assign,
         }
         .into());
     }
     let before = json!({"kind": t.kind, "district_id": t.district_id, "region_id": t.region_id});
     if let Some(k) = kind {
-        t.kind = k.as_str().to_string();
+        t.kind = k;
     }
     if let Some(code) = district_code {
         let d = crate::store::districts::find_by_code(conn, code)?

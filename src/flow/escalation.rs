@@ -126,7 +126,7 @@ pub fn step(
                         }
                     }
                     None => {
-                        t.set_status(transition(t.status()?, Action::Assign).map(|_| Status::New)?);
+                        t.status = transition(t.status, Action::Assign).map(|_| Status::New)?;
                         assignments::end(conn, &t.id, now)?;
                         t.assignee_id = None;
                         // Nobody to remind: the managers are told an interval after this

@@ -141,8 +141,8 @@ pub fn record(
         id: new_id(),
         region_id: placement.region_id.clone(),
         district_id: placement.district_id.clone(),
-        kind: new.kind.as_str().into(),
-        status: Status::New.as_str().into(),
+        kind: new.kind,
+        status: Status::New,
         external_ref: new.external_ref.clone(),
         customer_name: new.customer_name.clone(),
         customer_phone: new.customer_phone.to_string(),
@@ -198,7 +198,7 @@ pub fn record(
         .map(|c| c.user_id.clone());
     let technician = chosen.and_then(|id| technicians.iter().find(|u| u.id == id).cloned());
     if let Some(tech) = &technician {
-        t.set_status(transition(Status::New, Action::Assign)?);
+        t.status = transition(Status::New, Action::Assign)?;
         t.assignee_id = Some(tech.id.clone());
         t.assigned_at = Some(now);
         t.ack_due_at = Some(at(policy.acknowledge));

@@ -1,6 +1,7 @@
 //! Message texts, in Chinese as the technicians and account managers read them. Each fits a
 //! few SMS segments; the essentials (fault, address, customer phone) come first.
 
+use crate::domain::ticket::TicketKind;
 use crate::store::tickets::TicketRow;
 
 /// Why a message is sent; stored with it.
@@ -91,7 +92,7 @@ pub fn short_ref(t: &TicketRow) -> String {
 }
 
 fn kind_word(t: &TicketRow) -> &'static str {
-    if t.kind == "install" {
+    if t.kind == TicketKind::Install {
         "安装"
     } else {
         "报修"

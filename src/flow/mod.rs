@@ -357,7 +357,7 @@ pub fn policy_for(
 
 /// The policy governing a ticket.
 pub fn ticket_policy(conn: &mut DbConn, cfg: &FlowConfig, t: &TicketRow) -> FlowResult<SlaPolicy> {
-    policy_for(conn, cfg, &t.region_id, t.kind()?)
+    policy_for(conn, cfg, &t.region_id, t.kind)
 }
 
 /// Recomputes the ticket's next deadline from its clocks.
@@ -399,7 +399,7 @@ pub fn save(
     if !ticket_store::save(conn, t)? {
         return Err(FlowError::Changed);
     }
-    if !t.status()?.is_open() {
+    if !t.status.is_open() {
         // A wish for a later visit means nothing once the ticket is finished.
         crate::store::postponements::close_pending(
             conn,

@@ -33,7 +33,7 @@ pub fn obsolete(conn: &mut DbConn, row: &NotificationRow) -> FlowResult<Option<&
     let Some(t) = tickets::get(conn, ticket_id)? else {
         return Ok(Some("its ticket no longer exists"));
     };
-    if !t.status()?.is_open() {
+    if !t.status.is_open() {
         return Ok(Some("its ticket is no longer open"));
     }
     let asks_about_postponement = [

@@ -63,7 +63,7 @@ pub fn record(
         }
     }
     let t = load_visible(conn, id, who)?;
-    transition(t.status()?, Action::Postpone)?;
+    transition(t.status, Action::Postpone)?;
     let recorder = who.actor.id.clone().unwrap_or_default();
     let mut row = PostponementRow {
         id: new_id(),
@@ -288,7 +288,7 @@ pub fn customer_reply(
 /// A pending request can still be confirmed: the ticket may be postponed and the time asked for
 /// is still ahead.
 fn check_still_open(t: &TicketRow, r: &PostponementRow, now: NaiveDateTime) -> FlowResult<()> {
-    transition(t.status()?, Action::Postpone)?;
+    transition(t.status, Action::Postpone)?;
     if r.new_promised_at <= now {
         return Err(FlowError::Conflict(
             "the time the customer asked for has passed; record a new request".into(),
@@ -344,9 +344,9 @@ fn apply(
     decider: Option<&str>,
     now: NaiveDateTime,
 ) -> FlowResult<TicketRow> {
-    let next = transition(t.status()?, Action::Postpone)?;
+    let next = transition(t.status, Action::Postpone)?;
     let old = t.promised_at;
-    t.set_status(next);
+    t.status = next;
     t.promised_at = r.new_promised_at;
     t.postponement_count += 1;
     // The old appointment no longer binds; a new one, if agreed, does.

@@ -68,7 +68,7 @@ pub fn handle(
         .ok_or_else(|| FlowError::NotFound("sender vanished".into()))?;
     let waiting: Vec<TicketRow> = tickets::open_for_assignee(conn, &user.id)?
         .into_iter()
-        .filter(|t| matches!(t.status(), Ok(Status::Dispatched | Status::Postponed)))
+        .filter(|t| matches!(t.status, Status::Dispatched | Status::Postponed))
         .filter(|t| regions.is_none_or(|only| only.contains(&t.region_id)))
         .collect();
     let region = user.region_ids.first().cloned().unwrap_or_default();

@@ -15,8 +15,10 @@ pub struct TicketRow {
     pub id: String,
     pub region_id: String,
     pub district_id: Option<String>,
-    pub kind: String,
-    pub status: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub kind: TicketKind,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub status: Status,
     pub external_ref: Option<String>,
     pub customer_name: String,
     pub customer_phone: String,
@@ -69,18 +71,6 @@ fn utc(t: NaiveDateTime) -> DateTime<Utc> {
 }
 
 impl TicketRow {
-    pub fn status(&self) -> QueryResult<Status> {
-        Status::parse("status", &self.status).map_err(|e| super::corrupt("ticket status", e))
-    }
-
-    pub fn kind(&self) -> QueryResult<TicketKind> {
-        TicketKind::parse("kind", &self.kind).map_err(|e| super::corrupt("ticket kind", e))
-    }
-
-    pub fn set_status(&mut self, s: Status) {
-        self.status = s.as_str().to_string();
-    }
-
     /// One SLA stage of this ticket, from its columns: the one place that maps stages to them.
     pub fn stage(&self, s: Stage) -> StageClock {
         let (due, done, on_time) = match s {
@@ -143,7 +133,7 @@ impl TicketRow {
     /// The SLA view of this ticket.
     pub fn clocks(&self) -> QueryResult<Clocks> {
         Ok(Clocks {
-            status: self.status()?,
+            status: self.status,
             dispatch_due_at: utc(self.dispatch_due_at),
             dispatch_on_time: self.dispatch_on_time,
             assignment_ack_due_at: self.assignment_ack_due_at.map(utc),
@@ -176,7 +166,7 @@ pub fn outcome_column(s: Stage) -> Condition {
 
 pub fn insert(conn: &mut DbConn, row: &TicketRow) -> QueryResult<()> {
     diesel::insert_into(tickets::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(|_| ())
 }
@@ -211,7 +201,7 @@ pub fn save(conn: &mut DbConn, row: &mut TicketRow) -> QueryResult<bool> {
             .filter(tickets::id.eq(&row.id))
             .filter(tickets::version.eq(read_version)),
     )
-    .set(&*row)
+    .set(row.clone())
     .execute(conn)?;
     if n == 0 {
         row.version = read_version;

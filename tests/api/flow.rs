@@ -1266,7 +1266,7 @@ async fn my_tickets_stay_on_the_open_tickets_index(backend: Backend) {
                         t.id = id;
                         t.external_ref = None;
                         t.assignee_id = Some(who.to_string());
-                        t.status = status.as_str().to_string();
+                        t.status = status;
                         t.next_deadline_at = next;
                         t
                     };

@@ -23,6 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 const POLL: Duration = Duration::from_millis(500);
 /// A comment line this often keeps proxies from closing an idle stream.
 const KEEP_ALIVE_TICKS: u32 = 30;
+/// How often (in polls) a stream checks that its session still holds.
+const SESSION_CHECK_TICKS: u32 = 4;
 
 /// Streams one user may hold open at once on an instance (a phone, a tablet, a reconnect
 /// racing the old connection's close).
@@ -38,6 +40,8 @@ struct Cursor {
     pending: VecDeque<FeedRow>,
     greeted: bool,
     idle: u32,
+    /// Polls since the session was last checked.
+    unchecked: u32,
     _open: OpenStream,
 }
 
@@ -133,6 +137,7 @@ async fn stream(
         pending: VecDeque::new(),
         greeted: false,
         idle: 0,
+        unchecked: 0,
     };
     let body = futures_util::stream::unfold(cursor, |mut c| async move {
         loop {
@@ -170,18 +175,23 @@ async fn stream(
                 _ = tokio::time::sleep(POLL) => {}
             }
             c.idle += 1;
+            c.unchecked += 1;
             if c.state.clock.now().timestamp() >= c.session.0 {
                 return None;
             }
-            if c.idle >= KEEP_ALIVE_TICKS {
-                c.idle = 0;
-                // A signed-out or disabled user's stream ends at the next keep-alive.
+            // A signed-out or disabled user's stream ends within a few seconds (the session
+            // check is served from a one-second cache).
+            if c.unchecked >= SESSION_CHECK_TICKS {
+                c.unchecked = 0;
                 if super::auth::session_holds(&c.state, &c.user_id, c.session.1)
                     .await
                     .is_err()
                 {
                     return None;
                 }
+            }
+            if c.idle >= KEEP_ALIVE_TICKS {
+                c.idle = 0;
                 return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), c));
             }
         }

@@ -634,7 +634,41 @@ async fn event_streams_are_capped_and_end_with_their_token(backend: Backend) {
     assert_eq!(again.status().as_u16(), 200);
 }
 
-both!(event_streams_are_capped_and_end_with_their_token);
+/// Disabling an account ends its open event stream within seconds, not at the next token expiry.
+async fn a_disabled_users_stream_ends(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let tech = app.login("tech06").await;
+    let id = app.get("/me", &tech).await.ok(200)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut stream = app
+        .client
+        .get(format!("{}/me/stream", app.base))
+        .bearer_auth(&tech)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    let admin = app.login("admin").await;
+    app.patch(
+        &format!("/admin/users/{id}"),
+        &admin,
+        json!({"active": false}),
+    )
+    .await
+    .ok(200);
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the disabled user's stream stayed open");
+}
+
+both!(
+    event_streams_are_capped_and_end_with_their_token,
+    a_disabled_users_stream_ends,
+);
 
 /// A new ticket for the customer 13800005555 at (lat, lon), acknowledged by its holder
 /// (appointment 11:00): the ticket, its id and the holder's token.

@@ -4,9 +4,8 @@ use chrono::{Datelike, NaiveDateTime, Timelike};
 use serde::{Serialize, Serializer};
 
 /// A UTC instant, written as RFC 3339 with `Z` and as many fractional digits as it needs (none,
-/// 3, 6 or 9): the text chrono writes for a `DateTime<Utc>`, written here without the
-/// formatting machinery. A list of tickets carries hundreds of them, and chrono's writer was a
-/// visible share of the phone app's busiest route.
+/// 3, 6 or 9): the text chrono writes for a `DateTime<Utc>`, without the formatting machinery,
+/// because a list of tickets carries hundreds of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct UtcInstant(pub NaiveDateTime);
 

@@ -14,11 +14,10 @@ use crate::domain::sla::Stage;
 use crate::domain::ticket::{Status, TicketKind};
 use crate::domain::{required_text, Code, Crs, Invalid, PhoneNumber, WgsPoint};
 use crate::flow::actions::{self, Acting};
-use crate::flow::intake::{prepare, record, NewTicket, Placement, Prepared};
+use crate::flow::intake::{self, prepare, record, NewTicket, Prepared};
 use crate::flow::{Actor, FlowError};
-use crate::spatial::Located;
+use crate::store::notifications;
 use crate::store::tickets::{self, BoardFilter, EventRow, TicketRow};
-use crate::store::{districts, notifications};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -52,6 +51,10 @@ impl From<FlowError> for ApiError {
             FlowError::Forbidden(m) => ApiError::forbidden(m),
             FlowError::Conflict(m) => ApiError::conflict(m),
             FlowError::Changed => ApiError::conflict(FlowError::Changed.to_string()),
+            FlowError::ExternalRefTaken => {
+                ApiError::conflict(FlowError::ExternalRefTaken.to_string())
+                    .with_field("external_ref")
+            }
             FlowError::Db(d) => d.into(),
             FlowError::Store(s) => s.into(),
         }
@@ -306,47 +309,17 @@ async fn create(
     // Place the ticket before the transaction: the spatial index lives in memory.
     let placement = match (&new.point, &req.district_code) {
         (_, Some(code)) => {
-            let code = Code::parse("district_code", code)?.into_string();
-            let c = code.clone();
-            let d = state
+            let code = Code::parse("district_code", code)?;
+            state
                 .db
-                .read(move |conn| districts::find_by_code(conn, &c).map_err(ApiError::from))
+                .read(move |conn| intake::place_by_code(conn, &code).map_err(ApiError::from))
                 .await?
-                .ok_or_else(|| {
-                    ApiError::invalid("district_code", format!("no district has code {code}"))
-                })?;
-            Placement {
-                region_id: d.region_id,
-                district_id: Some(d.id),
-                how: json!({"by": "district_code", "district": d.code}),
-            }
         }
         (Some(p), None) => {
             let index = state.districts.get(&state.db).await?;
-            match index.locate(p.lat, p.lon) {
-                Located::Inside {
-                    district,
-                    on_border,
-                    ..
-                } => Placement {
-                    region_id: district.region_id.clone(),
-                    district_id: Some(district.id.clone()),
-                    how: json!({"by": "location", "district": district.code, "on_border": on_border}),
-                },
-                Located::Outside {
-                    nearest,
-                    distance_m,
-                } => Placement {
-                    region_id: nearest.region_id.clone(),
-                    district_id: Some(nearest.id.clone()),
-                    how: json!({"by": "nearest district", "district": nearest.code, "distance_m": distance_m.round()}),
-                },
-                Located::Empty => {
-                    return Err(ApiError::conflict(
-                        "no grid districts are defined yet; import them first",
-                    ))
-                }
-            }
+            intake::place_at(index.locate(p.lat, p.lon)).ok_or_else(|| {
+                ApiError::conflict("no grid districts are defined yet; import them first")
+            })?
         }
         (None, None) => unreachable!("checked above"),
     };
@@ -371,15 +344,12 @@ async fn create(
         Prepared::New(routing) => {
             let outcome = state
                 .db
-                .write(move |conn| {
-                    record(conn, &flow, &new, &placement, &routing, &actor, now)
-                        .map_err(ApiError::from)
-                })
+                .write(move |conn| record(conn, &flow, &new, &placement, &routing, &actor, now))
                 .await;
             match outcome {
                 Ok(t) => (t, true),
                 // Two intakes of one external_ref raced: the loser answers the winner's ticket.
-                Err(e) if e.status.as_u16() == 409 && external_ref.is_some() => {
+                Err(FlowError::ExternalRefTaken) => {
                     let r = external_ref.clone().unwrap_or_default();
                     let existing = state
                         .db
@@ -387,10 +357,10 @@ async fn create(
                             tickets::find_by_external_ref(conn, &r).map_err(ApiError::from)
                         })
                         .await?
-                        .ok_or(e)?;
+                        .ok_or_else(|| ApiError::from(FlowError::ExternalRefTaken))?;
                     (existing, false)
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
     };

@@ -7,13 +7,15 @@ use serde_json::{json, Value};
 
 use super::messages::Purpose;
 use super::{
-    candidates_from, event, notify, on_duty_staff, reschedule, staff, Actor, FlowConfig, FlowResult,
+    candidates_from, event, notify, on_duty_staff, reschedule, staff, Actor, FlowConfig, FlowError,
+    FlowResult,
 };
 use crate::db::DbConn;
 use crate::domain::routing::rank;
 use crate::domain::sla::SlaPolicy;
 use crate::domain::ticket::{transition, Action, Status, TicketKind};
-use crate::domain::{new_id, PhoneNumber, Role, WgsPoint};
+use crate::domain::{new_id, Code, Invalid, PhoneNumber, Role, WgsPoint};
+use crate::spatial::Located;
 use crate::store::duty::{self, PositionRow};
 use crate::store::tickets::{self, TicketRow};
 use crate::store::users::UserRow;
@@ -41,6 +43,46 @@ pub struct Placement {
     pub district_id: Option<String>,
     /// How it was placed, for the timeline (district code, on a border, nearest, ...).
     pub how: Value,
+}
+
+/// Where a located point puts a ticket: its district, or the nearest one when the point is in
+/// none; None when no districts are defined yet.
+pub fn place_at(located: Located<'_>) -> Option<Placement> {
+    match located {
+        Located::Inside {
+            district,
+            on_border,
+            ..
+        } => Some(Placement {
+            region_id: district.region_id.clone(),
+            district_id: Some(district.id.clone()),
+            how: json!({"by": "location", "district": district.code, "on_border": on_border}),
+        }),
+        Located::Outside {
+            nearest,
+            distance_m,
+        } => Some(Placement {
+            region_id: nearest.region_id.clone(),
+            district_id: Some(nearest.id.clone()),
+            how: json!({"by": "nearest district", "district": nearest.code, "distance_m": distance_m.round()}),
+        }),
+        Located::Empty => None,
+    }
+}
+
+/// The district the call center named by its code.
+pub fn place_by_code(conn: &mut DbConn, code: &Code) -> FlowResult<Placement> {
+    let d = crate::store::districts::find_by_code(conn, code.as_str())?.ok_or_else(|| {
+        Invalid::new(
+            "district_code",
+            format!("no district has code {}", code.as_str()),
+        )
+    })?;
+    Ok(Placement {
+        region_id: d.region_id,
+        district_id: Some(d.id),
+        how: json!({"by": "district_code", "district": d.code}),
+    })
 }
 
 /// What intake reads before it writes: the region's policy and the people on duty. Read
@@ -208,7 +250,14 @@ pub fn record(
         t.flag_reason = Some("no technician on duty in the region".into());
     }
     reschedule(&mut t, policy)?;
-    tickets::insert(conn, &t)?;
+    match tickets::insert(conn, &t) {
+        // Another intake of the same reference got in first (past `prepare`).
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) if t.external_ref.is_some() => return Err(FlowError::ExternalRefTaken),
+        other => other?,
+    }
     if let (Some(tech), Some(due)) = (&technician, t.assignment_ack_due_at) {
         crate::store::assignments::start(
             conn,

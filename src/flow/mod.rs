@@ -61,6 +61,9 @@ pub enum FlowError {
     /// between this transaction's read and its save.
     #[error("the ticket changed while this request was handled; reload it and retry")]
     Changed,
+    /// A new ticket's `external_ref` was taken by a concurrent intake.
+    #[error("this external_ref is already used")]
+    ExternalRefTaken,
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
     #[error(transparent)]

@@ -638,6 +638,32 @@ async fn nobody_on_duty_goes_to_the_dispatcher_queue(backend: Backend) {
     assert_eq!(queue.ok(200)["items"].as_array().unwrap().len(), 1);
 }
 
+/// Concurrent intakes of one call-center reference: one records the ticket, every other answers
+/// that same ticket, and nothing is stored twice.
+async fn racing_intakes_of_one_reference_make_one_ticket(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.set_clock(MONDAY_10AM).await;
+    let agent = app.login("agent").await;
+    let calls: Vec<_> = (0..8)
+        .map(|_| app.post("/tickets", &agent, fault(Some("CC-RACE"))))
+        .collect();
+    let answers = futures_util::future::join_all(calls).await;
+    let created = answers.iter().filter(|a| a.status.as_u16() == 201).count();
+    assert_eq!(created, 1, "{answers:?}");
+    let id = answers
+        .iter()
+        .find(|a| a.status.as_u16() == 201)
+        .unwrap()
+        .body["id"]
+        .clone();
+    for a in &answers {
+        assert!(matches!(a.status.as_u16(), 200 | 201), "{}", a.text);
+        assert_eq!(a.body["id"], id);
+    }
+    let board = app.get("/tickets", &app.login("dispatcher").await).await;
+    assert_eq!(board.ok(200)["items"].as_array().unwrap().len(), 1);
+}
+
 async fn duplicate_external_ref_returns_the_first_ticket(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.set_clock(MONDAY_10AM).await;
@@ -1453,6 +1479,7 @@ both!(
     technicians_see_only_their_own_tickets,
     nobody_on_duty_goes_to_the_dispatcher_queue,
     duplicate_external_ref_returns_the_first_ticket,
+    racing_intakes_of_one_reference_make_one_ticket,
     concurrent_intakes_lose_nothing,
     restart_fires_an_overdue_escalation_exactly_once,
     gateway_outage_delays_but_loses_nothing,

@@ -48,6 +48,7 @@ mod fake_gateway;
 use fake_gateway::FakeGateway;
 
 use fixline::app::App;
+use fixline::client::{ApiClient, Auth};
 use fixline::config::Config;
 use fixline::db::schema::{notifications, ticket_events, tickets};
 use fixline::db::{Db, DbConn, DbError};
@@ -373,11 +374,8 @@ fn sorted_ms(pairs: impl IntoIterator<Item = (NaiveDateTime, NaiveDateTime)>) ->
     v
 }
 
-/// The HTTP side of the harness.
-struct Client {
-    http: reqwest::Client,
-    base: String,
-}
+/// The HTTP side of the harness: fixline's own client, where a failed request ends the run.
+struct Client(ApiClient);
 
 impl Client {
     async fn call(
@@ -387,19 +385,10 @@ impl Client {
         auth: Auth<'_>,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        match auth {
-            Auth::Bearer(t) => req = req.bearer_auth(t),
-            Auth::Key(k) => req = req.header("x-api-key", k),
-            Auth::None => {}
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("the server answers");
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        self.0
+            .call(method, path, auth, body.as_ref())
+            .await
+            .expect("the server answers")
     }
 
     async fn get(&self, path: &str, auth: Auth<'_>) -> (u16, Value) {
@@ -407,24 +396,12 @@ impl Client {
     }
 
     async fn login(&self, username: &str) -> String {
-        let (s, v) = self
-            .call(
-                reqwest::Method::POST,
-                "/auth/login",
-                Auth::None,
-                Some(json!({"username": username, "password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(s, 200, "login {username}: {v}");
-        v["access_token"].as_str().unwrap().to_string()
+        self.0.login(username, PASSWORD).await.expect("sign in")
     }
-}
 
-#[derive(Clone, Copy)]
-enum Auth<'a> {
-    Bearer(&'a str),
-    Key(&'a str),
-    None,
+    fn http(&self) -> &reqwest::Client {
+        self.0.http()
+    }
 }
 
 /// The body of the `i`-th call of a phase, inside `bbox` (lon/lat min/max).
@@ -540,14 +517,14 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
             .unwrap()
             .expect("seed the demo city");
     }
-    let client = Client {
-        http: reqwest::Client::builder()
+    let client = Client(ApiClient::with(
+        reqwest::Client::builder()
             .pool_max_idle_per_host(64)
             .timeout(Duration::from_secs(120))
             .build()
             .unwrap(),
-        base: base.clone(),
-    };
+        &base,
+    ));
     let admin = client.login("admin").await;
     let (s, key) = client
         .call(
@@ -1008,7 +985,7 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
         release_freed_memory();
         rss.take_peak_mb();
         let fixline_rate = read_rate(
-            &client.http,
+            client.http(),
             &base,
             Some(token.clone()),
             sizes.me_requests,
@@ -1017,7 +994,7 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
         .await;
         let me_rss = rss.take_peak_mb();
         let (bare_base, bare) = bare_server(payload, 2).await;
-        let bare_rate = read_rate(&client.http, &bare_base, None, sizes.me_requests, bytes).await;
+        let bare_rate = read_rate(client.http(), &bare_base, None, sizes.me_requests, bytes).await;
         bare.stop(true).await;
         fig(
             "GET /me/tickets (requests/s, 20 tickets, bytes)",

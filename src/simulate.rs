@@ -30,6 +30,7 @@ use rand::{Rng, SeedableRng};
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::client::{self, ApiClient};
 use crate::domain::period::Month;
 use crate::domain::scoring::Metric;
 
@@ -131,8 +132,7 @@ struct Plan {
 }
 
 struct Session {
-    client: reqwest::Client,
-    url: String,
+    api: ApiClient,
     password: String,
     /// Username → (token, the server time it was issued).
     tokens: HashMap<String, (String, DateTime<Utc>)>,
@@ -152,28 +152,20 @@ impl Session {
         auth: Auth<'_>,
         body: Option<Value>,
     ) -> Result<(u16, Value)> {
-        let mut req = self
-            .client
-            .request(method.clone(), format!("{}{path}", self.url));
-        match auth {
-            Auth::Key => req = req.header("x-api-key", self.api_key.clone()),
-            Auth::User(u) => {
-                let t = self.token(u).await?;
-                req = req.bearer_auth(t);
-            }
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
+        let token = match auth {
+            Auth::User(u) => Some(self.token(u).await?),
+            Auth::Key => None,
+        };
+        let auth = match &token {
+            Some(t) => client::Auth::Bearer(t),
+            None => client::Auth::Key(&self.api_key),
+        };
         self.requests += 1;
         self.dirty |= method != Method::GET;
-        let res = req
-            .send()
+        self.api
+            .call(method, path, auth, body.as_ref())
             .await
-            .with_context(|| format!("calling {path}"))?;
-        let status = res.status().as_u16();
-        let text = res.text().await?;
-        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+            .with_context(|| format!("calling {path}"))
     }
 
     /// Like `send`, but any answer other than `expect` is an error.
@@ -199,24 +191,16 @@ impl Session {
                 return Ok(t.clone());
             }
         }
-        let res = self
-            .client
-            .post(format!("{}/auth/login", self.url))
-            .json(&json!({"username": username, "password": self.password}))
-            .send()
-            .await?;
         self.requests += 1;
-        if !res.status().is_success() {
-            bail!(
-                "cannot sign in as {username} ({}): is this the demo city with FIXLINE_DEMO_PASSWORD?",
-                res.status()
-            );
-        }
-        let v: Value = res.json().await?;
-        let t = v["access_token"]
-            .as_str()
-            .ok_or_else(|| anyhow!("no access token in {v}"))?
-            .to_string();
+        let t = self
+            .api
+            .login(username, &self.password)
+            .await
+            .with_context(|| {
+                format!(
+                    "signing in as {username}: is this the demo city with FIXLINE_DEMO_PASSWORD?"
+                )
+            })?;
         self.tokens.insert(username.into(), (t.clone(), self.now));
         Ok(t)
     }
@@ -234,15 +218,17 @@ impl Session {
         for body in &moves[if self.dirty { 0 } else { 1 }..] {
             self.clock_moves += 1;
             self.requests += 1;
-            let res = self
-                .client
-                .post(format!("{}/test/clock", self.url))
-                .bearer_auth(&token)
-                .json(body)
-                .send()
+            let (status, v) = self
+                .api
+                .call(
+                    Method::POST,
+                    "/test/clock",
+                    client::Auth::Bearer(&token),
+                    Some(body),
+                )
                 .await?;
-            if !res.status().is_success() {
-                bail!("POST /test/clock answered {}", res.status());
+            if status != 200 {
+                bail!("POST /test/clock answered {status}: {v}");
             }
         }
         self.dirty = false;
@@ -321,10 +307,7 @@ pub async fn run(o: &Options) -> Result<Summary> {
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(o.seed);
     let mut s = Session {
-        client: reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
-            .build()?,
-        url: o.url.trim_end_matches('/').to_string(),
+        api: ApiClient::new(&o.url)?,
         password: o.password.clone(),
         tokens: HashMap::new(),
         api_key: String::new(),

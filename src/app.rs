@@ -80,6 +80,10 @@ impl App {
             },
             tz: config.tz,
             far_check_in_m: config.check_in_far_m,
+            device_time: crate::domain::device_time::DeviceTimeRule {
+                skew: chrono::Duration::seconds(config.device_clock_skew_s),
+                window: chrono::Duration::hours(config.device_time_window_h),
+            },
             templates: Arc::new(config.sms_templates.clone()),
             callbacks: CallbackConfig {
                 sampling: SamplingRule::new(
@@ -99,7 +103,18 @@ impl App {
             metrics.test_clock.set(1);
             tracing::warn!(listen = %config.listen, "the test clock is on: the clock moves only through POST /test/clock; never run production like this");
         }
-        let engine = Engine::new(db.clone(), clock.clone(), flow.clone(), metrics.clone());
+        let published = db
+            .read(|conn| Ok::<_, crate::db::DbError>(crate::store::feed::max_seq(conn)?))
+            .await
+            .context("reading the newest feed entry")?;
+        let feed = crate::live::FeedHub::new(db.clone(), clock.clone(), published);
+        let engine = Engine::new(
+            db.clone(),
+            clock.clone(),
+            flow.clone(),
+            metrics.clone(),
+            feed.clone(),
+        );
         let sender = Sender::new(
             db.clone(),
             clock.clone(),
@@ -120,12 +135,11 @@ impl App {
             flow,
             engine,
             sender,
-            feed_wake: Arc::new(tokio::sync::Notify::new()),
+            feed,
             peers: Default::default(),
             api_keys: Default::default(),
             sessions: Default::default(),
             sign_in: Default::default(),
-            open_streams: Default::default(),
             writes_by_key: crate::api::ratelimit::RateLimit::new(config.rate_limit_key),
             writes_by_user: crate::api::ratelimit::RateLimit::new(config.rate_limit_user),
         });
@@ -181,6 +195,7 @@ impl App {
         let mut background = Background {
             engine: self.state.engine.clone().spawn(),
             sender: self.state.sender.clone().spawn(),
+            feed: self.state.feed.clone().spawn(),
             listening: Arc::new(AtomicBool::new(true)),
             listener: None,
         };
@@ -237,12 +252,14 @@ fn providers(config: &Config) -> Providers {
 /// How long a stopping server waits for the listening thread to close its connection.
 const LISTENER_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// The SLA engine, the outbox sender and the PostgreSQL listener of one running server.
+/// The SLA engine, the outbox sender, the feed reader and the PostgreSQL listener of one running
+/// server.
 /// Dropping it stops them: a server whose future is dropped (its runtime shut down) leaves no
 /// thread behind still talking to the database.
 struct Background {
     engine: tokio::task::JoinHandle<()>,
     sender: tokio::task::JoinHandle<()>,
+    feed: tokio::task::JoinHandle<()>,
     listening: Arc<AtomicBool>,
     listener: Option<std::thread::JoinHandle<()>>,
 }
@@ -267,6 +284,7 @@ impl Background {
         self.listening.store(false, Ordering::Relaxed);
         self.engine.abort();
         self.sender.abort();
+        self.feed.abort();
     }
 }
 

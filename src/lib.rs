@@ -15,6 +15,7 @@ pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod flow;
+pub mod live;
 pub mod notify;
 pub mod simulate;
 pub mod spatial;

@@ -47,6 +47,7 @@ pub const OPERATIONS: &[(&str, &str, Access)] = {
         ("GET", "/me/stream", Roles(ANYONE)),
         ("GET", "/me/tickets", Roles(ANYONE)),
         ("POST", "/me/position", Roles(&[Technician, AM])),
+        ("POST", "/me/sync", Roles(&[Technician, AM])),
         ("GET", "/admin/users", Roles(ADMIN)),
         ("POST", "/admin/users", Roles(ADMIN)),
         ("GET", "/admin/users/{id}", Roles(ADMIN)),

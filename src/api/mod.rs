@@ -23,6 +23,7 @@ pub mod sms;
 pub mod state;
 pub mod stream;
 pub mod strict_json;
+pub mod sync;
 pub mod test_clock;
 pub mod tickets;
 pub mod webhooks;
@@ -58,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     postponements::configure(cfg);
     me::configure(cfg);
     stream::configure(cfg);
+    sync::configure(cfg);
     webhooks::configure(cfg);
     sms::configure(cfg);
     callbacks::configure(cfg);

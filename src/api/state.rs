@@ -28,14 +28,12 @@ pub struct AppState {
     pub flow: Arc<FlowConfig>,
     pub engine: Engine,
     pub sender: Sender,
-    /// Wakes open event streams after a write through the API.
-    pub feed_wake: Arc<tokio::sync::Notify>,
+    /// Hands new feed entries to the event streams open on this instance.
+    pub feed: Arc<crate::live::FeedHub>,
     /// Tells the other instances on the same PostgreSQL of writes.
     pub peers: Arc<PeerWake>,
     /// API keys looked up in the last second.
     pub api_keys: ApiKeyCache,
-    /// Event streams open on this instance, by user.
-    pub open_streams: std::sync::Mutex<std::collections::HashMap<String, usize>>,
     /// Write limits per API key and per user.
     pub writes_by_key: super::ratelimit::RateLimit,
     pub writes_by_user: super::ratelimit::RateLimit,
@@ -71,7 +69,7 @@ impl AppState {
 
     fn wake_sender_and_streams(&self) {
         self.sender.wake();
-        self.feed_wake.notify_waiters();
+        self.feed.wake();
     }
 
     /// On PostgreSQL, the other instances.

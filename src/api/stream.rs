@@ -3,7 +3,8 @@
 //! away); its `id` is the feed sequence, so a reconnect with `Last-Event-ID` replays what was
 //! missed. SMS still goes out: the stream only makes the app faster.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web::Bytes;
@@ -13,76 +14,28 @@ use serde_json::{json, Value};
 use super::state::AppState;
 use super::{resource, utc, ApiError, ApiResult, Caller};
 use crate::db::DbError;
+use crate::live::{Subscription, MAX_STREAMS_PER_USER};
 use crate::store::feed::{self, FeedRow};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/me/stream").route(web::get().to(stream)));
 }
 
-/// How often an idle stream looks for new entries (writes through the API wake it sooner).
-const POLL: Duration = Duration::from_millis(500);
 /// A comment line this often keeps proxies from closing an idle stream.
-const KEEP_ALIVE_TICKS: u32 = 30;
-/// How often (in polls) a stream checks that its session still holds.
-const SESSION_CHECK_TICKS: u32 = 4;
-
-/// Streams one user may hold open at once on an instance (a phone, a tablet, a reconnect
-/// racing the old connection's close).
-pub const MAX_STREAMS_PER_USER: usize = 3;
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Entries replayed from the database per read.
+const REPLAY_PAGE: i64 = 100;
 
 struct Cursor {
     state: web::Data<AppState>,
     user_id: String,
-    /// The access token's expiry (Unix seconds) and session version: the stream ends with the
-    /// token, or when the session ends, and the app reconnects with a fresh one.
-    session: (i64, i32),
-    last: i64,
-    pending: VecDeque<FeedRow>,
+    sub: Subscription,
+    /// The last entry replayed from the database; replay ends at `sub.from`.
+    replayed: i64,
+    /// Entries replayed, so a late live entry among them is not sent twice.
+    sent: HashSet<i64>,
+    pending: VecDeque<Arc<FeedRow>>,
     greeted: bool,
-    idle: u32,
-    /// Polls since the session was last checked.
-    unchecked: u32,
-    _open: OpenStream,
-}
-
-/// Counts a user's open streams while it lives.
-struct OpenStream {
-    state: web::Data<AppState>,
-    user_id: String,
-}
-
-impl OpenStream {
-    fn open(state: &web::Data<AppState>, user_id: &str) -> ApiResult<Self> {
-        let mut open = state.open_streams.lock().unwrap_or_else(|p| p.into_inner());
-        let n = open.entry(user_id.to_string()).or_insert(0);
-        if *n >= MAX_STREAMS_PER_USER {
-            return Err(ApiError::too_many_requests(
-                format!("{MAX_STREAMS_PER_USER} event streams are open for this account already"),
-                3,
-            ));
-        }
-        *n += 1;
-        Ok(OpenStream {
-            state: state.clone(),
-            user_id: user_id.to_string(),
-        })
-    }
-}
-
-impl Drop for OpenStream {
-    fn drop(&mut self) {
-        let mut open = self
-            .state
-            .open_streams
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = open.get_mut(&self.user_id) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.user_id);
-            }
-        }
-    }
 }
 
 fn frame(row: &FeedRow) -> Bytes {
@@ -104,40 +57,41 @@ async fn stream(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let user_id = caller.user_id()?.to_string();
-    let session = caller
+    let (expires, session) = caller
         .session
         .ok_or_else(|| ApiError::forbidden("this route is for signed-in users"))?;
-    let open = OpenStream::open(&state, &user_id)?;
     let given = req
         .headers()
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_string());
-    let last = match given {
-        Some(v) => v.parse::<i64>().map_err(|_| {
-            ApiError::invalid(
-                "Last-Event-ID",
-                format!("`{v}` is not an event id of this stream"),
+    let last = given
+        .map(|v| {
+            v.parse::<i64>().map_err(|_| {
+                ApiError::invalid(
+                    "Last-Event-ID",
+                    format!("`{v}` is not an event id of this stream"),
+                )
+            })
+        })
+        .transpose()?;
+    let sub = state
+        .feed
+        .subscribe(&user_id, session, expires)
+        .ok_or_else(|| {
+            ApiError::too_many_requests(
+                format!("{MAX_STREAMS_PER_USER} event streams are open for this account already"),
+                3,
             )
-        })?,
-        None => {
-            let u = user_id.clone();
-            state
-                .db
-                .read(move |conn| Ok::<_, DbError>(feed::last_seq(conn, &u)?))
-                .await?
-        }
-    };
+        })?;
     let cursor = Cursor {
+        replayed: last.unwrap_or(sub.from).min(sub.from),
         state,
         user_id,
-        session,
-        _open: open,
-        last,
+        sub,
+        sent: HashSet::new(),
         pending: VecDeque::new(),
         greeted: false,
-        idle: 0,
-        unchecked: 0,
     };
     let body = futures_util::stream::unfold(cursor, |mut c| async move {
         loop {
@@ -149,50 +103,51 @@ async fn stream(
                 ));
             }
             if let Some(row) = c.pending.pop_front() {
-                c.last = row.seq;
-                c.idle = 0;
                 return Some((Ok(frame(&row)), c));
             }
-            let (user, after) = (c.user_id.clone(), c.last);
-            match c
-                .state
-                .db
-                .read(move |conn| Ok::<_, DbError>(feed::after(conn, &user, after, 100)?))
-                .await
-            {
-                Ok(rows) if !rows.is_empty() => {
-                    c.pending.extend(rows);
-                    continue;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "event stream closed: database unavailable");
-                    return None;
+            // What was missed comes from the database, up to where the live entries begin.
+            if c.replayed < c.sub.from {
+                let (user, after, until) = (c.user_id.clone(), c.replayed, c.sub.from);
+                let page = c
+                    .state
+                    .db
+                    .read(move |conn| {
+                        Ok::<_, DbError>(feed::after(conn, &user, after, REPLAY_PAGE)?)
+                    })
+                    .await;
+                match page {
+                    Ok(rows) => {
+                        let full = rows.len() as i64 == REPLAY_PAGE;
+                        let rows: Vec<_> = rows.into_iter().filter(|r| r.seq <= until).collect();
+                        c.replayed = match rows.last() {
+                            Some(r) if full => r.seq,
+                            _ => until,
+                        };
+                        c.sent.extend(rows.iter().map(|r| r.seq));
+                        c.pending.extend(rows.into_iter().map(Arc::new));
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "event stream closed: database unavailable");
+                        return None;
+                    }
                 }
             }
             tokio::select! {
-                _ = c.state.feed_wake.notified() => {}
-                _ = tokio::time::sleep(POLL) => {}
-            }
-            c.idle += 1;
-            c.unchecked += 1;
-            if c.state.clock.now().timestamp() >= c.session.0 {
-                return None;
-            }
-            // A signed-out or disabled user's stream ends within a few seconds (the session
-            // check is served from a one-second cache).
-            if c.unchecked >= SESSION_CHECK_TICKS {
-                c.unchecked = 0;
-                if super::auth::session_holds(&c.state, &c.user_id, c.session.1)
-                    .await
-                    .is_err()
-                {
-                    return None;
+                row = c.sub.rx.recv() => match row {
+                    // Entries after the subscription began; or one that committed late, unless
+                    // the replay already sent it.
+                    Some(row) if row.seq > c.sub.from || !c.sent.contains(&row.seq) => {
+                        c.pending.push_back(row);
+                    }
+                    Some(_) => {}
+                    // The token expired, the session ended, or the stream fell behind: the app
+                    // reconnects (with a fresh token) and replays from its last event id.
+                    None => return None,
+                },
+                _ = tokio::time::sleep(KEEP_ALIVE) => {
+                    return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), c));
                 }
-            }
-            if c.idle >= KEEP_ALIVE_TICKS {
-                c.idle = 0;
-                return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), c));
             }
         }
     });

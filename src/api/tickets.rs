@@ -1,7 +1,7 @@
 //! Tickets: intake from the call center, the dispatcher's board and assignment, the phone app's
 //! actions, and the timeline.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -9,13 +9,13 @@ use serde_json::{json, Value};
 use super::extract::CallerKind;
 use super::instant::UtcInstant;
 use super::state::AppState;
-use super::{instant, resource, utc, ApiError, ApiResult, Caller, JsonBody};
+use super::{instant, resource, sync, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::domain::sla::Stage;
 use crate::domain::ticket::{Status, TicketKind};
 use crate::domain::{required_text, Code, Crs, Invalid, PhoneNumber, WgsPoint};
 use crate::flow::actions::{self, Acting};
 use crate::flow::intake::{self, prepare, record, NewTicket, Prepared};
-use crate::flow::{Actor, FlowError};
+use crate::flow::{Actor, FlowError, When};
 use crate::store::notifications;
 use crate::store::tickets::{self, BoardFilter, EventRow, TicketRow};
 
@@ -509,32 +509,89 @@ where
 struct AckIn {
     appointment_at: String,
     contact_note: String,
+    #[serde(default)]
+    device_at: Option<String>,
+}
+
+/// Runs a technician's action once per `Idempotency-Key` (when sent), at the phone's time
+/// (`device_at`, when sent and believed): see [`super::sync`].
+async fn tech_act<F>(
+    state: web::Data<AppState>,
+    caller: &Caller,
+    q: sync::Queued,
+    f: F,
+) -> ApiResult<HttpResponse>
+where
+    F: Fn(&mut crate::db::DbConn, &crate::flow::FlowConfig, When) -> Result<TicketRow, FlowError>
+        + Send
+        + Sync
+        + 'static,
+{
+    let user = caller.id.clone();
+    let answer = sync::once(&state, &user, q, sync::ticket_work(f)).await?;
+    Ok(answer.into_response())
 }
 
 async fn ack(
     state: web::Data<AppState>,
     caller: Caller,
+    http: HttpRequest,
     id: web::Path<String>,
     JsonBody(req): JsonBody<AckIn>,
 ) -> ApiResult<HttpResponse> {
     let appointment = instant("appointment_at", &req.appointment_at)?;
     let (id, who) = (id.into_inner(), acting(&caller));
-    act(state, move |conn, flow, now| {
-        actions::acknowledge(conn, flow, &id, &who, appointment, &req.contact_note, now)
+    let body = json!({"appointment_at": req.appointment_at, "contact_note": req.contact_note, "device_at": req.device_at});
+    let q = sync::queued(
+        &http,
+        "/tickets/{id}/ack",
+        Some(&id),
+        &body,
+        req.device_at.as_deref(),
+    )?;
+    tech_act(state, &caller, q, move |conn, flow, when| {
+        actions::acknowledge(conn, flow, &id, &who, appointment, &req.contact_note, when)
     })
     .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckInIn {
+    lat: f64,
+    lon: f64,
+    #[serde(default)]
+    crs: Option<String>,
+    #[serde(default)]
+    device_at: Option<String>,
 }
 
 async fn check_in(
     state: web::Data<AppState>,
     caller: Caller,
+    http: HttpRequest,
     id: web::Path<String>,
-    JsonBody(req): JsonBody<LocationIn>,
+    JsonBody(req): JsonBody<CheckInIn>,
 ) -> ApiResult<HttpResponse> {
-    let at = parse_point("", &req)?;
+    let at = parse_point(
+        "",
+        &LocationIn {
+            lat: req.lat,
+            lon: req.lon,
+            crs: req.crs.clone(),
+        },
+    )?;
     let (id, who) = (id.into_inner(), acting(&caller));
-    act(state, move |conn, flow, now| {
-        actions::check_in(conn, flow, &id, &who, at, now)
+    let body = json!({"lat": req.lat, "lon": req.lon, "crs": req.crs, "device_at": req.device_at});
+    let q = sync::queued(
+        &http,
+        "/tickets/{id}/check-in",
+        Some(&id),
+        &body,
+        req.device_at.as_deref(),
+    )?;
+    tech_act(state, &caller, q, move |conn, flow, when| {
+        actions::check_in(conn, flow, &id, &who, at, when)
     })
     .await
 }
@@ -545,17 +602,36 @@ struct ResolveIn {
     resolution_code: String,
     #[serde(default)]
     notes: String,
+    #[serde(default)]
+    device_at: Option<String>,
 }
 
 async fn resolve(
     state: web::Data<AppState>,
     caller: Caller,
+    http: HttpRequest,
     id: web::Path<String>,
     JsonBody(req): JsonBody<ResolveIn>,
 ) -> ApiResult<HttpResponse> {
     let (id, who) = (id.into_inner(), acting(&caller));
-    act(state, move |conn, flow, now| {
-        actions::resolve(conn, flow, &id, &who, &req.resolution_code, &req.notes, now)
+    let body = json!({"resolution_code": req.resolution_code, "notes": req.notes, "device_at": req.device_at});
+    let q = sync::queued(
+        &http,
+        "/tickets/{id}/resolve",
+        Some(&id),
+        &body,
+        req.device_at.as_deref(),
+    )?;
+    tech_act(state, &caller, q, move |conn, flow, when| {
+        actions::resolve(
+            conn,
+            flow,
+            &id,
+            &who,
+            &req.resolution_code,
+            &req.notes,
+            when,
+        )
     })
     .await
 }

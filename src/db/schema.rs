@@ -12,6 +12,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_actions (user_id, action_id) {
+        user_id -> Text,
+        action_id -> Text,
+        fingerprint -> Text,
+        outcome -> Text,
+        status -> Integer,
+        body -> Text,
+        ticket_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         username -> Text,

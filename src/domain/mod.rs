@@ -4,6 +4,7 @@ pub mod calendar;
 pub mod callback;
 pub mod code;
 pub mod complaint;
+pub mod device_time;
 pub mod duty;
 pub mod key_purpose;
 pub mod period;

@@ -94,6 +94,17 @@ impl StageClock {
         }
     }
 
+    /// Done at `at`, a time the technician's phone proved after the server had already
+    /// recorded the deadline as missed (it did not know of the action): that miss yields.
+    pub fn settle_as_of(&mut self, at: DateTime<Utc>) {
+        if self.done.is_none() {
+            if let Some(due) = self.due {
+                self.on_time = Some(on_time(at, due));
+            }
+        }
+        self.settle(at);
+    }
+
     /// The deadline passed undone: late, unless the outcome is already known.
     pub fn miss(&mut self) {
         self.on_time.get_or_insert(false);
@@ -328,6 +339,43 @@ mod tests {
 
     fn t(min: i64) -> DateTime<Utc> {
         "2026-11-22T08:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::minutes(min)
+    }
+
+    #[test]
+    fn a_proven_earlier_action_overrides_a_miss_but_not_a_late_settle() {
+        let missed = || StageClock {
+            due: Some(t(20)),
+            done: None,
+            on_time: Some(false),
+        };
+        let mut c = missed();
+        c.settle_as_of(t(18));
+        assert_eq!((c.done, c.on_time), (Some(t(18)), Some(true)));
+        let mut c = missed();
+        c.settle(t(18));
+        assert_eq!(
+            c.on_time,
+            Some(false),
+            "a receipt-timed settle keeps the miss"
+        );
+        let mut c = missed();
+        c.settle_as_of(t(22));
+        assert_eq!(
+            c.on_time,
+            Some(false),
+            "done after the deadline is late anyway"
+        );
+        let mut done = StageClock {
+            due: Some(t(20)),
+            done: Some(t(25)),
+            on_time: Some(false),
+        };
+        done.settle_as_of(t(18));
+        assert_eq!(
+            (done.done, done.on_time),
+            (Some(t(25)), Some(false)),
+            "the first settle stands"
+        );
     }
 
     fn fresh() -> Clocks {

@@ -41,16 +41,25 @@ pub struct Engine {
     cfg: Arc<FlowConfig>,
     wake: Arc<Notify>,
     metrics: Metrics,
+    /// Told after steps that may have added feed entries.
+    feed: Arc<crate::live::FeedHub>,
 }
 
 impl Engine {
-    pub fn new(db: Db, clock: SharedClock, cfg: Arc<FlowConfig>, metrics: Metrics) -> Self {
+    pub fn new(
+        db: Db,
+        clock: SharedClock,
+        cfg: Arc<FlowConfig>,
+        metrics: Metrics,
+        feed: Arc<crate::live::FeedHub>,
+    ) -> Self {
         Engine {
             db,
             clock,
             cfg,
             wake: Arc::new(Notify::new()),
             metrics,
+            feed,
         }
     }
 
@@ -114,6 +123,9 @@ impl Engine {
                 .read(move |conn| Ok::<_, DbError>(tickets::due_ids(conn, now, BATCH)?))
                 .await?;
             if ids.is_empty() {
+                if stepped > 0 {
+                    self.feed.wake();
+                }
                 return Ok(stepped);
             }
             let mut progressed = false;
@@ -156,6 +168,9 @@ impl Engine {
                 }
             }
             if !progressed {
+                if stepped > 0 {
+                    self.feed.wake();
+                }
                 return Ok(stepped);
             }
         }

@@ -6,8 +6,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::json;
 
 use super::messages::Purpose;
-use super::{event, notify, save, Actor, FlowConfig, FlowError, FlowResult};
+use super::{event, notify, save, timing_detail, Actor, FlowConfig, FlowError, FlowResult, When};
 use crate::db::DbConn;
+use crate::domain::device_time::Timing;
 use crate::domain::routing::distance_m;
 use crate::domain::sla::Stage;
 use crate::domain::ticket::{transition, Action};
@@ -60,6 +61,30 @@ pub(crate) fn naive(t: DateTime<Utc>) -> NaiveDateTime {
     t.naive_utc()
 }
 
+/// Settles stage `s` of `t` at the time that counts: the phone's, when believed (a miss the
+/// server recorded meanwhile yields to it), else the receipt.
+fn settle_timed(t: &mut TicketRow, s: Stage, timing: &Timing) {
+    if timing.by_device() {
+        t.settle_as_of(s, timing.at);
+    } else {
+        t.settle(s, timing.at);
+    }
+}
+
+/// Appends a technician action's event at the time that counts, with its timing.
+fn timed_event(
+    conn: &mut DbConn,
+    t: &TicketRow,
+    timing: &Timing,
+    who: &Acting,
+    kind: &str,
+    mut detail: serde_json::Value,
+    place: Option<(f64, f64)>,
+) -> FlowResult<()> {
+    timing_detail(&mut detail, timing);
+    event(conn, t, timing.at, &who.actor, kind, detail, place)
+}
+
 /// The technician contacted the customer and agreed an appointment.
 pub fn acknowledge(
     conn: &mut DbConn,
@@ -68,27 +93,28 @@ pub fn acknowledge(
     who: &Acting,
     appointment_at: DateTime<Utc>,
     contact_note: &str,
-    now: NaiveDateTime,
+    when: When,
 ) -> FlowResult<TicketRow> {
     who.require(&FIELD, "acknowledge a ticket")?;
     let note = required_text("contact_note", contact_note, 500)?;
-    if naive(appointment_at) < now - chrono::Duration::minutes(5) {
+    let mut t = load_visible(conn, id, who)?;
+    let timing = when.judge(cfg, &t);
+    if naive(appointment_at) < timing.at - chrono::Duration::minutes(5) {
         return Err(Invalid::new("appointment_at", "must not be in the past").into());
     }
-    let mut t = load_visible(conn, id, who)?;
     let next = transition(t.status, Action::Acknowledge)?;
     t.status = next;
-    crate::store::assignments::acknowledged(conn, &t.id, now)?;
-    t.settle(Stage::Contact, now);
+    crate::store::assignments::acknowledged(conn, &t.id, timing.at)?;
+    settle_timed(&mut t, Stage::Contact, &timing);
     t.appointment_at = Some(naive(appointment_at));
     t.contact_note = Some(note.clone());
     t.arrival_due_at = Some(naive(appointment_at) + cfg.policy.arrival_grace);
-    save(conn, &mut t, cfg, now)?;
-    event(
+    save(conn, &mut t, cfg, when.received)?;
+    timed_event(
         conn,
         &t,
-        now,
-        &who.actor,
+        &timing,
+        who,
         "acknowledged",
         json!({"appointment_at": appointment_at, "contact_note": note, "ack_on_time": t.ack_on_time}),
         None,
@@ -103,25 +129,26 @@ pub fn check_in(
     id: &str,
     who: &Acting,
     at: WgsPoint,
-    now: NaiveDateTime,
+    when: When,
 ) -> FlowResult<TicketRow> {
     who.require(&FIELD, "check in")?;
     let mut t = load_visible(conn, id, who)?;
+    let timing = when.judge(cfg, &t);
     let next = transition(t.status, Action::CheckIn)?;
     t.status = next;
-    t.settle(Stage::Arrival, now);
+    settle_timed(&mut t, Stage::Arrival, &timing);
     let distance = t
         .lat
         .zip(t.lon)
         .map(|customer| distance_m(customer, (at.lat, at.lon)));
     t.check_in_distance_m = distance.map(|d| (d * 10.0).round() / 10.0);
     t.check_in_far = distance.map(|d| d > cfg.far_check_in_m);
-    save(conn, &mut t, cfg, now)?;
-    event(
+    save(conn, &mut t, cfg, when.received)?;
+    timed_event(
         conn,
         &t,
-        now,
-        &who.actor,
+        &timing,
+        who,
         "checked_in",
         json!({"distance_m": t.check_in_distance_m, "far": t.check_in_far, "arrival_on_time": t.arrival_on_time}),
         Some((at.lat, at.lon)),
@@ -136,23 +163,25 @@ pub fn resolve(
     who: &Acting,
     code: &str,
     notes: &str,
-    now: NaiveDateTime,
+    when: When,
 ) -> FlowResult<TicketRow> {
     who.require(&FIELD, "resolve a ticket")?;
     let code = required_text("resolution_code", code, 64)?;
     let notes = notes.trim().to_string();
     let mut t = load_visible(conn, id, who)?;
+    let timing = when.judge(cfg, &t);
+    let now = when.received;
     let next = transition(t.status, Action::Resolve)?;
     t.status = next;
-    t.settle(Stage::Resolve, now);
+    settle_timed(&mut t, Stage::Resolve, &timing);
     t.resolution_code = Some(code.clone());
     t.resolution_notes = (!notes.is_empty()).then_some(notes.clone());
     save(conn, &mut t, cfg, now)?;
-    event(
+    timed_event(
         conn,
         &t,
-        now,
-        &who.actor,
+        &timing,
+        who,
         "resolved",
         json!({"resolution_code": code, "notes": notes, "resolve_on_time": t.resolve_on_time,
                "promised_at": t.promised_at.and_utc(), "postponements": t.postponement_count}),

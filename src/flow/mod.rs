@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::db::DbConn;
 use crate::domain::calendar::{BusinessCalendar, CalendarSpec};
+use crate::domain::device_time::Timing;
 use crate::domain::duty::{on_duty, DutyRole};
 use crate::domain::routing::Candidate;
 use crate::domain::sla::{self, SlaPolicy};
@@ -42,6 +43,48 @@ pub struct FlowConfig {
     pub templates: std::sync::Arc<messages::Templates>,
     /// Which resolved tickets get a callback, and how unreachable customers are retried.
     pub callbacks: callbacks::CallbackConfig,
+    /// Which phone times of queued actions are believed.
+    pub device_time: crate::domain::device_time::DeviceTimeRule,
+}
+
+/// When a technician's action reached the server, and when the phone says it was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct When {
+    pub received: NaiveDateTime,
+    pub device: Option<NaiveDateTime>,
+}
+
+impl From<NaiveDateTime> for When {
+    fn from(received: NaiveDateTime) -> Self {
+        When {
+            received,
+            device: None,
+        }
+    }
+}
+
+impl When {
+    /// The time that counts for an action on `t`, by the deployment's rule.
+    pub fn judge(&self, cfg: &FlowConfig, t: &TicketRow) -> Timing {
+        cfg.device_time
+            .judge(self.device, self.received, t.previous_step_at())
+    }
+}
+
+/// What an event records of its timing when the phone gave a time: both times and whether the
+/// phone's was believed.
+pub fn timing_detail(detail: &mut Value, timing: &Timing) {
+    if let (Some(device), Value::Object(map)) = (timing.device_at, detail) {
+        map.insert(
+            "timing".into(),
+            serde_json::json!({
+                "device_at": device.and_utc(),
+                "received_at": timing.received_at.and_utc(),
+                "counted": if timing.by_device() { "device" } else { "receipt" },
+                "refused": timing.refused.map(|r| r.as_str()),
+            }),
+        );
+    }
 }
 
 /// Why a flow step was refused.

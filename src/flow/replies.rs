@@ -145,7 +145,7 @@ pub fn handle(
         &who,
         appointment,
         &format!("短信回复：{text}"),
-        now,
+        now.into(),
     )?;
     event(
         conn,

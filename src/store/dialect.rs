@@ -221,3 +221,51 @@ pub fn remember_webhook(
     };
     Ok(inserted == 1)
 }
+
+/// Every user's feed entries after `after`, oldest first, at most `limit`; on PostgreSQL also
+/// the transactions in progress in the snapshot that read them (from `pg_current_snapshot()`),
+/// which tells the reader whether a missing sequence number can still commit.
+pub fn feed_since(
+    conn: &mut DbConn,
+    after: i64,
+    limit: i64,
+) -> QueryResult<(Vec<crate::store::feed::FeedRow>, Option<Vec<u64>>)> {
+    use crate::db::schema::user_feed;
+    use crate::store::feed::FeedRow;
+    match conn {
+        DbConn::Sqlite(_) => Ok((crate::store::feed::since(conn, after, limit)?, None)),
+        DbConn::Postgres(c) => {
+            let rows: Vec<(FeedRow, String)> = user_feed::table
+                .filter(user_feed::seq.gt(after))
+                .order(user_feed::seq.asc())
+                .limit(limit)
+                .select((
+                    FeedRow::as_select(),
+                    diesel::dsl::sql::<Text>("pg_current_snapshot()::text"),
+                ))
+                .load(c)?;
+            let in_progress = rows.first().map(|(_, s)| snapshot_in_progress(s));
+            Ok((rows.into_iter().map(|(r, _)| r).collect(), in_progress))
+        }
+    }
+}
+
+/// The in-progress transaction ids of a snapshot's text form, `xmin:xmax:xip,xip,…`.
+fn snapshot_in_progress(snapshot: &str) -> Vec<u64> {
+    snapshot
+        .rsplit(':')
+        .next()
+        .unwrap_or("")
+        .split(',')
+        .filter_map(|x| x.trim().parse().ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    #[test]
+    fn a_snapshots_in_progress_transactions_are_its_last_field() {
+        assert_eq!(super::snapshot_in_progress("10:20:12,15"), vec![12, 15]);
+        assert!(super::snapshot_in_progress("10:10:").is_empty());
+    }
+}

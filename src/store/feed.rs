@@ -62,3 +62,31 @@ pub fn last_seq(conn: &mut DbConn, user_id: &str) -> QueryResult<i64> {
         .get_result(conn)?;
     Ok(max.unwrap_or(0))
 }
+
+/// Every user's entries after `after`, oldest first, at most `limit`: what an instance's reader
+/// hands to the open streams.
+pub fn since(conn: &mut DbConn, after: i64, limit: i64) -> QueryResult<Vec<FeedRow>> {
+    user_feed::table
+        .filter(user_feed::seq.gt(after))
+        .order(user_feed::seq.asc())
+        .limit(limit)
+        .select(FeedRow::as_select())
+        .load(conn)
+}
+
+/// The entries among `seqs` that exist now, oldest first.
+pub fn with_seqs(conn: &mut DbConn, seqs: &[i64]) -> QueryResult<Vec<FeedRow>> {
+    user_feed::table
+        .filter(user_feed::seq.eq_any(seqs))
+        .order(user_feed::seq.asc())
+        .select(FeedRow::as_select())
+        .load(conn)
+}
+
+/// The newest entry of any user (0 when none).
+pub fn max_seq(conn: &mut DbConn) -> QueryResult<i64> {
+    let max: Option<i64> = user_feed::table
+        .select(diesel::dsl::max(user_feed::seq))
+        .get_result(conn)?;
+    Ok(max.unwrap_or(0))
+}

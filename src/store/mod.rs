@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod appraisals;
 pub mod assignments;
 pub mod callbacks;
+pub mod client_actions;
 pub mod complaints;
 pub mod dialect;
 pub mod districts;

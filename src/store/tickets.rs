@@ -116,6 +116,24 @@ impl TicketRow {
         c.on_time
     }
 
+    /// Stage `s` done at `at` as the technician's phone proved it: see
+    /// [`StageClock::settle_as_of`].
+    pub fn settle_as_of(&mut self, s: Stage, at: NaiveDateTime) -> Option<bool> {
+        let mut c = self.stage(s);
+        c.settle_as_of(at.and_utc());
+        self.put_stage(s, c);
+        c.on_time
+    }
+
+    /// The latest step of this ticket a technician's action follows: its creation, its
+    /// assignment, the contact, the arrival.
+    pub fn previous_step_at(&self) -> NaiveDateTime {
+        [self.assigned_at, self.acknowledged_at, self.arrived_at]
+            .into_iter()
+            .flatten()
+            .fold(self.created_at, NaiveDateTime::max)
+    }
+
     /// Stage `s` passed its deadline undone: see [`StageClock::miss`].
     pub fn miss(&mut self, s: Stage) {
         let mut c = self.stage(s);

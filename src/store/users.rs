@@ -113,6 +113,19 @@ pub fn session_state(conn: &mut DbConn, id: &str) -> QueryResult<Option<SessionS
         .map(|r| r.map(|(active, version)| SessionState { active, version }))
 }
 
+/// The session states of `ids` (users that no longer exist are left out).
+pub fn session_states(conn: &mut DbConn, ids: &[&str]) -> QueryResult<Vec<(String, SessionState)>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::active, users::session_version))
+        .load::<(String, bool, i32)>(conn)
+        .map(|rows| {
+            rows.into_iter()
+                .map(|(id, active, version)| (id, SessionState { active, version }))
+                .collect()
+        })
+}
+
 /// Ends every signed-in session of a user: access tokens issued before are refused from now on.
 pub fn end_sessions(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
     diesel::update(users::table.find(id))

@@ -619,3 +619,26 @@ pub fn fixture_id(name: &str) -> String {
         .into_uuid()
         .to_string()
 }
+
+/// A repair ticket taken by the call center for a customer in the demo city's west.
+pub async fn ticket_for(app: &TestApp, external_ref: &str) -> Value {
+    let agent = app.login("agent").await;
+    let body = serde_json::json!({"kind": "repair", "external_ref": external_ref,
+        "customer_name": "李先生", "customer_phone": "13800001111", "address": "暨阳湖小区 5 幢",
+        "location": {"lat": 31.87, "lon": 120.55}, "fault_category": "花屏",
+        "fault_description": "部分频道花屏"});
+    app.post("/tickets", &agent, body).await.ok(201).clone()
+}
+
+/// Reads an event stream into `buf` until it holds `needle`; false after 10 s without it.
+pub async fn read_until(res: &mut reqwest::Response, buf: &mut String, needle: &str) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !buf.contains(needle) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match tokio::time::timeout(left, res.chunk()).await {
+            Ok(Ok(Some(bytes))) => buf.push_str(&String::from_utf8_lossy(&bytes)),
+            _ => return false,
+        }
+    }
+    true
+}

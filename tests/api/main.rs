@@ -11,6 +11,7 @@ mod errors;
 mod faults;
 mod flow;
 mod health;
+mod mobile;
 mod notify;
 mod schema;
 mod scores;

@@ -1,7 +1,7 @@
 //! Signed SMS webhooks: two-way replies and delivery receipts.
 
 use crate::both;
-use crate::helpers::{read, Backend, TestApp};
+use crate::helpers::{read, read_until, ticket_for, Backend, TestApp};
 use serde_json::{json, Value};
 
 const MONDAY_10AM: &str = "2026-11-23T10:00:00+08:00";
@@ -16,14 +16,6 @@ async fn webhook(
     let gw = app.gateway.as_ref().unwrap();
     let secret = secret.unwrap_or(&gw.secret);
     crate::helpers::signed_post(app, path, &body, secret, chrono::Utc::now().timestamp()).await
-}
-
-async fn ticket_for(app: &TestApp, external_ref: &str) -> Value {
-    let agent = app.login("agent").await;
-    let body = json!({"kind": "repair", "external_ref": external_ref, "customer_name": "李先生",
-        "customer_phone": "13800001111", "address": "暨阳湖小区 5 幢", "location": {"lat": 31.87, "lon": 120.55},
-        "fault_category": "花屏", "fault_description": "部分频道花屏"});
-    app.post("/tickets", &agent, body).await.ok(201).clone()
 }
 
 async fn user(app: &TestApp, id: &str) -> Value {
@@ -214,18 +206,6 @@ async fn delivery_receipts(backend: Backend) {
 }
 
 /// Reads an event stream until `needle` shows up (or 10 s of wall time pass).
-async fn read_until(res: &mut reqwest::Response, buf: &mut String, needle: &str) -> bool {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !buf.contains(needle) {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match tokio::time::timeout(left, res.chunk()).await {
-            Ok(Ok(Some(bytes))) => buf.push_str(&String::from_utf8_lossy(&bytes)),
-            _ => return false,
-        }
-    }
-    true
-}
-
 async fn event_stream_pushes_and_replays(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.set_clock(MONDAY_10AM).await;

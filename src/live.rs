@@ -169,6 +169,8 @@ pub struct FeedHub {
     clock: SharedClock,
     wake: Notify,
     inner: Mutex<Inner>,
+    /// Reads of the feed so far.
+    reads: std::sync::atomic::AtomicU64,
 }
 
 struct Inner {
@@ -218,6 +220,7 @@ impl FeedHub {
             db,
             clock,
             wake: Notify::new(),
+            reads: Default::default(),
             inner: Mutex::new(Inner {
                 published,
                 streams: HashMap::new(),
@@ -233,6 +236,12 @@ impl FeedHub {
     /// A write may have added entries: the reader looks now.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// How many times the reader has read the feed: a read that began after a write has seen
+    /// it once this has grown by two.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Streams open on this instance.
@@ -273,10 +282,10 @@ impl FeedHub {
     }
 
     /// Hands `rows` to the open streams of their users; a stream that cannot keep up is closed.
-    fn hand_out(&self, rows: &[FeedRow], published: i64) {
+    fn hand_out(&self, rows: Vec<FeedRow>, published: i64) {
         let mut inner = self.lock();
         for row in rows {
-            let row = Arc::new(row.clone());
+            let row = Arc::new(row);
             if let Some(list) = inner.streams.get_mut(&row.user_id) {
                 list.retain(|l| l.tx.try_send(row.clone()).is_ok());
             }
@@ -295,6 +304,7 @@ impl FeedHub {
             inner.streams.retain(|_, list| !list.is_empty());
             inner.streams.keys().cloned().collect()
         };
+        let looked_up: std::collections::HashSet<&str> = users.iter().map(String::as_str).collect();
         let mut states: HashMap<String, SessionState> = HashMap::new();
         for chunk in users.chunks(SESSION_CHUNK) {
             let ids = chunk.to_vec();
@@ -311,7 +321,7 @@ impl FeedHub {
         for (user, list) in inner.streams.iter_mut() {
             // A user that was looked up holds only streams of its current, active session; one
             // that subscribed after the lookup is checked next time.
-            if !users.contains(user) {
+            if !looked_up.contains(user.as_str()) {
                 continue;
             }
             match states.get(user) {
@@ -376,8 +386,9 @@ impl FeedHub {
                 "feed entries committed after their hole was passed over"
             );
         }
-        self.hand_out(&late, order.published());
-        self.hand_out(&take.ready, order.published());
+        self.hand_out(late, order.published());
+        self.hand_out(take.ready, order.published());
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(if take.waiting {
             Pass::Waiting
         } else if full {

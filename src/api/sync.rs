@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::state::AppState;
-use super::tickets::{acting, TicketDto};
+use super::tickets::{acting, AckIn, CheckInIn, ResolveIn, TechRequest, TicketDto};
 use super::{resource, ApiError, ApiResult, Caller, JsonBody};
 use crate::db::DbConn;
 use crate::domain::Invalid;
@@ -36,15 +36,40 @@ pub type Work = Arc<
         + Sync,
 >;
 
-/// A technician's action as the phone queued it.
-pub struct Queued {
-    pub action_id: Option<String>,
+/// A technician's action, ready to run once: what was asked (the route and its body, which an
+/// action id's fingerprint covers) and what it does.
+pub struct TechAction {
+    pub route: &'static str,
+    pub ticket_id: String,
+    /// The request body as the route reads it.
+    pub body: Value,
     pub device_at: Option<NaiveDateTime>,
-    /// Names the action id's field in answers: the header, or the batch entry's.
-    pub id_field: String,
-    /// What was asked (route and body): the same id for another action is refused.
-    pub fingerprint: String,
-    pub ticket_id: Option<String>,
+    pub work: Work,
+}
+
+impl TechAction {
+    /// The record key of this action under the phone's `action_id`; `field` names the id in
+    /// answers (the header, or the batch entry's).
+    fn key(&self, action_id: String, field: String) -> Key {
+        Key {
+            action_id,
+            field,
+            fingerprint: crate::auth::secret::digest(&format!(
+                "{}\n{}\n{}",
+                self.route, self.ticket_id, self.body
+            )),
+            ticket_id: self.ticket_id.clone(),
+        }
+    }
+}
+
+/// An action's phone-given id and what it must match when sent again.
+pub struct Key {
+    action_id: String,
+    field: String,
+    /// What was asked (route, ticket, body): the same id for another action is refused.
+    fingerprint: String,
+    ticket_id: String,
 }
 
 /// What became of an action.
@@ -63,16 +88,6 @@ impl Outcome {
             Outcome::Duplicate => "duplicate",
             Outcome::Conflict => "conflict",
             Outcome::Rejected => "rejected",
-        }
-    }
-
-    /// How a refusal counts: a state the phone could not know of (the ticket moved on, or is
-    /// no longer theirs), or something wrong with the action itself.
-    fn of_refusal(e: &ApiError) -> Option<Outcome> {
-        match e.status.as_u16() {
-            404 | 409 => Some(Outcome::Conflict),
-            422 => Some(Outcome::Rejected),
-            _ => None,
         }
     }
 }
@@ -115,15 +130,15 @@ pub fn action_id(field: &str, raw: &str) -> Result<String, Invalid> {
     Ok(id.to_string())
 }
 
-/// The action id and device time of a single-action request.
-pub fn queued(
+/// Runs a technician's action from its single-action route, once per `Idempotency-Key` when
+/// the phone sends one.
+pub async fn run_from_route(
+    state: &web::Data<AppState>,
+    caller: &Caller,
     req: &HttpRequest,
-    route: &str,
-    ticket_id: Option<&str>,
-    body: &Value,
-    device_at: Option<&str>,
-) -> ApiResult<Queued> {
-    let action_id = req
+    action: TechAction,
+) -> ApiResult<HttpResponse> {
+    let key = req
         .headers()
         .get("idempotency-key")
         .map(|v| {
@@ -131,26 +146,16 @@ pub fn queued(
                 .map_err(|_| Invalid::new("Idempotency-Key", "must be visible ASCII"))
                 .and_then(|v| action_id("Idempotency-Key", v))
         })
-        .transpose()?;
-    Ok(Queued {
-        action_id,
-        device_at: device_at
-            .map(|d| super::parse_instant("device_at", d))
-            .transpose()?,
-        id_field: "Idempotency-Key".into(),
-        fingerprint: fingerprint(route, ticket_id, body),
-        ticket_id: ticket_id.map(str::to_string),
-    })
+        .transpose()?
+        .map(|id| action.key(id, "Idempotency-Key".into()));
+    let answer = once(state, &caller.id, key, action.device_at, action.work).await?;
+    Ok(answer.into_response())
 }
 
-fn fingerprint(route: &str, ticket_id: Option<&str>, body: &Value) -> String {
-    crate::auth::secret::digest(&format!("{route}\n{}\n{body}", ticket_id.unwrap_or("")))
-}
-
-fn replay(row: ClientActionRow, q: &Queued) -> ApiResult<Answer> {
-    if row.fingerprint != q.fingerprint {
+fn replay(row: ClientActionRow, key: &Key) -> ApiResult<Answer> {
+    if row.fingerprint != key.fingerprint {
         return Err(ApiError::invalid(
-            q.id_field.clone(),
+            key.field.clone(),
             "this action id was already used for a different action",
         ));
     }
@@ -167,7 +172,47 @@ fn replay(row: ClientActionRow, q: &Queued) -> ApiResult<Answer> {
     })
 }
 
-/// Runs a technician's action once per action id. Without an id it simply runs. With one, the
+/// Runs `work` in a write transaction, again on the new state while a background writer saved
+/// the ticket between its read and its save (as if the request came a moment later); with
+/// `record`, the record of its answer commits with it.
+async fn apply(
+    state: &web::Data<AppState>,
+    device: Option<NaiveDateTime>,
+    work: &Work,
+    record: Option<&ClientActionRow>,
+) -> Result<(Value, Option<NaiveDateTime>), FlowError> {
+    let (body, deadline) = crate::flow::retry_changed(crate::flow::CHANGED_TRIES, || {
+        let received = state.clock.now_naive();
+        let (flow, work) = (state.flow.clone(), work.clone());
+        let record = record.cloned();
+        state.db.write(move |conn| {
+            let (body, deadline) = work(conn, &flow, When { received, device })?;
+            if let Some(mut row) = record {
+                row.body = body.to_string();
+                row.created_at = received;
+                client_actions::insert(conn, &row)?;
+            }
+            Ok::<_, FlowError>((body, deadline))
+        })
+    })
+    .await?;
+    state.kick_for(deadline);
+    Ok((body, deadline))
+}
+
+async fn recorded(
+    state: &web::Data<AppState>,
+    user_id: &str,
+    key: &Key,
+) -> ApiResult<Option<ClientActionRow>> {
+    let (user, id) = (user_id.to_string(), key.action_id.clone());
+    state
+        .db
+        .read(move |conn| client_actions::find(conn, &user, &id).map_err(ApiError::from))
+        .await
+}
+
+/// Runs a technician's action once per action id; without one it simply runs. With one, the
 /// action and the record of its answer commit together; a refusal the phone cannot fix by
 /// retrying (the ticket moved on, the action is invalid) is recorded too, so a retry gets the
 /// same answer. A twin sent at the same moment loses the race on the record and is answered
@@ -175,102 +220,85 @@ fn replay(row: ClientActionRow, q: &Queued) -> ApiResult<Answer> {
 pub async fn once(
     state: &web::Data<AppState>,
     user_id: &str,
-    q: Queued,
+    key: Option<Key>,
+    device: Option<NaiveDateTime>,
     work: Work,
 ) -> ApiResult<Answer> {
-    let lookup = |state: web::Data<AppState>, user: String, id: String| async move {
-        state
-            .db
-            .read(move |conn| client_actions::find(conn, &user, &id).map_err(ApiError::from))
-            .await
+    let applied = |body| Answer {
+        outcome: Outcome::Applied,
+        first: Outcome::Applied,
+        status: 200,
+        body,
     };
-    if let Some(id) = &q.action_id {
-        if let Some(row) = lookup(state.clone(), user_id.into(), id.clone()).await? {
-            return replay(row, &q);
+    let Some(key) = key else {
+        let (body, _) = apply(state, device, &work, None).await?;
+        return Ok(applied(body));
+    };
+    if let Some(row) = recorded(state, user_id, &key).await? {
+        return replay(row, &key);
+    }
+    let record = |outcome: Outcome, status: u16, body: &Value| ClientActionRow {
+        user_id: user_id.to_string(),
+        action_id: key.action_id.clone(),
+        fingerprint: key.fingerprint.clone(),
+        outcome: outcome.as_str().into(),
+        status: status.into(),
+        body: body.to_string(),
+        ticket_id: Some(key.ticket_id.clone()),
+        created_at: state.clock.now_naive(),
+    };
+    let e = match apply(
+        state,
+        device,
+        &work,
+        Some(&record(Outcome::Applied, 200, &Value::Null)),
+    )
+    .await
+    {
+        Ok((body, _)) => return Ok(applied(body)),
+        Err(e) => ApiError::from(e),
+    };
+    // A twin of this action may have committed first.
+    if let Some(row) = recorded(state, user_id, &key).await? {
+        return replay(row, &key);
+    }
+    let outcome = match e.status.as_u16() {
+        404 | 409 => {
+            // A ticket moved on is a conflict only for a technician who held it: for anyone
+            // else it does not exist.
+            let (ticket, user) = (key.ticket_id.clone(), user_id.to_string());
+            let held = state
+                .db
+                .read(move |conn| {
+                    assignments::ever_held(conn, &ticket, &user).map_err(ApiError::from)
+                })
+                .await?;
+            if held {
+                Outcome::Conflict
+            } else {
+                Outcome::Rejected
+            }
+        }
+        422 => Outcome::Rejected,
+        _ => return Err(e),
+    };
+    let (status, body) = (e.status.as_u16(), e.body());
+    let row = record(outcome, status, &body);
+    let stored = state
+        .db
+        .write(move |conn| client_actions::insert(conn, &row).map_err(ApiError::from))
+        .await;
+    if stored.is_err() {
+        if let Some(row) = recorded(state, user_id, &key).await? {
+            return replay(row, &key);
         }
     }
-    let record = |now: NaiveDateTime, outcome: Outcome, status: u16, body: &Value| {
-        q.action_id.as_ref().map(|id| ClientActionRow {
-            user_id: user_id.to_string(),
-            action_id: id.clone(),
-            fingerprint: q.fingerprint.clone(),
-            outcome: outcome.as_str().into(),
-            status: status.into(),
-            body: body.to_string(),
-            ticket_id: q.ticket_id.clone(),
-            created_at: now,
-        })
-    };
-    let device = q.device_at;
-    let applied = crate::flow::retry_changed(crate::flow::CHANGED_TRIES, || {
-        let now = state.clock.now_naive();
-        let (flow, work) = (state.flow.clone(), work.clone());
-        let row = record(now, Outcome::Applied, 200, &Value::Null);
-        state.db.write(move |conn| {
-            let (body, deadline) = work(
-                conn,
-                &flow,
-                When {
-                    received: now,
-                    device,
-                },
-            )?;
-            if let Some(mut row) = row {
-                row.body = body.to_string();
-                client_actions::insert(conn, &row)?;
-            }
-            Ok::<_, FlowError>((body, deadline))
-        })
+    Ok(Answer {
+        outcome,
+        first: outcome,
+        status,
+        body,
     })
-    .await;
-    match applied {
-        Ok((body, deadline)) => {
-            state.kick_for(deadline);
-            Ok(Answer {
-                outcome: Outcome::Applied,
-                first: Outcome::Applied,
-                status: 200,
-                body,
-            })
-        }
-        Err(e) => {
-            // A twin of this action may have committed first.
-            if let Some(id) = &q.action_id {
-                if let Some(row) = lookup(state.clone(), user_id.into(), id.clone()).await? {
-                    return replay(row, &q);
-                }
-            }
-            let e = ApiError::from(e);
-            let Some(outcome) = Outcome::of_refusal(&e).filter(|_| q.action_id.is_some()) else {
-                return Err(e);
-            };
-            let status = e.status.as_u16();
-            let body = e.body();
-            if let Some(row) = record(state.clock.now_naive(), outcome, status, &body) {
-                let stored = state
-                    .db
-                    .write(move |conn| client_actions::insert(conn, &row).map_err(ApiError::from))
-                    .await;
-                if stored.is_err() {
-                    if let Some(row) = lookup(
-                        state.clone(),
-                        user_id.into(),
-                        q.action_id.clone().unwrap_or_default(),
-                    )
-                    .await?
-                    {
-                        return replay(row, &q);
-                    }
-                }
-            }
-            Ok(Answer {
-                outcome,
-                first: outcome,
-                status,
-                body,
-            })
-        }
-    }
 }
 
 /// A ticket action's work: runs `f` and answers the ticket as the API shows it.
@@ -300,10 +328,7 @@ fn conflict_state(
     let Some(t) = tickets::get(conn, ticket_id)? else {
         return Ok(None);
     };
-    let held = assignments::for_ticket(conn, ticket_id)?
-        .iter()
-        .any(|a| a.user_id == user_id);
-    if !held {
+    if !assignments::ever_held(conn, ticket_id, user_id)? {
         return Ok(None);
     }
     use crate::domain::ticket::Status;
@@ -330,124 +355,6 @@ fn conflict_state(
 #[serde(deny_unknown_fields)]
 struct SyncIn {
     actions: Vec<Value>,
-}
-
-/// One queued action of a batch.
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum Action {
-    Acknowledge {
-        action_id: String,
-        ticket_id: String,
-        #[serde(default)]
-        device_at: Option<String>,
-        appointment_at: String,
-        contact_note: String,
-    },
-    CheckIn {
-        action_id: String,
-        ticket_id: String,
-        #[serde(default)]
-        device_at: Option<String>,
-        lat: f64,
-        lon: f64,
-        #[serde(default)]
-        crs: Option<String>,
-    },
-    Resolve {
-        action_id: String,
-        ticket_id: String,
-        #[serde(default)]
-        device_at: Option<String>,
-        resolution_code: String,
-        #[serde(default)]
-        notes: String,
-    },
-}
-
-/// The route a batch action stands for (its fingerprint matches the single-action route's).
-fn work_of(
-    action: Action,
-    who: crate::flow::actions::Acting,
-    field: &str,
-) -> ApiResult<(String, String, Option<String>, Value, Work)> {
-    use crate::flow::actions;
-    Ok(match action {
-        Action::Acknowledge {
-            action_id,
-            ticket_id,
-            device_at,
-            appointment_at,
-            contact_note,
-        } => {
-            let appointment = super::instant(&format!("{field}.appointment_at"), &appointment_at)?;
-            let body = json!({"appointment_at": appointment_at, "contact_note": contact_note, "device_at": device_at});
-            let id = ticket_id.clone();
-            (
-                action_id,
-                ticket_id,
-                device_at,
-                body,
-                ticket_work(move |conn, flow, when| {
-                    actions::acknowledge(conn, flow, &id, &who, appointment, &contact_note, when)
-                }),
-            )
-        }
-        Action::CheckIn {
-            action_id,
-            ticket_id,
-            device_at,
-            lat,
-            lon,
-            crs,
-        } => {
-            let crs_v = crs
-                .as_deref()
-                .map(|c| crate::domain::Crs::parse(&format!("{field}.crs"), c))
-                .transpose()?
-                .unwrap_or_default();
-            let at = crate::domain::WgsPoint::parse(field, lat, lon, crs_v)?;
-            let body = json!({"lat": lat, "lon": lon, "crs": crs, "device_at": device_at});
-            let id = ticket_id.clone();
-            (
-                action_id,
-                ticket_id,
-                device_at,
-                body,
-                ticket_work(move |conn, flow, when| {
-                    actions::check_in(conn, flow, &id, &who, at, when)
-                }),
-            )
-        }
-        Action::Resolve {
-            action_id,
-            ticket_id,
-            device_at,
-            resolution_code,
-            notes,
-        } => {
-            let body =
-                json!({"resolution_code": resolution_code, "notes": notes, "device_at": device_at});
-            let id = ticket_id.clone();
-            (
-                action_id,
-                ticket_id,
-                device_at,
-                body,
-                ticket_work(move |conn, flow, when| {
-                    actions::resolve(conn, flow, &id, &who, &resolution_code, &notes, when)
-                }),
-            )
-        }
-    })
-}
-
-fn route_of(action: &Action) -> &'static str {
-    match action {
-        Action::Acknowledge { .. } => "/tickets/{id}/ack",
-        Action::CheckIn { .. } => "/tickets/{id}/check-in",
-        Action::Resolve { .. } => "/tickets/{id}/resolve",
-    }
 }
 
 /// `POST /me/sync`: the phone's queue, applied in order, each action on its own.
@@ -494,9 +401,8 @@ async fn sync(
                         .db
                         .read(move |conn| conflict_state(conn, &ticket_id, &u))
                         .await?;
-                    match state_now {
-                        Some(c) => r["conflict"] = c,
-                        None => r["outcome"] = "rejected".into(),
+                    if let Some(c) = state_now {
+                        r["conflict"] = c;
                     }
                 }
                 r
@@ -513,6 +419,8 @@ async fn sync(
     Ok(HttpResponse::Ok().json(json!({ "results": results })))
 }
 
+/// One entry of a batch: `type`, `action_id` and `ticket_id`, then the body of the route it
+/// stands for.
 async fn sync_one(
     state: &web::Data<AppState>,
     caller: &Caller,
@@ -520,21 +428,32 @@ async fn sync_one(
     raw: Value,
     field: &str,
 ) -> ApiResult<(String, String, Answer)> {
-    let action: Action = serde_json::from_value(raw)
-        .map_err(|e| ApiError::invalid(field.to_string(), format!("is not an action: {e}")))?;
-    let route = route_of(&action);
-    let (action_id, ticket_id, device_at, body, work) = work_of(action, acting(caller), field)?;
-    let action_id = self::action_id(&format!("{field}.action_id"), &action_id)?;
-    let q = Queued {
-        action_id: Some(action_id.clone()),
-        device_at: device_at
-            .as_deref()
-            .map(|d| super::parse_instant(&format!("{field}.device_at"), d))
-            .transpose()?,
-        id_field: format!("{field}.action_id"),
-        fingerprint: fingerprint(route, Some(&ticket_id), &body),
-        ticket_id: Some(ticket_id.clone()),
+    let not_an_action =
+        |why: String| ApiError::invalid(field.to_string(), format!("is not an action: {why}"));
+    let Value::Object(mut body) = raw else {
+        return Err(not_an_action("send an object".into()));
     };
-    let answer = once(state, user_id, q, work).await?;
+    let mut take = |name: &str| match body.remove(name) {
+        Some(Value::String(s)) => Ok(s),
+        _ => Err(not_an_action(format!("`{name}` must be a string"))),
+    };
+    let (kind, action_id, ticket_id) = (take("type")?, take("action_id")?, take("ticket_id")?);
+    let action_id = self::action_id(&format!("{field}.action_id"), &action_id)?;
+    let who = acting(caller);
+    let body = Value::Object(body);
+    fn read<T: TechRequest>(body: Value) -> Result<T, String> {
+        serde_json::from_value(body).map_err(|e| e.to_string())
+    }
+    let action = match kind.as_str() {
+        "acknowledge" => read::<AckIn>(body).map(|r| r.action(ticket_id.clone(), who, field)),
+        "check_in" => read::<CheckInIn>(body).map(|r| r.action(ticket_id.clone(), who, field)),
+        "resolve" => read::<ResolveIn>(body).map(|r| r.action(ticket_id.clone(), who, field)),
+        other => Err(format!(
+            "unknown type `{other}`: acknowledge, check_in or resolve"
+        )),
+    }
+    .map_err(not_an_action)??;
+    let key = action.key(action_id.clone(), format!("{field}.action_id"));
+    let answer = once(state, user_id, Some(key), action.device_at, action.work).await?;
     Ok((action_id, ticket_id, answer))
 }

@@ -32,9 +32,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/tickets/{id}/events").route(web::get().to(timeline)))
     .service(resource("/tickets/{id}/notifications").route(web::get().to(messages)))
-    .service(resource("/tickets/{id}/ack").route(web::post().to(ack)))
-    .service(resource("/tickets/{id}/check-in").route(web::post().to(check_in)))
-    .service(resource("/tickets/{id}/resolve").route(web::post().to(resolve)))
+    .service(resource("/tickets/{id}/ack").route(web::post().to(tech_route::<AckIn>)))
+    .service(resource("/tickets/{id}/check-in").route(web::post().to(tech_route::<CheckInIn>)))
+    .service(resource("/tickets/{id}/resolve").route(web::post().to(tech_route::<ResolveIn>)))
     .service(resource("/tickets/{id}/assign").route(web::post().to(assign)))
     .service(resource("/tickets/{id}/cancel").route(web::post().to(cancel)))
     .service(resource("/tickets/{id}/close").route(web::post().to(close)));
@@ -254,14 +254,18 @@ struct NewTicketIn {
     fault_description: String,
 }
 
-fn parse_point(field: &str, l: &LocationIn) -> Result<WgsPoint, Invalid> {
-    let crs = l
-        .crs
-        .as_deref()
+/// A point sent as `lat`, `lon` and an optional `crs`; `field` prefixes the names in errors.
+pub(super) fn parse_point(
+    field: &str,
+    lat: f64,
+    lon: f64,
+    crs: Option<&str>,
+) -> Result<WgsPoint, Invalid> {
+    let crs = crs
         .map(|c| Crs::parse(&format!("{field}.crs"), c))
         .transpose()?
         .unwrap_or_default();
-    WgsPoint::parse(field, l.lat, l.lon, crs)
+    WgsPoint::parse(field, lat, lon, crs)
 }
 
 fn parse_new(req: &NewTicketIn) -> Result<NewTicket, Invalid> {
@@ -279,7 +283,7 @@ fn parse_new(req: &NewTicketIn) -> Result<NewTicket, Invalid> {
         point: req
             .location
             .as_ref()
-            .map(|l| parse_point("location", l))
+            .map(|l| parse_point("location", l.lat, l.lon, l.crs.as_deref()))
             .transpose()?,
         account_no: req
             .account_no
@@ -492,72 +496,93 @@ where
         + Sync
         + 'static,
 {
-    let f = std::sync::Arc::new(f);
-    let (t, now) = crate::flow::retry_changed(crate::flow::CHANGED_TRIES, || {
-        let now = state.clock.now_naive();
-        let (flow, f) = (state.flow.clone(), f.clone());
-        let saved = state.db.write(move |conn| f(conn, &flow, now));
-        async move { Ok((saved.await?, now)) }
-    })
-    .await?;
-    state.kick_for(t.next_deadline_at);
-    Ok(HttpResponse::Ok().json(TicketDto::new(t, now)))
+    let work = sync::ticket_work(move |conn, flow, when| f(conn, flow, when.received));
+    Ok(sync::once(&state, "", None, None, work)
+        .await?
+        .into_response())
 }
 
-#[derive(Deserialize)]
+/// `prefix.name`, or `name` for a top-level field.
+fn field_in(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// A technician's action from its body: from the single route (`prefix` "") or an entry of
+/// `POST /me/sync` (`prefix` names the entry in errors).
+fn tech_action<T: Serialize>(
+    route: &'static str,
+    ticket_id: String,
+    req: &T,
+    device_at: Option<&str>,
+    prefix: &str,
+    f: impl Fn(&mut crate::db::DbConn, &crate::flow::FlowConfig, When) -> Result<TicketRow, FlowError>
+        + Send
+        + Sync
+        + 'static,
+) -> ApiResult<sync::TechAction> {
+    Ok(sync::TechAction {
+        route,
+        ticket_id,
+        body: serde_json::to_value(req).map_err(|e| ApiError::internal(e.to_string()))?,
+        device_at: device_at
+            .map(|d| super::parse_instant(&field_in(prefix, "device_at"), d))
+            .transpose()?,
+        work: sync::ticket_work(f),
+    })
+}
+
+/// A technician's action as its route's body and an entry of `POST /me/sync` carry it.
+pub(super) trait TechRequest: serde::de::DeserializeOwned + Serialize {
+    /// The action on ticket `id` by `who`; `prefix` names the entry in errors ("" for the
+    /// route's own body).
+    fn action(self, id: String, who: Acting, prefix: &str) -> ApiResult<sync::TechAction>;
+}
+
+/// `POST /tickets/{id}/ack`, `/check-in`, `/resolve`.
+async fn tech_route<T: TechRequest>(
+    state: web::Data<AppState>,
+    caller: Caller,
+    http: HttpRequest,
+    id: web::Path<String>,
+    JsonBody(req): JsonBody<T>,
+) -> ApiResult<HttpResponse> {
+    let action = req.action(id.into_inner(), acting(&caller), "")?;
+    sync::run_from_route(&state, &caller, &http, action).await
+}
+
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct AckIn {
+pub(super) struct AckIn {
     appointment_at: String,
     contact_note: String,
     #[serde(default)]
     device_at: Option<String>,
 }
 
-/// Runs a technician's action once per `Idempotency-Key` (when sent), at the phone's time
-/// (`device_at`, when sent and believed): see [`super::sync`].
-async fn tech_act<F>(
-    state: web::Data<AppState>,
-    caller: &Caller,
-    q: sync::Queued,
-    f: F,
-) -> ApiResult<HttpResponse>
-where
-    F: Fn(&mut crate::db::DbConn, &crate::flow::FlowConfig, When) -> Result<TicketRow, FlowError>
-        + Send
-        + Sync
-        + 'static,
-{
-    let user = caller.id.clone();
-    let answer = sync::once(&state, &user, q, sync::ticket_work(f)).await?;
-    Ok(answer.into_response())
+impl TechRequest for AckIn {
+    fn action(self, id: String, who: Acting, prefix: &str) -> ApiResult<sync::TechAction> {
+        let appointment = instant(&field_in(prefix, "appointment_at"), &self.appointment_at)?;
+        let (route_id, note) = (id.clone(), self.contact_note.clone());
+        tech_action(
+            "/tickets/{id}/ack",
+            route_id,
+            &self,
+            self.device_at.as_deref(),
+            prefix,
+            move |conn, flow, when| {
+                actions::acknowledge(conn, flow, &id, &who, appointment, &note, when)
+            },
+        )
+    }
 }
 
-async fn ack(
-    state: web::Data<AppState>,
-    caller: Caller,
-    http: HttpRequest,
-    id: web::Path<String>,
-    JsonBody(req): JsonBody<AckIn>,
-) -> ApiResult<HttpResponse> {
-    let appointment = instant("appointment_at", &req.appointment_at)?;
-    let (id, who) = (id.into_inner(), acting(&caller));
-    let body = json!({"appointment_at": req.appointment_at, "contact_note": req.contact_note, "device_at": req.device_at});
-    let q = sync::queued(
-        &http,
-        "/tickets/{id}/ack",
-        Some(&id),
-        &body,
-        req.device_at.as_deref(),
-    )?;
-    tech_act(state, &caller, q, move |conn, flow, when| {
-        actions::acknowledge(conn, flow, &id, &who, appointment, &req.contact_note, when)
-    })
-    .await
-}
-
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct CheckInIn {
+pub(super) struct CheckInIn {
     lat: f64,
     lon: f64,
     #[serde(default)]
@@ -566,39 +591,24 @@ struct CheckInIn {
     device_at: Option<String>,
 }
 
-async fn check_in(
-    state: web::Data<AppState>,
-    caller: Caller,
-    http: HttpRequest,
-    id: web::Path<String>,
-    JsonBody(req): JsonBody<CheckInIn>,
-) -> ApiResult<HttpResponse> {
-    let at = parse_point(
-        "",
-        &LocationIn {
-            lat: req.lat,
-            lon: req.lon,
-            crs: req.crs.clone(),
-        },
-    )?;
-    let (id, who) = (id.into_inner(), acting(&caller));
-    let body = json!({"lat": req.lat, "lon": req.lon, "crs": req.crs, "device_at": req.device_at});
-    let q = sync::queued(
-        &http,
-        "/tickets/{id}/check-in",
-        Some(&id),
-        &body,
-        req.device_at.as_deref(),
-    )?;
-    tech_act(state, &caller, q, move |conn, flow, when| {
-        actions::check_in(conn, flow, &id, &who, at, when)
-    })
-    .await
+impl TechRequest for CheckInIn {
+    fn action(self, id: String, who: Acting, prefix: &str) -> ApiResult<sync::TechAction> {
+        let at = parse_point(prefix, self.lat, self.lon, self.crs.as_deref())?;
+        let route_id = id.clone();
+        tech_action(
+            "/tickets/{id}/check-in",
+            route_id,
+            &self,
+            self.device_at.as_deref(),
+            prefix,
+            move |conn, flow, when| actions::check_in(conn, flow, &id, &who, at, when),
+        )
+    }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct ResolveIn {
+pub(super) struct ResolveIn {
     resolution_code: String,
     #[serde(default)]
     notes: String,
@@ -606,34 +616,19 @@ struct ResolveIn {
     device_at: Option<String>,
 }
 
-async fn resolve(
-    state: web::Data<AppState>,
-    caller: Caller,
-    http: HttpRequest,
-    id: web::Path<String>,
-    JsonBody(req): JsonBody<ResolveIn>,
-) -> ApiResult<HttpResponse> {
-    let (id, who) = (id.into_inner(), acting(&caller));
-    let body = json!({"resolution_code": req.resolution_code, "notes": req.notes, "device_at": req.device_at});
-    let q = sync::queued(
-        &http,
-        "/tickets/{id}/resolve",
-        Some(&id),
-        &body,
-        req.device_at.as_deref(),
-    )?;
-    tech_act(state, &caller, q, move |conn, flow, when| {
-        actions::resolve(
-            conn,
-            flow,
-            &id,
-            &who,
-            &req.resolution_code,
-            &req.notes,
-            when,
+impl TechRequest for ResolveIn {
+    fn action(self, id: String, who: Acting, prefix: &str) -> ApiResult<sync::TechAction> {
+        let (route_id, code, notes) =
+            (id.clone(), self.resolution_code.clone(), self.notes.clone());
+        tech_action(
+            "/tickets/{id}/resolve",
+            route_id,
+            &self,
+            self.device_at.as_deref(),
+            prefix,
+            move |conn, flow, when| actions::resolve(conn, flow, &id, &who, &code, &notes, when),
         )
-    })
-    .await
+    }
 }
 
 #[derive(Deserialize)]

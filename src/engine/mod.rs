@@ -115,6 +115,15 @@ impl Engine {
         if let Err(e) = self.close_callback_days().await {
             tracing::error!(error = %e, "closing callback days failed");
         }
+        let stepped = self.step_due().await?;
+        // Steps write to the assignees' feeds: their open streams hear of them now.
+        if stepped > 0 {
+            self.feed.wake();
+        }
+        Ok(stepped)
+    }
+
+    async fn step_due(&self) -> Result<usize, DbError> {
         let mut stepped = 0;
         loop {
             let now = self.clock.now_naive();
@@ -123,9 +132,6 @@ impl Engine {
                 .read(move |conn| Ok::<_, DbError>(tickets::due_ids(conn, now, BATCH)?))
                 .await?;
             if ids.is_empty() {
-                if stepped > 0 {
-                    self.feed.wake();
-                }
                 return Ok(stepped);
             }
             let mut progressed = false;
@@ -168,9 +174,6 @@ impl Engine {
                 }
             }
             if !progressed {
-                if stepped > 0 {
-                    self.feed.wake();
-                }
                 return Ok(stepped);
             }
         }

@@ -120,6 +120,16 @@ pub fn for_ticket(conn: &mut DbConn, ticket_id: &str) -> QueryResult<Vec<Assignm
         .load(conn)
 }
 
+/// Whether `user_id` ever held the ticket.
+pub fn ever_held(conn: &mut DbConn, ticket_id: &str, user_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        assignments::table
+            .filter(assignments::ticket_id.eq(ticket_id))
+            .filter(assignments::user_id.eq(user_id)),
+    ))
+    .get_result(conn)
+}
+
 /// Contact outcomes of the holdings that started in `[start, end)`: (technician, on time,
 /// count).
 pub fn contact_counts(

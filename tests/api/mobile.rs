@@ -115,6 +115,21 @@ impl FeedWriter<'_> {
     }
 }
 
+/// Waits until the instance's feed reader has read the feed as it stands now.
+async fn seen_by_the_reader(app: &TestApp) {
+    let hub = &app.state.feed;
+    let after = hub.reads() + 2;
+    hub.wake();
+    for _ in 0..1_000 {
+        if hub.reads() >= after {
+            return;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    panic!("the feed reader did not read the feed");
+}
+
 /// The ids among `of` of the events in a stream's text, in the order they came.
 fn event_ids(buf: &str, of: &[i64]) -> Vec<i64> {
     buf.lines()
@@ -158,7 +173,7 @@ async fn stream_replay_across_a_commit_order_gap_loses_nothing(backend: Backend)
     // b commits while a is still in flight, then a commits within the wait.
     let a = feed.begin().await;
     let b = feed.write().await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    seen_by_the_reader(&app).await;
     let s0 = a.seq;
     feed.commit(a).await;
     assert!(

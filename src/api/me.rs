@@ -6,7 +6,6 @@ use serde::Deserialize;
 use super::state::AppState;
 use super::tickets::TicketDto;
 use super::{resource, ApiError, ApiResult, Caller, JsonBody};
-use crate::domain::{Crs, WgsPoint};
 use crate::store::duty::{self, PositionRow};
 use crate::store::tickets;
 
@@ -47,13 +46,7 @@ async fn position(
     JsonBody(req): JsonBody<PositionIn>,
 ) -> ApiResult<HttpResponse> {
     let user_id = caller.user_id()?.to_string();
-    let crs = req
-        .crs
-        .as_deref()
-        .map(|c| Crs::parse("crs", c))
-        .transpose()?
-        .unwrap_or_default();
-    let p = WgsPoint::parse("", req.lat, req.lon, crs)?;
+    let p = super::tickets::parse_point("", req.lat, req.lon, req.crs.as_deref())?;
     if req
         .accuracy_m
         .is_some_and(|a| !(0.0..=100_000.0).contains(&a))

@@ -12,7 +12,7 @@ use super::state::AppState;
 use super::{instant, resource, sync, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::domain::sla::Stage;
 use crate::domain::ticket::{Status, TicketKind};
-use crate::domain::{required_text, Code, Crs, Invalid, PhoneNumber, WgsPoint};
+use crate::domain::{field_in, required_text, Code, Crs, Invalid, PhoneNumber, WgsPoint};
 use crate::flow::actions::{self, Acting};
 use crate::flow::intake::{self, prepare, record, NewTicket, Prepared};
 use crate::flow::{Actor, FlowError, When};
@@ -262,7 +262,7 @@ pub(super) fn parse_point(
     crs: Option<&str>,
 ) -> Result<WgsPoint, Invalid> {
     let crs = crs
-        .map(|c| Crs::parse(&format!("{field}.crs"), c))
+        .map(|c| Crs::parse(&field_in(field, "crs"), c))
         .transpose()?
         .unwrap_or_default();
     WgsPoint::parse(field, lat, lon, crs)
@@ -500,15 +500,6 @@ where
     Ok(sync::once(&state, "", None, None, work)
         .await?
         .into_response())
-}
-
-/// `prefix.name`, or `name` for a top-level field.
-fn field_in(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}.{name}")
-    }
 }
 
 /// A technician's action from its body: from the single route (`prefix` "") or an entry of

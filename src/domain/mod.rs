@@ -24,6 +24,16 @@ pub use phone::PhoneNumber;
 pub use point::{Crs, WgsPoint};
 pub use role::{RegionScope, Role};
 
+/// The name of field `name` inside `prefix` as errors give it (`location` and `lat` give
+/// `location.lat`); a top-level field when `prefix` is empty.
+pub fn field_in(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
 /// Why a value was refused, naming the field the caller sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]

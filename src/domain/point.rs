@@ -33,13 +33,7 @@ impl WgsPoint {
     /// Checks ranges and converts from `crs` to WGS-84. `field` prefixes the names in errors
     /// (`location` gives `location.lat`); pass "" for top-level fields.
     pub fn parse(field: &str, lat: f64, lon: f64, crs: Crs) -> Result<WgsPoint, Invalid> {
-        let name = |f: &str| {
-            if field.is_empty() {
-                f.to_string()
-            } else {
-                format!("{field}.{f}")
-            }
-        };
+        let name = |f: &str| super::field_in(field, f);
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
             return Err(Invalid::new(name("lat"), "must be a number from -90 to 90"));
         }

@@ -461,7 +461,29 @@ async fn the_phones_time_counts_when_believable(backend: Backend) {
     assert_eq!(when(&acked["at"]), when(&json!(at(25))));
 }
 
+/// A refused coordinate system names its field: `crs` on the route, within its entry in a batch.
+async fn a_refused_crs_names_its_field(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (id, _, tech) = assigned(&app, "SYNC-6").await;
+    let bad = json!({"lat": 31.87, "lon": 120.55, "crs": "bd09"});
+    let p = app
+        .post(&format!("/tickets/{id}/check-in"), &tech, bad)
+        .await;
+    assert_eq!(p.problem(422)["field"], "crs");
+    let r = sync(
+        &app,
+        &tech,
+        vec![
+            json!({"type": "check_in", "action_id": "c-9", "ticket_id": id,
+                    "lat": 31.87, "lon": 120.55, "crs": "bd09"}),
+        ],
+    )
+    .await;
+    assert_eq!(r[0]["problem"]["field"], "actions[0].crs", "{r:?}");
+}
+
 both!(
+    a_refused_crs_names_its_field,
     a_retried_action_is_applied_once,
     a_queued_ack_from_a_technician_taken_off_is_a_conflict,
     the_phones_time_counts_when_believable

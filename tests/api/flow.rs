@@ -2,7 +2,7 @@
 //! gateway, the state machine, SLA outcomes and escalations, restarts and concurrency.
 
 use crate::both;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{events, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -30,15 +30,6 @@ fn fault(external_ref: Option<&str>) -> Value {
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {
     let a = app.post("/tickets", token, body).await;
     a.ok(201).clone()
-}
-
-async fn events(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
-    app.get(&format!("/tickets/{id}/events"), token)
-        .await
-        .ok(200)["items"]
-        .as_array()
-        .unwrap()
-        .clone()
 }
 
 fn kinds(events: &[Value]) -> Vec<String> {

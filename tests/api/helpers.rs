@@ -642,3 +642,27 @@ pub async fn read_until(res: &mut reqwest::Response, buf: &mut String, needle: &
     }
     true
 }
+
+impl TestApp {
+    /// Opens `GET /me/stream` as the bearer of `token`, resuming after `last_event_id` when given.
+    pub async fn open_stream(&self, token: &str, last_event_id: Option<&str>) -> reqwest::Response {
+        let mut req = self
+            .client
+            .get(format!("{}/me/stream", self.base))
+            .bearer_auth(token);
+        if let Some(last) = last_event_id {
+            req = req.header("last-event-id", last);
+        }
+        req.send().await.unwrap()
+    }
+}
+
+/// A ticket's timeline, oldest first, as `token` sees it.
+pub async fn events(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
+    app.get(&format!("/tickets/{id}/events"), token)
+        .await
+        .ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}

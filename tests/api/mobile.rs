@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::helpers::{read_until, ticket_for, Backend, TestApp, TEST_CLOCK_START};
+use crate::helpers::{events, read_until, ticket_for, Backend, TestApp, TEST_CLOCK_START};
 use fixline::db::schema::user_feed;
 
 /// Writes feed entries for one user's stream the way concurrent writers do: an entry can be
@@ -153,17 +153,7 @@ async fn stream_replay_across_a_commit_order_gap_loses_nothing(backend: Backend)
         .as_str()
         .unwrap()
         .to_string();
-    let open = |last: Option<i64>| {
-        let mut req = app
-            .client
-            .get(format!("{}/me/stream", app.base))
-            .bearer_auth(&tech);
-        if let Some(l) = last {
-            req = req.header("last-event-id", l.to_string());
-        }
-        req.send()
-    };
-    let mut res = open(None).await.unwrap();
+    let mut res = app.open_stream(&tech, None).await;
     let mut buf = String::new();
     assert!(read_until(&mut res, &mut buf, ": connected").await);
 
@@ -201,7 +191,7 @@ async fn stream_replay_across_a_commit_order_gap_loses_nothing(backend: Backend)
     drop(res);
 
     // A reconnect from before the first entry replays all four, in order, once.
-    let mut again = open(Some(s0 - 1)).await.unwrap();
+    let mut again = app.open_stream(&tech, Some(&(s0 - 1).to_string())).await;
     let mut buf = String::new();
     assert!(
         read_until(&mut again, &mut buf, &format!("id: {d}\n")).await,
@@ -263,13 +253,7 @@ async fn sync(app: &TestApp, token: &str, actions: Vec<Value>) -> Vec<Value> {
 }
 
 async fn timeline(app: &TestApp, id: &str) -> Vec<Value> {
-    let dispatcher = app.login("dispatcher").await;
-    app.get(&format!("/tickets/{id}/events"), &dispatcher)
-        .await
-        .ok(200)["items"]
-        .as_array()
-        .unwrap()
-        .clone()
+    events(app, &app.login("dispatcher").await, id).await
 }
 
 fn count(events: &[Value], kind: &str) -> usize {

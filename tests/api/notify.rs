@@ -214,13 +214,7 @@ async fn event_stream_pushes_and_replays(backend: Backend) {
         .as_str()
         .unwrap()
         .to_string();
-    let mut res = app
-        .client
-        .get(format!("{}/me/stream", app.base))
-        .bearer_auth(&tech)
-        .send()
-        .await
-        .unwrap();
+    let mut res = app.open_stream(&tech, None).await;
     assert_eq!(res.status(), 200);
     assert!(res.headers()["content-type"]
         .to_str()
@@ -267,14 +261,7 @@ async fn event_stream_pushes_and_replays(backend: Backend) {
     )
     .await
     .ok(200);
-    let mut again = app
-        .client
-        .get(format!("{}/me/stream", app.base))
-        .bearer_auth(&tech)
-        .header("last-event-id", last_id.to_string())
-        .send()
-        .await
-        .unwrap();
+    let mut again = app.open_stream(&tech, Some(&last_id.to_string())).await;
     let mut buf = String::new();
     assert!(
         read_until(&mut again, &mut buf, "event: cancelled").await,
@@ -284,14 +271,7 @@ async fn event_stream_pushes_and_replays(backend: Backend) {
         !buf.contains("event: assigned"),
         "only what was missed is replayed: {buf}"
     );
-    let bad = app
-        .client
-        .get(format!("{}/me/stream", app.base))
-        .bearer_auth(&tech)
-        .header("last-event-id", "yesterday")
-        .send()
-        .await
-        .unwrap();
+    let bad = app.open_stream(&tech, Some("yesterday")).await;
     assert_eq!(read(bad).await.problem(422)["field"], "Last-Event-ID");
 }
 

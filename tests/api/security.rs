@@ -596,19 +596,14 @@ both!(api_keys_have_regions_a_purpose_and_an_expiry);
 async fn event_streams_are_capped_and_end_with_their_token(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let tech = app.login("tech05").await;
-    let open = || {
-        app.client
-            .get(format!("{}/me/stream", app.base))
-            .bearer_auth(&tech)
-            .send()
-    };
+    let open = || app.open_stream(&tech, None);
     let mut streams = Vec::new();
     for _ in 0..3 {
-        let res = open().await.unwrap();
+        let res = open().await;
         assert_eq!(res.status().as_u16(), 200);
         streams.push(res);
     }
-    let fourth = open().await.unwrap();
+    let fourth = open().await;
     assert_eq!(fourth.status().as_u16(), 429);
     // The token expires (15 minutes of server time): every stream ends by itself, and their
     // places are free again for a fresh token.
@@ -624,13 +619,7 @@ async fn event_streams_are_capped_and_end_with_their_token(backend: Backend) {
         assert!(ended.is_ok(), "the stream outlived its token");
     }
     let fresh = app.login("tech05").await;
-    let again = app
-        .client
-        .get(format!("{}/me/stream", app.base))
-        .bearer_auth(&fresh)
-        .send()
-        .await
-        .unwrap();
+    let again = app.open_stream(&fresh, None).await;
     assert_eq!(again.status().as_u16(), 200);
 }
 
@@ -642,13 +631,7 @@ async fn a_disabled_users_stream_ends(backend: Backend) {
         .as_str()
         .unwrap()
         .to_string();
-    let mut stream = app
-        .client
-        .get(format!("{}/me/stream", app.base))
-        .bearer_auth(&tech)
-        .send()
-        .await
-        .unwrap();
+    let mut stream = app.open_stream(&tech, None).await;
     assert_eq!(stream.status().as_u16(), 200);
     let admin = app.login("admin").await;
     app.patch(

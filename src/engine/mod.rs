@@ -15,7 +15,7 @@ pub mod listen;
 use crate::clock::SharedClock;
 use crate::db::{Db, DbError};
 use crate::flow::{callbacks, escalation, FlowConfig, FlowError};
-use crate::store::tickets;
+use crate::store::{client_actions, tickets};
 use crate::telemetry::Metrics;
 
 /// Tickets stepped per batch.
@@ -43,7 +43,12 @@ pub struct Engine {
     metrics: Metrics,
     /// Told after steps that may have added feed entries.
     feed: Arc<crate::live::FeedHub>,
+    /// When phones' action ids were last pruned (business time).
+    pruned_at: Arc<std::sync::Mutex<Option<NaiveDateTime>>>,
 }
+
+/// How often old action ids are pruned.
+const PRUNE_EVERY: chrono::Duration = chrono::Duration::hours(1);
 
 impl Engine {
     pub fn new(
@@ -60,6 +65,7 @@ impl Engine {
             wake: Arc::new(Notify::new()),
             metrics,
             feed,
+            pruned_at: Default::default(),
         }
     }
 
@@ -115,12 +121,40 @@ impl Engine {
         if let Err(e) = self.close_callback_days().await {
             tracing::error!(error = %e, "closing callback days failed");
         }
+        if let Err(e) = self.prune_action_ids().await {
+            tracing::error!(error = %e, "pruning old action ids failed");
+        }
         let stepped = self.step_due().await?;
         // Steps write to the assignees' feeds: their open streams hear of them now.
         if stepped > 0 {
             self.feed.wake();
         }
         Ok(stepped)
+    }
+
+    /// Forgets phones' action ids older than [`client_actions::RETENTION`], once an hour.
+    async fn prune_action_ids(&self) -> Result<(), DbError> {
+        let now = self.clock.now_naive();
+        {
+            let mut at = self.pruned_at.lock().unwrap_or_else(|p| p.into_inner());
+            if at.is_some_and(|t| now - t < PRUNE_EVERY) {
+                return Ok(());
+            }
+            *at = Some(now);
+        }
+        let pruned = self
+            .db
+            .write(move |conn| {
+                Ok::<_, DbError>(client_actions::prune(
+                    conn,
+                    now - client_actions::RETENTION,
+                )?)
+            })
+            .await?;
+        if pruned > 0 {
+            tracing::info!(pruned, "old action ids forgotten");
+        }
+        Ok(())
     }
 
     async fn step_due(&self) -> Result<usize, DbError> {

@@ -41,7 +41,11 @@ pub fn insert(conn: &mut DbConn, row: &ClientActionRow) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// Forgets actions recorded before `before`: a phone does not resend them after that long.
+/// How long an action id is remembered: a phone resends a queued action within hours, not
+/// weeks.
+pub const RETENTION: chrono::Duration = chrono::Duration::days(7);
+
+/// Forgets actions recorded before `before`.
 pub fn prune(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(client_actions::table.filter(client_actions::created_at.lt(before)))
         .execute(conn)

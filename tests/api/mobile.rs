@@ -466,7 +466,39 @@ async fn a_refused_crs_names_its_field(backend: Backend) {
     assert_eq!(r[0]["problem"]["field"], "actions[0].crs", "{r:?}");
 }
 
+/// Action ids are remembered for a week: then the engine forgets them.
+async fn action_ids_are_forgotten_after_a_week(backend: Backend) {
+    use fixline::db::schema::client_actions;
+    let app = TestApp::spawn(backend).await;
+    let (id, tech_id, tech) = assigned(&app, "SYNC-7").await;
+    let r = sync(&app, &tech, vec![ack("a-1", &id, None)]).await;
+    assert_eq!(r[0]["outcome"], "applied");
+    let remembered = || async {
+        app.state
+            .db
+            .read(|conn| {
+                client_actions::table
+                    .count()
+                    .get_result::<i64>(conn)
+                    .map_err(fixline::db::DbError::from)
+            })
+            .await
+            .unwrap()
+    };
+    app.advance(6 * 86_400).await;
+    assert_eq!(remembered().await, 1, "still within the week");
+    app.advance(86_400 + 3_600).await;
+    assert_eq!(remembered().await, 0);
+    // Sent again now, it is judged afresh, not answered as a duplicate: its appointment has
+    // passed.
+    let tech = app.login(&app.username_of(&tech_id).await).await;
+    let r = sync(&app, &tech, vec![ack("a-1", &id, None)]).await;
+    assert_eq!(r[0]["outcome"], "rejected", "{r:?}");
+    assert_eq!(r[0]["problem"]["field"], "appointment_at");
+}
+
 both!(
+    action_ids_are_forgotten_after_a_week,
     a_refused_crs_names_its_field,
     a_retried_action_is_applied_once,
     a_queued_ack_from_a_technician_taken_off_is_a_conflict,

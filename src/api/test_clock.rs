@@ -27,15 +27,20 @@ async fn move_clock(
         .manual_clock
         .as_ref()
         .ok_or_else(|| ApiError::not_found("the test clock is off"))?;
-    // Sends already under way, and everything due before the move, are recorded at the time
-    // before it; then nothing is sent until the clock has moved.
-    let paused = state.sender.quiesce().await;
-    loop {
-        let stepped = state.engine.run_due().await?;
-        if state.sender.drain_paused(&paused).await? == 0 && stepped == 0 {
-            break;
+    // Passes and sends already under way, and everything due before the move, are recorded at
+    // the time before it; the background tasks then stay paused until the answer, so nothing
+    // due is held by a pass this request cannot see.
+    let engine = state.engine.pause().await;
+    let sending = state.sender.quiesce().await;
+    let settle = || async {
+        loop {
+            let stepped = state.engine.run_due_paused(&engine).await?;
+            if state.sender.drain_paused(&sending).await? == 0 && stepped == 0 {
+                return Ok::<_, ApiError>(());
+            }
         }
-    }
+    };
+    settle().await?;
     let now = match (req.advance_s, req.set) {
         (Some(s), None) if (0..=366 * 86_400).contains(&s) => clock.advance(s),
         (Some(_), None) => {
@@ -52,11 +57,8 @@ async fn move_clock(
             ))
         }
     };
-    drop(paused);
-    // Everything that came due runs before the answer: deadlines, then the messages they queued,
-    // then any deadline those settled.
-    state.engine.run_due().await?;
-    state.sender.drain().await?;
-    state.engine.run_due().await?;
+    // Everything that came due runs before the answer: deadlines, the messages they queued,
+    // and any deadline those settled, until nothing is left.
+    settle().await?;
     Ok(HttpResponse::Ok().json(json!({ "now": now })))
 }

@@ -45,6 +45,8 @@ pub struct Engine {
     feed: Arc<crate::live::FeedHub>,
     /// When phones' action ids were last pruned (business time).
     pruned_at: Arc<std::sync::Mutex<Option<NaiveDateTime>>>,
+    /// Held by every pass; see [`Engine::pause`].
+    passing: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// How often old action ids are pruned.
@@ -66,7 +68,23 @@ impl Engine {
             metrics,
             feed,
             pruned_at: Default::default(),
+            passing: Default::default(),
         }
+    }
+
+    /// Waits for the background pass under way, then keeps this instance's background task from
+    /// starting another until the guard is dropped: the test clock settles everything itself
+    /// and must not miss a step another pass holds uncommitted.
+    pub async fn pause(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.passing.clone().lock_owned().await
+    }
+
+    /// [`run_due`](Self::run_due) while the caller holds the [`pause`](Self::pause) guard.
+    pub async fn run_due_paused(
+        &self,
+        _paused: &tokio::sync::OwnedMutexGuard<()>,
+    ) -> Result<usize, DbError> {
+        self.pass().await
     }
 
     /// Asks the background task to look again now (a write set an earlier deadline).
@@ -118,6 +136,11 @@ impl Engine {
 
     /// Applies every deadline due now. Answers how many tickets had steps applied.
     pub async fn run_due(&self) -> Result<usize, DbError> {
+        let _passing = self.passing.lock().await;
+        self.pass().await
+    }
+
+    async fn pass(&self) -> Result<usize, DbError> {
         if let Err(e) = self.close_callback_days().await {
             tracing::error!(error = %e, "closing callback days failed");
         }

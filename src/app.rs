@@ -84,6 +84,7 @@ impl App {
                 skew: chrono::Duration::seconds(config.device_clock_skew_s),
                 window: chrono::Duration::hours(config.device_time_window_h),
             },
+            track_retention: chrono::Duration::days(config.track_retention_d),
             templates: Arc::new(config.sms_templates.clone()),
             callbacks: CallbackConfig {
                 sampling: SamplingRule::new(

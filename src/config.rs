@@ -237,6 +237,12 @@ pub const KEYS: &[Key] = &[
         doc: "A technician's action queued offline counts at the phone's time when it is at most this many hours old (and not before the ticket's previous step, nor ahead of the server's clock by more than `FIXLINE_DEVICE_CLOCK_SKEW_S`); otherwise at the time it arrives, flagged on the timeline.",
     },
     Key {
+        env: "FIXLINE_TRACK_RETENTION_D",
+        file: "track_retention_d",
+        default: "30",
+        doc: "Days technicians' position fixes are kept for dispatchers to read where the holder of a ticket was; older fixes are deleted. The current position used for routing is kept regardless.",
+    },
+    Key {
         env: "FIXLINE_DEVICE_CLOCK_SKEW_S",
         file: "device_clock_skew_s",
         default: "120",
@@ -404,6 +410,7 @@ pub struct Config {
     pub check_in_far_m: f64,
     pub device_time_window_h: i64,
     pub device_clock_skew_s: i64,
+    pub track_retention_d: i64,
     pub callback_rate_bp: u32,
     pub callback_force: crate::domain::sampling::Force,
     pub callback_salt: Option<SecretString>,
@@ -686,6 +693,7 @@ impl Config {
             check_in_far_m: number("FIXLINE_CHECK_IN_FAR_M", 10, 100_000)? as f64,
             device_time_window_h: number("FIXLINE_DEVICE_TIME_WINDOW_H", 1, 7 * 24)?,
             device_clock_skew_s: number("FIXLINE_DEVICE_CLOCK_SKEW_S", 0, 3_600)?,
+            track_retention_d: number("FIXLINE_TRACK_RETENTION_D", 1, 3_660)?,
             database_url,
             listen,
             data_dir,

@@ -14,6 +14,7 @@ pub mod health;
 pub mod instant;
 pub mod me;
 pub mod policies;
+pub mod positions;
 pub mod postponements;
 pub mod ratelimit;
 pub mod recheck;
@@ -58,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     tickets::configure(cfg);
     postponements::configure(cfg);
     me::configure(cfg);
+    positions::configure(cfg);
     stream::configure(cfg);
     sync::configure(cfg);
     webhooks::configure(cfg);
@@ -192,13 +194,19 @@ pub struct Items<T> {
 /// for them (a technician's list runs to tens of kilobytes; growing a buffer by doubling copies
 /// it several times over).
 pub fn items<T: serde::Serialize>(items: Vec<T>) -> HttpResponse {
+    let n = items.len();
+    sized_json(&Items { items }, n)
+}
+
+/// 200 with `body`, a list of `n` tickets or the like, serialised into one buffer sized for it.
+pub fn sized_json<T: serde::Serialize>(body: &T, n: usize) -> HttpResponse {
     /// About what one ticket takes in JSON.
     const PER_ITEM: usize = 1_536;
-    let mut body = Vec::with_capacity(64 + items.len() * PER_ITEM);
-    match serde_json::to_writer(&mut body, &Items { items }) {
+    let mut buf = Vec::with_capacity(64 + n * PER_ITEM);
+    match serde_json::to_writer(&mut buf, body) {
         Ok(()) => HttpResponse::Ok()
             .content_type(actix_web::http::header::ContentType::json())
-            .body(body),
+            .body(buf),
         Err(e) => actix_web::ResponseError::error_response(&ApiError::internal(format!(
             "serialising the answer: {e}"
         ))),

@@ -1,19 +1,23 @@
 //! Customer-requested postponements: recorded from the phone app or the console, confirmed or
 //! declined by the region's account manager or a dispatcher.
 
+use std::sync::Arc;
+
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::instant::UtcInstant;
 use super::state::AppState;
-use super::tickets::{act, acting, TicketDto};
+use super::sync::{json_of, ticket_done, Done, TechAction};
+use super::tickets::{act, acting, tech_route, TechRequest};
 use super::{instant, resource, ApiError, ApiResult, Caller, Items, JsonBody};
-use crate::flow::actions::load_visible;
+use crate::domain::field_in;
+use crate::flow::actions::{load_visible, Acting};
 use crate::flow::postponement::{self, Postponement, Recorded};
 use crate::store::postponements::{self as store, PostponementRow};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/tickets/{id}/postpone").route(web::post().to(record)))
+    cfg.service(resource("/tickets/{id}/postpone").route(web::post().to(tech_route::<PostponeIn>)))
         .service(resource("/tickets/{id}/postponements").route(web::get().to(list)))
         .service(
             resource("/tickets/{id}/postponements/{request_id}/confirm")
@@ -61,54 +65,61 @@ impl From<PostponementRow> for PostponementDto {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct PostponeIn {
+pub(super) struct PostponeIn {
     new_promised_at: String,
     reason: String,
     #[serde(default)]
     new_appointment_at: Option<String>,
     /// Only the customer's request moves the promise; anything else is simply late.
     customer_requested: bool,
+    /// When the customer asked, by the phone's clock (a request queued offline).
+    #[serde(default)]
+    device_at: Option<String>,
 }
 
-/// Records the customer's wish: 200 with the ticket when the caller confirms it themselves, 202
-/// with the pending request when a technician recorded it.
-async fn record(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<String>,
-    JsonBody(req): JsonBody<PostponeIn>,
-) -> ApiResult<HttpResponse> {
-    if !req.customer_requested {
-        return Err(ApiError::invalid(
-            "customer_requested",
-            "only a postponement the customer asked for moves the promise; other delays count as late",
-        ));
-    }
-    let p = Postponement {
-        new_promised_at: instant("new_promised_at", &req.new_promised_at)?,
-        reason: req.reason,
-        new_appointment_at: req
-            .new_appointment_at
-            .as_deref()
-            .map(|a| instant("new_appointment_at", a))
-            .transpose()?,
-    };
-    let (id, who) = (id.into_inner(), acting(&caller));
-    let now = state.clock.now_naive();
-    let flow = state.flow.clone();
-    let recorded = state
-        .db
-        .write(move |conn| postponement::record(conn, &flow, &id, &who, p.clone(), now))
-        .await?;
-    Ok(match recorded {
-        Recorded::Applied(t) => {
-            state.kick_for(t.next_deadline_at);
-            HttpResponse::Ok().json(TicketDto::new(*t, now))
+impl TechRequest for PostponeIn {
+    /// Records the customer's wish: 200 with the ticket when the caller confirms it themselves,
+    /// 202 with the pending request when a technician recorded it.
+    fn action(self, id: String, who: Acting, prefix: &str) -> ApiResult<TechAction> {
+        if !self.customer_requested {
+            return Err(ApiError::invalid(
+                field_in(prefix, "customer_requested"),
+                "only a postponement the customer asked for moves the promise; other delays count as late",
+            ));
         }
-        Recorded::Pending(r) => HttpResponse::Accepted().json(PostponementDto::from(*r)),
-    })
+        let p = Postponement {
+            new_promised_at: instant(&field_in(prefix, "new_promised_at"), &self.new_promised_at)?,
+            reason: self.reason.clone(),
+            new_appointment_at: self
+                .new_appointment_at
+                .as_deref()
+                .map(|a| instant(&field_in(prefix, "new_appointment_at"), a))
+                .transpose()?,
+        };
+        let body = serde_json::to_value(&self).map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(TechAction {
+            route: "/tickets/{id}/postpone",
+            ticket_id: Some(id.clone()),
+            body,
+            device_at: self
+                .device_at
+                .as_deref()
+                .map(|d| super::parse_instant(&field_in(prefix, "device_at"), d))
+                .transpose()?,
+            work: Arc::new(move |conn, flow, when| {
+                match postponement::record(conn, flow, &id, &who, p.clone(), when)? {
+                    Recorded::Applied(t) => ticket_done(*t, when.received),
+                    Recorded::Pending(r) => Ok(Done {
+                        status: 202,
+                        body: json_of(&PostponementDto::from(*r))?,
+                        deadline: None,
+                    }),
+                }
+            }),
+        })
+    }
 }
 
 /// The ticket's postponement requests, oldest first.

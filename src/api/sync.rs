@@ -12,6 +12,8 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::positions::FixesIn;
+use super::postponements::PostponeIn;
 use super::state::AppState;
 use super::tickets::{acting, AckIn, CheckInIn, ResolveIn, TechRequest, TicketDto};
 use super::{resource, ApiError, ApiResult, Caller, JsonBody};
@@ -28,19 +30,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Actions in one `POST /me/sync`.
 pub const MAX_ACTIONS: usize = 100;
 
-/// What an action does, given the flow and when it happened; answers its body and the
-/// ticket's next deadline (to wake the engine).
-pub type Work = Arc<
-    dyn Fn(&mut DbConn, &FlowConfig, When) -> Result<(Value, Option<NaiveDateTime>), FlowError>
-        + Send
-        + Sync,
->;
+/// What an action did: its answer, and the ticket's next deadline (to wake the engine).
+pub struct Done {
+    pub status: u16,
+    pub body: Value,
+    pub deadline: Option<NaiveDateTime>,
+}
+
+/// What an action does, given the flow and when it happened.
+pub type Work =
+    Arc<dyn Fn(&mut DbConn, &FlowConfig, When) -> Result<Done, FlowError> + Send + Sync>;
 
 /// A technician's action, ready to run once: what was asked (the route and its body, which an
 /// action id's fingerprint covers) and what it does.
 pub struct TechAction {
     pub route: &'static str,
-    pub ticket_id: String,
+    /// None for an action on no ticket (a position report).
+    pub ticket_id: Option<String>,
     /// The request body as the route reads it.
     pub body: Value,
     pub device_at: Option<NaiveDateTime>,
@@ -56,7 +62,9 @@ impl TechAction {
             field,
             fingerprint: crate::auth::secret::digest(&format!(
                 "{}\n{}\n{}",
-                self.route, self.ticket_id, self.body
+                self.route,
+                self.ticket_id.as_deref().unwrap_or(""),
+                self.body
             )),
             ticket_id: self.ticket_id.clone(),
         }
@@ -69,7 +77,7 @@ pub struct Key {
     field: String,
     /// What was asked (route, ticket, body): the same id for another action is refused.
     fingerprint: String,
-    ticket_id: String,
+    ticket_id: Option<String>,
 }
 
 /// What became of an action.
@@ -180,24 +188,25 @@ async fn apply(
     device: Option<NaiveDateTime>,
     work: &Work,
     record: Option<&ClientActionRow>,
-) -> Result<(Value, Option<NaiveDateTime>), FlowError> {
-    let (body, deadline) = crate::flow::retry_changed(crate::flow::CHANGED_TRIES, || {
+) -> Result<Done, FlowError> {
+    let done = crate::flow::retry_changed(crate::flow::CHANGED_TRIES, || {
         let received = state.clock.now_naive();
         let (flow, work) = (state.flow.clone(), work.clone());
         let record = record.cloned();
         state.db.write(move |conn| {
-            let (body, deadline) = work(conn, &flow, When { received, device })?;
+            let done = work(conn, &flow, When { received, device })?;
             if let Some(mut row) = record {
-                row.body = body.to_string();
+                row.status = done.status.into();
+                row.body = done.body.to_string();
                 row.created_at = received;
                 client_actions::insert(conn, &row)?;
             }
-            Ok::<_, FlowError>((body, deadline))
+            Ok::<_, FlowError>(done)
         })
     })
     .await?;
-    state.kick_for(deadline);
-    Ok((body, deadline))
+    state.kick_for(done.deadline);
+    Ok(done)
 }
 
 async fn recorded(
@@ -224,15 +233,14 @@ pub async fn once(
     device: Option<NaiveDateTime>,
     work: Work,
 ) -> ApiResult<Answer> {
-    let applied = |body| Answer {
+    let applied = |done: Done| Answer {
         outcome: Outcome::Applied,
         first: Outcome::Applied,
-        status: 200,
-        body,
+        status: done.status,
+        body: done.body,
     };
     let Some(key) = key else {
-        let (body, _) = apply(state, device, &work, None).await?;
-        return Ok(applied(body));
+        return Ok(applied(apply(state, device, &work, None).await?));
     };
     if let Some(row) = recorded(state, user_id, &key).await? {
         return replay(row, &key);
@@ -244,7 +252,7 @@ pub async fn once(
         outcome: outcome.as_str().into(),
         status: status.into(),
         body: body.to_string(),
-        ticket_id: Some(key.ticket_id.clone()),
+        ticket_id: key.ticket_id.clone(),
         created_at: state.clock.now_naive(),
     };
     let e = match apply(
@@ -255,7 +263,7 @@ pub async fn once(
     )
     .await
     {
-        Ok((body, _)) => return Ok(applied(body)),
+        Ok(done) => return Ok(applied(done)),
         Err(e) => ApiError::from(e),
     };
     // A twin of this action may have committed first.
@@ -267,12 +275,17 @@ pub async fn once(
             // A ticket moved on is a conflict only for a technician who held it: for anyone
             // else it does not exist.
             let (ticket, user) = (key.ticket_id.clone(), user_id.to_string());
-            let held = state
-                .db
-                .read(move |conn| {
-                    assignments::ever_held(conn, &ticket, &user).map_err(ApiError::from)
-                })
-                .await?;
+            let held = match ticket {
+                Some(ticket) => {
+                    state
+                        .db
+                        .read(move |conn| {
+                            assignments::ever_held(conn, &ticket, &user).map_err(ApiError::from)
+                        })
+                        .await?
+                }
+                None => false,
+            };
             if held {
                 Outcome::Conflict
             } else {
@@ -311,11 +324,36 @@ where
 {
     Arc::new(move |conn, flow, when| {
         let t = f(conn, flow, when)?;
-        let deadline = t.next_deadline_at;
-        let body = serde_json::to_value(TicketDto::new(t, when.received))
-            .map_err(|e| FlowError::Conflict(e.to_string()))?;
-        Ok((body, deadline))
+        ticket_done(t, when.received)
     })
+}
+
+/// 200 with the ticket as the API shows it.
+pub fn ticket_done(t: tickets::TicketRow, now: NaiveDateTime) -> Result<Done, FlowError> {
+    let deadline = t.next_deadline_at;
+    Ok(Done {
+        status: 200,
+        body: json_of(&TicketDto::new(t, now))?,
+        deadline,
+    })
+}
+
+/// A typed answer as JSON.
+pub fn json_of<T: serde::Serialize>(body: &T) -> Result<Value, FlowError> {
+    serde_json::to_value(body).map_err(|e| FlowError::Conflict(e.to_string()))
+}
+
+/// Why ticket `t` is no longer on `user_id`'s phone (`cancelled`, `already_resolved`,
+/// `reassigned`, `unassigned`); None while it is still theirs to work.
+pub fn gone_from(t: &tickets::TicketRow, user_id: &str) -> Option<&'static str> {
+    use crate::domain::ticket::Status;
+    match (t.status, t.assignee_id.as_deref()) {
+        (Status::Cancelled, _) => Some("cancelled"),
+        (Status::Resolved | Status::Closed, _) => Some("already_resolved"),
+        (_, Some(a)) if a != user_id => Some("reassigned"),
+        (_, None) => Some("unassigned"),
+        _ => None,
+    }
 }
 
 /// Why a technician's queued action on `ticket_id` could not apply, as the ticket stands now;
@@ -331,14 +369,7 @@ fn conflict_state(
     if !assignments::ever_held(conn, ticket_id, user_id)? {
         return Ok(None);
     }
-    use crate::domain::ticket::Status;
-    let reason = match (t.status, t.assignee_id.as_deref()) {
-        (Status::Cancelled, _) => "cancelled",
-        (Status::Resolved | Status::Closed, _) => "already_resolved",
-        (_, Some(a)) if a != user_id => "reassigned",
-        (_, None) => "unassigned",
-        _ => "state",
-    };
+    let reason = gone_from(&t, user_id).unwrap_or("state");
     let assignee_name = match (&t.assignee_id, reason) {
         (Some(a), "reassigned") => users::find_row(conn, a)?.map(|u| u.display_name),
         _ => None,
@@ -390,12 +421,16 @@ async fn sync(
                 }
                 let conflicted = a.outcome == Outcome::Conflict
                     || (a.outcome == Outcome::Duplicate && a.first == Outcome::Conflict);
-                if a.status < 400 {
-                    r["ticket"] = a.body;
-                } else {
-                    r["problem"] = a.body;
-                }
-                if conflicted {
+                // What the route answers: the ticket; a request awaiting confirmation (202);
+                // for positions, what was kept.
+                let name = match (a.status, &ticket_id) {
+                    (400.., _) => "problem",
+                    (_, None) => "positions",
+                    (202, _) => "postponement",
+                    _ => "ticket",
+                };
+                r[name] = a.body;
+                if let (true, Some(ticket_id)) = (conflicted, ticket_id) {
                     let u = user_id.clone();
                     let state_now = state
                         .db
@@ -419,15 +454,15 @@ async fn sync(
     Ok(HttpResponse::Ok().json(json!({ "results": results })))
 }
 
-/// One entry of a batch: `type`, `action_id` and `ticket_id`, then the body of the route it
-/// stands for.
+/// One entry of a batch: `type`, `action_id` and (but for a position batch) `ticket_id`, then
+/// the body of the route it stands for. Answers the action id, the ticket and the answer.
 async fn sync_one(
     state: &web::Data<AppState>,
     caller: &Caller,
     user_id: &str,
     raw: Value,
     field: &str,
-) -> ApiResult<(String, String, Answer)> {
+) -> ApiResult<(String, Option<String>, Answer)> {
     let not_an_action =
         |why: String| ApiError::invalid(field.to_string(), format!("is not an action: {why}"));
     let Value::Object(mut body) = raw else {
@@ -437,19 +472,28 @@ async fn sync_one(
         Some(Value::String(s)) => Ok(s),
         _ => Err(not_an_action(format!("`{name}` must be a string"))),
     };
-    let (kind, action_id, ticket_id) = (take("type")?, take("action_id")?, take("ticket_id")?);
+    let (kind, action_id) = (take("type")?, take("action_id")?);
     let action_id = self::action_id(&format!("{field}.action_id"), &action_id)?;
+    let ticket_id = match kind.as_str() {
+        "position" => None,
+        _ => Some(take("ticket_id")?),
+    };
     let who = acting(caller);
     let body = Value::Object(body);
-    fn read<T: TechRequest>(body: Value) -> Result<T, String> {
+    fn read<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, String> {
         serde_json::from_value(body).map_err(|e| e.to_string())
     }
+    let id = ticket_id.clone().unwrap_or_default();
     let action = match kind.as_str() {
-        "acknowledge" => read::<AckIn>(body).map(|r| r.action(ticket_id.clone(), who, field)),
-        "check_in" => read::<CheckInIn>(body).map(|r| r.action(ticket_id.clone(), who, field)),
-        "resolve" => read::<ResolveIn>(body).map(|r| r.action(ticket_id.clone(), who, field)),
+        "acknowledge" => read::<AckIn>(body).map(|r| r.action(id, who, field)),
+        "check_in" => read::<CheckInIn>(body).map(|r| r.action(id, who, field)),
+        "resolve" => read::<ResolveIn>(body).map(|r| r.action(id, who, field)),
+        "postpone" => read::<PostponeIn>(body).map(|r| r.action(id, who, field)),
+        "position" => {
+            read::<FixesIn>(body).map(|r| r.action(user_id, field, state.clock.now_naive()))
+        }
         other => Err(format!(
-            "unknown type `{other}`: acknowledge, check_in or resolve"
+            "unknown type `{other}`: acknowledge, check_in, resolve, postpone or position"
         )),
     }
     .map_err(not_an_action)??;

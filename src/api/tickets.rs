@@ -517,7 +517,7 @@ fn tech_action<T: Serialize>(
 ) -> ApiResult<sync::TechAction> {
     Ok(sync::TechAction {
         route,
-        ticket_id,
+        ticket_id: Some(ticket_id),
         body: serde_json::to_value(req).map_err(|e| ApiError::internal(e.to_string()))?,
         device_at: device_at
             .map(|d| super::parse_instant(&field_in(prefix, "device_at"), d))
@@ -533,8 +533,8 @@ pub(super) trait TechRequest: serde::de::DeserializeOwned + Serialize {
     fn action(self, id: String, who: Acting, prefix: &str) -> ApiResult<sync::TechAction>;
 }
 
-/// `POST /tickets/{id}/ack`, `/check-in`, `/resolve`.
-async fn tech_route<T: TechRequest>(
+/// `POST /tickets/{id}/ack`, `/check-in`, `/resolve`, `/postpone`.
+pub(super) async fn tech_route<T: TechRequest>(
     state: web::Data<AppState>,
     caller: Caller,
     http: HttpRequest,

@@ -310,7 +310,14 @@ impl Db {
             Backend::Postgres => None,
         };
         let conn: &mut DbConn = &mut conn;
-        conn.transaction(f)
+        // The technicians whose phones' lists this transaction changed get their new list
+        // version as its last writes.
+        crate::store::list_versions::forget_touched();
+        conn.transaction(|conn| {
+            let out = f(conn)?;
+            crate::store::list_versions::record_touched(conn)?;
+            Ok(out)
+        })
     }
 
     /// Runs `f` on the blocking pool once a connection permit is free.

@@ -248,6 +248,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    technician_track (user_id, at) {
+        user_id -> Text,
+        at -> Timestamp,
+        lat -> Double,
+        lon -> Double,
+        accuracy_m -> Nullable<Double>,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    list_versions (user_id) {
+        user_id -> Text,
+        version -> BigInt,
+        floor -> BigInt,
+    }
+}
+
+diesel::table! {
+    list_changes (user_id, ticket_id) {
+        user_id -> Text,
+        ticket_id -> Text,
+        version -> BigInt,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     user_feed (seq) {
         seq -> BigInt,
         user_id -> Text,
@@ -336,6 +364,9 @@ diesel::joinable!(technician_positions -> users (user_id));
 diesel::joinable!(tickets -> regions (region_id));
 diesel::joinable!(region_policies -> regions (region_id));
 diesel::joinable!(user_feed -> users (user_id));
+diesel::joinable!(list_versions -> users (user_id));
+diesel::joinable!(technician_track -> users (user_id));
+diesel::joinable!(list_changes -> tickets (ticket_id));
 diesel::joinable!(notification_attempts -> notifications (notification_id));
 diesel::joinable!(user_feed -> tickets (ticket_id));
 diesel::joinable!(tickets -> districts (district_id));
@@ -464,6 +495,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     complaints,
     complaint_history,
     district_appraisals,
+    client_actions,
+    list_versions,
+    list_changes,
+    technician_track,
 );
 
 /// Every table declared above with its columns in declaration order, read back from the SQL
@@ -508,6 +543,10 @@ pub fn declared_tables() -> Vec<(&'static str, Vec<String>)> {
         tickets,
         ticket_events,
         notifications,
+        client_actions,
+        list_versions,
+        list_changes,
+        technician_track,
     )
 }
 

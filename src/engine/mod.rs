@@ -15,7 +15,7 @@ pub mod listen;
 use crate::clock::SharedClock;
 use crate::db::{Db, DbError};
 use crate::flow::{callbacks, escalation, FlowConfig, FlowError};
-use crate::store::{client_actions, tickets};
+use crate::store::{client_actions, list_versions, tickets, track};
 use crate::telemetry::Metrics;
 
 /// Tickets stepped per batch.
@@ -144,8 +144,8 @@ impl Engine {
         if let Err(e) = self.close_callback_days().await {
             tracing::error!(error = %e, "closing callback days failed");
         }
-        if let Err(e) = self.prune_action_ids().await {
-            tracing::error!(error = %e, "pruning old action ids failed");
+        if let Err(e) = self.prune_phone_records().await {
+            tracing::error!(error = %e, "pruning old action ids and list changes failed");
         }
         let stepped = self.step_due().await?;
         // Steps write to the assignees' feeds: their open streams hear of them now.
@@ -155,8 +155,9 @@ impl Engine {
         Ok(stepped)
     }
 
-    /// Forgets phones' action ids older than [`client_actions::RETENTION`], once an hour.
-    async fn prune_action_ids(&self) -> Result<(), DbError> {
+    /// Forgets phones' action ids older than [`client_actions::RETENTION`], list changes older
+    /// than [`list_versions::RETENTION`] and position fixes past their retention, once an hour.
+    async fn prune_phone_records(&self) -> Result<(), DbError> {
         let now = self.clock.now_naive();
         {
             let mut at = self.pruned_at.lock().unwrap_or_else(|p| p.into_inner());
@@ -165,17 +166,24 @@ impl Engine {
             }
             *at = Some(now);
         }
-        let pruned = self
+        let track_retention = self.cfg.track_retention;
+        let (actions, changes, fixes) = self
             .db
             .write(move |conn| {
-                Ok::<_, DbError>(client_actions::prune(
-                    conn,
-                    now - client_actions::RETENTION,
-                )?)
+                Ok::<_, DbError>((
+                    client_actions::prune(conn, now - client_actions::RETENTION)?,
+                    list_versions::prune(conn, now - list_versions::RETENTION)?,
+                    track::prune(conn, now - track_retention)?,
+                ))
             })
             .await?;
-        if pruned > 0 {
-            tracing::info!(pruned, "old action ids forgotten");
+        if actions + changes + fixes > 0 {
+            tracing::info!(
+                actions,
+                changes,
+                fixes,
+                "old action ids, list changes and fixes forgotten"
+            );
         }
         Ok(())
     }

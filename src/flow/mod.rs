@@ -45,6 +45,8 @@ pub struct FlowConfig {
     pub callbacks: callbacks::CallbackConfig,
     /// Which phone times of queued actions are believed.
     pub device_time: crate::domain::device_time::DeviceTimeRule,
+    /// How long technicians' position fixes are kept.
+    pub track_retention: chrono::Duration,
 }
 
 /// When a technician's action reached the server, and when the phone says it was done.

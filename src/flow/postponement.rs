@@ -10,7 +10,10 @@ use serde_json::{json, Value};
 use super::actions::{load_visible, naive, Acting, FIELD};
 use super::messages::Purpose;
 use super::replies::ReplyOutcome;
-use super::{event, notify, on_duty_staff, save, staff, Actor, FlowConfig, FlowError, FlowResult};
+use super::{
+    event, notify, on_duty_staff, save, staff, timing_detail, Actor, FlowConfig, FlowError,
+    FlowResult, When,
+};
 use crate::db::DbConn;
 use crate::domain::postponement::{
     recorded_confirms, refusal_to_decide, DecidedVia, RequestStatus,
@@ -46,8 +49,9 @@ pub fn record(
     id: &str,
     who: &Acting,
     p: Postponement,
-    now: NaiveDateTime,
+    when: When,
 ) -> FlowResult<Recorded> {
+    let now = when.received;
     who.require(&FIELD, "postpone a ticket")?;
     let reason = required_text("reason", &p.reason, 500)?;
     if naive(p.new_promised_at) <= now {
@@ -90,15 +94,21 @@ pub fn record(
         let t = apply(conn, cfg, t, &row, approved_by, Some(&recorder), now)?;
         return Ok(Recorded::Applied(Box::new(t)));
     }
+    // Queued offline, the request counts from when the customer asked, if the phone's time is
+    // believable.
+    let timing = when.judge(cfg, &t);
+    row.requested_at = timing.at;
     postponements::insert(conn, &row)?;
+    let mut detail = json!({"request": row.id, "from": t.promised_at.and_utc(), "to": p.new_promised_at,
+               "reason": row.reason, "new_appointment_at": p.new_appointment_at});
+    timing_detail(&mut detail, &timing);
     event(
         conn,
         &t,
-        now,
+        timing.at,
         &who.actor,
         "postponement_requested",
-        json!({"request": row.id, "from": t.promised_at.and_utc(), "to": p.new_promised_at,
-               "reason": row.reason, "new_appointment_at": p.new_appointment_at}),
+        detail,
         None,
     )?;
     let mut asked = t.clone();

@@ -222,6 +222,61 @@ pub fn remember_webhook(
     Ok(inserted == 1)
 }
 
+/// Raises a technician's list version by one (from 0 when they have none yet) and answers it.
+/// The row stays locked until the transaction commits; see [`crate::store::list_versions`].
+pub fn raise_list_version(conn: &mut DbConn, user_id: &str) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Raised {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        version: i64,
+    }
+    const SQL: &str = "INSERT INTO list_versions (user_id, version, floor) VALUES (#1, 1, 0) \
+        ON CONFLICT (user_id) DO UPDATE SET version = list_versions.version + 1 RETURNING version";
+    let raised: Raised = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(SQL.replace("#1", "?"))
+            .bind::<Text, _>(user_id)
+            .get_result(c)?,
+        DbConn::Postgres(c) => diesel::sql_query(SQL.replace("#1", "$1"))
+            .bind::<Text, _>(user_id)
+            .get_result(c)?,
+    };
+    Ok(raised.version)
+}
+
+/// Records that `ticket_id` changed for `user_id` at list version `version`.
+pub fn record_list_change(
+    conn: &mut DbConn,
+    user_id: &str,
+    ticket_id: &str,
+    version: i64,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<()> {
+    use diesel::sql_types::{BigInt, Timestamp};
+    const SQL: &str = "INSERT INTO list_changes (user_id, ticket_id, version, changed_at) \
+        VALUES (#1, #2, #3, #4) ON CONFLICT (user_id, ticket_id) \
+        DO UPDATE SET version = excluded.version, changed_at = excluded.changed_at";
+    let numbered = |p: fn(usize) -> String| {
+        (1..=4).fold(SQL.to_string(), |sql, i| {
+            sql.replace(&format!("#{i}"), &p(i))
+        })
+    };
+    match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(numbered(|_| "?".into()))
+            .bind::<Text, _>(user_id)
+            .bind::<Text, _>(ticket_id)
+            .bind::<BigInt, _>(version)
+            .bind::<Timestamp, _>(at)
+            .execute(c)?,
+        DbConn::Postgres(c) => diesel::sql_query(numbered(|i| format!("${i}")))
+            .bind::<Text, _>(user_id)
+            .bind::<Text, _>(ticket_id)
+            .bind::<BigInt, _>(version)
+            .bind::<Timestamp, _>(at)
+            .execute(c)?,
+    };
+    Ok(())
+}
+
 /// Every user's feed entries after `after`, oldest first, at most `limit`; on PostgreSQL also
 /// the transactions in progress in the snapshot that read them (from `pg_current_snapshot()`),
 /// which tells the reader whether a missing sequence number can still commit.

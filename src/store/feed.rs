@@ -26,6 +26,7 @@ pub fn append(
     at: NaiveDateTime,
     detail: &str,
 ) -> QueryResult<()> {
+    crate::store::list_versions::touch(user_id, ticket_id, at);
     diesel::insert_into(user_feed::table)
         .values((
             user_feed::user_id.eq(user_id),

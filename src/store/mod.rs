@@ -15,6 +15,7 @@ pub mod dialect;
 pub mod districts;
 pub mod duty;
 pub mod feed;
+pub mod list_versions;
 pub mod notifications;
 pub mod policies;
 pub mod postponements;
@@ -23,6 +24,7 @@ pub mod regions;
 pub mod reports;
 pub mod settings;
 pub mod tickets;
+pub mod track;
 pub mod users;
 
 /// A stored value that no longer parses as its domain type (a corrupted row).

@@ -504,3 +504,361 @@ both!(
     a_queued_ack_from_a_technician_taken_off_is_a_conflict,
     the_phones_time_counts_when_believable
 );
+
+/// `GET /me/tickets` as the phone refreshes it: the answer, its tag, and whether the tag holds.
+struct Refresh {
+    status: u16,
+    tag: String,
+    body: Option<Value>,
+}
+
+async fn refresh(app: &TestApp, token: &str, tag: Option<&str>) -> Refresh {
+    let mut req = app
+        .client
+        .get(format!("{}/me/tickets", app.base))
+        .bearer_auth(token);
+    if let Some(t) = tag {
+        req = req.header("if-none-match", t);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let tag = res.headers()["etag"].to_str().unwrap().to_string();
+    assert_eq!(res.headers()["cache-control"], "private, no-cache");
+    let text = res.text().await.unwrap();
+    let body = (status == 200).then(|| serde_json::from_str(&text).unwrap());
+    if status == 304 {
+        assert!(text.is_empty(), "{text}");
+    }
+    Refresh { status, tag, body }
+}
+
+fn ids(list: &Value) -> Vec<&str> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect()
+}
+
+/// The list answers 304 while nothing on it changed, whatever happens to other technicians'
+/// tickets; a change made through another instance (the technician's own action, a
+/// dispatcher's reassignment, an engine step) answers 200 with the new list at once.
+async fn the_list_answers_304_until_it_changes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (id, tech_id, tech) = assigned(&app, "LIST-1").await;
+    let first = refresh(&app, &tech, None).await;
+    assert_eq!(first.status, 200);
+    assert!(first.tag.starts_with("W/\""), "{}", first.tag);
+    let list = first.body.unwrap();
+    assert_eq!(ids(&list), [id.as_str()]);
+    assert!(list["version"].as_i64().unwrap() > 0);
+    let same = refresh(&app, &tech, Some(&first.tag)).await;
+    assert_eq!((same.status, same.tag.as_str()), (304, first.tag.as_str()));
+
+    // Another technician's ticket changes nothing on this phone.
+    let other = another_technician(&app, &id, &tech_id).await;
+    let dispatcher = app.login("dispatcher").await;
+    let (elsewhere, _, _) = assigned(&app, "LIST-2").await;
+    app.post(
+        &format!("/tickets/{elsewhere}/assign"),
+        &dispatcher,
+        json!({"assignee_id": other["id"]}),
+    )
+    .await
+    .ok(200);
+    assert_eq!(refresh(&app, &tech, Some(&first.tag)).await.status, 304);
+
+    // The technician acknowledges through a second instance.
+    let second = TestApp::start(app._db.share(), None).await;
+    let tech_on_second = second.login(&app.username_of(&tech_id).await).await;
+    second
+        .post(
+            &format!("/tickets/{id}/ack"),
+            &tech_on_second,
+            json!({"appointment_at": at(120), "contact_note": "约两点上门"}),
+        )
+        .await
+        .ok(200);
+    let acked = refresh(&app, &tech, Some(&first.tag)).await;
+    assert_eq!(acked.status, 200);
+    assert_ne!(acked.tag, first.tag);
+    assert_eq!(acked.body.unwrap()["items"][0]["status"], "acknowledged");
+    assert_eq!(refresh(&app, &tech, Some(&acked.tag)).await.status, 304);
+
+    // An engine step (the arrival deadline passing) changes the list too.
+    app.advance(3 * 3_600).await;
+    let tech = app.login(&app.username_of(&tech_id).await).await;
+    let stepped = refresh(&app, &tech, Some(&acked.tag)).await;
+    assert_eq!(stepped.status, 200, "the arrival deadline passed");
+
+    // Taken off by a dispatcher on the second instance: 200 with an empty list.
+    let dispatcher = second.login("dispatcher").await;
+    second
+        .post(
+            &format!("/tickets/{id}/assign"),
+            &dispatcher,
+            json!({"assignee_id": other["id"]}),
+        )
+        .await
+        .ok(200);
+    let gone = refresh(&app, &tech, Some(&stepped.tag)).await;
+    assert_eq!(gone.status, 200);
+    assert!(ids(&gone.body.unwrap()).is_empty());
+}
+
+async fn changes(app: &TestApp, token: &str, since: i64) -> Value {
+    app.get(&format!("/me/changes?since={since}"), token)
+        .await
+        .ok(200)
+        .clone()
+}
+
+fn changed_ids(c: &Value) -> Vec<&str> {
+    c["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect()
+}
+
+/// A phone that holds list version v fetches only what changed after it: tickets that changed
+/// or arrived in full, tickets that left as tombstones with the reason; a version older than a
+/// week, or not one of this server's, answers the whole list to start again from.
+async fn changes_since_a_version_name_what_changed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (id1, tech_id, tech) = assigned(&app, "CHG-1").await;
+    let v0 = refresh(&app, &tech, None).await.body.unwrap()["version"]
+        .as_i64()
+        .unwrap();
+    let none = changes(&app, &tech, v0).await;
+    assert_eq!(none["version"], v0);
+    assert_eq!(none["reset"], false);
+    assert!(changed_ids(&none).is_empty());
+    assert!(none["removed"].as_array().unwrap().is_empty());
+
+    app.post(
+        &format!("/tickets/{id1}/ack"),
+        &tech,
+        json!({"appointment_at": at(120), "contact_note": "约两点上门"}),
+    )
+    .await
+    .ok(200);
+    let c1 = changes(&app, &tech, v0).await;
+    assert_eq!(changed_ids(&c1), [id1.as_str()]);
+    assert_eq!(c1["changed"][0]["status"], "acknowledged");
+    let v1 = c1["version"].as_i64().unwrap();
+    assert!(v1 > v0);
+
+    // A second ticket given to the technician, then the first taken away.
+    let dispatcher = app.login("dispatcher").await;
+    let (id2, _, _) = assigned(&app, "CHG-2").await;
+    let now_held = app
+        .get(&format!("/tickets/{id2}"), &dispatcher)
+        .await
+        .ok(200)["assignee_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    if now_held != tech_id {
+        app.post(
+            &format!("/tickets/{id2}/assign"),
+            &dispatcher,
+            json!({"assignee_id": tech_id}),
+        )
+        .await
+        .ok(200);
+    }
+    let other = another_technician(&app, &id1, &tech_id).await;
+    app.post(
+        &format!("/tickets/{id1}/assign"),
+        &dispatcher,
+        json!({"assignee_id": other["id"]}),
+    )
+    .await
+    .ok(200);
+    let c2 = changes(&app, &tech, v1).await;
+    assert_eq!(changed_ids(&c2), [id2.as_str()], "{c2}");
+    assert_eq!(
+        c2["removed"],
+        json!([{"ticket_id": id1, "reason": "reassigned"}])
+    );
+    let v2 = c2["version"].as_i64().unwrap();
+    // Applied to the list the phone held at v1, the changes give today's list.
+    let list = refresh(&app, &tech, None).await.body.unwrap();
+    assert_eq!(ids(&list), [id2.as_str()]);
+    assert_eq!(list["version"], v2);
+
+    // A version this server never gave: the whole list again.
+    let odd = changes(&app, &tech, v2 + 100).await;
+    assert_eq!(odd["reset"], true);
+    assert_eq!(changed_ids(&odd), [id2.as_str()]);
+    let bad = app.get("/me/changes?since=-1", &tech).await;
+    assert_eq!(bad.problem(422)["field"], "since");
+
+    // A week later the changes since v0 are forgotten: start again.
+    app.advance(8 * 86_400).await;
+    let tech = app.login(&app.username_of(&tech_id).await).await;
+    let late = changes(&app, &tech, v0).await;
+    assert_eq!(late["reset"], true, "{late}");
+}
+
+both!(
+    the_list_answers_304_until_it_changes,
+    changes_since_a_version_name_what_changed
+);
+
+fn instant(v: &Value) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("{v}"))).unwrap()
+}
+
+fn fix(minute: i64, lat: f64) -> Value {
+    json!({"lat": lat, "lon": 120.55, "accuracy_m": 10, "at": at(minute)})
+}
+
+/// A phone back from a dead spot sends its buffered fixes at once, out of order: the newest
+/// becomes the current position, each fix is kept once as a track, and a dispatcher reads where
+/// the holder was while they held the ticket; a technician cannot. Fixes leave after the
+/// retention.
+async fn buffered_positions_keep_the_newest_and_the_track(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (id, tech_id, _) = assigned(&app, "POS-1").await;
+    app.advance(30 * 60).await;
+    let tech = app.login(&app.username_of(&tech_id).await).await;
+    let first = app
+        .post(
+            "/me/positions",
+            &tech,
+            json!({"fixes": [fix(20, 31.872), fix(5, 31.860), fix(25, 31.875), fix(10, 31.865)]}),
+        )
+        .await;
+    let first = first.ok(200);
+    assert_eq!(
+        (first["recorded"].as_i64(), first["duplicates"].as_i64()),
+        (Some(4), Some(0))
+    );
+    assert_eq!(instant(&first["current_at"]), instant(&json!(at(25))));
+    // Sent again after a lost answer, with an older fix added: kept once, the newest stays.
+    let again = app
+        .post(
+            "/me/positions",
+            &tech,
+            json!({"fixes": [fix(25, 31.875), fix(15, 31.868)]}),
+        )
+        .await;
+    let again = again.ok(200);
+    assert_eq!(
+        (again["recorded"].as_i64(), again["duplicates"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(instant(&again["current_at"]), instant(&json!(at(25))));
+
+    let dispatcher = app.login("dispatcher").await;
+    let track = app.get(&format!("/tickets/{id}/track"), &dispatcher).await;
+    let holdings = track.ok(200)["items"].as_array().unwrap().clone();
+    assert_eq!(holdings.len(), 1);
+    assert_eq!(holdings[0]["user_id"], tech_id.as_str());
+    let minutes: Vec<i64> = holdings[0]["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (instant(&f["at"]) - instant(&json!(at(0)))).num_minutes())
+        .collect();
+    assert_eq!(minutes, [5, 10, 15, 20, 25]);
+    let refused = app.get(&format!("/tickets/{id}/track"), &tech).await;
+    refused.problem(403);
+
+    // A batch with a fix that lacks its time, or a bad latitude, is refused whole.
+    let no_time = app
+        .post(
+            "/me/positions",
+            &tech,
+            json!({"fixes": [fix(26, 31.876), {"lat": 31.8, "lon": 120.5}]}),
+        )
+        .await;
+    assert_eq!(no_time.problem(422)["field"], "fixes[1].at");
+    let off_earth = app
+        .post("/me/positions", &tech, json!({"fixes": [fix(27, 91.0)]}))
+        .await;
+    assert_eq!(off_earth.problem(422)["field"], "fixes[0].lat");
+    let kept = app.get(&format!("/tickets/{id}/track"), &dispatcher).await;
+    assert_eq!(
+        kept.ok(200)["items"][0]["fixes"].as_array().unwrap().len(),
+        5
+    );
+
+    // Past the retention (30 days by default), the track is gone.
+    app.advance(31 * 86_400).await;
+    let dispatcher = app.login("dispatcher").await;
+    let later = app.get(&format!("/tickets/{id}/track"), &dispatcher).await;
+    let later = later.ok(200)["items"].clone();
+    assert!(later[0]["fixes"].as_array().unwrap().is_empty(), "{later}");
+}
+
+/// The whole queue goes through `/me/sync`: a postponement the customer asked for while the
+/// phone was offline waits for confirmation, dated when the customer asked; buffered fixes
+/// too; each once. The postponement route takes an `Idempotency-Key` like the others.
+async fn a_queue_carries_postponements_and_positions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (id, _, tech) = assigned(&app, "SYNC-8").await;
+    app.advance(10 * 60).await;
+    let postpone = json!({"type": "postpone", "action_id": "p-1", "ticket_id": id,
+                          "device_at": at(5), "new_promised_at": at(48 * 60),
+                          "reason": "用户出差", "customer_requested": true});
+    let fixes = json!({"type": "position", "action_id": "f-1",
+                       "fixes": [{"lat": 31.87, "lon": 120.55, "at": at(4)}]});
+    let r = sync(
+        &app,
+        &tech,
+        vec![ack("a-1", &id, Some(3)), postpone.clone(), fixes, postpone],
+    )
+    .await;
+    let outcomes: Vec<&str> = r.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(
+        outcomes,
+        ["applied", "applied", "applied", "duplicate"],
+        "{r:?}"
+    );
+    assert_eq!(r[1]["status"], 202);
+    assert_eq!(r[1]["postponement"]["status"], "pending");
+    assert_eq!(
+        instant(&r[1]["postponement"]["requested_at"]),
+        instant(&json!(at(5)))
+    );
+    assert_eq!(r[2]["positions"]["recorded"], 1);
+    assert_eq!(r[3]["first_outcome"], "applied");
+    assert_eq!(r[3]["postponement"], r[1]["postponement"]);
+    let events = timeline(&app, &id).await;
+    let asked: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "postponement_requested")
+        .collect();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0]["detail"]["timing"]["counted"], "device");
+
+    // The route, with the header: the first answer again.
+    let send = || {
+        app.client
+            .post(format!("{}/tickets/{id}/postpone", app.base))
+            .bearer_auth(&tech)
+            .header("idempotency-key", "p-2")
+            .json(
+                &json!({"new_promised_at": at(72 * 60), "reason": "用户出差",
+                          "customer_requested": true}),
+            )
+            .send()
+    };
+    let one = send().await.unwrap();
+    let one_status = one.status().as_u16();
+    let one: Value = one.json().await.unwrap();
+    let two = send().await.unwrap();
+    assert_eq!(two.status().as_u16(), one_status);
+    assert_eq!(two.headers()["idempotency-replayed"], "true");
+    assert_eq!(two.json::<Value>().await.unwrap(), one);
+}
+
+both!(
+    buffered_positions_keep_the_newest_and_the_track,
+    a_queue_carries_postponements_and_positions
+);

@@ -1,0 +1,2 @@
+DROP TABLE list_changes;
+DROP TABLE list_versions;

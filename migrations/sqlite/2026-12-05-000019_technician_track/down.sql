@@ -1,0 +1,1 @@
+DROP TABLE technician_track;

@@ -19,14 +19,19 @@
 //! 4. **`GET /me/tickets`** for a technician with 20 open tickets among 1,000,000 stored,
 //!    against a bare actix-web handler answering the same JSON in the same process, with the
 //!    same workers and the same 16 clients.
-//! 5. **Resident memory**: the process's peak RSS in each phase. Each database runs in a
+//! 5. **`GET /me/tickets` answered 304** to `If-None-Match` (the phone's refresh when nothing
+//!    changed), against the same bare handler answering the whole list.
+//! 6. **`POST /me/sync`** of a phone's 50 queued actions (ten tickets acknowledged, checked in
+//!    and resolved, 20 position batches between): latency p50 / p99, against the same 50 sent
+//!    as single requests, in alternating rounds.
+//! 7. **Resident memory**: the process's peak RSS in each phase. Each database runs in a
 //!    process of its own; server, load generator and fake gateway share it, so this is an
 //!    upper bound for the server.
 //!
 //! `cargo bench --bench load` runs the full sizes on both databases (PostgreSQL at
 //! `FIXLINE_BENCH_PG`, default `postgres://postgres@127.0.0.1:5432`; a scratch database is
 //! created and dropped). `FIXLINE_BENCH_BACKENDS=sqlite` (or `postgres`) runs one;
-//! `FIXLINE_BENCH_PHASES=storm,failover,escalation,me` (any of them) picks the phases after intake, which
+//! `FIXLINE_BENCH_PHASES=storm,failover,escalation,me,sync` (any of them) picks the phases after intake, which
 //! always runs. Run by
 //! `cargo test --all-targets` (without `--bench`), it checks itself at small sizes.
 
@@ -77,6 +82,9 @@ struct Sizes {
     /// holding a million tickets, a typical technician's history looks huge.
     province_technicians: usize,
     me_requests: usize,
+    /// Rounds of a phone's 50 queued actions, sent as one `POST /me/sync` and as single
+    /// requests (each).
+    sync_rounds: usize,
 }
 
 const FULL: Sizes = Sizes {
@@ -92,6 +100,7 @@ const FULL: Sizes = Sizes {
     stored_tickets: 1_000_000,
     province_technicians: 10_000,
     me_requests: 20_000,
+    sync_rounds: 20,
 };
 
 /// Test mode (`cargo test --benches`): every phase runs, small, to show the harness works.
@@ -108,6 +117,7 @@ const QUICK: Sizes = Sizes {
     stored_tickets: 5_000,
     province_technicians: 100,
     me_requests: 200,
+    sync_rounds: 1,
 };
 
 const INTAKE_CLIENTS: usize = 32;
@@ -455,6 +465,7 @@ fn config(
         ("FIXLINE_WORKERS", "2".into()),
         // The harness is one integration sending as fast as the server takes.
         ("FIXLINE_RATE_LIMIT_KEY", "0".into()),
+        ("FIXLINE_RATE_LIMIT_USER", "0".into()),
         ("FIXLINE_SMS_PROVIDER", "webhook".into()),
         ("FIXLINE_SMS_WEBHOOK_URL", gateway.to_string()),
         ("FIXLINE_SMS_WEBHOOK_SECRET", secret.to_string()),
@@ -989,12 +1000,39 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
             &base,
             Some(token.clone()),
             sizes.me_requests,
-            bytes,
+            Expect::Body(bytes),
         )
         .await;
         let me_rss = rss.take_peak_mb();
+        // The phone's refresh when nothing changed: If-None-Match with the list's tag.
+        let tag: Arc<str> = client
+            .http()
+            .get(format!("{base}/me/tickets"))
+            .bearer_auth(&*token)
+            .send()
+            .await
+            .expect("GET /me/tickets")
+            .headers()["etag"]
+            .to_str()
+            .expect("an ETag")
+            .into();
+        let unchanged_rate = read_rate(
+            client.http(),
+            &base,
+            Some(token.clone()),
+            sizes.me_requests,
+            Expect::NotModified(tag),
+        )
+        .await;
         let (bare_base, bare) = bare_server(payload, 2).await;
-        let bare_rate = read_rate(client.http(), &bare_base, None, sizes.me_requests, bytes).await;
+        let bare_rate = read_rate(
+            client.http(),
+            &bare_base,
+            None,
+            sizes.me_requests,
+            Expect::Body(bytes),
+        )
+        .await;
         bare.stop(true).await;
         fig(
             "GET /me/tickets (requests/s, 20 tickets, bytes)",
@@ -1008,7 +1046,45 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
             "/me/tickets / bare handler",
             format!("{:.0} %", 100.0 * fixline_rate / bare_rate),
         );
+        fig(
+            "GET /me/tickets answered 304 (requests/s)",
+            format!("{unchanged_rate:.0}"),
+        );
+        fig(
+            "/me/tickets 304 / bare handler",
+            format!("{:.0} %", 100.0 * unchanged_rate / bare_rate),
+        );
         fig("peak RSS during /me/tickets (MB)", me_rss.to_string());
+    }
+
+    // 6. A phone back from a day without signal sends 50 queued actions at once: acknowledge,
+    //    check in and resolve ten tickets, with 20 position batches between, in the order they
+    //    were taken. Against the same 50 sent one request at a time, in alternating rounds.
+    if wanted("sync") {
+        let (batch, single) = sync_rounds(&client, &key, &admin, &template, bbox, sizes).await;
+        fig(
+            "POST /me/sync of 50 actions p50 / p99 (ms)",
+            format!(
+                "{:.0} / {:.0}",
+                percentile(&batch, 0.5),
+                percentile(&batch, 0.99)
+            ),
+        );
+        fig(
+            "the same 50 as single requests p50 / p99 (ms)",
+            format!(
+                "{:.0} / {:.0}",
+                percentile(&single, 0.5),
+                percentile(&single, 0.99)
+            ),
+        );
+        fig(
+            "/me/sync / single requests (p50)",
+            format!(
+                "{:.0} %",
+                100.0 * percentile(&batch, 0.5) / percentile(&single, 0.5)
+            ),
+        );
     }
 
     fig(
@@ -1069,29 +1145,46 @@ async fn storm(
     (took, push)
 }
 
-/// Requests/s of `n` GETs of `/me/tickets` from `READ_CLIENTS` clients; every answer must be 200
-/// with `bytes` of JSON.
+/// What every answer of a read must be.
+#[derive(Clone)]
+enum Expect {
+    /// 200 with this many bytes of JSON.
+    Body(usize),
+    /// 304 to `If-None-Match` with this tag, no body.
+    NotModified(Arc<str>),
+}
+
+/// Requests/s of `n` GETs of `/me/tickets` from `READ_CLIENTS` clients; every answer must be
+/// as `expect` says.
 async fn read_rate(
     http: &reqwest::Client,
     base: &str,
     token: Option<Arc<str>>,
     n: usize,
-    bytes: usize,
+    expect: Expect,
 ) -> f64 {
     let (http, url) = (http.clone(), format!("{base}/me/tickets"));
     let ok = Arc::new(AtomicBool::new(true));
     let flag = ok.clone();
     let elapsed = closed_loop(n, READ_CLIENTS, move |_| {
         let (http, url, token, flag) = (http.clone(), url.clone(), token.clone(), flag.clone());
+        let expect = expect.clone();
         async move {
             let mut req = http.get(&url);
             if let Some(t) = &token {
                 req = req.bearer_auth(t);
             }
+            if let Expect::NotModified(tag) = &expect {
+                req = req.header("if-none-match", &**tag);
+            }
             let res = req.send().await.expect("GET /me/tickets");
-            let good = res.status() == 200;
+            let status = res.status().as_u16();
             let body = res.bytes().await.unwrap_or_default();
-            if !good || body.len() != bytes {
+            let good = match expect {
+                Expect::Body(bytes) => status == 200 && body.len() == bytes,
+                Expect::NotModified(_) => status == 304 && body.is_empty(),
+            };
+            if !good {
                 flag.store(false, Ordering::Relaxed);
             }
         }
@@ -1099,7 +1192,7 @@ async fn read_rate(
     .await;
     assert!(
         ok.load(Ordering::Relaxed),
-        "every answer was 200 with the same payload"
+        "every answer was as expected (the same payload, or 304)"
     );
     n as f64 / elapsed.as_secs_f64()
 }
@@ -1292,4 +1385,110 @@ async fn fill(db: &Db, n: usize, row: impl Fn(usize) -> TicketRow + Send + 'stat
     })
     .await
     .unwrap();
+}
+
+/// Rounds of a phone's 50 queued actions on ten fresh tickets of its own, alternately as one
+/// `POST /me/sync` and as 50 single requests. Answers the latency of each batch, and of each
+/// round of single requests (first sent to last answered), sorted, in ms.
+async fn sync_rounds(
+    client: &Arc<Client>,
+    key: &Arc<str>,
+    admin: &str,
+    template: &TicketRow,
+    bbox: [f64; 4],
+    sizes: Sizes,
+) -> (Vec<f64>, Vec<f64>) {
+    let (s, tech) = client
+        .call(
+            reqwest::Method::POST,
+            "/admin/users",
+            Auth::Bearer(admin),
+            Some(json!({"username": "sync-tech", "display_name": "离线技术员", "role": "technician",
+                         "password": PASSWORD, "phone": "13900009998", "region_ids": [template.region_id]})),
+        )
+        .await;
+    assert_eq!(s, 201, "{tech}");
+    let tech_id = tech["id"].as_str().unwrap().to_string();
+    let dispatcher = client.login("dispatcher").await;
+    let (mut batch, mut single) = (vec![], vec![]);
+    for round in 0..sizes.sync_rounds * 2 {
+        // A fresh token each round: a full run outlasts an access token.
+        let token = client.login("sync-tech").await;
+        let mut actions = vec![];
+        for i in 0..10 {
+            let t = record_call(client, key, &format!("sync-{round}"), i, bbox).await;
+            let id = t["id"].as_str().unwrap().to_string();
+            let (s, v) = client
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/tickets/{id}/assign"),
+                    Auth::Bearer(&dispatcher),
+                    Some(json!({"assignee_id": tech_id})),
+                )
+                .await;
+            assert!(s == 200 || s == 409, "{v}");
+            let now = chrono::Utc::now();
+            let fixes = |k: i64| {
+                json!({"type": "position", "action_id": format!("{round}-{i}-p{k}"),
+                       "fixes": [{"lat": t["location"]["lat"], "lon": t["location"]["lon"],
+                                  "at": (now - chrono::Duration::seconds(60 - k)).to_rfc3339()}]})
+            };
+            actions.extend([
+                json!({"type": "acknowledge", "action_id": format!("{round}-{i}-a"), "ticket_id": id,
+                       "appointment_at": (now + chrono::Duration::hours(2)).to_rfc3339(),
+                       "contact_note": "约两小时后上门"}),
+                fixes(1),
+                json!({"type": "check_in", "action_id": format!("{round}-{i}-c"), "ticket_id": id,
+                       "lat": t["location"]["lat"], "lon": t["location"]["lon"]}),
+                fixes(2),
+                json!({"type": "resolve", "action_id": format!("{round}-{i}-r"), "ticket_id": id,
+                       "resolution_code": "replaced_stb"}),
+            ]);
+        }
+        let started = Instant::now();
+        if round % 2 == 0 {
+            let (s, v) = client
+                .call(
+                    reqwest::Method::POST,
+                    "/me/sync",
+                    Auth::Bearer(&token),
+                    Some(json!({ "actions": actions })),
+                )
+                .await;
+            assert_eq!(s, 200, "{v}");
+            let results = v["results"].as_array().expect("results");
+            assert!(
+                results.iter().all(|r| r["outcome"] == "applied"),
+                "every queued action applied: {v}"
+            );
+            batch.push(started.elapsed().as_secs_f64() * 1e3);
+        } else {
+            for mut a in actions {
+                let body = a.as_object_mut().unwrap();
+                let kind = body.remove("type").unwrap();
+                let action_id = body.remove("action_id").unwrap();
+                let path = match (kind.as_str().unwrap(), body.remove("ticket_id")) {
+                    ("position", _) => "/me/positions".to_string(),
+                    ("acknowledge", Some(id)) => format!("/tickets/{}/ack", id.as_str().unwrap()),
+                    ("check_in", Some(id)) => format!("/tickets/{}/check-in", id.as_str().unwrap()),
+                    (_, Some(id)) => format!("/tickets/{}/resolve", id.as_str().unwrap()),
+                    other => panic!("{other:?}"),
+                };
+                let res = client
+                    .http()
+                    .post(format!("{}{path}", client.0.base()))
+                    .bearer_auth(&token)
+                    .header("idempotency-key", action_id.as_str().unwrap())
+                    .json(&a)
+                    .send()
+                    .await
+                    .expect("a single action");
+                assert_eq!(res.status(), 200, "{path}");
+            }
+            single.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    batch.sort_by(f64::total_cmp);
+    single.sort_by(f64::total_cmp);
+    (batch, single)
 }

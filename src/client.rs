@@ -36,6 +36,11 @@ impl ApiClient {
         }
     }
 
+    /// The server's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// The underlying HTTP client, for requests outside the API's JSON shape.
     pub fn http(&self) -> &reqwest::Client {
         &self.http

@@ -50,6 +50,8 @@ mod common;
 #[path = "../tests/support/fake_gateway.rs"]
 #[allow(dead_code)]
 mod fake_gateway;
+#[path = "../tests/support/local_server.rs"]
+mod local_server;
 use fake_gateway::FakeGateway;
 
 use fixline::app::App;
@@ -317,25 +319,16 @@ fn machine() -> String {
 /// A bare actix-web server answering `payload` as JSON on `GET /me/tickets`, with `workers`.
 async fn bare_server(payload: Value, workers: usize) -> (String, actix_web::dev::ServerHandle) {
     let payload = Arc::new(payload);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = actix_web::HttpServer::new(move || {
+    let (port, handle) = local_server::serve(workers, move |cfg| {
         let payload = payload.clone();
-        actix_web::App::new().route(
+        cfg.route(
             "/me/tickets",
             actix_web::web::get().to(move || {
                 let payload = payload.clone();
                 async move { actix_web::HttpResponse::Ok().json(&*payload) }
             }),
-        )
-    })
-    .workers(workers)
-    .disable_signals()
-    .listen(listener)
-    .unwrap()
-    .run();
-    let handle = server.handle();
-    tokio::spawn(server);
+        );
+    });
     (format!("http://127.0.0.1:{port}"), handle)
 }
 

@@ -125,6 +125,8 @@ impl App {
             config.sms_concurrency,
             metrics.clone(),
         );
+        let blobs = crate::blobs::Blobs::open(&config.blob_store)
+            .context("opening the blob store for photos")?;
         let state = web::Data::new(AppState {
             db,
             clock,
@@ -143,6 +145,7 @@ impl App {
             sign_in: Default::default(),
             writes_by_key: crate::api::ratelimit::RateLimit::new(config.rate_limit_key),
             writes_by_user: crate::api::ratelimit::RateLimit::new(config.rate_limit_user),
+            blobs,
         });
         let listener = TcpListener::bind(&config.listen)
             .with_context(|| format!("binding {}", config.listen))?;

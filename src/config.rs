@@ -93,6 +93,48 @@ pub const KEYS: &[Key] = &[
         doc: "Largest request body accepted, bytes; larger bodies get 413.",
     },
     Key {
+        env: "FIXLINE_PHOTO_MAX_BYTES",
+        file: "photo_max_bytes",
+        default: "10485760",
+        doc: "Largest photo or signature accepted, bytes (JPEG or PNG, checked by content); larger get 413. One upload takes up to 6.",
+    },
+    Key {
+        env: "FIXLINE_PHOTOS_PER_TICKET",
+        file: "photos_per_ticket",
+        default: "20",
+        doc: "Most photos and signatures one ticket keeps; more are refused (422).",
+    },
+    Key {
+        env: "FIXLINE_BLOB_STORE",
+        file: "blob_store",
+        default: "files",
+        doc: "Where photos are kept: `files` (under `FIXLINE_DATA_DIR/blobs`) or `s3://BUCKET[/PREFIX]` (any S3-compatible store: AWS, MinIO, Ceph; see the `FIXLINE_S3_*` keys).",
+    },
+    Key {
+        env: "FIXLINE_S3_ENDPOINT",
+        file: "s3_endpoint",
+        default: "(none)",
+        doc: "The S3-compatible store's URL (e.g. `http://minio:9000`); unset for AWS. Paths are addressed as `ENDPOINT/BUCKET/KEY`.",
+    },
+    Key {
+        env: "FIXLINE_S3_REGION",
+        file: "s3_region",
+        default: "us-east-1",
+        doc: "The bucket's region.",
+    },
+    Key {
+        env: "FIXLINE_S3_ACCESS_KEY_ID",
+        file: "s3_access_key_id",
+        default: "(none)",
+        doc: "Access key of the S3-compatible store.",
+    },
+    Key {
+        env: "FIXLINE_S3_SECRET_ACCESS_KEY",
+        file: "s3_secret_access_key",
+        default: "(none)",
+        doc: "Secret key of the S3-compatible store.",
+    },
+    Key {
         env: "FIXLINE_IMPORT_LIMIT",
         file: "import_limit",
         default: "67108864",
@@ -386,6 +428,9 @@ pub struct Config {
     pub db_pool_size: u32,
     pub workers: Option<usize>,
     pub body_limit: usize,
+    pub photo_max_bytes: usize,
+    pub photos_per_ticket: i64,
+    pub blob_store: BlobStoreConfig,
     /// Writes per minute per API key and per user (0: no limit).
     pub rate_limit_key: u32,
     pub rate_limit_user: u32,
@@ -708,6 +753,9 @@ impl Config {
                 Some(_) => Some(number("FIXLINE_WORKERS", 1, 1024)? as usize),
             },
             body_limit: number("FIXLINE_BODY_LIMIT", 1024, 1 << 30)? as usize,
+            photo_max_bytes: number("FIXLINE_PHOTO_MAX_BYTES", 1024, 100 << 20)? as usize,
+            photos_per_ticket: number("FIXLINE_PHOTOS_PER_TICKET", 1, 1_000)?,
+            blob_store: blob_store_config(&value("FIXLINE_BLOB_STORE")?, &get, &value)?,
             rate_limit_key: number("FIXLINE_RATE_LIMIT_KEY", 0, 1_000_000)? as u32,
             rate_limit_user: number("FIXLINE_RATE_LIMIT_USER", 0, 1_000_000)? as u32,
             import_limit: number("FIXLINE_IMPORT_LIMIT", 1024, 1 << 31)? as usize,
@@ -715,6 +763,62 @@ impl Config {
             test_clock_start,
         })
     }
+}
+
+/// Where photos are kept.
+#[derive(Clone)]
+pub enum BlobStoreConfig {
+    /// Files under this folder.
+    Files(PathBuf),
+    /// An S3-compatible bucket.
+    S3 {
+        bucket: String,
+        prefix: String,
+        endpoint: Option<String>,
+        region: String,
+        access_key_id: Option<String>,
+        secret_access_key: Option<SecretString>,
+    },
+}
+
+fn blob_store_config(
+    store: &str,
+    get: &dyn Fn(&str) -> Option<String>,
+    value: &dyn Fn(&str) -> Result<String, ConfigError>,
+) -> Result<BlobStoreConfig, ConfigError> {
+    const KEY: &str = "FIXLINE_BLOB_STORE";
+    if store == "files" {
+        return Ok(BlobStoreConfig::Files(
+            PathBuf::from(value("FIXLINE_DATA_DIR")?).join("blobs"),
+        ));
+    }
+    let Some(rest) = store.strip_prefix("s3://") else {
+        return Err(err(
+            KEY,
+            format!("`{store}` is neither `files` nor `s3://BUCKET`"),
+        ));
+    };
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(err(KEY, "names no bucket: `s3://BUCKET[/PREFIX]`"));
+    }
+    let endpoint = get("FIXLINE_S3_ENDPOINT");
+    if let Some(e) = &endpoint {
+        if !(e.starts_with("http://") || e.starts_with("https://")) {
+            return Err(err(
+                "FIXLINE_S3_ENDPOINT",
+                format!("`{e}` is not an http(s) URL"),
+            ));
+        }
+    }
+    Ok(BlobStoreConfig::S3 {
+        bucket: bucket.to_string(),
+        prefix: prefix.trim_matches('/').to_string(),
+        endpoint,
+        region: value("FIXLINE_S3_REGION")?,
+        access_key_id: get("FIXLINE_S3_ACCESS_KEY_ID"),
+        secret_access_key: get("FIXLINE_S3_SECRET_ACCESS_KEY").map(SecretString::from),
+    })
 }
 
 /// The SMS provider described by the keys `get` answers (the deployment's, or one region's).

@@ -29,6 +29,7 @@ use Role::{AccountManager as AM, Agent, Dispatcher, Manager, Technician};
 const ANYONE: &[Role] = &[Agent, Dispatcher, Technician, AM, Manager];
 const ADMIN: &[Role] = &[];
 const FIELD: &[Role] = &[Technician, AM, Dispatcher];
+const SEES_PHOTOS: &[Role] = &[Technician, AM, Dispatcher, Manager];
 const CALL_CENTER: &[Role] = &[Agent, Dispatcher, Manager];
 const READERS: &[Role] = &[Manager, Dispatcher];
 const BOARD: &[Role] = &[Dispatcher, Manager, AM, Agent];
@@ -54,6 +55,9 @@ pub const OPERATIONS: &[(&str, &str, Access)] = {
             "/tickets/{id}/track",
             Roles(&[Dispatcher, AM, Manager]),
         ),
+        ("POST", "/tickets/{id}/photos", Roles(FIELD)),
+        ("GET", "/tickets/{id}/photos", Roles(SEES_PHOTOS)),
+        ("GET", "/tickets/{id}/photos/{photo_id}", Roles(SEES_PHOTOS)),
         ("POST", "/me/sync", Roles(&[Technician, AM])),
         ("GET", "/admin/users", Roles(ADMIN)),
         ("POST", "/admin/users", Roles(ADMIN)),

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod health;
 pub mod instant;
 pub mod me;
+pub mod photos;
 pub mod policies;
 pub mod positions;
 pub mod postponements;
@@ -60,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     postponements::configure(cfg);
     me::configure(cfg);
     positions::configure(cfg);
+    photos::configure(cfg);
     stream::configure(cfg);
     sync::configure(cfg);
     webhooks::configure(cfg);

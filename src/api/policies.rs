@@ -8,6 +8,7 @@ use serde_json::json;
 use super::state::AppState;
 use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::domain::calendar::{BusinessCalendar, CalendarSpec};
+use crate::domain::required_text;
 use crate::domain::ticket::TicketKind;
 use crate::store::policies::{self, PolicyRow};
 use crate::store::regions;
@@ -22,6 +23,7 @@ fn dto(row: PolicyRow) -> serde_json::Value {
         "region_id": row.region_id,
         "kind": row.kind,
         "promise_hours": row.promise_minutes.map(|m| m as f64 / 60.0),
+        "photo_required_for": row.photo_categories(),
         "calendar": row.calendar.and_then(|c| serde_json::from_str::<serde_json::Value>(&c).ok()),
         "updated_at": utc(row.updated_at),
     })
@@ -53,6 +55,9 @@ struct PolicyIn {
     promise_hours: Option<f64>,
     /// Working hours and holidays; null for round-the-clock.
     calendar: Option<CalendarSpec>,
+    /// Fault categories whose tickets need a site photo before they are resolved (`"*"`: all).
+    #[serde(default)]
+    photo_required_for: Vec<String>,
 }
 
 async fn put(
@@ -83,12 +88,24 @@ async fn put(
             Some(serde_json::to_string(spec).expect("calendar serialises"))
         }
     };
+    let mut categories = Vec::with_capacity(req.photo_required_for.len());
+    for (i, c) in req.photo_required_for.iter().enumerate() {
+        categories.push(required_text(&format!("photo_required_for[{i}]"), c, 64)?);
+    }
+    if categories.len() > 100 {
+        return Err(ApiError::invalid(
+            "photo_required_for",
+            "at most 100 fault categories",
+        ));
+    }
     let row = PolicyRow {
         region_id: region_id.clone(),
         kind: kind.as_str().into(),
         promise_minutes,
         calendar,
         updated_at: state.clock.now_naive(),
+        photo_required_for: (!categories.is_empty())
+            .then(|| serde_json::to_string(&categories).expect("strings serialise")),
     };
     let stored = row.clone();
     state

@@ -41,6 +41,8 @@ pub struct AppState {
     pub sign_in: super::auth::SignInGuard,
     /// Users' session states looked up in the last second, by user id.
     pub sessions: super::recheck::Recheck<crate::store::users::SessionState>,
+    /// Where photos are kept.
+    pub blobs: crate::blobs::Blobs,
 }
 
 impl AppState {

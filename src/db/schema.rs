@@ -244,6 +244,25 @@ diesel::table! {
         promise_minutes -> Nullable<Integer>,
         calendar -> Nullable<Text>,
         updated_at -> Timestamp,
+        photo_required_for -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    photos (id) {
+        id -> Text,
+        ticket_id -> Text,
+        region_id -> Text,
+        uploaded_by -> Text,
+        purpose -> Text,
+        stage -> Nullable<Text>,
+        content_type -> Text,
+        bytes -> BigInt,
+        sha256 -> Text,
+        taken_at -> Nullable<Timestamp>,
+        taken_lat -> Nullable<Double>,
+        taken_lon -> Nullable<Double>,
+        received_at -> Timestamp,
     }
 }
 
@@ -366,6 +385,7 @@ diesel::joinable!(region_policies -> regions (region_id));
 diesel::joinable!(user_feed -> users (user_id));
 diesel::joinable!(list_versions -> users (user_id));
 diesel::joinable!(technician_track -> users (user_id));
+diesel::joinable!(photos -> tickets (ticket_id));
 diesel::joinable!(list_changes -> tickets (ticket_id));
 diesel::joinable!(notification_attempts -> notifications (notification_id));
 diesel::joinable!(user_feed -> tickets (ticket_id));
@@ -499,6 +519,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     list_versions,
     list_changes,
     technician_track,
+    photos,
 );
 
 /// Every table declared above with its columns in declaration order, read back from the SQL
@@ -547,6 +568,7 @@ pub fn declared_tables() -> Vec<(&'static str, Vec<String>)> {
         list_versions,
         list_changes,
         technician_track,
+        photos,
     )
 }
 

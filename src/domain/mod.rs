@@ -9,6 +9,7 @@ pub mod duty;
 pub mod key_purpose;
 pub mod period;
 pub mod phone;
+pub mod photo;
 pub mod point;
 pub mod postponement;
 pub mod role;

@@ -172,6 +172,7 @@ pub fn resolve(
     let timing = when.judge(cfg, &t);
     let now = when.received;
     let next = transition(t.status, Action::Resolve)?;
+    super::photos::required_before_resolve(conn, &t)?;
     t.status = next;
     settle_timed(&mut t, Stage::Resolve, &timing);
     t.resolution_code = Some(code.clone());

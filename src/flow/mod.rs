@@ -10,6 +10,7 @@ pub mod escalation;
 pub mod intake;
 pub mod messages;
 pub mod outbox;
+pub mod photos;
 pub mod postponement;
 pub mod replies;
 pub mod report;

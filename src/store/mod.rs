@@ -17,6 +17,7 @@ pub mod duty;
 pub mod feed;
 pub mod list_versions;
 pub mod notifications;
+pub mod photos;
 pub mod policies;
 pub mod postponements;
 pub mod refresh_tokens;

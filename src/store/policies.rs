@@ -15,6 +15,19 @@ pub struct PolicyRow {
     /// JSON [`crate::domain::calendar::CalendarSpec`].
     pub calendar: Option<String>,
     pub updated_at: NaiveDateTime,
+    /// JSON array of the fault categories whose tickets need a site photo before they are
+    /// resolved (`"*"`: all of them).
+    pub photo_required_for: Option<String>,
+}
+
+impl PolicyRow {
+    /// The fault categories that need a photo, as stored.
+    pub fn photo_categories(&self) -> Vec<String> {
+        self.photo_required_for
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default()
+    }
 }
 
 pub fn get(conn: &mut DbConn, region_id: &str, kind: &str) -> QueryResult<Option<PolicyRow>> {

@@ -175,6 +175,27 @@ async fn every_operation_answers_every_caller_as_the_spec_says(backend: Backend)
         .as_str()
         .unwrap()
         .to_string();
+    // A photo the holder took, for the routes of one photo.
+    let photo_id = {
+        let (content_type, body) = crate::photos::form(&[(
+            "photo",
+            Some("site.jpg"),
+            &fixline::domain::photo::jpeg_with_exif(None, None, None),
+        )]);
+        let res = app
+            .client
+            .post(format!("{}/tickets/{ticket_id}/photos", app.base))
+            .bearer_auth(app.login(&holder).await)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        crate::helpers::read(res).await.ok(200)["items"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
     let mut principals = vec![Principal::Anonymous];
     for purpose in ["intake", "complaints"] {
         let key = app
@@ -233,7 +254,8 @@ async fn every_operation_answers_every_caller_as_the_spec_says(backend: Backend)
             .replace("{kind}", "repair")
             .replace("{month}", "2026-11")
             .replace("{rotation_id}", NO_SUCH_ID)
-            .replace("{request_id}", NO_SUCH_ID);
+            .replace("{request_id}", NO_SUCH_ID)
+            .replace("{photo_id}", &photo_id);
         for p in &principals {
             let token = match p {
                 Principal::User { username, .. } => tokens.get(username).cloned(),

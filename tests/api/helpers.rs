@@ -14,6 +14,8 @@ use serde_json::Value;
 #[path = "../support/fake_gateway.rs"]
 #[allow(dead_code)]
 mod fake_gateway;
+#[path = "../support/local_server.rs"]
+pub mod local_server;
 pub use fake_gateway::FakeGateway;
 
 use fixline::app::App;
@@ -664,5 +666,26 @@ pub async fn events(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
         .ok(200)["items"]
         .as_array()
         .unwrap()
+        .clone()
+}
+
+/// A technician of the ticket's region other than `not` (the admin API's view of them).
+pub async fn another_technician(app: &TestApp, ticket: &str, not: &str) -> Value {
+    let admin = app.login("admin").await;
+    let region = app.get(&format!("/tickets/{ticket}"), &admin).await.ok(200)["region_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.get(
+        &format!("/admin/users?role=technician&region_id={region}"),
+        &admin,
+    )
+    .await
+    .ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] != not)
+        .expect("another technician in the region")
         .clone()
 }

@@ -5,7 +5,9 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::helpers::{events, read_until, ticket_for, Backend, TestApp, TEST_CLOCK_START};
+use crate::helpers::{
+    another_technician, events, read_until, ticket_for, Backend, TestApp, TEST_CLOCK_START,
+};
 use fixline::db::schema::user_feed;
 
 /// Writes feed entries for one user's stream the way concurrent writers do: an entry can be
@@ -209,27 +211,6 @@ async fn assigned(app: &TestApp, external_ref: &str) -> (String, String, String)
     let tech_id = t["assignee_id"].as_str().expect("assigned").to_string();
     let tech = app.login(&app.username_of(&tech_id).await).await;
     (id, tech_id, tech)
-}
-
-/// A technician of the ticket's region other than `not` (the admin API's view of them).
-async fn another_technician(app: &TestApp, ticket: &str, not: &str) -> Value {
-    let admin = app.login("admin").await;
-    let region = app.get(&format!("/tickets/{ticket}"), &admin).await.ok(200)["region_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.get(
-        &format!("/admin/users?role=technician&region_id={region}"),
-        &admin,
-    )
-    .await
-    .ok(200)["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["id"] != not)
-        .expect("another technician in the region")
-        .clone()
 }
 
 /// The test clock's start plus `minutes`, as the phone writes it.

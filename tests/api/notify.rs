@@ -532,11 +532,9 @@ impl FakeTencent {
     async fn start() -> FakeTencent {
         let received: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
         let r = received.clone();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = actix_web::HttpServer::new(move || {
+        let (port, handle) = crate::helpers::local_server::serve(1, move |cfg| {
             let r = r.clone();
-            actix_web::App::new().default_service(actix_web::web::to(move |req: actix_web::HttpRequest, body: actix_web::web::Bytes| {
+            cfg.default_service(actix_web::web::to(move |req: actix_web::HttpRequest, body: actix_web::web::Bytes| {
                 let r = r.clone();
                 async move {
                     let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
@@ -557,15 +555,8 @@ impl FakeTencent {
                     };
                     actix_web::HttpResponse::Ok().json(answer)
                 }
-            }))
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
-        let handle = server.handle();
-        tokio::spawn(server);
+            }));
+        });
         FakeTencent {
             url: format!("http://127.0.0.1:{port}/"),
             received,

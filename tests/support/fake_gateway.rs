@@ -109,27 +109,18 @@ impl FakeGateway {
             accepted_requests: Arc::default(),
             key: secret.clone(),
         };
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
         let state = g.clone();
-        let server = actix_web::HttpServer::new(move || {
+        let (port, handle) = super::local_server::serve(2, move |cfg| {
             let state = state.clone();
-            actix_web::App::new().route(
+            cfg.route(
                 "/sms",
                 actix_web::web::post().to(
                     move |req: actix_web::HttpRequest, body: actix_web::web::Bytes| {
                         gateway_answer(state.clone(), req, body)
                     },
                 ),
-            )
-        })
-        .workers(2)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
-        let handle = server.handle();
-        tokio::spawn(server);
+            );
+        });
         FakeGateway {
             url: format!("http://127.0.0.1:{port}/sms"),
             secret,

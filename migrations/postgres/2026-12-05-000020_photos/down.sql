@@ -1,0 +1,2 @@
+ALTER TABLE region_policies DROP COLUMN photo_required_for;
+DROP TABLE photos;

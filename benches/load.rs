@@ -360,6 +360,7 @@ where
     started.elapsed()
 }
 
+/// The `p`-th percentile (0 to 100) of `sorted`.
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -1059,23 +1060,23 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
             "POST /me/sync of 50 actions p50 / p99 (ms)",
             format!(
                 "{:.0} / {:.0}",
-                percentile(&batch, 0.5),
-                percentile(&batch, 0.99)
+                percentile(&batch, 50.0),
+                percentile(&batch, 99.0)
             ),
         );
         fig(
             "the same 50 as single requests p50 / p99 (ms)",
             format!(
                 "{:.0} / {:.0}",
-                percentile(&single, 0.5),
-                percentile(&single, 0.99)
+                percentile(&single, 50.0),
+                percentile(&single, 99.0)
             ),
         );
         fig(
             "/me/sync / single requests (p50)",
             format!(
                 "{:.0} %",
-                100.0 * percentile(&batch, 0.5) / percentile(&single, 0.5)
+                100.0 * percentile(&batch, 50.0) / percentile(&single, 50.0)
             ),
         );
     }
@@ -1304,9 +1305,15 @@ fn raw_intake(
             ..e.clone()
         };
         fixline::store::tickets::append_event(conn, &e)?;
-        if let Some(user) = &t.assignee_id {
-            fixline::store::feed::append(conn, user, &t.id, &e.kind, now, &e.detail)?;
-        }
+        fixline::store::feed::append(
+            conn,
+            t.assignee_id.as_deref(),
+            &t.region_id,
+            &t.id,
+            &e.kind,
+            now,
+            &e.detail,
+        )?;
     }
     for (k, n) in outbox.iter().enumerate() {
         let n = NotificationRow {

@@ -1,7 +1,8 @@
-//! Live delivery to open event streams. One reader per instance follows the users' feed (woken
+//! Live delivery to open event streams. One reader per instance follows the feed (woken
 //! in-process by writes, across instances by the PostgreSQL listener, else every second) and
-//! hands each new entry to the open streams of its user from memory: the database sees the same
-//! few reads whether ten streams are open or ten thousand.
+//! hands each new entry from memory to the open phone streams of its user and the open boards of
+//! its region: the database sees the same few reads whether ten streams are open or ten
+//! thousand.
 //!
 //! Entries are handed out in sequence order. On PostgreSQL a transaction can commit a later
 //! sequence number before an earlier one; the reader then waits up to [`GAP_WINDOW`] for the
@@ -17,6 +18,7 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::clock::SharedClock;
 use crate::db::{Db, DbError};
+use crate::domain::RegionScope;
 use crate::store::dialect;
 use crate::store::feed::{self, FeedRow};
 use crate::store::users::{self, SessionState};
@@ -25,8 +27,8 @@ use crate::store::users::{self, SessionState};
 pub const GAP_WINDOW: Duration = Duration::from_secs(1);
 /// How long a passed-over sequence number is still looked for.
 pub const LATE_HORIZON: Duration = Duration::from_secs(60);
-/// Streams one user may hold open at once on an instance (a phone, a tablet, a reconnect
-/// racing the old connection's close).
+/// Streams of each kind (phone, board) one user may hold open at once on an instance (a phone
+/// and a tablet, two console tabs, a reconnect racing the old connection's close).
 pub const MAX_STREAMS_PER_USER: usize = 3;
 
 /// How often an idle reader looks at the feed without being woken.
@@ -176,22 +178,35 @@ pub struct FeedHub {
 struct Inner {
     /// Every entry up to here has reached the streams open at the time.
     published: i64,
-    streams: HashMap<String, Vec<Listener>>,
+    /// Phone streams by user.
+    phones: HashMap<String, Vec<Listener>>,
+    /// Boards by region (None: an admin's board of every region). A board of several regions
+    /// is listed under each.
+    boards: HashMap<Option<String>, Vec<Listener>>,
     next_id: u64,
 }
 
+#[derive(Clone)]
 struct Listener {
     id: u64,
+    /// The signed-in user holding the stream.
+    user_id: String,
     tx: mpsc::Sender<Arc<FeedRow>>,
     /// The session version of the token that opened the stream, and its expiry (Unix seconds).
     session: i32,
     expires: i64,
 }
 
+/// Where a subscription is listed.
+enum Place {
+    Phone(String),
+    Board(Vec<Option<String>>),
+}
+
 /// An open stream's place at the hub; leaving it (dropping) frees the place.
 pub struct Subscription {
     hub: Arc<FeedHub>,
-    user_id: String,
+    place: Place,
     id: u64,
     /// Entries after this sequence number arrive through [`Self::rx`]; earlier ones are read
     /// from the database.
@@ -204,11 +219,23 @@ pub struct Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         let mut inner = self.hub.lock();
-        if let Some(list) = inner.streams.get_mut(&self.user_id) {
-            list.retain(|l| l.id != self.id);
-            if list.is_empty() {
-                inner.streams.remove(&self.user_id);
+        let id = self.id;
+        match &self.place {
+            Place::Phone(user) => leave(&mut inner.phones, user, id),
+            Place::Board(regions) => {
+                for r in regions {
+                    leave(&mut inner.boards, r, id);
+                }
             }
+        }
+    }
+}
+
+fn leave<K: std::hash::Hash + Eq + Clone>(lists: &mut HashMap<K, Vec<Listener>>, key: &K, id: u64) {
+    if let Some(list) = lists.get_mut(key) {
+        list.retain(|l| l.id != id);
+        if list.is_empty() {
+            lists.remove(key);
         }
     }
 }
@@ -223,7 +250,8 @@ impl FeedHub {
             reads: Default::default(),
             inner: Mutex::new(Inner {
                 published,
-                streams: HashMap::new(),
+                phones: HashMap::new(),
+                boards: HashMap::new(),
                 next_id: 0,
             }),
         })
@@ -244,12 +272,15 @@ impl FeedHub {
         self.reads.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Streams open on this instance.
+    /// Streams open on this instance (phones and boards).
     pub fn open_streams(&self) -> usize {
-        self.lock().streams.values().map(Vec::len).sum()
+        let inner = self.lock();
+        let boards: std::collections::HashSet<u64> =
+            inner.boards.values().flatten().map(|l| l.id).collect();
+        inner.phones.values().map(Vec::len).sum::<usize>() + boards.len()
     }
 
-    /// Opens a place for a stream of `user_id` under a token of session version `session`
+    /// Opens a place for a phone stream of `user_id` under a token of session version `session`
     /// expiring at `expires` (Unix seconds). None: the user has [`MAX_STREAMS_PER_USER`] open.
     pub fn subscribe(
         self: &Arc<Self>,
@@ -262,34 +293,106 @@ impl FeedHub {
         let from = inner.published;
         inner.next_id += 1;
         let id = inner.next_id;
-        let list = inner.streams.entry(user_id.to_string()).or_default();
+        let list = inner.phones.entry(user_id.to_string()).or_default();
         if list.len() >= MAX_STREAMS_PER_USER {
             return None;
         }
         list.push(Listener {
             id,
+            user_id: user_id.to_string(),
             tx,
             session,
             expires,
         });
         Some(Subscription {
             hub: self.clone(),
-            user_id: user_id.to_string(),
+            place: Place::Phone(user_id.to_string()),
             id,
             from,
             rx,
         })
     }
 
-    /// Hands `rows` to the open streams of their users; a stream that cannot keep up is closed.
+    /// Opens a place for a board of `user_id` over `scope`'s regions, as
+    /// [`subscribe`](Self::subscribe) does for a phone.
+    pub fn subscribe_board(
+        self: &Arc<Self>,
+        user_id: &str,
+        scope: &RegionScope,
+        session: i32,
+        expires: i64,
+    ) -> Option<Subscription> {
+        let regions: Vec<Option<String>> = match scope {
+            RegionScope::All => vec![None],
+            RegionScope::Only(ids) => ids.iter().cloned().map(Some).collect(),
+        };
+        let (tx, rx) = mpsc::channel(BUFFER);
+        let mut inner = self.lock();
+        let open: std::collections::HashSet<u64> = inner
+            .boards
+            .values()
+            .flatten()
+            .filter(|l| l.user_id == user_id)
+            .map(|l| l.id)
+            .collect();
+        if open.len() >= MAX_STREAMS_PER_USER {
+            return None;
+        }
+        let from = inner.published;
+        inner.next_id += 1;
+        let listener = Listener {
+            id: inner.next_id,
+            user_id: user_id.to_string(),
+            tx,
+            session,
+            expires,
+        };
+        for r in &regions {
+            inner
+                .boards
+                .entry(r.clone())
+                .or_default()
+                .push(listener.clone());
+        }
+        Some(Subscription {
+            hub: self.clone(),
+            place: Place::Board(regions),
+            id: listener.id,
+            from,
+            rx,
+        })
+    }
+
+    /// Hands `rows` to the open phone streams of their users and the boards of their regions;
+    /// a stream that cannot keep up is closed.
     fn hand_out(&self, rows: Vec<FeedRow>, published: i64) {
         let mut inner = self.lock();
+        let mut behind = Vec::new();
         for row in rows {
             let row = Arc::new(row);
-            if let Some(list) = inner.streams.get_mut(&row.user_id) {
+            if let Some(list) = row.user_id.as_ref().and_then(|u| inner.phones.get_mut(u)) {
                 list.retain(|l| l.tx.try_send(row.clone()).is_ok());
             }
+            for key in [Some(row.region_id.clone()), None] {
+                if let Some(list) = inner.boards.get_mut(&key) {
+                    list.retain(|l| {
+                        let kept = l.tx.try_send(row.clone()).is_ok();
+                        if !kept {
+                            behind.push(l.id);
+                        }
+                        kept
+                    });
+                }
+            }
         }
+        // A board that fell behind leaves every region it listens to, so its stream ends.
+        if !behind.is_empty() {
+            for list in inner.boards.values_mut() {
+                list.retain(|l| !behind.contains(&l.id));
+            }
+        }
+        inner.phones.retain(|_, list| !list.is_empty());
+        inner.boards.retain(|_, list| !list.is_empty());
         inner.published = inner.published.max(published);
     }
 
@@ -298,11 +401,16 @@ impl FeedHub {
         let now = self.clock.now().timestamp();
         let users: Vec<String> = {
             let mut inner = self.lock();
-            for list in inner.streams.values_mut() {
+            let inner = &mut *inner;
+            for list in inner.phones.values_mut().chain(inner.boards.values_mut()) {
                 list.retain(|l| l.expires > now);
             }
-            inner.streams.retain(|_, list| !list.is_empty());
-            inner.streams.keys().cloned().collect()
+            inner.phones.retain(|_, list| !list.is_empty());
+            inner.boards.retain(|_, list| !list.is_empty());
+            let mut users: std::collections::HashSet<String> =
+                inner.phones.keys().cloned().collect();
+            users.extend(inner.boards.values().flatten().map(|l| l.user_id.clone()));
+            users.into_iter().collect()
         };
         let looked_up: std::collections::HashSet<&str> = users.iter().map(String::as_str).collect();
         let mut states: HashMap<String, SessionState> = HashMap::new();
@@ -318,18 +426,19 @@ impl FeedHub {
             states.extend(found);
         }
         let mut inner = self.lock();
-        for (user, list) in inner.streams.iter_mut() {
+        let inner = &mut *inner;
+        for list in inner.phones.values_mut().chain(inner.boards.values_mut()) {
             // A user that was looked up holds only streams of its current, active session; one
             // that subscribed after the lookup is checked next time.
-            if !looked_up.contains(user.as_str()) {
-                continue;
-            }
-            match states.get(user) {
-                Some(s) if s.active => list.retain(|l| l.session == s.version),
-                _ => list.clear(),
-            }
+            list.retain(|l| {
+                !looked_up.contains(l.user_id.as_str())
+                    || states
+                        .get(&l.user_id)
+                        .is_some_and(|s| s.active && l.session == s.version)
+            });
         }
-        inner.streams.retain(|_, list| !list.is_empty());
+        inner.phones.retain(|_, list| !list.is_empty());
+        inner.boards.retain(|_, list| !list.is_empty());
         Ok(())
     }
 

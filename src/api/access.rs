@@ -46,6 +46,7 @@ pub const OPERATIONS: &[(&str, &str, Access)] = {
         ("POST", "/auth/logout", Roles(ANYONE)),
         ("GET", "/me", Roles(ANYONE)),
         ("GET", "/me/stream", Roles(ANYONE)),
+        ("GET", "/board/stream", Roles(&[Dispatcher, AM, Manager])),
         ("GET", "/me/tickets", Roles(ANYONE)),
         ("GET", "/me/changes", Roles(ANYONE)),
         ("POST", "/me/position", Roles(&[Technician, AM])),

@@ -1,7 +1,8 @@
-//! `GET /me/stream`: Server-Sent Events for the phone app while it is open. Each event is an
+//! Server-Sent Events. `GET /me/stream` for the phone app while it is open: each event is an
 //! entry of the user's feed (a change to one of their tickets, an assignment, a reassignment
-//! away); its `id` is the feed sequence, so a reconnect with `Last-Event-ID` replays what was
-//! missed. SMS still goes out: the stream only makes the app faster.
+//! away). `GET /board/stream` for the console's board: every change to a ticket of the caller's
+//! regions. An event's `id` is the feed sequence, so a reconnect with `Last-Event-ID` replays
+//! what was missed. SMS still goes out: the streams only make the screens faster.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -18,7 +19,28 @@ use crate::live::{Subscription, MAX_STREAMS_PER_USER};
 use crate::store::feed::{self, FeedRow};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/me/stream").route(web::get().to(stream)));
+    cfg.service(resource("/me/stream").route(web::get().to(stream)))
+        .service(resource("/board/stream").route(web::get().to(board_stream)));
+}
+
+/// What a stream replays from the database.
+#[derive(Clone)]
+enum Replay {
+    /// A user's own entries.
+    Phone(String),
+    /// The entries of these regions (every region: None).
+    Board(Option<Vec<String>>),
+}
+
+impl Replay {
+    fn page(&self, conn: &mut crate::db::DbConn, after: i64) -> Result<Vec<FeedRow>, DbError> {
+        Ok(match self {
+            Replay::Phone(user) => feed::after(conn, user, after, REPLAY_PAGE)?,
+            Replay::Board(regions) => {
+                feed::in_regions_after(conn, regions.as_deref(), after, REPLAY_PAGE)?
+            }
+        })
+    }
 }
 
 /// A comment line this often keeps proxies from closing an idle stream.
@@ -28,7 +50,7 @@ const REPLAY_PAGE: i64 = 100;
 
 struct Cursor {
     state: web::Data<AppState>,
-    user_id: String,
+    replay: Replay,
     sub: Subscription,
     /// The last entry replayed from the database; replay ends at `sub.from`.
     replayed: i64,
@@ -38,34 +60,51 @@ struct Cursor {
     greeted: bool,
 }
 
-fn frame(row: &FeedRow) -> Bytes {
-    let data = json!({
+fn frame(row: &FeedRow, board: bool) -> Bytes {
+    let mut data = json!({
         "ticket_id": row.ticket_id,
         "kind": row.kind,
         "at": utc(row.at),
         "detail": serde_json::from_str::<Value>(&row.detail).unwrap_or(Value::Null),
     });
+    if board {
+        data["region_id"] = row.region_id.clone().into();
+    }
     Bytes::from(format!(
         "id: {}\nevent: {}\ndata: {}\n\n",
         row.seq, row.kind, data
     ))
 }
 
-async fn stream(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-) -> ApiResult<HttpResponse> {
-    let user_id = caller.user_id()?.to_string();
-    let (expires, session) = caller
-        .session
-        .ok_or_else(|| ApiError::forbidden("this route is for signed-in users"))?;
-    let given = req
-        .headers()
+/// Who opens a stream, under which session, and from where it resumes.
+struct Opening {
+    user_id: String,
+    session: i32,
+    /// When the token expires (Unix seconds): the stream ends then.
+    expires: i64,
+    last: Option<i64>,
+}
+
+impl Opening {
+    fn of(caller: &Caller, req: &HttpRequest) -> ApiResult<Opening> {
+        let (expires, session) = caller
+            .session
+            .ok_or_else(|| ApiError::forbidden("this route is for signed-in users"))?;
+        Ok(Opening {
+            user_id: caller.user_id()?.to_string(),
+            session,
+            expires,
+            last: last_event_id(req)?,
+        })
+    }
+}
+
+/// The `Last-Event-ID` a reconnecting client sent, if any.
+fn last_event_id(req: &HttpRequest) -> ApiResult<Option<i64>> {
+    req.headers()
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_string());
-    let last = given
+        .map(|v| v.trim().to_string())
         .map(|v| {
             v.parse::<i64>().map_err(|_| {
                 ApiError::invalid(
@@ -74,26 +113,71 @@ async fn stream(
                 )
             })
         })
-        .transpose()?;
+        .transpose()
+}
+
+fn too_many() -> ApiError {
+    ApiError::too_many_requests(
+        format!(
+            "{MAX_STREAMS_PER_USER} event streams of this kind are open for this account already"
+        ),
+        3,
+    )
+}
+
+/// `GET /me/stream`.
+async fn stream(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let o = Opening::of(&caller, &req)?;
     let sub = state
         .feed
-        .subscribe(&user_id, session, expires)
-        .ok_or_else(|| {
-            ApiError::too_many_requests(
-                format!("{MAX_STREAMS_PER_USER} event streams are open for this account already"),
-                3,
-            )
-        })?;
+        .subscribe(&o.user_id, o.session, o.expires)
+        .ok_or_else(too_many)?;
+    Ok(respond(state, sub, o.last, Replay::Phone(o.user_id), false))
+}
+
+/// `GET /board/stream`: every change to a ticket of the caller's regions.
+async fn board_stream(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    use crate::domain::{RegionScope, Role};
+    caller.require(&[Role::Dispatcher, Role::AccountManager, Role::Manager])?;
+    let o = Opening::of(&caller, &req)?;
+    let sub = state
+        .feed
+        .subscribe_board(&o.user_id, &caller.scope, o.session, o.expires)
+        .ok_or_else(too_many)?;
+    let regions = match &caller.scope {
+        RegionScope::All => None,
+        RegionScope::Only(ids) => Some(ids.clone()),
+    };
+    Ok(respond(state, sub, o.last, Replay::Board(regions), true))
+}
+
+/// The event stream of a subscription: what was missed since `last` from the database, then
+/// live entries.
+fn respond(
+    state: web::Data<AppState>,
+    sub: Subscription,
+    last: Option<i64>,
+    replay: Replay,
+    board: bool,
+) -> HttpResponse {
     let cursor = Cursor {
         replayed: last.unwrap_or(sub.from).min(sub.from),
         state,
-        user_id,
+        replay,
         sub,
         sent: HashSet::new(),
         pending: VecDeque::new(),
         greeted: false,
     };
-    let body = futures_util::stream::unfold(cursor, |mut c| async move {
+    let body = futures_util::stream::unfold(cursor, move |mut c| async move {
         loop {
             if !c.greeted {
                 c.greeted = true;
@@ -103,18 +187,12 @@ async fn stream(
                 ));
             }
             if let Some(row) = c.pending.pop_front() {
-                return Some((Ok(frame(&row)), c));
+                return Some((Ok(frame(&row, board)), c));
             }
             // What was missed comes from the database, up to where the live entries begin.
             if c.replayed < c.sub.from {
-                let (user, after, until) = (c.user_id.clone(), c.replayed, c.sub.from);
-                let page = c
-                    .state
-                    .db
-                    .read(move |conn| {
-                        Ok::<_, DbError>(feed::after(conn, &user, after, REPLAY_PAGE)?)
-                    })
-                    .await;
+                let (replay, after, until) = (c.replay.clone(), c.replayed, c.sub.from);
+                let page = c.state.db.read(move |conn| replay.page(conn, after)).await;
                 match page {
                     Ok(rows) => {
                         let full = rows.len() as i64 == REPLAY_PAGE;
@@ -151,9 +229,9 @@ async fn stream(
             }
         }
     });
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("cache-control", "no-cache"))
         .insert_header(("x-accel-buffering", "no"))
-        .streaming(body))
+        .streaming(body)
 }

@@ -297,11 +297,12 @@ diesel::table! {
 diesel::table! {
     user_feed (seq) {
         seq -> BigInt,
-        user_id -> Text,
+        user_id -> Nullable<Text>,
         ticket_id -> Text,
         kind -> Text,
         at -> Timestamp,
         detail -> Text,
+        region_id -> Text,
     }
 }
 

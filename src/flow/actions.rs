@@ -241,7 +241,8 @@ pub(crate) fn hand_over(
     if let Some(previous) = t.assignee_id.clone().filter(|p| p != user_id) {
         crate::store::feed::append(
             conn,
-            &previous,
+            Some(&previous),
+            &t.region_id,
             &t.id,
             "unassigned",
             now,

@@ -196,10 +196,16 @@ pub fn event(
             lon: place.map(|p| p.1),
         },
     )?;
-    // The assignee's phone app hears of every change to their ticket.
-    if let Some(user) = &t.assignee_id {
-        crate::store::feed::append(conn, user, &t.id, kind, at, &detail.to_string())?;
-    }
+    // The assignee's phone app and the region's boards hear of every change to the ticket.
+    crate::store::feed::append(
+        conn,
+        t.assignee_id.as_deref(),
+        &t.region_id,
+        &t.id,
+        kind,
+        at,
+        &detail.to_string(),
+    )?;
     Ok(())
 }
 

@@ -648,9 +648,20 @@ pub async fn read_until(res: &mut reqwest::Response, buf: &mut String, needle: &
 impl TestApp {
     /// Opens `GET /me/stream` as the bearer of `token`, resuming after `last_event_id` when given.
     pub async fn open_stream(&self, token: &str, last_event_id: Option<&str>) -> reqwest::Response {
+        self.open_events("/me/stream", token, last_event_id).await
+    }
+
+    /// Opens the event stream at `path` as the bearer of `token`, resuming after
+    /// `last_event_id` when given.
+    pub async fn open_events(
+        &self,
+        path: &str,
+        token: &str,
+        last_event_id: Option<&str>,
+    ) -> reqwest::Response {
         let mut req = self
             .client
-            .get(format!("{}/me/stream", self.base))
+            .get(format!("{}{path}", self.base))
             .bearer_auth(token);
         if let Some(last) = last_event_id {
             req = req.header("last-event-id", last);

@@ -4,6 +4,7 @@ mod helpers;
 
 mod auth;
 mod authorization;
+mod board;
 mod contract;
 mod districts;
 mod docs;

@@ -19,6 +19,7 @@ struct FeedWriter<'a> {
     app: &'a TestApp,
     user: String,
     ticket: String,
+    region: String,
     /// SQLite: the next sequence number to hand out.
     next: i64,
 }
@@ -31,22 +32,24 @@ struct Open {
 
 impl FeedWriter<'_> {
     async fn new<'a>(app: &'a TestApp, user: &str, ticket: &str) -> FeedWriter<'a> {
-        let max = app
+        let id = ticket.to_string();
+        let (max, region) = app
             .state
             .db
-            .read(|conn| {
-                user_feed::table
+            .read(move |conn| -> Result<_, fixline::db::DbError> {
+                let max = user_feed::table
                     .select(diesel::dsl::max(user_feed::seq))
-                    .get_result::<Option<i64>>(conn)
-                    .map_err(fixline::db::DbError::from)
+                    .get_result::<Option<i64>>(conn)?;
+                let t = fixline::store::tickets::get(conn, &id)?.expect("the ticket");
+                Ok((max.unwrap_or(0), t.region_id))
             })
             .await
-            .unwrap()
-            .unwrap_or(0);
+            .unwrap();
         FeedWriter {
             app,
             user: user.into(),
             ticket: ticket.into(),
+            region,
             next: max + 1,
         }
     }
@@ -64,6 +67,7 @@ impl FeedWriter<'_> {
         let seq = diesel::insert_into(user_feed::table)
             .values((
                 user_feed::user_id.eq(&self.user),
+                user_feed::region_id.eq(&self.region),
                 user_feed::ticket_id.eq(&self.ticket),
                 user_feed::kind.eq("note"),
                 user_feed::at.eq(chrono::Utc::now().naive_utc()),
@@ -84,7 +88,12 @@ impl FeedWriter<'_> {
                 diesel::connection::SimpleConnection::batch_execute(&mut conn, "COMMIT").unwrap()
             }
             None => {
-                let (seq, user, ticket) = (open.seq, self.user.clone(), self.ticket.clone());
+                let (seq, user, ticket, region) = (
+                    open.seq,
+                    self.user.clone(),
+                    self.ticket.clone(),
+                    self.region.clone(),
+                );
                 self.app
                     .state
                     .db
@@ -93,6 +102,7 @@ impl FeedWriter<'_> {
                             .values((
                                 user_feed::seq.eq(seq),
                                 user_feed::user_id.eq(user),
+                                user_feed::region_id.eq(region),
                                 user_feed::ticket_id.eq(ticket),
                                 user_feed::kind.eq("note"),
                                 user_feed::at.eq(chrono::Utc::now().naive_utc()),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::instant::UtcInstant;
 use super::state::AppState;
 use super::sync::{json_of, ticket_done, Done, TechAction};
-use super::tickets::{act, acting, tech_route, TechRequest};
+use super::tickets::{act, acting, tech_action, tech_route, TechRequest};
 use super::{instant, resource, ApiError, ApiResult, Caller, Items, JsonBody};
 use crate::domain::field_in;
 use crate::flow::actions::{load_visible, Acting};
@@ -98,17 +98,14 @@ impl TechRequest for PostponeIn {
                 .map(|a| instant(&field_in(prefix, "new_appointment_at"), a))
                 .transpose()?,
         };
-        let body = serde_json::to_value(&self).map_err(|e| ApiError::internal(e.to_string()))?;
-        Ok(TechAction {
-            route: "/tickets/{id}/postpone",
-            ticket_id: Some(id.clone()),
-            body,
-            device_at: self
-                .device_at
-                .as_deref()
-                .map(|d| super::parse_instant(&field_in(prefix, "device_at"), d))
-                .transpose()?,
-            work: Arc::new(move |conn, flow, when| {
+        let route_id = id.clone();
+        tech_action(
+            "/tickets/{id}/postpone",
+            route_id,
+            &self,
+            self.device_at.as_deref(),
+            prefix,
+            Arc::new(move |conn, flow, when| {
                 match postponement::record(conn, flow, &id, &who, p.clone(), when)? {
                     Recorded::Applied(t) => ticket_done(*t, when.received),
                     Recorded::Pending(r) => Ok(Done {
@@ -118,7 +115,7 @@ impl TechRequest for PostponeIn {
                     }),
                 }
             }),
-        })
+        )
     }
 }
 

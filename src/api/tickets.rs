@@ -15,7 +15,7 @@ use crate::domain::ticket::{Status, TicketKind};
 use crate::domain::{field_in, required_text, Code, Crs, Invalid, PhoneNumber, WgsPoint};
 use crate::flow::actions::{self, Acting};
 use crate::flow::intake::{self, prepare, record, NewTicket, Prepared};
-use crate::flow::{Actor, FlowError, When};
+use crate::flow::{Actor, FlowError};
 use crate::store::notifications;
 use crate::store::tickets::{self, BoardFilter, EventRow, TicketRow};
 
@@ -504,16 +504,13 @@ where
 
 /// A technician's action from its body: from the single route (`prefix` "") or an entry of
 /// `POST /me/sync` (`prefix` names the entry in errors).
-fn tech_action<T: Serialize>(
+pub(super) fn tech_action<T: Serialize>(
     route: &'static str,
     ticket_id: String,
     req: &T,
     device_at: Option<&str>,
     prefix: &str,
-    f: impl Fn(&mut crate::db::DbConn, &crate::flow::FlowConfig, When) -> Result<TicketRow, FlowError>
-        + Send
-        + Sync
-        + 'static,
+    work: sync::Work,
 ) -> ApiResult<sync::TechAction> {
     Ok(sync::TechAction {
         route,
@@ -522,7 +519,7 @@ fn tech_action<T: Serialize>(
         device_at: device_at
             .map(|d| super::parse_instant(&field_in(prefix, "device_at"), d))
             .transpose()?,
-        work: sync::ticket_work(f),
+        work,
     })
 }
 
@@ -564,9 +561,9 @@ impl TechRequest for AckIn {
             &self,
             self.device_at.as_deref(),
             prefix,
-            move |conn, flow, when| {
+            sync::ticket_work(move |conn, flow, when| {
                 actions::acknowledge(conn, flow, &id, &who, appointment, &note, when)
-            },
+            }),
         )
     }
 }
@@ -592,7 +589,9 @@ impl TechRequest for CheckInIn {
             &self,
             self.device_at.as_deref(),
             prefix,
-            move |conn, flow, when| actions::check_in(conn, flow, &id, &who, at, when),
+            sync::ticket_work(move |conn, flow, when| {
+                actions::check_in(conn, flow, &id, &who, at, when)
+            }),
         )
     }
 }
@@ -617,7 +616,9 @@ impl TechRequest for ResolveIn {
             &self,
             self.device_at.as_deref(),
             prefix,
-            move |conn, flow, when| actions::resolve(conn, flow, &id, &who, &code, &notes, when),
+            sync::ticket_work(move |conn, flow, when| {
+                actions::resolve(conn, flow, &id, &who, &code, &notes, when)
+            }),
         )
     }
 }

@@ -238,11 +238,7 @@ async fn upload(
     let kept = state
         .db
         .write(move |conn| -> ApiResult<Vec<Uploaded>> {
-            let mut added = Vec::with_capacity(rows.len());
-            for row in rows {
-                added.push(photos::add(conn, &id, &who, row, most, now)?);
-            }
-            let t = photos::may_add(conn, &id, &who)?;
+            let (t, added) = photos::add(conn, &id, &who, rows, most, now)?;
             Ok(added
                 .into_iter()
                 .map(|(row, created)| {

@@ -15,47 +15,53 @@ use crate::store::photos::{self, PhotoRow};
 use crate::store::policies;
 use crate::store::tickets::TicketRow;
 
-/// Adds a photo the caller's phone took to ticket `id`; the same image again is the photo
-/// already kept (answered with `false`). `row` carries the image's facts; its ticket, region
-/// and uploader are set here.
+/// Adds the photos the caller's phone took to ticket `id`, all or none; an image the ticket
+/// already has is the photo already kept (answered with `false`). Each row carries the image's
+/// facts; its ticket, region and uploader are set here. Answers the ticket too.
 pub fn add(
     conn: &mut DbConn,
     id: &str,
     who: &Acting,
-    mut row: PhotoRow,
+    rows: Vec<PhotoRow>,
     most: i64,
     now: NaiveDateTime,
-) -> FlowResult<(PhotoRow, bool)> {
+) -> FlowResult<(TicketRow, Vec<(PhotoRow, bool)>)> {
     let t = may_add(conn, id, who)?;
-    if let Some(kept) = photos::by_hash(conn, &t.id, &row.sha256)? {
-        return Ok((kept, false));
+    let mut kept = photos::count(conn, &t.id, None)?;
+    let mut added = Vec::with_capacity(rows.len());
+    for mut row in rows {
+        if let Some(same) = photos::by_hash(conn, &t.id, &row.sha256)? {
+            added.push((same, false));
+            continue;
+        }
+        if kept >= most {
+            return Err(Invalid::new(
+                "photo",
+                format!("the ticket already has {kept} photos, the most it keeps"),
+            )
+            .into());
+        }
+        row.ticket_id = t.id.clone();
+        row.region_id = t.region_id.clone();
+        row.uploaded_by = who.actor.id.clone().unwrap_or_default();
+        row.received_at = now;
+        photos::insert(conn, &row)?;
+        kept += 1;
+        let taken_at_point = row.taken_lat.zip(row.taken_lon);
+        event(
+            conn,
+            &t,
+            now,
+            &who.actor,
+            "photo_added",
+            json!({"photo": row.id, "purpose": row.purpose, "stage": row.stage,
+                   "taken_at": row.taken_at.map(|t| t.and_utc()),
+                   "distance_from_customer_m": distance_from_customer(&t, taken_at_point)}),
+            taken_at_point,
+        )?;
+        added.push((row, true));
     }
-    let kept = photos::for_ticket(conn, &t.id)?.len() as i64;
-    if kept >= most {
-        return Err(Invalid::new(
-            "photo",
-            format!("the ticket already has {kept} photos, the most it keeps"),
-        )
-        .into());
-    }
-    row.ticket_id = t.id.clone();
-    row.region_id = t.region_id.clone();
-    row.uploaded_by = who.actor.id.clone().unwrap_or_default();
-    row.received_at = now;
-    photos::insert(conn, &row)?;
-    let taken_at_point = row.taken_lat.zip(row.taken_lon);
-    event(
-        conn,
-        &t,
-        now,
-        &who.actor,
-        "photo_added",
-        json!({"photo": row.id, "purpose": row.purpose, "stage": row.stage,
-               "taken_at": row.taken_at.map(|t| t.and_utc()),
-               "distance_from_customer_m": distance_from_customer(&t, taken_at_point)}),
-        taken_at_point,
-    )?;
-    Ok((row, true))
+    Ok((t, added))
 }
 
 /// The ticket `who` may add photos to: one of theirs that is not cancelled or closed (a
@@ -112,7 +118,7 @@ pub fn required_before_resolve(conn: &mut DbConn, t: &TicketRow) -> FlowResult<(
         .photo_categories()
         .iter()
         .any(|c| c == "*" || c == &t.fault_category);
-    if needed && photos::count(conn, &t.id, PhotoPurpose::Site.as_str())? == 0 {
+    if needed && photos::count(conn, &t.id, Some(PhotoPurpose::Site.as_str()))? == 0 {
         return Err(Invalid::new(
             "photos",
             format!(

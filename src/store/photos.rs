@@ -66,13 +66,16 @@ pub fn for_ticket(conn: &mut DbConn, ticket_id: &str) -> QueryResult<Vec<PhotoRo
         .load(conn)
 }
 
-/// How many photos of `purpose` the ticket has.
-pub fn count(conn: &mut DbConn, ticket_id: &str, purpose: &str) -> QueryResult<i64> {
-    photos::table
+/// How many photos of `purpose` (any: None) the ticket has.
+pub fn count(conn: &mut DbConn, ticket_id: &str, purpose: Option<&str>) -> QueryResult<i64> {
+    let mut q = photos::table
         .filter(photos::ticket_id.eq(ticket_id))
-        .filter(photos::purpose.eq(purpose))
         .count()
-        .get_result(conn)
+        .into_boxed();
+    if let Some(p) = purpose {
+        q = q.filter(photos::purpose.eq(p));
+    }
+    q.get_result(conn)
 }
 
 pub fn get(conn: &mut DbConn, ticket_id: &str, id: &str) -> QueryResult<Option<PhotoRow>> {

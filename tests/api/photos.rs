@@ -95,7 +95,14 @@ fn site_photo() -> Vec<u8> {
 /// time. The region's dispatchers and managers see them; agents, other regions and other
 /// technicians do not.
 async fn photos_are_checked_kept_once_and_shown_to_the_right_people(backend: Backend) {
-    let app = TestApp::spawn_with_env(backend, &[("FIXLINE_PHOTO_MAX_BYTES", "4096".into())]).await;
+    let app = TestApp::spawn_with_env(
+        backend,
+        &[
+            ("FIXLINE_PHOTO_MAX_BYTES", "4096".into()),
+            ("FIXLINE_PHOTOS_PER_TICKET", "3".into()),
+        ],
+    )
+    .await;
     let t = ticket_for(&app, "PH-1").await;
     let id = t["id"].as_str().unwrap().to_string();
     let tech_id = t["assignee_id"].as_str().unwrap().to_string();
@@ -181,6 +188,19 @@ async fn photos_are_checked_kept_once_and_shown_to_the_right_people(backend: Bac
         )
         .await;
     json_body.problem(415);
+    // Two more would make four where the ticket keeps three: refused whole.
+    let (a, b) = (
+        jpeg_with_exif(Some("2026:11:23 09:06:00"), None, None),
+        jpeg_with_exif(Some("2026:11:23 09:07:00"), None, None),
+    );
+    let over = upload(
+        &app,
+        &tech,
+        &id,
+        &[("photo", Some("a.jpg"), &a), ("photo", Some("b.jpg"), &b)],
+    )
+    .await;
+    assert_eq!(over.problem(422)["field"], "photo");
     let list = app.get(&format!("/tickets/{id}/photos"), &dispatcher).await;
     assert_eq!(list.ok(200)["items"].as_array().unwrap().len(), 2);
 

@@ -146,6 +146,10 @@ impl App {
             writes_by_key: crate::api::ratelimit::RateLimit::new(config.rate_limit_key),
             writes_by_user: crate::api::ratelimit::RateLimit::new(config.rate_limit_user),
             blobs,
+            assets: Arc::new(crate::web::Assets::embedded(&crate::web::Settings {
+                map_tiles: config.map_tiles.clone(),
+                tz: config.tz.name().to_string(),
+            })),
         });
         let listener = TcpListener::bind(&config.listen)
             .with_context(|| format!("binding {}", config.listen))?;
@@ -161,6 +165,7 @@ impl App {
             actix_web::App::new()
                 .app_data(server_state.clone())
                 .configure(|c| api::configure(c, &config))
+                .configure(crate::web::configure)
                 .default_service(web::to(api::not_found))
                 .wrap(from_fn(api::access::gate))
                 .wrap(from_fn(api::reject_control_characters))

@@ -111,6 +111,12 @@ pub const KEYS: &[Key] = &[
         doc: "Where photos are kept: `files` (under `FIXLINE_DATA_DIR/blobs`) or `s3://BUCKET[/PREFIX]` (any S3-compatible store: AWS, MinIO, Ceph; see the `FIXLINE_S3_*` keys).",
     },
     Key {
+        env: "FIXLINE_MAP_TILES",
+        file: "map_tiles",
+        default: "(none)",
+        doc: "A raster tile URL for the console's map, e.g. `https://tiles.example.com/{z}/{x}/{y}.png` (its origin is added to the Content-Security-Policy). Unset: the map draws the districts on a plain background and needs no internet.",
+    },
+    Key {
         env: "FIXLINE_S3_ENDPOINT",
         file: "s3_endpoint",
         default: "(none)",
@@ -431,6 +437,8 @@ pub struct Config {
     pub photo_max_bytes: usize,
     pub photos_per_ticket: i64,
     pub blob_store: BlobStoreConfig,
+    /// The console map's raster tiles (`{z}/{x}/{y}` template); None: no tiles.
+    pub map_tiles: Option<String>,
     /// Writes per minute per API key and per user (0: no limit).
     pub rate_limit_key: u32,
     pub rate_limit_user: u32,
@@ -756,6 +764,12 @@ impl Config {
             photo_max_bytes: number("FIXLINE_PHOTO_MAX_BYTES", 1024, 100 << 20)? as usize,
             photos_per_ticket: number("FIXLINE_PHOTOS_PER_TICKET", 1, 1_000)?,
             blob_store: blob_store_config(&value("FIXLINE_BLOB_STORE")?, &get, &value)?,
+            map_tiles: match get("FIXLINE_MAP_TILES") {
+                None => None,
+                Some(t) => {
+                    Some(crate::web::tile_template(&t).map_err(|m| err("FIXLINE_MAP_TILES", m))?)
+                }
+            },
             rate_limit_key: number("FIXLINE_RATE_LIMIT_KEY", 0, 1_000_000)? as u32,
             rate_limit_user: number("FIXLINE_RATE_LIMIT_USER", 0, 1_000_000)? as u32,
             import_limit: number("FIXLINE_IMPORT_LIMIT", 1024, 1 << 31)? as usize,

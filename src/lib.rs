@@ -22,3 +22,4 @@ pub mod simulate;
 pub mod spatial;
 pub mod store;
 pub mod telemetry;
+pub mod web;

@@ -117,6 +117,13 @@ pub const OPERATIONS: &[(&str, &str, Access)] = {
             Roles(&[AM, Dispatcher]),
         ),
         ("POST", "/tickets/{id}/assign", Roles(&[Dispatcher])),
+        (
+            "GET",
+            "/tickets/{id}/suggestions",
+            Roles(&[Dispatcher, AM, Manager]),
+        ),
+        ("GET", "/staff", Roles(BOARD)),
+        ("GET", "/tickets/duplicates", Roles(CALL_CENTER)),
         ("POST", "/tickets/{id}/cancel", Roles(&[Dispatcher, Agent])),
         (
             "POST",

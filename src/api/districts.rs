@@ -68,6 +68,8 @@ impl DistrictDto {
 #[derive(Deserialize)]
 struct ListQuery {
     region_id: Option<String>,
+    /// With each district's boundary (GeoJSON), for a map.
+    boundary: Option<bool>,
 }
 
 async fn list(
@@ -75,7 +77,10 @@ async fn list(
     caller: Caller,
     q: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
-    let region_id = q.into_inner().region_id;
+    let ListQuery {
+        region_id,
+        boundary,
+    } = q.into_inner();
     if let Some(r) = &region_id {
         caller.require_region(r)?;
     }
@@ -88,7 +93,7 @@ async fn list(
         .await?;
     let items: Vec<DistrictDto> = rows
         .into_iter()
-        .map(|r| DistrictDto::from_row(r, false))
+        .map(|r| DistrictDto::from_row(r, boundary.unwrap_or(false)))
         .collect();
     Ok(super::items(items))
 }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod callbacks;
 pub mod complaints;
+pub mod dispatch;
 pub mod districts;
 pub mod duty;
 pub mod error;
@@ -57,6 +58,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     districts::configure(cfg, config.import_limit);
     duty::configure(cfg);
     policies::configure(cfg);
+    // Before `tickets`: `/tickets/duplicates` must not be taken for a ticket id.
+    dispatch::configure(cfg);
     tickets::configure(cfg);
     postponements::configure(cfg);
     me::configure(cfg);

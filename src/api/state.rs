@@ -43,6 +43,8 @@ pub struct AppState {
     pub sessions: super::recheck::Recheck<crate::store::users::SessionState>,
     /// Where photos are kept.
     pub blobs: crate::blobs::Blobs,
+    /// The console's embedded files.
+    pub assets: Arc<crate::web::Assets>,
 }
 
 impl AppState {

@@ -711,6 +711,9 @@ async fn close(
 
 #[derive(Deserialize)]
 struct BoardQuery {
+    /// Only these tickets (comma-separated ids), as the console asks for the ones its stream
+    /// named.
+    ids: Option<String>,
     status: Option<String>,
     district_id: Option<String>,
     region_id: Option<String>,
@@ -746,8 +749,29 @@ async fn board(
         (None, None) => None,
     };
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let ids = q
+        .ids
+        .as_deref()
+        .map(|list| {
+            let ids: Vec<String> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+            if ids.is_empty() || ids.len() > MAX_IDS {
+                Err(ApiError::invalid(
+                    "ids",
+                    format!("name 1 to {MAX_IDS} ticket ids, comma-separated"),
+                ))
+            } else {
+                Ok(ids)
+            }
+        })
+        .transpose()?;
     let filter = BoardFilter {
         regions,
+        ids,
         statuses,
         district_id: q.district_id,
         unassigned: q.unassigned.unwrap_or(false),
@@ -767,6 +791,9 @@ async fn board(
     let items: Vec<TicketDto> = rows.into_iter().map(|t| TicketDto::new(t, now)).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next.flatten() })))
 }
+
+/// Ticket ids one board query may name.
+const MAX_IDS: usize = 500;
 
 fn encode_cursor(at: NaiveDateTime, id: &str) -> String {
     use base64::Engine;

@@ -5,6 +5,7 @@ pub mod callback;
 pub mod code;
 pub mod complaint;
 pub mod device_time;
+pub mod duplicate;
 pub mod duty;
 pub mod key_purpose;
 pub mod period;

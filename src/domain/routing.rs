@@ -19,6 +19,18 @@ pub struct Candidate {
     pub position: Option<(f64, f64, DateTime<Utc>)>,
 }
 
+impl Candidate {
+    /// Metres from the candidate's last position to `point`; None without a point or a position
+    /// fresher than [`position_max_age`].
+    pub fn distance_to(&self, point: Option<(f64, f64)>, now: DateTime<Utc>) -> Option<f64> {
+        let here = self
+            .position
+            .filter(|(_, _, at)| now - *at <= position_max_age())
+            .map(|(lat, lon, _)| (lat, lon));
+        point.zip(here).map(|(t, p)| distance_m(t, p))
+    }
+}
+
 /// Great-circle distance in metres between two (lat, lon) points.
 pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     Haversine.distance(Point::new(a.1, a.0), Point::new(b.1, b.0))
@@ -31,15 +43,10 @@ pub fn rank<'a>(
     now: DateTime<Utc>,
     exclude: &[&str],
 ) -> Vec<&'a Candidate> {
-    let fresh = |c: &Candidate| {
-        c.position
-            .filter(|(_, _, at)| now - *at <= position_max_age())
-            .map(|(lat, lon, _)| (lat, lon))
-    };
     let mut ranked: Vec<(&Candidate, Option<f64>)> = candidates
         .iter()
         .filter(|c| !exclude.contains(&c.user_id.as_str()))
-        .map(|c| (c, ticket_point.zip(fresh(c)).map(|(t, p)| distance_m(t, p))))
+        .map(|c| (c, c.distance_to(ticket_point, now)))
         .collect();
     ranked.sort_by(|(a, da), (b, db)| {
         let by_distance = match (da, db) {

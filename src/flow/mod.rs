@@ -358,6 +358,45 @@ pub fn candidates(conn: &mut DbConn, technicians: &[UserRow]) -> FlowResult<Vec<
     Ok(candidates_from(technicians, &counts, &positions))
 }
 
+/// An on-duty technician a dispatcher might give a ticket to.
+#[derive(Debug, Clone)]
+pub struct Suggestion {
+    pub user: UserRow,
+    pub open_tickets: i64,
+    /// Metres from their last fresh position to the ticket.
+    pub distance_m: Option<f64>,
+    pub position_at: Option<NaiveDateTime>,
+    /// They hold the ticket now.
+    pub holder: bool,
+}
+
+/// The technicians on duty in the ticket's region now, in the order routing would pick them
+/// (nearest, then fewest open tickets, then name).
+pub fn suggestions(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    t: &TicketRow,
+    now: NaiveDateTime,
+) -> FlowResult<Vec<Suggestion>> {
+    let (_, technicians) = on_duty_staff(conn, cfg, &t.region_id, now)?;
+    let pool = candidates(conn, &technicians)?;
+    let point = t.lat.zip(t.lon);
+    let now = now.and_utc();
+    Ok(crate::domain::routing::rank(&pool, point, now, &[])
+        .into_iter()
+        .filter_map(|c| {
+            let user = technicians.iter().find(|u| u.id == c.user_id)?.clone();
+            Some(Suggestion {
+                holder: t.assignee_id.as_deref() == Some(c.user_id.as_str()),
+                open_tickets: c.open_tickets,
+                distance_m: c.distance_to(point, now),
+                position_at: c.position.map(|(_, _, at)| at.naive_utc()),
+                user,
+            })
+        })
+        .collect())
+}
+
 /// Routing candidates from technicians, their open-ticket counts and their last positions.
 pub fn candidates_from(
     technicians: &[UserRow],

@@ -320,6 +320,8 @@ pub fn open_counts(conn: &mut DbConn, user_ids: &[String]) -> QueryResult<Vec<(S
 #[derive(Debug, Default, Clone)]
 pub struct BoardFilter {
     pub regions: Option<Vec<String>>,
+    /// Only these tickets.
+    pub ids: Option<Vec<String>>,
     pub statuses: Option<Vec<String>>,
     pub district_id: Option<String>,
     pub unassigned: bool,
@@ -335,6 +337,9 @@ pub fn board(conn: &mut DbConn, f: &BoardFilter) -> QueryResult<Vec<TicketRow>> 
     let mut q = tickets::table.select(TicketRow::as_select()).into_boxed();
     if let Some(r) = &f.regions {
         q = q.filter(tickets::region_id.eq_any(r.clone()));
+    }
+    if let Some(ids) = &f.ids {
+        q = q.filter(tickets::id.eq_any(ids.clone()));
     }
     if let Some(s) = &f.statuses {
         q = q.filter(tickets::status.eq_any(s.clone()));
@@ -362,6 +367,48 @@ pub fn board(conn: &mut DbConn, f: &BoardFilter) -> QueryResult<Vec<TicketRow>> 
     q.order((tickets::created_at.desc(), tickets::id.desc()))
         .limit(f.limit)
         .load(conn)
+}
+
+/// Open tickets of `regions` recorded since `since` from `phone` or with a point inside `bbox`
+/// (min_lat, max_lat, min_lon, max_lon), newest first, at most `limit` of each.
+pub fn open_alike(
+    conn: &mut DbConn,
+    regions: Option<&[String]>,
+    since: NaiveDateTime,
+    phone: Option<&str>,
+    bbox: Option<(f64, f64, f64, f64)>,
+    limit: i64,
+) -> QueryResult<Vec<TicketRow>> {
+    let base = || {
+        let mut q = tickets::table
+            .select(TicketRow::as_select())
+            .filter(IsOpen)
+            .filter(tickets::created_at.ge(since))
+            .into_boxed();
+        if let Some(r) = regions {
+            q = q.filter(tickets::region_id.eq_any(r.to_vec()));
+        }
+        q.order((tickets::created_at.desc(), tickets::id.desc()))
+            .limit(limit)
+    };
+    let mut out: Vec<TicketRow> = match phone {
+        Some(p) => base()
+            .filter(tickets::customer_phone.eq(p.to_string()))
+            .load(conn)?,
+        None => Vec::new(),
+    };
+    if let Some((lat0, lat1, lon0, lon1)) = bbox {
+        let near: Vec<TicketRow> = base()
+            .filter(tickets::lat.between(lat0, lat1))
+            .filter(tickets::lon.between(lon0, lon1))
+            .load(conn)?;
+        out.extend(
+            near.into_iter()
+                .filter(|t| !out.iter().any(|o| o.id == t.id))
+                .collect::<Vec<_>>(),
+        );
+    }
+    Ok(out)
 }
 
 /// Ids of tickets whose next deadline has passed (is before `now`), earliest first, at most

@@ -11,6 +11,8 @@ use diesel::{Connection, RunQueryDsl};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+#[path = "../support/browser.rs"]
+pub mod browser;
 #[path = "../support/fake_gateway.rs"]
 #[allow(dead_code)]
 mod fake_gateway;

@@ -1,0 +1,1 @@
+CREATE INDEX tickets_phone_idx ON tickets (customer_phone, created_at);

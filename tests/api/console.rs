@@ -1,0 +1,497 @@
+//! The console in headless Chromium, on the suite's server: what a dispatcher and a
+//! call-center agent do with it. Each test saves a screenshot under `target/browser/` and fails
+//! if the page logged an error.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::browser::{Browser, Device};
+use crate::helpers::{ticket_for, Backend, TestApp, PASSWORD};
+
+/// Opens the console and signs in as `username`; answers when the board has loaded.
+async fn sign_in(app: &TestApp, b: &Browser, username: &str) {
+    b.goto(&format!("{}/", app.base)).await;
+    let user = b
+        .wait_for("#signin input[name=username]", Duration::from_secs(10))
+        .await;
+    b.type_into(&user, username).await;
+    let pass = b
+        .find("#signin input[name=password]")
+        .await
+        .expect("password");
+    b.type_into(&pass, PASSWORD).await;
+    b.type_into(&pass, "\u{E007}").await;
+    b.wait_for("header.top nav a", Duration::from_secs(10))
+        .await;
+}
+
+/// Waits until the board has loaded its tickets.
+async fn board_loaded(b: &Browser) {
+    b.wait_until(
+        "the board loads",
+        "const c = document.getElementById('board-count'); return !!c && /\\d+ \\/ \\d+|\\d+ of \\d+/.test(c.textContent);",
+        json!([]),
+        Duration::from_secs(15),
+    )
+    .await;
+}
+
+pub async fn a_dispatcher_sees_a_new_ticket_live_and_assigns_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let b = Browser::start(Device::Desktop).await;
+    sign_in(&app, &b, "dispatcher").await;
+    board_loaded(&b).await;
+    b.wait_until(
+        "the board stream is live",
+        "return document.getElementById('board-live').classList.contains('live') && !document.getElementById('board-live').classList.contains('connecting');",
+        json!([]),
+        Duration::from_secs(10),
+    )
+    .await;
+
+    // Recorded by the call center's API: the open board shows it without a reload.
+    let recorded = Instant::now();
+    let ticket = ticket_for(&app, "CONSOLE-LIVE-1").await;
+    let id = ticket["id"].as_str().unwrap().to_string();
+    let row = format!("tr[data-id='{id}']");
+    b.wait_for(&row, Duration::from_secs(2)).await;
+    let shown_after = recorded.elapsed();
+    println!("console: a recorded ticket reached the open board in {shown_after:?}");
+
+    // Once the push to the technician is out, the clock is the contact's: 20 minutes from
+    // assignment, counting down by the server's clock.
+    app.settle().await;
+    b.wait_until(
+        "the board shows the contact stage",
+        "const s = document.querySelector(arguments[0]); return !!s && s.textContent === '联系';",
+        json!([format!("{row} .c-clock small")]),
+        Duration::from_secs(5),
+    )
+    .await;
+    let clock = b
+        .text(&b.find(&format!("{row} .clock")).await.unwrap())
+        .await;
+    let (m, s) = clock
+        .split_once(':')
+        .unwrap_or_else(|| panic!("`{clock}` is not a countdown"));
+    let left = m.parse::<i64>().unwrap() * 60 + s.parse::<i64>().unwrap();
+    assert!((19 * 60..=20 * 60).contains(&left), "contact clock {clock}");
+    let before = b
+        .text(&b.find(&format!("{row} .clock")).await.unwrap())
+        .await;
+    app.advance(65).await;
+    b.wait_until(
+        "the countdown follows the server's clock",
+        "const c = document.querySelector(arguments[0]); return !!c && c.textContent !== arguments[1];",
+        json!([format!("{row} .clock"), before]),
+        Duration::from_secs(5),
+    )
+    .await;
+
+    // Assign it to another suggested technician: select the row, press `a`, pick one.
+    b.click(&b.find(&format!("{row} .c-customer")).await.unwrap())
+        .await;
+    b.keys("a").await;
+    b.wait_for("#suggestions .suggestion", Duration::from_secs(5))
+        .await;
+    let holder = ticket["assignee_id"].as_str().unwrap().to_string();
+    let choice = b
+        .eval(
+            "const bs = [...document.querySelectorAll('#suggestions .suggestion')]; const i = bs.findIndex(x => !x.disabled); return [i + 1, bs[i].dataset.user, bs.length];",
+            json!([]),
+        )
+        .await;
+    let (n, chosen) = (
+        choice[0].as_i64().unwrap(),
+        choice[1].as_str().unwrap().to_string(),
+    );
+    assert_ne!(chosen, holder, "the holder is not offered again");
+    let api_suggestions = app
+        .get(
+            &format!("/tickets/{id}/suggestions"),
+            &app.login("dispatcher").await,
+        )
+        .await
+        .ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(choice[2].as_u64().unwrap() as usize, api_suggestions);
+    b.screenshot("console-assign-dialog").await;
+    b.keys(&n.to_string()).await;
+    b.wait_until(
+        "the row shows the new holder",
+        "const r = document.querySelector(arguments[0]); return !!r && !document.querySelector('dialog[open]') && r.querySelector('.c-assignee span').textContent.length > 0 && r.dataset.id === arguments[1];",
+        json!([row, id]),
+        Duration::from_secs(5),
+    )
+    .await;
+    let dispatcher = app.login("dispatcher").await;
+    let now = app.get(&format!("/tickets/{id}"), &dispatcher).await;
+    assert_eq!(now.ok(200)["assignee_id"], Value::String(chosen.clone()));
+    let shown = b
+        .text(&b.find(&format!("{row} .c-assignee span")).await.unwrap())
+        .await;
+    let staff = app.get("/staff", &dispatcher).await;
+    let name = staff.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == Value::String(chosen.clone()))
+        .map(|p| p["display_name"].as_str().unwrap().to_string())
+        .unwrap();
+    b.wait_until(
+        "the board names the new holder",
+        "const r = document.querySelector(arguments[0]); return !!r && r.querySelector('.c-assignee span').textContent === arguments[1];",
+        json!([row, name]),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(!shown.is_empty());
+    b.screenshot("console-board").await;
+    b.assert_clean_log().await;
+    b.close().await;
+}
+
+pub async fn keyboard_shortcuts_and_the_map(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for r in ["SC-1", "SC-2", "SC-3"] {
+        ticket_for(&app, r).await;
+    }
+    let b = Browser::start(Device::Desktop).await;
+    sign_in(&app, &b, "dispatcher").await;
+    board_loaded(&b).await;
+    let body = b.find("body").await.unwrap();
+
+    // `?` opens the cheat sheet, Escape closes it.
+    b.keys("?").await;
+    b.wait_for("#shortcuts", Duration::from_secs(3)).await;
+    b.screenshot("console-shortcuts").await;
+    b.keys("\u{E00C}").await;
+    b.wait_until(
+        "Escape closes the cheat sheet",
+        "return !document.querySelector('dialog[open]');",
+        json!([]),
+        Duration::from_secs(3),
+    )
+    .await;
+
+    // j / k move the selection down the board, most urgent first.
+    b.keys("jj").await;
+    let second = b
+        .eval(
+            "const rows = [...document.querySelectorAll('#board tbody tr[data-id]')]; return [rows.findIndex(r => r.classList.contains('selected')), rows.length];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        second[0],
+        json!(1),
+        "two presses of j select the second row"
+    );
+    b.keys("k").await;
+    let first = b
+        .eval(
+            "return [...document.querySelectorAll('#board tbody tr[data-id]')].findIndex(r => r.classList.contains('selected'));",
+            json!([]),
+        )
+        .await;
+    assert_eq!(first, json!(0));
+
+    // `/` focuses the search; typing filters the board.
+    b.keys("/").await;
+    let focused = b.eval("return document.activeElement.id;", json!([])).await;
+    assert_eq!(focused, json!("board-search"));
+    b.keys("SC-2").await;
+    b.wait_until(
+        "the search leaves one ticket",
+        "return document.querySelectorAll('#board tbody tr[data-id]').length === 1;",
+        json!([]),
+        Duration::from_secs(3),
+    )
+    .await;
+    b.keys("\u{E00C}").await;
+
+    // `g m` opens the map with every district drawn from fixline's own GeoJSON.
+    b.click(&body).await;
+    b.keys("gm").await;
+    b.wait_for("#map path.district", Duration::from_secs(10))
+        .await;
+    let token = app.login("dispatcher").await;
+    let districts = app.get("/districts", &token).await.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let drawn = b
+        .eval(
+            "return document.querySelectorAll('#map path.district').length;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(drawn, json!(districts), "every district polygon is drawn");
+    b.wait_until(
+        "the open tickets are on the map",
+        "return document.querySelectorAll('#map path.ticket').length === 3;",
+        json!([]),
+        Duration::from_secs(5),
+    )
+    .await;
+    b.screenshot("console-map").await;
+
+    // `g b` goes back to the board.
+    b.keys("gb").await;
+    b.wait_for("#board", Duration::from_secs(5)).await;
+    b.assert_clean_log().await;
+    b.close().await;
+}
+
+pub async fn an_agent_records_a_call_and_is_warned_of_a_duplicate(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let b = Browser::start(Device::Desktop).await;
+    sign_in(&app, &b, "agent").await;
+    b.goto(&format!("{}/#/intake", app.base)).await;
+    b.wait_for("#intake-map path.district", Duration::from_secs(10))
+        .await;
+
+    let fill = |name: &'static str, text: &'static str| {
+        let b = &b;
+        async move {
+            let e = b.find(&format!("#intake-{name}")).await.unwrap();
+            b.type_into(&e, text).await;
+        }
+    };
+    fill("customer_name", "王女士").await;
+    fill("customer_phone", "13900002222").await;
+    fill("address", "澄江街道 88 号").await;
+    fill("fault_description", "全部频道无信号").await;
+
+    // A point picked on the map: the middle of the drawn city.
+    let map = b.find("#intake-map").await.unwrap();
+    let size = b
+        .eval(
+            "const r = document.getElementById('intake-map').getBoundingClientRect(); return [r.width, r.height];",
+            json!([]),
+        )
+        .await;
+    b.click_at(
+        &map,
+        size[0].as_f64().unwrap() as i64 / 2,
+        size[1].as_f64().unwrap() as i64 / 2,
+    )
+    .await;
+    b.wait_until(
+        "the district is shown before saving",
+        "return document.getElementById('intake-district').classList.contains('found');",
+        json!([]),
+        Duration::from_secs(5),
+    )
+    .await;
+    let picked = b
+        .eval(
+            "return [Number(document.getElementById('intake-lat').value), Number(document.getElementById('intake-lon').value)];",
+            json!([]),
+        )
+        .await;
+    let token = app.login("agent").await;
+    let located = app
+        .get(
+            &format!("/districts/locate?lat={}&lon={}", picked[0], picked[1]),
+            &token,
+        )
+        .await;
+    let district = located.ok(200)["district"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shown = b.text(&b.find("#intake-district").await.unwrap()).await;
+    assert!(shown.contains(&district), "`{shown}` names {district}");
+    b.screenshot("console-intake").await;
+    b.click(&b.find("#intake-save").await.unwrap()).await;
+    b.wait_for("#ticket-title", Duration::from_secs(5)).await;
+    let first = b
+        .eval("return location.hash.split('/').pop();", json!([]))
+        .await;
+    let first = first.as_str().unwrap().to_string();
+    let saved = app.get(&format!("/tickets/{first}"), &token).await;
+    let saved = saved.ok(200);
+    assert_eq!(saved["customer"]["phone"], json!("+8613900002222"));
+    assert_eq!(saved["customer"]["name"], json!("王女士"));
+    let lat = saved["location"]["lat"].as_f64().unwrap();
+    assert!((lat - picked[0].as_f64().unwrap()).abs() < 1e-5);
+
+    // A second call from the same phone: the agent is warned before saving.
+    b.goto(&format!("{}/#/intake", app.base)).await;
+    let phone = b
+        .wait_for("#intake-customer_phone", Duration::from_secs(5))
+        .await;
+    b.type_into(&phone, "13900002222").await;
+    b.wait_for("#intake-duplicates li", Duration::from_secs(5))
+        .await;
+    let warning = b.text(&b.find("#intake-duplicates").await.unwrap()).await;
+    assert!(warning.contains("同一电话"), "{warning}");
+    let link = b
+        .eval(
+            "return document.querySelector('#intake-duplicates a').getAttribute('href');",
+            json!([]),
+        )
+        .await;
+    assert_eq!(link, json!(format!("#/tickets/{first}")));
+    b.screenshot("console-duplicate-warning").await;
+    b.assert_clean_log().await;
+    b.close().await;
+}
+
+both!(
+    a_dispatcher_sees_a_new_ticket_live_and_assigns_it,
+    keyboard_shortcuts_and_the_map,
+    an_agent_records_a_call_and_is_warned_of_a_duplicate,
+);
+
+/// Copies of `template` (a routed ticket), `n` of them, spread over the city and over the next
+/// hours' deadlines, written straight to the store.
+async fn fill_open_tickets(app: &TestApp, template: &str, n: usize) {
+    use fixline::store::tickets;
+    let template = template.to_string();
+    app.state
+        .db
+        .write(move |conn| -> Result<(), fixline::db::DbError> {
+            let t = tickets::get(conn, &template)?.expect("the template ticket");
+            for i in 0..n {
+                let mut r = t.clone();
+                let shift = chrono::Duration::seconds((i as i64 * 7) % 7_200);
+                r.id = crate::helpers::fixture_id(&format!("board-size-{i}"));
+                r.external_ref = Some(format!("BULK-{i:05}"));
+                r.customer_phone = format!("+86139{:08}", i);
+                r.lat = r.lat.map(|x| x + ((i % 50) as f64 - 25.0) * 0.0008);
+                r.lon = r.lon.map(|x| x + ((i / 50 % 50) as f64 - 25.0) * 0.0009);
+                r.next_deadline_at = r.next_deadline_at.map(|d| d + shift);
+                r.ack_due_at = r.ack_due_at.map(|d| d + shift);
+                tickets::insert(conn, &r)?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("filling the board");
+}
+
+/// Sizes, printed for BENCHMARKS.md and never asserted: the first render of a board of 5,000
+/// open tickets, then the board's event loop while 100 tickets a second arrive for 10 s.
+pub async fn board_sizes(backend: Backend) {
+    const OPEN: usize = 5_000;
+    let app = TestApp::spawn_with_env(backend, &[("FIXLINE_RATE_LIMIT_USER", "0".into())]).await;
+    let first = ticket_for(&app, "SIZE-0").await;
+    fill_open_tickets(&app, first["id"].as_str().unwrap(), OPEN - 1).await;
+    let b = Browser::start(Device::Desktop).await;
+    sign_in(&app, &b, "dispatcher").await;
+    board_loaded(&b).await;
+    // A fresh load of the page with the session kept: the first render, measured by the page.
+    b.goto(&format!("{}/#/board", app.base)).await;
+    b.wait_until(
+        "the full board renders",
+        "return performance.getEntriesByName('board-rendered').length > 0 && document.getElementById('board').dataset.shown === String(arguments[0]);",
+        json!([OPEN]),
+        Duration::from_secs(60),
+    )
+    .await;
+    let marks = b
+        .eval(
+            "const m = n => performance.getEntriesByName(n)[0].startTime; return [m('board-loaded'), m('board-rendered')];",
+            json!([]),
+        )
+        .await;
+    println!(
+        "console board ({backend:?}): {OPEN} open tickets loaded in {:.0} ms, first render at {:.0} ms after navigation",
+        marks[0].as_f64().unwrap(),
+        marks[1].as_f64().unwrap()
+    );
+    b.screenshot(&format!("console-board-{OPEN}")).await;
+
+    // 100 tickets a second for 10 s, recorded over the API while the page samples its own
+    // event loop (how late a 50 ms timer fires) and when each new row appears.
+    b.eval(
+        "window.__lag = []; let last = performance.now();
+         window.__lagTimer = setInterval(() => { const n = performance.now(); __lag.push(n - last - 50); last = n; }, 50);
+         window.__shown = [];
+         window.__shownTimer = setInterval(() => __shown.push([Date.now(), Number(document.getElementById('board').dataset.shown)]), 20);
+         return true;",
+        json!([]),
+    )
+    .await;
+    let agent = app.login("agent").await;
+    let started = Instant::now();
+    let mut recorded: Vec<(String, u128)> = Vec::new();
+    for second in 0..10u64 {
+        let mut batch = Vec::new();
+        for k in 0..100 {
+            let body = json!({"kind": "repair", "customer_name": "压力测试", "customer_phone": format!("1370000{:04}", second * 100 + k),
+                "address": "澄江街道", "location": {"lat": 31.87, "lon": 120.55}, "fault_category": "无信号", "fault_description": "全部无信号"});
+            let (app, agent) = (&app, &agent);
+            batch.push(async move {
+                let a = app.post("/tickets", agent, body).await;
+                let at = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis();
+                (a.ok(201)["id"].as_str().unwrap().to_string(), at)
+            });
+        }
+        recorded.extend(futures_util::future::join_all(batch).await);
+        let due = Duration::from_secs(second + 1);
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+    let sent_in = started.elapsed();
+    b.wait_until(
+        "every new ticket reaches the board",
+        "return document.getElementById('board').dataset.shown === String(arguments[0]);",
+        json!([OPEN + recorded.len()]),
+        Duration::from_secs(60),
+    )
+    .await;
+    let page = b
+        .eval(
+            "clearInterval(__lagTimer); clearInterval(__shownTimer); const l = __lag.slice().sort((a, b) => a - b);
+             return [l[Math.floor(l.length * 0.5)], l[Math.floor(l.length * 0.99)], l[l.length - 1], __shown];",
+            json!([]),
+        )
+        .await;
+    // The k-th ticket recorded is on the board when the board first shows OPEN + k tickets.
+    let samples: Vec<(i64, usize)> = page[3]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s[0].as_i64().unwrap(), s[1].as_u64().unwrap() as usize))
+        .collect();
+    let mut at: Vec<u128> = recorded.iter().map(|(_, at)| *at).collect();
+    at.sort();
+    let mut delays: Vec<i64> = at
+        .iter()
+        .enumerate()
+        .filter_map(|(k, t)| {
+            samples
+                .iter()
+                .find(|(_, n)| *n > OPEN + k)
+                .map(|(s, _)| *s - *t as i64)
+        })
+        .collect();
+    delays.sort();
+    let pct = |p: usize| delays[(delays.len() * p / 100).min(delays.len() - 1)];
+    println!(
+        "console board ({backend:?}): {} tickets recorded in {:.1} s ({:.0}/s) onto {OPEN}; timer lateness p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; recorded-to-board p50 {} ms, p99 {} ms",
+        recorded.len(),
+        sent_in.as_secs_f64(),
+        recorded.len() as f64 / sent_in.as_secs_f64(),
+        page[0].as_f64().unwrap(),
+        page[1].as_f64().unwrap(),
+        page[2].as_f64().unwrap(),
+        pct(50),
+        pct(99),
+    );
+    b.assert_clean_log().await;
+    b.close().await;
+}
+
+both!(board_sizes);

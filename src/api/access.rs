@@ -138,6 +138,7 @@ pub const OPERATIONS: &[(&str, &str, Access)] = {
         ("GET", "/complaints/{id}", Roles(CALL_CENTER)),
         ("POST", "/complaints/{id}/verify", Roles(&[Manager])),
         ("GET", "/reports/districts", Roles(READERS)),
+        ("GET", "/reports/districts/trend", Roles(READERS)),
         ("GET", "/reports/districts/{id}/tickets", Roles(READERS)),
         ("GET", "/reports/technicians", Roles(READERS)),
         ("GET", "/reports/regions", Roles(READERS)),

@@ -24,6 +24,7 @@ use crate::store::{districts, tickets};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/reports/districts").route(web::get().to(district_report)))
+        .service(resource("/reports/districts/trend").route(web::get().to(district_trend)))
         .service(resource("/reports/districts/{id}/tickets").route(web::get().to(drill_down)))
         .service(resource("/reports/technicians").route(web::get().to(technician_report)))
         .service(resource("/reports/regions").route(web::get().to(region_report)))
@@ -529,4 +530,135 @@ mod tests {
         assert_eq!(csv_field("杨舍西网格"), "杨舍西网格");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrendQuery {
+    from: Option<String>,
+    to: Option<String>,
+    region_id: Option<String>,
+}
+
+/// Months one trend may span.
+const MAX_TREND_MONTHS: usize = 24;
+
+/// The months from `from` to `to`, both included (at most [`MAX_TREND_MONTHS`]).
+fn month_range(from: Option<&str>, to: Option<&str>) -> ApiResult<Vec<Month>> {
+    let required = |v: Option<&str>, field: &str| {
+        v.ok_or_else(|| ApiError::invalid(field, "is required (YYYY-MM)"))
+            .and_then(|m| Month::parse(field, m).map_err(ApiError::from))
+    };
+    let (from, to) = (required(from, "from")?, required(to, "to")?);
+    if to < from {
+        return Err(ApiError::invalid("to", "must not be before from"));
+    }
+    let mut months = vec![from];
+    while *months.last().expect("one month") < to {
+        if months.len() == MAX_TREND_MONTHS {
+            return Err(ApiError::invalid(
+                "to",
+                format!("a trend spans at most {MAX_TREND_MONTHS} months"),
+            ));
+        }
+        months.push(months.last().expect("one month").next());
+    }
+    Ok(months)
+}
+
+/// One district's month in a trend.
+#[derive(serde::Serialize)]
+struct TrendPoint {
+    month: String,
+    composite: Option<f64>,
+    rank: Option<usize>,
+    five_star: bool,
+    /// Each metric's rate (null: no tickets).
+    rates: std::collections::BTreeMap<&'static str, Option<f64>>,
+}
+
+#[derive(serde::Serialize)]
+struct TrendLine {
+    district_id: String,
+    code: String,
+    name: String,
+    region_id: String,
+    points: Vec<TrendPoint>,
+}
+
+#[derive(serde::Serialize)]
+struct Trend {
+    timezone: String,
+    months: Vec<String>,
+    /// Each metric's target rate.
+    targets: std::collections::BTreeMap<&'static str, f64>,
+    items: Vec<TrendLine>,
+}
+
+/// `GET /reports/districts/trend`: each district's composite, rank and rates, month by month,
+/// in one answer (for the scoreboard's charts).
+async fn district_trend(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<TrendQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.into_inner();
+    let months = month_range(q.from.as_deref(), q.to.as_deref())?;
+    if let Some(r) = &q.region_id {
+        caller.require_region(r)?;
+    }
+    let tz = state.config.tz;
+    let rules = state.config.scoring.clone();
+    let reports = {
+        let (months, rules) = (months.clone(), rules.clone());
+        state
+            .db
+            .read(move |conn| -> ApiResult<Vec<MonthReport>> {
+                months
+                    .iter()
+                    .map(|m| month_report(conn, tz, &rules, *m).map_err(ApiError::from))
+                    .collect()
+            })
+            .await?
+    };
+    let mut lines: Vec<TrendLine> = Vec::new();
+    for report in &reports {
+        for d in report
+            .districts
+            .iter()
+            .filter(|d| caller.scope.allows(&d.region_id))
+            .filter(|d| q.region_id.as_ref().is_none_or(|r| *r == d.region_id))
+        {
+            let point = TrendPoint {
+                month: report.month.to_string(),
+                composite: d.standing.composite,
+                rank: d.standing.rank,
+                five_star: d.standing.five_star.eligible,
+                rates: Metric::ALL
+                    .iter()
+                    .map(|m| (m.as_str(), d.figures.get(*m).rate().map(round6)))
+                    .collect(),
+            };
+            match lines.iter_mut().find(|l| l.district_id == d.id) {
+                Some(l) => l.points.push(point),
+                None => lines.push(TrendLine {
+                    district_id: d.id.clone(),
+                    code: d.code.clone(),
+                    name: d.name.clone(),
+                    region_id: d.region_id.clone(),
+                    points: vec![point],
+                }),
+            }
+        }
+    }
+    lines.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(HttpResponse::Ok().json(Trend {
+        timezone: tz.name().to_string(),
+        months: months.iter().map(ToString::to_string).collect(),
+        targets: Metric::ALL
+            .iter()
+            .map(|m| (m.as_str(), rules.targets_bp[m.index()] as f64 / 10_000.0))
+            .collect(),
+        items: lines,
+    }))
 }

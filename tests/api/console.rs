@@ -495,3 +495,130 @@ pub async fn board_sizes(backend: Backend) {
 }
 
 both!(board_sizes);
+
+pub async fn a_manager_reads_the_scoreboard_of_a_seeded_month(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    crate::scores::seed_month(&app, "2026-09").await;
+    crate::scores::seed_month(&app, "2026-10").await;
+    let manager = app.login("manager").await;
+    let report = app.get("/reports/districts?month=2026-10", &manager).await;
+    let report = report.ok(200).clone();
+
+    let b = Browser::start(Device::Desktop).await;
+    sign_in(&app, &b, "manager").await;
+    b.goto(&format!("{}/#/scores?month=2026-10", app.base))
+        .await;
+    b.wait_for(
+        "#scores-table tbody tr[data-district]",
+        Duration::from_secs(10),
+    )
+    .await;
+    // Every district's five-star verdict and each clause's reason, as the page shows them.
+    let shown = b
+        .eval(
+            "return [...document.querySelectorAll('#scores-table tbody tr[data-district]')].map(tr => ({
+               district_id: tr.dataset.district,
+               rank: tr.querySelector('td.rank').textContent,
+               composite: tr.querySelector('td.composite').textContent,
+               eligible: tr.querySelector('td.five-star').dataset.eligible === 'true',
+               badge: tr.querySelector('td.five-star .badge').textContent,
+               clauses: [...tr.querySelectorAll('li[data-clause]')].map(li => ({
+                 clause: li.dataset.clause, passed: li.classList.contains('passed'),
+                 reason: li.querySelector('.reason').textContent })) }));",
+            json!([]),
+        )
+        .await;
+    let items = report["items"].as_array().unwrap();
+    let shown = shown.as_array().unwrap();
+    assert_eq!(shown.len(), items.len(), "one row per district");
+    assert!(
+        items
+            .iter()
+            .any(|d| d["five_star"]["eligible"] == json!(true))
+            && items
+                .iter()
+                .any(|d| d["five_star"]["eligible"] == json!(false)),
+        "the seeded month has districts on both sides of the rule"
+    );
+    for (row, d) in shown.iter().zip(items) {
+        assert_eq!(
+            row["district_id"], d["district_id"],
+            "in the report's order"
+        );
+        assert_eq!(row["eligible"], d["five_star"]["eligible"]);
+        let star = if d["five_star"]["eligible"] == json!(true) {
+            "★ 五星片区"
+        } else {
+            "未达五星"
+        };
+        assert_eq!(row["badge"], json!(star));
+        let want: Vec<Value> = d["five_star"]["clauses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| json!({"clause": c["clause"].as_str().unwrap().to_string(), "passed": c["passed"], "reason": c["reason"]}))
+            .collect();
+        assert_eq!(row["clauses"], json!(want), "{}", d["code"]);
+        let rank = d["rank"]
+            .as_u64()
+            .map_or("—".to_string(), |r| r.to_string());
+        assert_eq!(row["rank"], json!(rank));
+        let composite = d["composite"]
+            .as_f64()
+            .map_or("n/a".to_string(), |c| format!("{c:.2}"));
+        assert_eq!(row["composite"], json!(composite));
+    }
+
+    // The trend over 12 months is drawn from one range query; the map colours every district.
+    b.wait_for("#scores-trend .uplot canvas", Duration::from_secs(5))
+        .await;
+    b.wait_for("#scores-map path.district.scored", Duration::from_secs(5))
+        .await;
+    let painted = b
+        .eval(
+            "return document.querySelectorAll('#scores-map path.district.scored').length;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(painted, json!(items.len()));
+
+    // Drill-down: the tickets behind a district's repair timeliness.
+    let first = &items[0];
+    let district = first["district_id"].as_str().unwrap();
+    let cell = format!(
+        "#scores-table tr[data-district='{district}'] td[data-metric='repair_timeliness'] button"
+    );
+    b.click(&b.find(&cell).await.unwrap()).await;
+    b.wait_for("#drill tr", Duration::from_secs(5)).await;
+    let rows = b
+        .eval(
+            "return document.querySelectorAll('#drill tr').length;",
+            json!([]),
+        )
+        .await;
+    let drill = app
+        .get(
+            &format!(
+                "/reports/districts/{district}/tickets?month=2026-10&metric=repair_timeliness"
+            ),
+            &manager,
+        )
+        .await;
+    assert_eq!(
+        rows,
+        json!(drill.ok(200)["items"].as_array().unwrap().len()),
+        "every ticket behind the number"
+    );
+    assert_eq!(
+        rows,
+        json!(first["metrics"]["repair_timeliness"]["den"]),
+        "as many as the denominator"
+    );
+    b.screenshot("console-scoreboard-drill").await;
+    b.keys("\u{E00C}").await;
+    b.screenshot("console-scoreboard").await;
+    b.assert_clean_log().await;
+    b.close().await;
+}
+
+both!(a_manager_reads_the_scoreboard_of_a_seeded_month);

@@ -139,6 +139,42 @@ async fn districts(app: &TestApp) -> BTreeMap<String, (String, String)> {
         .collect()
 }
 
+/// A month of finished work in every district of the demo city, each district late on a
+/// different share of its repairs and installations, with the leaders' appraisals: a month
+/// whose report ranks every district, for the console's scoreboard.
+pub(crate) async fn seed_month(app: &TestApp, month: &str) {
+    let ds = districts(app).await;
+    let start = at(&format!("{month}-05T09:00:00+08:00"));
+    let mut tickets = Vec::new();
+    for (i, (code, (district, region))) in ds.iter().enumerate() {
+        let late = (i % 4) as i64;
+        for n in 0..12 {
+            let kind = if n % 3 == 0 { "install" } else { "repair" };
+            tickets.push(stored_ticket(
+                &format!("{month}-{code}-{n:02}"),
+                region,
+                district,
+                kind,
+                None,
+                start + Duration::hours(n) + Duration::minutes(i as i64),
+                n >= late,
+            ));
+        }
+    }
+    store(app, tickets, Vec::new()).await;
+    let manager = app.login("manager").await;
+    for (i, (district, _)) in ds.values().enumerate() {
+        app.call(
+            reqwest::Method::PUT,
+            &format!("/districts/{district}/appraisals/{month}"),
+            Some(&manager),
+            Some(json!({"score": 93.0 + (i % 5) as f64})),
+        )
+        .await
+        .ok(200);
+    }
+}
+
 async fn user_id(app: &TestApp, username: &str) -> String {
     let admin = app.login("admin").await;
     let users = app.get("/admin/users", &admin).await;
@@ -1041,3 +1077,82 @@ both!(
     sampling_reaches_the_rate_in_every_district_every_day,
     callback_queue_results_and_investigation,
 );
+
+async fn the_trend_answers_every_month_in_one_call(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_month(&app, "2026-09").await;
+    seed_month(&app, "2026-10").await;
+    let manager = app.login("manager").await;
+    let trend = app
+        .get("/reports/districts/trend?from=2026-08&to=2026-10", &manager)
+        .await;
+    let trend = trend.ok(200).clone();
+    assert_eq!(trend["months"], json!(["2026-08", "2026-09", "2026-10"]));
+    let lines = trend["items"].as_array().unwrap();
+    assert_eq!(lines.len(), 12);
+    for (i, month) in ["2026-08", "2026-09", "2026-10"].iter().enumerate() {
+        let report = app
+            .get(&format!("/reports/districts?month={month}"), &manager)
+            .await;
+        let report = report.ok(200).clone();
+        for line in lines {
+            let point = &line["points"][i];
+            assert_eq!(point["month"], json!(month));
+            let d = row(&report, line["district_id"].as_str().unwrap());
+            assert_eq!(
+                point["composite"], d["composite"],
+                "{month} {}",
+                line["code"]
+            );
+            assert_eq!(point["rank"], d["rank"]);
+            assert_eq!(point["five_star"], d["five_star"]["eligible"]);
+            assert_eq!(
+                point["rates"]["repair_timeliness"],
+                d["metrics"]["repair_timeliness"]["rate"]
+            );
+        }
+    }
+    assert!(
+        lines[0]["points"][0]["composite"].is_null(),
+        "August has no work"
+    );
+    assert_eq!(
+        trend["targets"]["dispatch"].as_f64().unwrap(),
+        0.98,
+        "{}",
+        trend["targets"]
+    );
+
+    // A region narrows it; an account manager may not read it; months are checked.
+    let west = app.region_id("ZJG-W").await;
+    let narrowed = app
+        .get(
+            &format!("/reports/districts/trend?from=2026-10&to=2026-10&region_id={west}"),
+            &manager,
+        )
+        .await;
+    let narrowed = narrowed.ok(200).clone();
+    assert!(narrowed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["region_id"] == json!(west)));
+    let am = app.login("am.west").await;
+    app.get("/reports/districts/trend?from=2026-10&to=2026-10", &am)
+        .await
+        .problem(403);
+    for (query, field) in [
+        ("to=2026-10", "from"),
+        ("from=2026-10", "to"),
+        ("from=2026-10&to=2026-09", "to"),
+        ("from=2024-10&to=2026-10", "to"),
+        ("from=2026-13&to=2026-10", "from"),
+    ] {
+        let bad = app
+            .get(&format!("/reports/districts/trend?{query}"), &manager)
+            .await;
+        assert_eq!(bad.problem(422)["field"], json!(field), "{query}");
+    }
+}
+
+both!(the_trend_answers_every_month_in_one_call);

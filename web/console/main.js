@@ -8,6 +8,7 @@ import * as board from "/assets/console/board.js";
 import * as ticket from "/assets/console/ticket.js";
 import * as map from "/assets/console/map.js";
 import * as intake from "/assets/console/intake.js";
+import * as scores from "/assets/console/scores.js";
 
 const view = document.getElementById("view");
 const top = document.querySelector("header.top");
@@ -18,6 +19,7 @@ const ROUTES = [
   { path: /^#\/board$/, nav: "board", mount: board.mount, roles: ["dispatcher", "manager", "account_manager", "agent", "admin"] },
   { path: /^#\/map$/, nav: "map", mount: map.mount, roles: ["dispatcher", "manager", "account_manager", "agent", "admin"] },
   { path: /^#\/intake$/, nav: "intake", mount: intake.mount, roles: ["agent", "dispatcher", "admin"] },
+  { path: /^#\/scores$/, nav: "scores", mount: scores.mount, roles: ["manager", "dispatcher", "admin"] },
   { path: /^#\/tickets\/([\w-]+)$/, mount: ticket.mount, roles: null },
 ];
 
@@ -28,14 +30,14 @@ function go(hash) {
 
 function route() {
   if (!user) return;
-  const hash = location.hash || "#/board";
+  const [hash, search] = (location.hash || "#/board").split("?");
   const r = ROUTES.find((x) => x.path.test(hash) && (!x.roles || x.roles.includes(user.role)));
   if (!r) return go("#/board");
   current && current.unmount && current.unmount();
   const m = hash.match(r.path);
   const el = h("section", { class: `view view-${r.nav || "ticket"}` });
   fill(view, el);
-  current = r.mount(el, { user, go, id: m[1] }) || {};
+  current = r.mount(el, { user, go, id: m[1], query: new URLSearchParams(search || "") }) || {};
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.nav === r.nav);
 }
 
@@ -96,7 +98,7 @@ async function signedIn(u) {
 function cheatSheet() {
   const rows = [
     ["/", "sc.search"], ["j", "sc.next"], ["k", "sc.prev"], ["Enter", "sc.open"], ["a", "sc.assign"],
-    ["1–9", "sc.pick"], ["g b", "sc.board"], ["g m", "sc.map"], ["g i", "sc.intake"], ["?", "sc.help"], ["Esc", "sc.escape"],
+    ["1–9", "sc.pick"], ["g b", "sc.board"], ["g m", "sc.map"], ["g i", "sc.intake"], ["g s", "sc.scores"], ["?", "sc.help"], ["Esc", "sc.escape"],
   ];
   return dialog(t("shortcuts.title"), () =>
     h("table", { class: "shortcuts", id: "shortcuts" }, rows.map(([k, d]) => h("tr", {}, h("td", {}, h("kbd", {}, k)), h("td", {}, t(d))))));
@@ -112,7 +114,7 @@ document.addEventListener("keydown", (e) => {
   }
   if (pendingG) {
     pendingG = false;
-    const to = { b: "#/board", m: "#/map", i: "#/intake" }[e.key];
+    const to = { b: "#/board", m: "#/map", i: "#/intake", s: "#/scores" }[e.key];
     if (to) {
       e.preventDefault();
       go(to);

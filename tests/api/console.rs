@@ -622,3 +622,153 @@ pub async fn a_manager_reads_the_scoreboard_of_a_seeded_month(backend: Backend) 
 }
 
 both!(a_manager_reads_the_scoreboard_of_a_seeded_month);
+
+pub async fn an_agent_works_the_callback_queue_and_a_manager_verifies_a_complaint(
+    backend: Backend,
+) {
+    use crate::scores::{at, callback_for, districts, store, stored_ticket};
+    let app = TestApp::spawn(backend).await;
+    let ds = districts(&app).await;
+    let (district, region) = ds["ZJG-W-01"].clone();
+    let t = stored_ticket(
+        "CB-CONSOLE-1",
+        &region,
+        &district,
+        "repair",
+        None,
+        at("2026-11-22T09:00:00+08:00"),
+        true,
+    );
+    let callback = callback_for(&t);
+    let (ticket_id, callback_id) = (t.id.clone(), callback.id.clone());
+    store(&app, vec![t], vec![callback]).await;
+
+    let b = Browser::start(Device::Desktop).await;
+    sign_in(&app, &b, "agent").await;
+    b.goto(&format!("{}/#/callbacks", app.base)).await;
+    let card = format!("form[data-callback='{callback_id}']");
+    b.wait_for(&card, Duration::from_secs(10)).await;
+    b.eval(
+        "const f = document.querySelector(arguments[0]);
+         f.elements.outcome.value = 'unsatisfied'; f.elements.attitude.value = '2';
+         f.elements.timeliness.value = '3'; f.elements.quality.value = '2'; return true;",
+        json!([card]),
+    )
+    .await;
+    // Unsatisfied without a note: the server's field error is shown, nothing is written.
+    b.click(
+        &b.find(&format!("{card} button[type=submit]"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    b.wait_until(
+        "the missing note is reported",
+        "const e = document.querySelector(arguments[0] + ' .error'); return !!e && e.textContent.startsWith('note:');",
+        json!([card]),
+        Duration::from_secs(5),
+    )
+    .await;
+    let refused = b.log().await;
+    assert!(
+        refused.len() == 1 && refused[0].1.contains("422"),
+        "only the refused result is logged: {refused:?}"
+    );
+    let agent = app.login("agent").await;
+    let before = app.get(&format!("/callbacks/{callback_id}"), &agent).await;
+    assert_eq!(before.ok(200)["status"], json!("due"));
+    let note = b.find(&format!("{card} input[name=note]")).await.unwrap();
+    b.type_into(&note, "维修后仍有马赛克").await;
+    b.click(
+        &b.find(&format!("{card} button[type=submit]"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    b.wait_until(
+        "the callback leaves the queue",
+        "return !document.querySelector(arguments[0]);",
+        json!([card]),
+        Duration::from_secs(5),
+    )
+    .await;
+    let done = app.get(&format!("/callbacks/{callback_id}"), &agent).await;
+    let done = done.ok(200);
+    assert_eq!(done["outcome"], json!("unsatisfied"));
+    assert_eq!(done["ratings"]["attitude"], json!(2));
+    assert_eq!(done["note"], json!("维修后仍有马赛克"));
+    assert!(done["follow_up_ticket_id"].is_string(), "{done}");
+
+    // A 12345 complaint about the district, recorded by the agent.
+    b.goto(&format!("{}/#/complaints", app.base)).await;
+    let form = b.wait_for("#complaint-form", Duration::from_secs(5)).await;
+    b.eval(
+        "const f = document.getElementById('complaint-form');
+         f.elements.source.value = '12345'; f.elements.district_id.value = arguments[0];
+         f.elements.ticket_id.value = arguments[1];
+         f.elements.category.value = '服务态度'; f.elements.description.value = '维修员未按约上门';
+         return true;",
+        json!([district, ticket_id]),
+    )
+    .await;
+    b.click(&b.find("#complaint-form button[type=submit]").await.unwrap())
+        .await;
+    b.wait_until(
+        "the 12345 complaint is listed",
+        "return [...document.querySelectorAll('#complaints tr[data-complaint] td:nth-child(2)')].some(td => td.textContent === '12345');",
+        json!([]),
+        Duration::from_secs(5),
+    )
+    .await;
+    let listed = app.get("/complaints", &agent).await;
+    let complaint = listed.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["source"] == json!("12345"))
+        .cloned()
+        .expect("the recorded complaint");
+    assert_eq!(complaint["district_id"], json!(district));
+    assert_eq!(complaint["status"], json!("open"));
+    drop(form);
+    b.screenshot("console-callbacks-complaints").await;
+    b.assert_clean_log().await;
+    b.close().await;
+
+    // The manager verifies it: upheld, against the holder of the district's work.
+    let b = Browser::start(Device::Desktop).await;
+    sign_in(&app, &b, "manager").await;
+    b.goto(&format!("{}/#/complaints", app.base)).await;
+    let id = complaint["id"].as_str().unwrap();
+    let row = format!("#complaints tr[data-complaint='{id}'] form.verify");
+    b.wait_for(&row, Duration::from_secs(5)).await;
+    let tech = b
+        .eval(
+            "const s = document.querySelector(arguments[0]).elements.responsible_user_id;
+             s.value = s.options[1].value; const f = document.querySelector(arguments[0]);
+             f.elements.verdict.value = 'upheld'; f.elements.deduction.value = '2';
+             f.elements.note.value = '核实属实'; return s.value;",
+            json!([row]),
+        )
+        .await;
+    b.click(&b.find(&format!("{row} button")).await.unwrap())
+        .await;
+    b.wait_until(
+        "the complaint shows as upheld",
+        "const r = document.querySelector(arguments[0]); return !!r && r.querySelector('td.status.upheld') !== null;",
+        json!([format!("#complaints tr[data-complaint='{id}']")]),
+        Duration::from_secs(5),
+    )
+    .await;
+    let manager = app.login("manager").await;
+    let verified = app.get(&format!("/complaints/{id}"), &manager).await;
+    let verified = verified.ok(200);
+    assert_eq!(verified["status"], json!("upheld"));
+    assert_eq!(verified["responsible_user_id"], tech);
+    assert_eq!(verified["deduction"], json!(2.0));
+    b.screenshot("console-complaint-verified").await;
+    b.assert_clean_log().await;
+    b.close().await;
+}
+
+both!(an_agent_works_the_callback_queue_and_a_manager_verifies_a_complaint);

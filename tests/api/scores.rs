@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::both;
 use crate::helpers::{Backend, TestApp};
 
-fn at(s: &str) -> NaiveDateTime {
+pub(crate) fn at(s: &str) -> NaiveDateTime {
     DateTime::parse_from_rfc3339(s)
         .unwrap()
         .with_timezone(&Utc)
@@ -20,7 +20,7 @@ fn at(s: &str) -> NaiveDateTime {
 
 /// A ticket as the fixture stores it: recorded at `created`, every stage on time unless
 /// `resolved_on_time` says otherwise for the last one.
-fn stored_ticket(
+pub(crate) fn stored_ticket(
     id: &str,
     region_id: &str,
     district_id: &str,
@@ -88,7 +88,7 @@ fn stored_ticket(
     }
 }
 
-fn callback_for(t: &TicketRow) -> CallbackRow {
+pub(crate) fn callback_for(t: &TicketRow) -> CallbackRow {
     // The row the flow writes when a resolved ticket is drawn, under a readable id.
     CallbackRow {
         id: crate::helpers::fixture_id(&format!("cb-{}", t.id)),
@@ -103,7 +103,7 @@ async fn drill(app: &TestApp, token: &str, district_id: &str, metric: &str) -> V
     a.ok(200)["items"].as_array().unwrap().clone()
 }
 
-async fn store(app: &TestApp, tickets: Vec<TicketRow>, callbacks: Vec<CallbackRow>) {
+pub(crate) async fn store(app: &TestApp, tickets: Vec<TicketRow>, callbacks: Vec<CallbackRow>) {
     app.state
         .db
         .write(move |conn| -> Result<(), fixline::db::DbError> {
@@ -120,7 +120,7 @@ async fn store(app: &TestApp, tickets: Vec<TicketRow>, callbacks: Vec<CallbackRo
 }
 
 /// District ids by code, and their region ids.
-async fn districts(app: &TestApp) -> BTreeMap<String, (String, String)> {
+pub(crate) async fn districts(app: &TestApp) -> BTreeMap<String, (String, String)> {
     let admin = app.login("admin").await;
     let list = app.get("/districts", &admin).await;
     list.ok(200)["items"]

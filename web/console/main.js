@@ -9,6 +9,7 @@ import * as ticket from "/assets/console/ticket.js";
 import * as map from "/assets/console/map.js";
 import * as intake from "/assets/console/intake.js";
 import * as scores from "/assets/console/scores.js";
+import { mountCallbacks, mountComplaints } from "/assets/console/callbacks.js";
 
 const view = document.getElementById("view");
 const top = document.querySelector("header.top");
@@ -19,6 +20,8 @@ const ROUTES = [
   { path: /^#\/board$/, nav: "board", mount: board.mount, roles: ["dispatcher", "manager", "account_manager", "agent", "admin"] },
   { path: /^#\/map$/, nav: "map", mount: map.mount, roles: ["dispatcher", "manager", "account_manager", "agent", "admin"] },
   { path: /^#\/intake$/, nav: "intake", mount: intake.mount, roles: ["agent", "dispatcher", "admin"] },
+  { path: /^#\/callbacks$/, nav: "callbacks", mount: mountCallbacks, roles: ["agent", "dispatcher", "manager", "admin"] },
+  { path: /^#\/complaints$/, nav: "complaints", mount: mountComplaints, roles: ["agent", "dispatcher", "manager", "admin"] },
   { path: /^#\/scores$/, nav: "scores", mount: scores.mount, roles: ["manager", "dispatcher", "admin"] },
   { path: /^#\/tickets\/([\w-]+)$/, mount: ticket.mount, roles: null },
 ];

@@ -670,6 +670,10 @@ pub async fn an_agent_works_the_callback_queue_and_a_manager_verifies_a_complain
     )
     .await;
     let refused = b.log().await;
+    let refused: Vec<_> = refused
+        .into_iter()
+        .filter(|(level, _)| level == "SEVERE" || level == "WARNING")
+        .collect();
     assert!(
         refused.len() == 1 && refused[0].1.contains("422"),
         "only the refused result is logged: {refused:?}"
@@ -772,3 +776,224 @@ pub async fn an_agent_works_the_callback_queue_and_a_manager_verifies_a_complain
 }
 
 both!(an_agent_works_the_callback_queue_and_a_manager_verifies_a_complaint);
+
+pub async fn an_admin_manages_users_keys_districts_rotas_and_policies(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let b = Browser::start(Device::Desktop).await;
+    sign_in(&app, &b, "admin").await;
+    let admin = app.login("admin").await;
+    let west = app.region_id("ZJG-W").await;
+
+    // A new technician for the west.
+    b.goto(&format!("{}/#/admin?tab=users", app.base)).await;
+    let form = "#user-form";
+    b.wait_for(form, Duration::from_secs(10)).await;
+    for (name, value) in [
+        ("username", "tech.new"),
+        ("display_name", "新维修员"),
+        ("phone", "13700001234"),
+        ("password", "a-long-enough-secret-9"),
+    ] {
+        let e = b.find(&format!("{form} input[name={name}]")).await.unwrap();
+        b.type_into(&e, value).await;
+    }
+    b.click(
+        &b.find(&format!("{form} input[name=region_ids][value='{west}']"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    b.click(
+        &b.find(&format!("{form} button[type=submit]"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    b.wait_until(
+        "the new user is listed",
+        "return [...document.querySelectorAll('#users td')].some(td => td.textContent === 'tech.new');",
+        json!([]),
+        Duration::from_secs(5),
+    )
+    .await;
+    let users = app.get("/admin/users", &admin).await;
+    let created = users.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "tech.new")
+        .cloned()
+        .unwrap();
+    assert_eq!(created["role"], json!("technician"));
+    assert_eq!(created["region_ids"], json!([west]));
+
+    // An API key: its secret is shown once.
+    b.goto(&format!("{}/#/admin?tab=keys", app.base)).await;
+    let name = b
+        .wait_for("#key-form input[name=name]", Duration::from_secs(5))
+        .await;
+    b.type_into(&name, "客服系统").await;
+    b.click(&b.find("#key-form button[type=submit]").await.unwrap())
+        .await;
+    let secret = b.wait_for("#key-value", Duration::from_secs(5)).await;
+    let key = b.text(&secret).await;
+    let with_key = app
+        .client
+        .get(format!("{}/districts", app.base))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_key.status(), 200, "the shown key works");
+
+    // A GeoJSON import with a broken second feature: the page names it and why.
+    let dir = tempfile::tempdir().unwrap();
+    let square = |code: &str, lon0: f64| {
+        json!({"type": "Feature", "properties": {"code": code, "name": format!("新网格 {code}"), "region": "ZJG-W"},
+               "geometry": {"type": "Polygon", "coordinates": [[[lon0, 32.5], [lon0 + 0.05, 32.5], [lon0 + 0.05, 32.55], [lon0, 32.55], [lon0, 32.5]]]}})
+    };
+    let mut broken = square("N-2", 121.05);
+    broken["properties"]["code"] = json!("");
+    let bad = dir.path().join("bad.geojson");
+    std::fs::write(
+        &bad,
+        json!({"type": "FeatureCollection", "features": [square("N-1", 121.0), broken]})
+            .to_string(),
+    )
+    .unwrap();
+    b.goto(&format!("{}/#/admin?tab=import", app.base)).await;
+    let file = b
+        .wait_for("#import-form input[type=file]", Duration::from_secs(5))
+        .await;
+    b.type_into(&file, &bad.display().to_string()).await;
+    b.click(&b.find("#import-form button[type=submit]").await.unwrap())
+        .await;
+    let failed = b.wait_for("#import-error", Duration::from_secs(5)).await;
+    let text = b.text(&failed).await;
+    assert!(text.contains("第 2 个片区"), "{text}");
+    assert!(text.contains("features[1]"), "{text}");
+    let refused = b.log().await;
+    assert!(
+        refused
+            .iter()
+            .filter(|(level, _)| level == "SEVERE" || level == "WARNING")
+            .all(|(_, m)| m.contains("/districts/import") && m.contains("422")),
+        "only the refused import: {refused:?}"
+    );
+    let districts = app.get("/districts", &admin).await;
+    assert_eq!(
+        districts.ok(200)["items"].as_array().unwrap().len(),
+        12,
+        "nothing was written"
+    );
+    let good = dir.path().join("good.geojson");
+    std::fs::write(
+        &good,
+        json!({"type": "FeatureCollection", "features": [square("N-1", 121.0), square("N-2", 121.05)]}).to_string(),
+    )
+    .unwrap();
+    let file = b.find("#import-form input[type=file]").await.unwrap();
+    b.type_into(&file, &good.display().to_string()).await;
+    b.click(&b.find("#import-form button[type=submit]").await.unwrap())
+        .await;
+    b.wait_for("#import-result .card.ok", Duration::from_secs(5))
+        .await;
+    let districts = app.get("/districts", &admin).await;
+    assert_eq!(districts.ok(200)["items"].as_array().unwrap().len(), 14);
+    b.screenshot("console-admin-import").await;
+
+    // A rota for the new technician: Monday mornings in the west.
+    b.goto(&format!("{}/#/admin?tab=duty", app.base)).await;
+    b.wait_for("#duty-week", Duration::from_secs(5)).await;
+    b.eval(
+        "const s = document.getElementById('duty-region'); s.value = arguments[0];
+         s.dispatchEvent(new Event('change')); return true;",
+        json!([west]),
+    )
+    .await;
+    b.wait_until(
+        "the west's people are offered",
+        "return [...document.querySelectorAll('#rotation-form select[name=user_id] option')].some(o => o.value === arguments[0]);",
+        json!([created["id"]]),
+        Duration::from_secs(5),
+    )
+    .await;
+    b.eval(
+        "const f = document.getElementById('rotation-form'); f.elements.user_id.value = arguments[0];
+         f.querySelector('input[name=weekdays][value=\"1\"]').checked = true;
+         f.elements.start.value = '06:00'; f.elements.end.value = '07:30'; return true;",
+        json!([created["id"]]),
+    )
+    .await;
+    b.click(&b.find("#rotation-form button[type=submit]").await.unwrap())
+        .await;
+    b.wait_until(
+        "the rota shows on Monday",
+        "return [...document.querySelectorAll('#duty-week .day:first-child .shift strong')].some(s => s.textContent === '06:00–07:30');",
+        json!([]),
+        Duration::from_secs(5),
+    )
+    .await;
+    let rotas = app
+        .get(&format!("/regions/{west}/duty/rotations"), &admin)
+        .await;
+    assert!(rotas.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["user_id"] == created["id"]
+            && r["weekday"] == json!(1)
+            && r["start"] == "06:00"));
+    b.screenshot("console-admin-duty").await;
+
+    // The west promises repairs in 12 hours.
+    b.goto(&format!("{}/#/admin?tab=policies", app.base)).await;
+    b.wait_for("#policies form[data-kind=repair]", Duration::from_secs(5))
+        .await;
+    b.eval(
+        "const s = document.getElementById('policy-region'); s.value = arguments[0];
+         s.dispatchEvent(new Event('change')); return true;",
+        json!([west]),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let hours = b
+        .wait_for(
+            "#policies form[data-kind=repair] input[name=promise_hours]",
+            Duration::from_secs(5),
+        )
+        .await;
+    b.type_into(&hours, "12").await;
+    b.click(
+        &b.find("#policies form[data-kind=repair] button[type=submit]")
+            .await
+            .unwrap(),
+    )
+    .await;
+    let manager = app.login("manager").await;
+    let mut promised = Value::Null;
+    for _ in 0..50 {
+        let p = app
+            .get(&format!("/regions/{west}/policies"), &manager)
+            .await;
+        promised = p.ok(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["kind"] == "repair")
+            .map(|x| x["promise_hours"].clone())
+            .unwrap_or(Value::Null);
+        if promised == json!(12.0) || promised == json!(12) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        promised == json!(12.0) || promised == json!(12),
+        "{promised}"
+    );
+    b.assert_clean_log().await;
+    b.close().await;
+}
+
+both!(an_admin_manages_users_keys_districts_rotas_and_policies);

@@ -10,6 +10,7 @@ import * as map from "/assets/console/map.js";
 import * as intake from "/assets/console/intake.js";
 import * as scores from "/assets/console/scores.js";
 import { mountCallbacks, mountComplaints } from "/assets/console/callbacks.js";
+import * as admin from "/assets/console/admin.js";
 
 const view = document.getElementById("view");
 const top = document.querySelector("header.top");
@@ -23,6 +24,7 @@ const ROUTES = [
   { path: /^#\/callbacks$/, nav: "callbacks", mount: mountCallbacks, roles: ["agent", "dispatcher", "manager", "admin"] },
   { path: /^#\/complaints$/, nav: "complaints", mount: mountComplaints, roles: ["agent", "dispatcher", "manager", "admin"] },
   { path: /^#\/scores$/, nav: "scores", mount: scores.mount, roles: ["manager", "dispatcher", "admin"] },
+  { path: /^#\/admin$/, nav: "admin", mount: admin.mount, roles: admin.ADMIN_ROLES },
   { path: /^#\/tickets\/([\w-]+)$/, mount: ticket.mount, roles: null },
 ];
 

@@ -997,3 +997,109 @@ pub async fn an_admin_manages_users_keys_districts_rotas_and_policies(backend: B
 }
 
 both!(an_admin_manages_users_keys_districts_rotas_and_policies);
+
+pub async fn the_session_outlives_its_token_and_signing_out_ends_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let first = ticket_for(&app, "SESSION-1").await;
+    let id = first["id"].as_str().unwrap().to_string();
+    let b = Browser::start(Device::Tablet).await;
+    sign_in(&app, &b, "dispatcher").await;
+    board_loaded(&b).await;
+    b.wait_for(&format!("tr[data-id='{id}']"), Duration::from_secs(5))
+        .await;
+
+    // Twenty minutes later every access token of this sign-in has expired: the board's stream
+    // was closed with it, and the console refreshed its tokens and came back live by itself.
+    app.advance(20 * 60).await;
+    let later_ticket = ticket_for(&app, "SESSION-2").await;
+    let later = later_ticket["id"].as_str().unwrap().to_string();
+    b.wait_for(&format!("tr[data-id='{later}']"), Duration::from_secs(15))
+        .await;
+    b.screenshot("console-board-tablet").await;
+    // The calls made with the expired token were answered 401, refreshed and made again.
+    let jumped = b.log().await;
+    assert!(
+        jumped
+            .iter()
+            .filter(|(level, _)| level == "SEVERE" || level == "WARNING")
+            .all(|(_, m)| m.contains("401")),
+        "{jumped:?}"
+    );
+
+    // Its holder agrees a time with the customer, who then asks for a later day; the
+    // dispatcher confirms it from the ticket page.
+    let id = later.clone();
+    let holder = app
+        .username_of(later_ticket["assignee_id"].as_str().unwrap())
+        .await;
+    let phone = app.login(&holder).await;
+    app.post(
+        &format!("/tickets/{id}/ack"),
+        &phone,
+        json!({"appointment_at": "2026-11-23T15:00:00+08:00", "contact_note": "已联系客户"}),
+    )
+    .await
+    .ok(200);
+    let asked = app
+        .post(
+            &format!("/tickets/{id}/postpone"),
+            &phone,
+            json!({"new_promised_at": "2026-11-25T10:00:00+08:00", "reason": "客户出差，周三再修",
+                   "customer_requested": true}),
+        )
+        .await;
+    let request = asked.ok(202)["id"].as_str().unwrap().to_string();
+    b.goto(&format!("{}/#/tickets/{id}", app.base)).await;
+    let li = format!("#postponements li[data-request='{request}']");
+    b.wait_for(&format!("{li} button"), Duration::from_secs(10))
+        .await;
+    b.click(&b.find(&format!("{li} button")).await.unwrap())
+        .await;
+    b.wait_until(
+        "the request shows as confirmed",
+        "const li = document.querySelector(arguments[0]); return !!li && li.classList.contains('confirmed');",
+        json!([li]),
+        Duration::from_secs(5),
+    )
+    .await;
+    let dispatcher = app.login("dispatcher").await;
+    let t = app.get(&format!("/tickets/{id}"), &dispatcher).await;
+    assert_eq!(
+        t.ok(200)["deadlines"]["promised_at"],
+        json!("2026-11-25T02:00:00Z")
+    );
+    b.screenshot("console-ticket").await;
+
+    // Signing out revokes the refresh token the tab held and shows the sign-in form.
+    let refresh = b
+        .eval(
+            "return JSON.parse(sessionStorage.getItem('fixline.session')).refresh;",
+            json!([]),
+        )
+        .await;
+    b.click(&b.find("#signout").await.unwrap()).await;
+    b.wait_for("#signin", Duration::from_secs(5)).await;
+    let gone = b
+        .eval(
+            "return sessionStorage.getItem('fixline.session');",
+            json!([]),
+        )
+        .await;
+    assert!(gone.is_null());
+    let reuse = app
+        .client
+        .post(format!("{}/auth/refresh", app.base))
+        .json(&json!({"refresh_token": refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        reuse.status(),
+        401,
+        "the refresh token died with the sign-out"
+    );
+    b.assert_clean_log().await;
+    b.close().await;
+}
+
+both!(the_session_outlives_its_token_and_signing_out_ends_it);

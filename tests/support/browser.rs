@@ -21,6 +21,8 @@ pub struct Element(pub String);
 pub enum Device {
     /// A desktop window, 1440×900.
     Desktop,
+    /// A tablet: 1024×768 with touch, as Chromium's mobile emulation gives it.
+    Tablet,
 }
 
 pub struct Browser {
@@ -90,6 +92,11 @@ impl Browser {
         let mut options = json!({ "binary": chromium });
         match device {
             Device::Desktop => args.push("--window-size=1440,900".into()),
+            Device::Tablet => {
+                options["mobileEmulation"] = json!({
+                    "deviceMetrics": { "width": 1024, "height": 768, "pixelRatio": 1.0, "touch": true }
+                });
+            }
         }
         options["args"] = json!(args);
         let caps = json!({ "capabilities": { "alwaysMatch": {

@@ -186,30 +186,7 @@ export function mount(root, { user, go }) {
   async function assign(id) {
     const tk = store.tickets.get(id);
     if (!tk) return;
-    let list;
-    try {
-      list = (await get(`/tickets/${encodeURIComponent(id)}/suggestions`)).items;
-    } catch (e) {
-      toast(t("error", { m: e.message }), "error");
-      return;
-    }
-    const chosen = await dialog(t("assign.title", { ref: tk.external_ref || tk.id.slice(0, 8) }), (close) => {
-      if (!list.length) return h("p", { class: "empty" }, t("assign.none"));
-      const onKey = (e) => {
-        const n = Number(e.key);
-        if (n >= 1 && n <= list.length) close(list[n - 1]);
-      };
-      const ol = h("ol", { class: "suggestions", id: "suggestions", tabindex: "0", onkeydown: onKey },
-        list.map((s, i) => h("li", {},
-          h("button", { class: "suggestion", dataset: { user: s.user_id }, onclick: () => close(s), disabled: s.holder },
-            h("kbd", {}, String(i + 1)),
-            h("strong", {}, s.display_name || s.username),
-            h("span", {}, s.distance_m === null ? t("assign.no_position") : t("assign.distance", { d: (s.distance_m / 1000).toFixed(1) })),
-            h("span", {}, t("assign.open", { n: s.open_tickets })),
-            s.holder ? h("em", {}, t("assign.holder")) : null))));
-      setTimeout(() => ol.focus(), 0);
-      return ol;
-    });
+    const chosen = await pickTechnician(tk);
     if (!chosen) return;
     try {
       await post(`/tickets/${encodeURIComponent(id)}/assign`, { assignee_id: chosen.user_id });
@@ -239,4 +216,33 @@ export function mount(root, { user, go }) {
       a: () => canAssign && state.selected && assign(state.selected),
     },
   };
+}
+
+/** The on-duty technicians of the ticket's region, as routing ranks them, in a dialog; resolves
+ * to the one picked (click, or 1-9), or null. */
+export async function pickTechnician(tk) {
+  let list;
+  try {
+    list = (await get(`/tickets/${encodeURIComponent(tk.id)}/suggestions`)).items;
+  } catch (e) {
+    toast(t("error", { m: e.message }), "error");
+    return null;
+  }
+  return dialog(t("assign.title", { ref: tk.external_ref || tk.id.slice(0, 8) }), (close) => {
+    if (!list.length) return h("p", { class: "empty" }, t("assign.none"));
+    const onKey = (e) => {
+      const n = Number(e.key);
+      if (n >= 1 && n <= list.length && !list[n - 1].holder) close(list[n - 1]);
+    };
+    const ol = h("ol", { class: "suggestions", id: "suggestions", tabindex: "0", onkeydown: onKey },
+      list.map((s, i) => h("li", {},
+        h("button", { class: "suggestion", dataset: { user: s.user_id }, onclick: () => close(s), disabled: s.holder },
+          h("kbd", {}, String(i + 1)),
+          h("strong", {}, s.display_name || s.username),
+          h("span", {}, s.distance_m === null ? t("assign.no_position") : t("assign.distance", { d: (s.distance_m / 1000).toFixed(1) })),
+          h("span", {}, t("assign.open", { n: s.open_tickets })),
+          s.holder ? h("em", {}, t("assign.holder")) : null))));
+    setTimeout(() => ol.focus(), 0);
+    return ol;
+  });
 }

@@ -76,6 +76,15 @@ const WORDS = {
   "ticket.no_photos": ["无照片", "No photos"],
   "ticket.no_sms": ["无短信", "No messages"],
   "ticket.cancel": ["撤销", "Cancel ticket"],
+  "ticket.postponements": ["延期申请", "Postponements"],
+  "ticket.pp_pending": ["待确认", "Pending"],
+  "ticket.pp_confirmed": ["已确认", "Confirmed"],
+  "ticket.pp_declined": ["已拒绝", "Declined"],
+  "ticket.pp_superseded": ["已被新申请取代", "Superseded"],
+  "ticket.pp_lapsed": ["已失效", "Lapsed"],
+  "ticket.pp_to": ["改约至 {t}", "to {t}"],
+  "ticket.pp_confirm": ["确认延期", "Confirm"],
+  "ticket.pp_decline": ["拒绝", "Decline"],
   "ticket.close_ticket": ["关闭工单", "Close ticket"],
   "ticket.cancel_reason": ["撤销原因", "Reason for cancelling"],
   "ticket.fault": ["故障", "Fault"],
@@ -83,6 +92,31 @@ const WORDS = {
   "ticket.phone": ["电话", "Phone"],
   "ticket.created": ["受理时间", "Recorded"],
   "ticket.appointment": ["预约时间", "Appointment"],
+  "event.created": ["受理", "Recorded"],
+  "event.assigned": ["派单", "Assigned"],
+  "event.pushed": ["已推送", "Pushed"],
+  "event.acknowledged": ["已联系客户", "Contacted"],
+  "event.checked_in": ["上门签到", "Checked in"],
+  "event.resolved": ["已修复", "Resolved"],
+  "event.closed": ["已关闭", "Closed"],
+  "event.cancelled": ["已撤销", "Cancelled"],
+  "event.escalated": ["升级", "Escalated"],
+  "event.unassigned": ["退回待派", "Unassigned"],
+  "event.queued_for_dispatcher": ["转调度", "Queued for the dispatcher"],
+  "event.postponement_requested": ["申请延期", "Postponement asked"],
+  "event.postponed": ["已延期", "Postponed"],
+  "event.postponement_declined": ["延期被拒", "Postponement declined"],
+  "event.amended": ["已修改", "Amended"],
+  "event.photo_added": ["上传照片", "Photo added"],
+  "event.notification_failed": ["短信失败", "SMS failed"],
+  "event.sms_reply": ["短信回复", "SMS reply"],
+  "event.sms_reply_refused": ["短信回复被拒", "SMS reply refused"],
+  "event.callback_sampling": ["抽中回访", "Drawn for a callback"],
+  "event.callback_result": ["回访结果", "Callback result"],
+  "event.complaint_received": ["收到投诉", "Complaint received"],
+  "event.dispatch_overdue": ["派单超时", "Dispatch overdue"],
+  "event.arrival_overdue": ["上门超时", "Arrival overdue"],
+  "event.resolve_overdue": ["修复超时", "Repair overdue"],
   "map.title": ["片区地图", "District map"],
   "map.legend_overdue": ["超时", "Overdue"],
   "map.legend_soon": ["30 分钟内到期", "Due within 30 min"],
@@ -251,6 +285,11 @@ const WORDS = {
 
 const LANG_KEY = "fixline.lang";
 let lang = localStorage.getItem(LANG_KEY) === "en" ? 1 : 0;
+
+/** `t(key)`, or `fallback` for a key without words (a server value not known here). */
+export function tOr(key, fallback, vars = {}) {
+  return WORDS[key] ? t(key, vars) : fallback;
+}
 
 export function t(key, vars = {}) {
   const pair = WORDS[key];

@@ -2,10 +2,11 @@
 // history with attempts and receipts, photos, and the actions the caller's role allows.
 
 import { h, fill, toast, dialog } from "/assets/console/dom.js";
-import { t, when, span } from "/assets/console/i18n.js";
+import { t, tOr, when, span } from "/assets/console/i18n.js";
 import { get, post, blobUrl } from "/assets/console/api.js";
 import * as clocks from "/assets/console/clocks.js";
 import * as store from "/assets/console/store.js";
+import { pickTechnician } from "/assets/console/board.js";
 
 export function mount(root, { user, id, go }) {
   const urls = [];
@@ -21,10 +22,11 @@ export function mount(root, { user, id, go }) {
     }
     const board = ["dispatcher", "manager", "account_manager", "agent", "admin"].includes(user.role);
     const photoRoles = ["technician", "account_manager", "dispatcher", "manager", "admin"].includes(user.role);
-    const [events, sms, photos] = await Promise.all([
+    const [events, sms, photos, postponements] = await Promise.all([
       get(`/tickets/${id}/events`).then((r) => r.items).catch(() => []),
       board ? get(`/tickets/${id}/notifications`).then((r) => r.items).catch(() => []) : [],
       photoRoles ? get(`/tickets/${id}/photos`).then((r) => r.items).catch(() => []) : [],
+      get(`/tickets/${id}/postponements`).then((r) => r.items).catch(() => []),
     ]);
     if (!alive) return;
     const photoBox = h("div", { class: "photos" }, photos.length ? null : t("ticket.no_photos"));
@@ -49,12 +51,13 @@ export function mount(root, { user, id, go }) {
             h("td", {}, s.due ? t("ticket.due", { t: when(new Date(s.due).toISOString()) }) : "—"),
             h("td", {}, s.done ? when(new Date(s.done).toISOString()) : s.due ? span((s.due - clocks.now()) / 1000) : ""),
             h("td", { class: `outcome ${s.outcome || ""}` }, s.outcome ? t(`done.${s.outcome}`) : "")))),
+          postponements.length ? [h("h2", {}, t("ticket.postponements")), h("ul", { class: "postponements", id: "postponements" }, postponements.map((p) => postponement(tk, p)))] : null,
           h("div", { class: "actions" }, actions(tk))),
         h("section", { class: "card" },
           h("h2", {}, t("ticket.timeline")),
           h("ol", { class: "timeline", id: "timeline" }, events.map((e) => h("li", {},
             h("time", {}, when(e.at)),
-            h("strong", {}, e.kind),
+            h("strong", { title: e.kind }, tOr(`event.${e.kind}`, e.kind)),
             e.detail && e.detail.due_at ? h("small", {}, t("ticket.due", { t: when(e.detail.due_at) })) : null,
             h("code", {}, compact(e.detail))))),
           h("h2", {}, t("ticket.sms")),
@@ -75,8 +78,39 @@ export function mount(root, { user, id, go }) {
     }
   }
 
+  function postponement(tk, p) {
+    const decide = ["account_manager", "dispatcher", "admin"].includes(user.role) && p.status === "pending";
+    const act = (verdict) => async () => {
+      try {
+        await post(`/tickets/${tk.id}/postponements/${p.id}/${verdict}`, {});
+        toast(t(verdict === "confirm" ? "ticket.pp_confirmed" : "ticket.pp_declined"));
+        load();
+      } catch (e) {
+        toast(t("error", { m: e.message }), "error");
+      }
+    };
+    return h("li", { dataset: { request: p.id }, class: p.status },
+      h("strong", {}, t(`ticket.pp_${p.status}`)), " ",
+      t("ticket.pp_to", { t: when(p.new_promised_at) }), " · ", p.reason, " · ", when(p.requested_at),
+      decide ? [" ", h("button", { class: "small", onclick: act("confirm") }, t("ticket.pp_confirm")), " ",
+        h("button", { class: "small ghost-dark", onclick: act("decline") }, t("ticket.pp_decline"))] : null);
+  }
+
   function actions(tk) {
     const out = [];
+    if (store.OPEN.includes(tk.status) && ["dispatcher", "admin"].includes(user.role)) {
+      out.push(h("button", { id: "ticket-assign", onclick: async () => {
+        const chosen = await pickTechnician(tk);
+        if (!chosen) return;
+        try {
+          await post(`/tickets/${tk.id}/assign`, { assignee_id: chosen.user_id });
+          toast(t("assign.done", { name: chosen.display_name || chosen.username }));
+          load();
+        } catch (e) {
+          toast(t("error", { m: e.message }), "error");
+        }
+      } }, t("assign.button")));
+    }
     const open = store.OPEN.includes(tk.status);
     const act = (label, path, body) => h("button", { onclick: async () => {
       try {

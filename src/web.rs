@@ -306,14 +306,39 @@ fn hashed_name(name: &str, hash: &str) -> String {
     }
 }
 
-/// The console's routes: `/` and every asset under `/assets/`.
+/// The console at `/`, the technicians' app at `/app/` (with its service worker at
+/// `/app/sw.js`, whose scope is the app), and every asset under `/assets/`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(console))
+        .route("/app", web::get().to(to_app))
+        .route("/app/", web::get().to(phone_app))
+        .route("/app/sw.js", web::get().to(service_worker))
         .route("/assets/{path:.*}", web::get().to(asset));
 }
 
 async fn console(req: HttpRequest, state: web::Data<crate::api::state::AppState>) -> HttpResponse {
     page(&req, &state.assets, "console/index.html")
+}
+
+async fn phone_app(
+    req: HttpRequest,
+    state: web::Data<crate::api::state::AppState>,
+) -> HttpResponse {
+    page(&req, &state.assets, "app/index.html")
+}
+
+/// `/app` is `/app/`: the service worker's scope ends in a slash.
+async fn to_app() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/app/"))
+        .finish()
+}
+
+async fn service_worker(
+    req: HttpRequest,
+    state: web::Data<crate::api::state::AppState>,
+) -> HttpResponse {
+    page(&req, &state.assets, "app/sw.js")
 }
 
 /// A page of the console (never cached without revalidation).

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod app;
 mod auth;
 mod authorization;
 mod board;

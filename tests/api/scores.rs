@@ -175,7 +175,7 @@ pub(crate) async fn seed_month(app: &TestApp, month: &str) {
     }
 }
 
-async fn user_id(app: &TestApp, username: &str) -> String {
+pub(crate) async fn user_id(app: &TestApp, username: &str) -> String {
     let admin = app.login("admin").await;
     let users = app.get("/admin/users", &admin).await;
     users.ok(200)["items"]

@@ -23,6 +23,8 @@ pub enum Device {
     Desktop,
     /// A tablet: 1024×768 with touch, as Chromium's mobile emulation gives it.
     Tablet,
+    /// A phone: 360×640 with touch.
+    Phone,
 }
 
 pub struct Browser {
@@ -95,6 +97,12 @@ impl Browser {
             Device::Tablet => {
                 options["mobileEmulation"] = json!({
                     "deviceMetrics": { "width": 1024, "height": 768, "pixelRatio": 1.0, "touch": true }
+                });
+            }
+            Device::Phone => {
+                options["mobileEmulation"] = json!({
+                    "deviceMetrics": { "width": 360, "height": 640, "pixelRatio": 2.0, "touch": true },
+                    "userAgent": "Mozilla/5.0 (Linux; Android 14; fixline test) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36"
                 });
             }
         }
@@ -275,6 +283,44 @@ impl Browser {
 
     /// Clicks at `(x, y)` pixels from the top-left of `e`'s box.
     pub async fn click_at(&self, e: &Element, x: i64, y: i64) {
+        self.draw(e, &[(x, y)]).await;
+    }
+
+    /// Runs a Chrome DevTools Protocol command (e.g. `Emulation.setGeolocationOverride`).
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.ok(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": cmd, "params": params })),
+        )
+        .await
+    }
+
+    /// Cuts the page off the network (the phone in a basement), or gives it back.
+    pub async fn offline(&self, offline: bool) {
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({ "offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 }),
+        )
+        .await;
+    }
+
+    /// Lets `origin` read the position, and puts the phone at (lat, lon).
+    pub async fn place(&self, origin: &str, lat: f64, lon: f64) {
+        self.cdp(
+            "Browser.grantPermissions",
+            json!({ "origin": origin, "permissions": ["geolocation"] }),
+        )
+        .await;
+        self.cdp(
+            "Emulation.setGeolocationOverride",
+            json!({ "latitude": lat, "longitude": lon, "accuracy": 8 }),
+        )
+        .await;
+    }
+
+    /// Drags a finger (or the mouse) through `points`, offsets from `e`'s top-left corner.
+    pub async fn draw(&self, e: &Element, points: &[(i64, i64)]) {
         let rect = self
             .ok(
                 reqwest::Method::GET,
@@ -286,18 +332,22 @@ impl Browser {
             rect["width"].as_f64().unwrap_or(0.0),
             rect["height"].as_f64().unwrap_or(0.0),
         );
-        // Pointer offsets are from the element's centre.
-        let (dx, dy) = (x - (w / 2.0) as i64, y - (h / 2.0) as i64);
         let origin = json!({ ELEMENT: e.0 });
+        let mut actions = Vec::new();
+        for (i, (x, y)) in points.iter().enumerate() {
+            actions.push(
+                json!({ "type": "pointerMove", "duration": 20, "origin": origin,
+                "x": x - (w / 2.0) as i64, "y": y - (h / 2.0) as i64 }),
+            );
+            if i == 0 {
+                actions.push(json!({ "type": "pointerDown", "button": 0 }));
+            }
+        }
+        actions.push(json!({ "type": "pointerUp", "button": 0 }));
         self.ok(
             reqwest::Method::POST,
             "/actions",
-            Some(json!({ "actions": [{ "type": "pointer", "id": "mouse", "parameters": { "pointerType": "mouse" },
-                "actions": [
-                    { "type": "pointerMove", "origin": origin, "x": dx, "y": dy },
-                    { "type": "pointerDown", "button": 0 },
-                    { "type": "pointerUp", "button": 0 }
-                ] }] })),
+            Some(json!({ "actions": [{ "type": "pointer", "id": "finger", "parameters": { "pointerType": "mouse" }, "actions": actions }] })),
         )
         .await;
         self.cmd(reqwest::Method::DELETE, "/actions", None).await;

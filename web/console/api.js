@@ -3,7 +3,16 @@
 
 const STORE = "fixline.session";
 
-let session = JSON.parse(sessionStorage.getItem(STORE) || "null");
+// The console keeps its tokens for the tab; the phone app keeps them on the phone (a technician
+// opens it many times a day, offline at times).
+let storage = sessionStorage;
+let session = JSON.parse(storage.getItem(STORE) || "null");
+
+/** Keeps the session in `s` (e.g. localStorage) from now on. */
+export function useStorage(s) {
+  storage = s;
+  session = JSON.parse(storage.getItem(STORE) || "null");
+}
 let refreshTimer = null;
 const listeners = new Set();
 
@@ -34,13 +43,13 @@ function keep(tokens) {
     expiresAt: Date.now() + tokens.expires_in * 1000,
     user: tokens.user,
   };
-  sessionStorage.setItem(STORE, JSON.stringify(session));
+  storage.setItem(STORE, JSON.stringify(session));
   schedule();
 }
 
 function forget() {
   session = null;
-  sessionStorage.removeItem(STORE);
+  storage.removeItem(STORE);
   clearTimeout(refreshTimer);
   listeners.forEach((fn) => fn(null));
 }
@@ -95,12 +104,13 @@ async function authHeader() {
 
 /** One call: JSON in, JSON out; a Problem on failure. A 401 refreshes once and retries. */
 export async function call(method, path, body, opts = {}) {
-  const headers = { accept: "application/json", ...(opts.anonymous ? {} : await authHeader()) };
-  if (body !== undefined) headers["content-type"] = "application/json";
+  const headers = { accept: "application/json", ...(opts.anonymous ? {} : await authHeader()), ...(opts.headers || {}) };
+  const form = typeof FormData !== "undefined" && body instanceof FormData;
+  if (body !== undefined && !form) headers["content-type"] = "application/json";
   const res = await fetch(path, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined ? undefined : form ? body : JSON.stringify(body),
   });
   if (res.status === 401 && !opts.anonymous && !opts.retried && session) {
     await refresh();

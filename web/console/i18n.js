@@ -283,6 +283,11 @@ const WORDS = {
   "sc.escape": ["关闭对话框", "Close dialog"],
 };
 
+/** More words (the phone app's), in the same [Chinese, English] pairs. */
+export function addWords(more) {
+  Object.assign(WORDS, more);
+}
+
 const LANG_KEY = "fixline.lang";
 let lang = localStorage.getItem(LANG_KEY) === "en" ? 1 : 0;
 

@@ -11,6 +11,7 @@ import * as intake from "/assets/console/intake.js";
 import * as scores from "/assets/console/scores.js";
 import { mountCallbacks, mountComplaints } from "/assets/console/callbacks.js";
 import * as admin from "/assets/console/admin.js";
+import { signInForm } from "/assets/console/signin.js";
 
 const view = document.getElementById("view");
 const top = document.querySelector("header.top");
@@ -58,26 +59,10 @@ function shell() {
   document.getElementById("signout").textContent = t("nav.signout");
 }
 
-function signInForm(message) {
+function signInScreen(message) {
   top.hidden = true;
   document.title = t("app.title");
-  const err = h("p", { class: "error", role: "alert" }, message || "");
-  const form = h("form", { class: "signin", id: "signin", onsubmit: async (e) => {
-    e.preventDefault();
-    err.textContent = "";
-    const f = new FormData(form);
-    try {
-      await api.signIn(String(f.get("username")), String(f.get("password")));
-    } catch (x) {
-      err.textContent = t("signin.failed", { m: x.message });
-    }
-  } },
-  h("h1", {}, t("app.title")),
-  h("label", {}, t("signin.username"), h("input", { name: "username", autocomplete: "username", required: true, autofocus: true })),
-  h("label", {}, t("signin.password"), h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
-  h("button", { type: "submit" }, t("signin.submit")),
-  err);
-  fill(view, form);
+  fill(view, signInForm(message));
 }
 
 async function signedIn(u) {
@@ -86,7 +71,7 @@ async function signedIn(u) {
     current && current.unmount && current.unmount();
     current = null;
     store.halt();
-    signInForm();
+    signInScreen();
     return;
   }
   shell();
@@ -153,4 +138,4 @@ document.getElementById("signout").addEventListener("click", () => api.signOut()
 window.addEventListener("hashchange", route);
 api.onSession(signedIn);
 
-api.resume().then((u) => (u ? signedIn(u) : signInForm())).catch(() => signInForm());
+api.resume().then((u) => (u ? signedIn(u) : signInScreen())).catch(() => signInScreen());

@@ -1,0 +1,321 @@
+//! The technicians' phone app in headless Chromium with a phone's screen, touch, a GPS position
+//! and the network cut and restored: what a technician with one bar of signal does with it.
+//! Each test saves screenshots under `target/browser/` and fails if the page logged an error it
+//! did not expect.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::browser::{Browser, Device};
+use crate::helpers::{Backend, TestApp, PASSWORD};
+use crate::scores::user_id;
+
+/// The customer's home in the demo city's centre.
+const HOME: (f64, f64) = (31.87, 120.55);
+
+/// A call recorded at the server's now, then given to `tech` by the dispatcher (the demo's
+/// technicians are on duty in the day; the server's clock here follows the browser's).
+async fn job_for(app: &TestApp, external_ref: &str, tech: &str) -> Value {
+    let agent = app.login("agent").await;
+    let body = json!({"kind": "repair", "external_ref": external_ref,
+        "customer_name": "周女士", "customer_phone": "13800002468", "address": "暨阳湖小区 7 幢 301",
+        "location": {"lat": HOME.0, "lon": HOME.1}, "fault_category": "无信号",
+        "fault_description": "机顶盒无信号"});
+    let t = app.post("/tickets", &agent, body).await.ok(201).clone();
+    let id = t["id"].as_str().unwrap();
+    let dispatcher = app.login("dispatcher").await;
+    let tech_id = user_id(app, tech).await;
+    app.post(
+        &format!("/tickets/{id}/assign"),
+        &dispatcher,
+        json!({"assignee_id": tech_id}),
+    )
+    .await
+    .ok(200)
+    .clone()
+}
+
+/// A server whose clock is the browser's (the phone's times must be believable to it).
+async fn server(backend: Backend) -> TestApp {
+    let app = TestApp::spawn(backend).await;
+    app.set_clock(&chrono::Utc::now().to_rfc3339()).await;
+    app
+}
+
+async fn sign_in(app: &TestApp, b: &Browser, username: &str) {
+    b.goto(&format!("{}/app/", app.base)).await;
+    let user = b
+        .wait_for("#signin input[name=username]", Duration::from_secs(10))
+        .await;
+    b.type_into(&user, username).await;
+    let pass = b.find("#signin input[name=password]").await.unwrap();
+    b.type_into(&pass, PASSWORD).await;
+    b.type_into(&pass, "\u{E007}").await;
+    b.wait_until(
+        "the service worker controls the app",
+        "return !!navigator.serviceWorker.controller;",
+        json!([]),
+        Duration::from_secs(10),
+    )
+    .await;
+}
+
+/// With no signal: opens the job on `card` and acknowledges it with `note`.
+async fn acknowledge_offline(b: &Browser, card: &str, note: &str) {
+    b.offline(true).await;
+    b.wait_for("#net.off", Duration::from_secs(5)).await;
+    b.click(&b.find(card).await.unwrap()).await;
+    let input = b
+        .wait_for("#ack-form input[name=contact_note]", Duration::from_secs(5))
+        .await;
+    b.type_into(&input, note).await;
+    b.click(&b.find("#ack-form button[type=submit]").await.unwrap())
+        .await;
+}
+
+/// The browser's log since the last look, keeping only errors and warnings that do not come
+/// from the network being cut or a token refreshed (both expected in these tests).
+async fn unexpected(b: &Browser) -> Vec<(String, String)> {
+    b.log()
+        .await
+        .into_iter()
+        .filter(|(level, _)| level == "SEVERE" || level == "WARNING")
+        .filter(|(_, m)| !m.contains("ERR_INTERNET_DISCONNECTED") && !m.contains(" 401 "))
+        .collect()
+}
+
+pub async fn offline_work_syncs_once_with_the_phones_times(backend: Backend) {
+    let app = server(backend).await;
+    let tech = "tech05";
+    let job = job_for(&app, "APP-OFFLINE-1", tech).await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let b = Browser::start(Device::Phone).await;
+    b.place(&app.base, HOME.0 + 0.0002, HOME.1 + 0.0002).await;
+    sign_in(&app, &b, tech).await;
+    let card = format!("#jobs li[data-id='{id}']");
+    b.wait_for(&card, Duration::from_secs(10)).await;
+    let clock = b
+        .text(&b.find(&format!("{card} .clock")).await.unwrap())
+        .await;
+    assert!(
+        clock.starts_with("19:") || clock.starts_with("20:"),
+        "{clock}"
+    );
+    b.screenshot("app-list").await;
+
+    // No signal: acknowledge, check in, resolve with a photo and the customer's signature.
+    acknowledge_offline(&b, &card, "已电话联系，下午上门").await;
+    let check_in = b.wait_for("#check-in", Duration::from_secs(5)).await;
+    b.click(&check_in).await;
+    b.wait_for("#resolve-form", Duration::from_secs(10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("site.jpg");
+    std::fs::write(
+        &photo,
+        fixline::domain::photo::jpeg_with_exif(None, None, Some((HOME.0, HOME.1))),
+    )
+    .unwrap();
+    let input = b.find("#photos").await.unwrap();
+    b.type_into(&input, &photo.display().to_string()).await;
+    let pad = b.find("#signature").await.unwrap();
+    b.draw(&pad, &[(20, 60), (80, 30), (140, 90), (200, 40), (260, 80)])
+        .await;
+    b.screenshot("app-resolve-offline").await;
+    b.click(&b.find("#resolve-form button[type=submit]").await.unwrap())
+        .await;
+    b.wait_until(
+        "four actions wait to sync",
+        "const p = document.getElementById('pending'); return !!p && p.classList.contains('pending') && /4/.test(p.textContent);",
+        json!([]),
+        Duration::from_secs(5),
+    )
+    .await;
+    let queued: Value = b
+        .eval(
+            "return new Promise(r => { const q = indexedDB.open('fixline-app'); q.onsuccess = () => {
+               const all = q.result.transaction('queue').objectStore('queue').getAll();
+               all.onsuccess = () => r(all.result.map(a => ({type: a.type, device_at: a.device_at, action_id: a.action_id}))); }; });",
+            json!([]),
+        )
+        .await;
+    let types: Vec<&str> = queued
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["acknowledge", "check_in", "photos", "resolve"]);
+    // The list says what is waiting, in the order it will go.
+    b.wait_until(
+        "the list shows the four waiting actions",
+        "return document.querySelectorAll('#waiting li').length === 4;",
+        json!([]),
+        Duration::from_secs(5),
+    )
+    .await;
+    b.screenshot("app-queued").await;
+
+    // Half an hour passes before the signal comes back: by then the 20-minute contact clock
+    // has run out on the server, but the acknowledgement was made in time.
+    app.advance(30 * 60).await;
+    b.offline(false).await;
+    b.wait_until(
+        "everything is sent",
+        "const p = document.getElementById('pending'); return !!p && p.classList.contains('synced');",
+        json!([]),
+        Duration::from_secs(20),
+    )
+    .await;
+    let dispatcher = app.login("dispatcher").await;
+    let t = app.get(&format!("/tickets/{id}"), &dispatcher).await;
+    let t = t.ok(200).clone();
+    assert_eq!(t["status"], json!("resolved"));
+    assert_eq!(t["outcomes"]["contact"], json!("on_time"), "{t}");
+    let events = crate::helpers::events(&app, &dispatcher, &id).await;
+    let by_device = |kind: &str, n: usize| {
+        let es: Vec<&Value> = events.iter().filter(|e| e["kind"] == kind).collect();
+        assert_eq!(es.len(), 1, "{kind} once: {events:?}");
+        let timing = &es[0]["detail"]["timing"];
+        assert_eq!(timing["counted"], json!("device"), "{kind}: {timing}");
+        assert_eq!(timing["device_at"], queued[n]["device_at"], "{kind}");
+    };
+    by_device("acknowledged", 0);
+    by_device("checked_in", 1);
+    by_device("resolved", 3);
+    let photos = app.get(&format!("/tickets/{id}/photos"), &dispatcher).await;
+    let kinds: Vec<&str> = photos.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["purpose"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert!(kinds.contains(&"site") && kinds.contains(&"signature"));
+    let unexpected_log = unexpected(&b).await;
+    assert!(unexpected_log.is_empty(), "{unexpected_log:#?}");
+    b.close().await;
+}
+
+pub async fn a_job_reassigned_while_offline_shows_the_conflict(backend: Backend) {
+    let app = server(backend).await;
+    let tech = "tech05";
+    let job = job_for(&app, "APP-CONFLICT-1", tech).await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let b = Browser::start(Device::Phone).await;
+    b.place(&app.base, HOME.0 + 0.01, HOME.1).await;
+    sign_in(&app, &b, tech).await;
+    let card = format!("#jobs li[data-id='{id}']");
+    b.wait_for(&card, Duration::from_secs(10)).await;
+
+    acknowledge_offline(&b, &card, "客户说晚点再来").await;
+
+    // Meanwhile the dispatcher gives the job to someone else.
+    let dispatcher = app.login("dispatcher").await;
+    let other = user_id(&app, "tech08").await;
+    app.post(
+        &format!("/tickets/{id}/assign"),
+        &dispatcher,
+        json!({"assignee_id": other}),
+    )
+    .await
+    .ok(200);
+    let before = app.get(&format!("/tickets/{id}"), &dispatcher).await;
+    let before = before.ok(200).clone();
+
+    b.offline(false).await;
+    let note = b
+        .wait_for("#notes .note.conflict", Duration::from_secs(20))
+        .await;
+    let text = b.text(&note).await;
+    let name = app.get("/staff", &dispatcher).await.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == json!(other))
+        .unwrap()["display_name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(text.contains(&name) && text.contains("改派"), "{text}");
+    b.screenshot("app-conflict").await;
+    let after = app.get(&format!("/tickets/{id}"), &dispatcher).await;
+    let after = after.ok(200);
+    assert_eq!(after["assignee_id"], json!(other));
+    assert_eq!(after["status"], before["status"]);
+    assert_eq!(
+        after["updated_at"], before["updated_at"],
+        "the server is unchanged"
+    );
+    b.wait_until(
+        "the job leaves the list",
+        "return !document.querySelector(arguments[0]);",
+        json!([format!("#jobs li[data-id='{id}']")]),
+        Duration::from_secs(10),
+    )
+    .await;
+
+    // A new job arrives live while the app is open.
+    let next = job_for(&app, "APP-LIVE-1", tech).await;
+    let next_id = next["id"].as_str().unwrap();
+    b.wait_for(
+        &format!("#jobs li[data-id='{next_id}']"),
+        Duration::from_secs(10),
+    )
+    .await;
+
+    // With no network at all, the app still opens from the phone: shell and last list.
+    b.offline(true).await;
+    b.goto(&format!("{}/app/", app.base)).await;
+    b.wait_for(
+        &format!("#jobs li[data-id='{next_id}']"),
+        Duration::from_secs(10),
+    )
+    .await;
+    b.wait_for("#net.off", Duration::from_secs(5)).await;
+    b.screenshot("app-offline-start").await;
+    let unexpected_log = unexpected(&b).await;
+    assert!(unexpected_log.is_empty(), "{unexpected_log:#?}");
+    b.close().await;
+}
+
+pub async fn navigation_links_use_each_maps_datum(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let b = Browser::start(Device::Phone).await;
+    b.goto(&format!("{}/app/", app.base)).await;
+    b.wait_for("#signin", Duration::from_secs(10)).await;
+    // The published WGS-84 / GCJ-02 pair the server's own conversion is tested against.
+    let gcj = b
+        .eval(
+            "return import(arguments[0]).then(m => m.toGcj02(39.915, 116.404));",
+            json!([format!("{}/assets/app/geo.js", app.base)]),
+        )
+        .await;
+    let (lat, lon) = (gcj[0].as_f64().unwrap(), gcj[1].as_f64().unwrap());
+    assert!((lat - 39.916_404_281_501_64).abs() < 1e-9, "{lat}");
+    assert!((lon - 116.410_244_499_169_38).abs() < 1e-9, "{lon}");
+    let links = b
+        .eval(
+            "return import(arguments[0]).then(m => m.navigationLinks(31.87, 120.55, '暨阳湖'));",
+            json!([format!("{}/assets/app/geo.js", app.base)]),
+        )
+        .await;
+    let (slat, slon) = fixline::spatial::gcj02::from_wgs84(31.87, 120.55);
+    let amap = links["amap"].as_str().unwrap();
+    assert!(
+        amap.contains(&format!("position={slon:.6},{slat:.6}")),
+        "{amap} vs {slat},{slon}"
+    );
+    assert!(links["baidu"]
+        .as_str()
+        .unwrap()
+        .contains("coord_type=bd09ll"));
+    b.close().await;
+}
+
+both!(
+    offline_work_syncs_once_with_the_phones_times,
+    a_job_reassigned_while_offline_shows_the_conflict,
+    navigation_links_use_each_maps_datum,
+);

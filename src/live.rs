@@ -487,6 +487,15 @@ impl FeedHub {
             })
             .await?;
         let full = rows.len() as i64 == BATCH;
+        // A change to a technician's list, perhaps committed by another instance: the version
+        // this instance knew is stale (entries held back for a hole included).
+        for user in rows
+            .iter()
+            .chain(&late)
+            .filter_map(|r| r.user_id.as_deref())
+        {
+            self.db.list_versions().forget(user);
+        }
         let late = order.late(late, |r| r.seq);
         let take = order.take(rows, |r| r.seq, Instant::now(), in_progress.as_deref());
         if !late.is_empty() {

@@ -43,8 +43,8 @@ fn list_headers(res: &mut HttpResponse, tag: &EntityTag) {
     );
 }
 
-/// `GET /me/tickets`: 304 to `If-None-Match` while the list version stands (one key lookup),
-/// else the list with its version as `ETag`.
+/// `GET /me/tickets`: 304 to `If-None-Match` while the list version stands (from memory when
+/// this instance knows it, else one key lookup), else the list with its version as `ETag`.
 async fn my_tickets(
     state: web::Data<AppState>,
     caller: Caller,
@@ -52,11 +52,20 @@ async fn my_tickets(
 ) -> ApiResult<HttpResponse> {
     let user_id = caller.user_id()?.to_string();
     let held = IfNoneMatch::parse(&req).ok();
-    let user = user_id.clone();
-    let current = state
-        .db
-        .read(move |conn| list_versions::current(conn, &user).map_err(ApiError::from))
-        .await?;
+    // The version as this instance knows it, else as the database has it.
+    let cache = state.db.list_versions();
+    let current = match cache.get(&user_id) {
+        Some(known) => known,
+        None => {
+            let (user, epoch) = (user_id.clone(), cache.epoch());
+            let read = state
+                .db
+                .read(move |conn| list_versions::current(conn, &user).map_err(ApiError::from))
+                .await?;
+            cache.offer(&user_id, read, epoch);
+            read
+        }
+    };
     let tag = list_tag(current.version);
     let unchanged = match &held {
         Some(IfNoneMatch::Any) => true,

@@ -1,11 +1,11 @@
 //! Monthly district scores with the five-star ranking, roll-ups per technician and region, the
 //! tickets behind every number, CSV export, and the district leaders' appraisals.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 use super::extract::visible;
 use super::state::AppState;
@@ -38,68 +38,219 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-fn metrics_json(rules: &Rules, f: &Figures, ranks: Option<&[Option<usize>; METRICS]>) -> Value {
-    let mut out = Map::new();
-    for m in Metric::ALL {
-        let r = f.get(m);
-        let target = rules.targets_bp[m.index()];
-        let mut v = json!({
-            "num": r.num, "den": r.den, "rate": r.rate().map(round6),
-            "target": target as f64 / 10_000.0,
-            "meets_target": (r.den > 0).then(|| r.reaches_bp(target)),
-        });
-        if let Some(ranks) = ranks {
-            v["rank"] = json!(ranks[m.index()]);
+/// One metric of a line: its ratio, rate and target (and, for districts, its rank).
+#[derive(Serialize)]
+struct MetricFigure {
+    num: u64,
+    den: u64,
+    /// null: no tickets (n/a).
+    rate: Option<f64>,
+    target: f64,
+    meets_target: Option<bool>,
+    /// A district's rank on this metric (null when n/a); absent from roll-ups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rank: Option<Option<usize>>,
+}
+
+type Metrics = BTreeMap<&'static str, MetricFigure>;
+
+fn metrics(rules: &Rules, f: &Figures, ranks: Option<&[Option<usize>; METRICS]>) -> Metrics {
+    Metric::ALL
+        .iter()
+        .map(|m| {
+            let r = f.get(*m);
+            let target = rules.targets_bp[m.index()];
+            let figure = MetricFigure {
+                num: r.num,
+                den: r.den,
+                rate: r.rate().map(round6),
+                target: target as f64 / 10_000.0,
+                meets_target: (r.den > 0).then(|| r.reaches_bp(target)),
+                rank: ranks.map(|ranks| ranks[m.index()]),
+            };
+            (m.as_str(), figure)
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct ComplaintFigures {
+    upheld: u64,
+    upheld_12345_12315: u64,
+    open: u64,
+    dismissed: u64,
+}
+
+impl From<&Figures> for ComplaintFigures {
+    fn from(f: &Figures) -> Self {
+        let c = f.complaints;
+        ComplaintFigures {
+            upheld: c.upheld,
+            upheld_12345_12315: c.upheld_government,
+            open: c.open,
+            dismissed: c.dismissed,
         }
-        out.insert(m.as_str().into(), v);
     }
-    Value::Object(out)
 }
 
-fn complaints_json(f: &Figures) -> Value {
-    let c = f.complaints;
-    json!({"upheld": c.upheld, "upheld_12345_12315": c.upheld_government, "open": c.open, "dismissed": c.dismissed})
+#[derive(Serialize)]
+struct Clause {
+    clause: String,
+    passed: bool,
+    reason: String,
 }
 
-fn district_json(rules: &Rules, d: &DistrictLine) -> Value {
-    let s = &d.standing;
-    json!({
-        "district_id": d.id, "code": d.code, "name": d.name, "region_id": d.region_id,
-        "metrics": metrics_json(rules, &d.figures, Some(&s.metric_ranks)),
-        "complaints": complaints_json(&d.figures),
-        "appraisal": d.figures.appraisal,
-        "composite": s.composite, "rank": s.rank,
-        "five_star": {
-            "eligible": s.five_star.eligible,
-            "clauses": s.five_star.clauses.iter().map(|c| json!({"clause": c.clause, "passed": c.passed, "reason": c.reason})).collect::<Vec<_>>(),
-        },
-    })
+#[derive(Serialize)]
+struct FiveStar {
+    eligible: bool,
+    clauses: Vec<Clause>,
 }
 
-fn rollup_json(rules: &Rules, l: &RollUpLine) -> Value {
-    json!({
-        "id": l.id, "code": l.code, "name": l.name, "region_ids": l.region_ids,
-        "metrics": metrics_json(rules, &l.figures, None),
-        "complaints": complaints_json(&l.figures),
-        "composite": l.composite, "rank": l.rank,
-    })
+/// A district's line of the monthly report.
+#[derive(Serialize)]
+struct DistrictScore {
+    district_id: String,
+    code: String,
+    name: String,
+    region_id: String,
+    metrics: Metrics,
+    complaints: ComplaintFigures,
+    appraisal: Option<f64>,
+    composite: Option<f64>,
+    rank: Option<usize>,
+    five_star: FiveStar,
 }
 
-fn rules_json(rules: &Rules) -> Value {
-    let per = |v: &[u32; METRICS], scale: f64| -> Value {
-        Metric::ALL
-            .iter()
-            .map(|m| (m.as_str().to_string(), json!(v[m.index()] as f64 / scale)))
-            .collect::<Map<_, _>>()
-            .into()
-    };
-    json!({
-        "weights": per(&rules.weights, 1.0),
-        "targets": per(&rules.targets_bp, 10_000.0),
-        "complaint_penalty": rules.complaint_penalty,
-        "five_star": {"top": rules.five_star_top, "gap_points": rules.five_star_gap_bp as f64 / 100.0,
-                      "appraisal_min": rules.appraisal_min},
-    })
+impl DistrictScore {
+    fn new(rules: &Rules, d: &DistrictLine) -> Self {
+        let s = &d.standing;
+        DistrictScore {
+            district_id: d.id.clone(),
+            code: d.code.clone(),
+            name: d.name.clone(),
+            region_id: d.region_id.clone(),
+            metrics: metrics(rules, &d.figures, Some(&s.metric_ranks)),
+            complaints: (&d.figures).into(),
+            appraisal: d.figures.appraisal,
+            composite: s.composite,
+            rank: s.rank,
+            five_star: FiveStar {
+                eligible: s.five_star.eligible,
+                clauses: s
+                    .five_star
+                    .clauses
+                    .iter()
+                    .map(|c| Clause {
+                        clause: c.clause.to_string(),
+                        passed: c.passed,
+                        reason: c.reason.clone(),
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// A technician's or region's line.
+#[derive(Serialize)]
+struct RollUpScore {
+    id: String,
+    code: String,
+    name: String,
+    region_ids: Vec<String>,
+    metrics: Metrics,
+    complaints: ComplaintFigures,
+    composite: Option<f64>,
+    rank: Option<usize>,
+}
+
+impl RollUpScore {
+    fn new(rules: &Rules, l: &RollUpLine) -> Self {
+        RollUpScore {
+            id: l.id.clone(),
+            code: l.code.clone(),
+            name: l.name.clone(),
+            region_ids: l.region_ids.clone(),
+            metrics: metrics(rules, &l.figures, None),
+            complaints: (&l.figures).into(),
+            composite: l.composite,
+            rank: l.rank,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct FiveStarRules {
+    top: usize,
+    gap_points: f64,
+    appraisal_min: f64,
+}
+
+/// The scoring rules a report was computed with.
+#[derive(Serialize)]
+struct RulesDto {
+    weights: BTreeMap<&'static str, f64>,
+    targets: BTreeMap<&'static str, f64>,
+    complaint_penalty: f64,
+    five_star: FiveStarRules,
+}
+
+impl From<&Rules> for RulesDto {
+    fn from(rules: &Rules) -> Self {
+        let per = |v: &[u32; METRICS], scale: f64| {
+            Metric::ALL
+                .iter()
+                .map(|m| (m.as_str(), v[m.index()] as f64 / scale))
+                .collect()
+        };
+        RulesDto {
+            weights: per(&rules.weights, 1.0),
+            targets: per(&rules.targets_bp, 10_000.0),
+            complaint_penalty: rules.complaint_penalty,
+            five_star: FiveStarRules {
+                top: rules.five_star_top,
+                gap_points: rules.five_star_gap_bp as f64 / 100.0,
+                appraisal_min: rules.appraisal_min,
+            },
+        }
+    }
+}
+
+/// What every report answer starts with: the month, its bounds and the rules.
+#[derive(Serialize)]
+struct Header {
+    month: String,
+    timezone: String,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    rules: RulesDto,
+}
+
+impl Header {
+    fn new(report: &MonthReport, tz: &str, rules: &Rules) -> Self {
+        Header {
+            month: report.month.to_string(),
+            timezone: tz.to_string(),
+            from: utc(report.start),
+            to: utc(report.end),
+            rules: rules.into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct DistrictReport {
+    #[serde(flatten)]
+    header: Header,
+    ranked_among: usize,
+    items: Vec<DistrictScore>,
+}
+
+#[derive(Serialize)]
+struct RollUpReport {
+    #[serde(flatten)]
+    header: Header,
+    items: Vec<RollUpScore>,
 }
 
 #[derive(Deserialize)]
@@ -127,16 +278,6 @@ async fn load(state: &web::Data<AppState>, month: Option<&str>) -> ApiResult<Mon
         .db
         .read(move |conn| month_report(conn, tz, &rules, month).map_err(ApiError::from))
         .await
-}
-
-fn header(report: &MonthReport, tz: &str, rules: &Rules) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("month".into(), json!(report.month.to_string()));
-    m.insert("timezone".into(), json!(tz));
-    m.insert("from".into(), json!(utc(report.start)));
-    m.insert("to".into(), json!(utc(report.end)));
-    m.insert("rules".into(), rules_json(rules));
-    m
 }
 
 /// Ranks cover every district; the rows shown are those in the caller's scope.
@@ -174,20 +315,15 @@ async fn district_report(
             ))
             .body(district_csv(&rows)));
     }
-    let mut body = header(&report, state.config.tz.name(), rules);
-    body.insert(
-        "ranked_among".into(),
-        json!(report
+    Ok(HttpResponse::Ok().json(DistrictReport {
+        header: Header::new(&report, state.config.tz.name(), rules),
+        ranked_among: report
             .districts
             .iter()
             .filter(|d| d.standing.rank.is_some())
-            .count()),
-    );
-    body.insert(
-        "items".into(),
-        rows.iter().map(|d| district_json(rules, d)).collect(),
-    );
-    Ok(HttpResponse::Ok().json(Value::Object(body)))
+            .count(),
+        items: rows.iter().map(|d| DistrictScore::new(rules, d)).collect(),
+    }))
 }
 
 /// One CSV cell: quoted when it holds a separator, a quote or a line break; text a spreadsheet
@@ -281,7 +417,7 @@ async fn rollup(
 ) -> ApiResult<HttpResponse> {
     let report = load(&state, q.month.as_deref()).await?;
     let rules = &state.config.scoring;
-    let items: Vec<Value> = lines(&report)
+    let items: Vec<RollUpScore> = lines(&report)
         .iter()
         .filter(|l| l.region_ids.iter().any(|r| caller.scope.allows(r)))
         .filter(|l| {
@@ -289,11 +425,12 @@ async fn rollup(
                 .as_ref()
                 .is_none_or(|r| l.region_ids.contains(r))
         })
-        .map(|l| rollup_json(rules, l))
+        .map(|l| RollUpScore::new(rules, l))
         .collect();
-    let mut body = header(&report, state.config.tz.name(), rules);
-    body.insert("items".into(), items.into());
-    Ok(HttpResponse::Ok().json(Value::Object(body)))
+    Ok(HttpResponse::Ok().json(RollUpReport {
+        header: Header::new(&report, state.config.tz.name(), rules),
+        items,
+    }))
 }
 
 async fn technician_report(
@@ -321,21 +458,81 @@ struct DrillQuery {
     limit: Option<i64>,
 }
 
+/// A ticket behind a stage's number: the stage's deadline, when it was met, and whether it
+/// counts in the numerator.
+#[derive(Serialize)]
+struct StageRow<'a> {
+    ticket_id: &'a str,
+    external_ref: Option<&'a str>,
+    kind: crate::domain::ticket::TicketKind,
+    status: crate::domain::ticket::Status,
+    assignee_id: Option<&'a str>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+    due_at: Option<chrono::DateTime<chrono::Utc>>,
+    done_at: Option<chrono::DateTime<chrono::Utc>>,
+    outcome: Option<&'static str>,
+    in_numerator: bool,
+    /// Timeliness of installations and repairs: the promise first given, and how often it moved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original_promised_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postponements: Option<i32>,
+}
+
 fn stage_item(metric: Metric, t: &TicketRow) -> Value {
     // The callback metrics list finished tickets: their resolve stage.
     let stage = t.stage(Stage::of_metric(metric).unwrap_or(Stage::Resolve));
-    let mut v = json!({
-        "ticket_id": t.id, "external_ref": t.external_ref, "kind": t.kind, "status": t.status,
-        "assignee_id": t.assignee_id, "created_at": utc(t.created_at),
-        "resolved_at": t.resolved_at.map(utc),
-        "due_at": stage.due, "done_at": stage.done, "outcome": stage.outcome(),
-        "in_numerator": stage.on_time == Some(true),
-    });
-    if matches!(metric, Metric::Install | Metric::Repair) {
-        v["original_promised_at"] = json!(utc(t.original_promised_at));
-        v["postponements"] = json!(t.postponement_count);
-    }
-    v
+    let timeliness = matches!(metric, Metric::Install | Metric::Repair);
+    let row = StageRow {
+        ticket_id: &t.id,
+        external_ref: t.external_ref.as_deref(),
+        kind: t.kind,
+        status: t.status,
+        assignee_id: t.assignee_id.as_deref(),
+        created_at: utc(t.created_at),
+        resolved_at: t.resolved_at.map(utc),
+        due_at: stage.due,
+        done_at: stage.done,
+        outcome: stage.outcome(),
+        in_numerator: stage.on_time == Some(true),
+        original_promised_at: timeliness.then(|| utc(t.original_promised_at)),
+        postponements: timeliness.then_some(t.postponement_count),
+    };
+    serde_json::to_value(row).unwrap_or(Value::Null)
+}
+
+/// A resolved ticket behind the callback coverage, with its callback if one was drawn.
+#[derive(Serialize)]
+struct CoverageRow<'a> {
+    ticket_id: &'a str,
+    external_ref: Option<&'a str>,
+    kind: crate::domain::ticket::TicketKind,
+    assignee_id: Option<&'a str>,
+    resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+    callback: Option<CoverageCallback<'a>>,
+    /// Called (reached, or unreachable after every attempt).
+    in_numerator: bool,
+}
+
+#[derive(Serialize)]
+struct CoverageCallback<'a> {
+    id: &'a str,
+    reason: &'a str,
+    status: &'a str,
+    attempts: i32,
+    outcome: Option<&'a str>,
+}
+
+/// The rows behind one number: tickets, callbacks or complaints, each with `in_numerator`.
+#[derive(Serialize)]
+struct DrillDownAnswer {
+    district_id: String,
+    month: String,
+    metric: String,
+    offset: i64,
+    limit: i64,
+    items: Vec<Value>,
 }
 
 /// The tickets (or callbacks, or complaints) behind one number of the district report.
@@ -413,13 +610,22 @@ async fn drill_down(
                     ts.iter()
                         .map(|t| {
                             let c = calls.get(&t.id);
-                            json!({
-                                "ticket_id": t.id, "external_ref": t.external_ref, "kind": t.kind,
-                                "assignee_id": t.assignee_id, "resolved_at": t.resolved_at.map(utc),
-                                "callback": c.map(|c| json!({"id": c.id, "reason": c.reason, "status": c.status,
-                                                             "attempts": c.attempts, "outcome": c.outcome})),
-                                "in_numerator": c.is_some_and(|c| c.status != "due"),
-                            })
+                            let row = CoverageRow {
+                                ticket_id: &t.id,
+                                external_ref: t.external_ref.as_deref(),
+                                kind: t.kind,
+                                assignee_id: t.assignee_id.as_deref(),
+                                resolved_at: t.resolved_at.map(utc),
+                                callback: c.map(|c| CoverageCallback {
+                                    id: &c.id,
+                                    reason: &c.reason,
+                                    status: &c.status,
+                                    attempts: c.attempts,
+                                    outcome: c.outcome.as_deref(),
+                                }),
+                                in_numerator: c.is_some_and(|c| c.status != "due"),
+                            };
+                            serde_json::to_value(row).unwrap_or(Value::Null)
                         })
                         .collect()
                 }
@@ -430,15 +636,38 @@ async fn drill_down(
             })
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "district_id": district_id, "month": month.to_string(), "metric": metric_s,
-        "offset": offset, "limit": limit, "items": items,
-    })))
+    Ok(HttpResponse::Ok().json(DrillDownAnswer {
+        district_id,
+        month: month.to_string(),
+        metric: metric_s,
+        offset,
+        limit,
+        items,
+    }))
 }
 
-fn appraisal_json(a: &AppraisalRow) -> Value {
-    json!({"district_id": a.district_id, "month": a.month, "score": a.score, "note": a.note,
-           "recorded_by": a.recorded_by, "recorded_at": utc(a.recorded_at)})
+/// A district leader's appraisal for a month.
+#[derive(Serialize)]
+struct Appraisal {
+    district_id: String,
+    month: String,
+    score: f64,
+    note: Option<String>,
+    recorded_by: String,
+    recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&AppraisalRow> for Appraisal {
+    fn from(a: &AppraisalRow) -> Self {
+        Appraisal {
+            district_id: a.district_id.clone(),
+            month: a.month.clone(),
+            score: a.score,
+            note: a.note.clone(),
+            recorded_by: a.recorded_by.clone(),
+            recorded_at: utc(a.recorded_at),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -492,7 +721,7 @@ async fn record_appraisal(
             Ok(())
         })
         .await?;
-    Ok(HttpResponse::Ok().json(appraisal_json(&row)))
+    Ok(HttpResponse::Ok().json(Appraisal::from(&row)))
 }
 
 async fn appraisal_history(
@@ -509,27 +738,7 @@ async fn appraisal_history(
             Ok(appraisals::history(conn, &id)?)
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({"items": rows.iter().map(appraisal_json).collect::<Vec<_>>()})))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn csv_cells_never_run_as_formulas() {
-        assert_eq!(
-            csv_field("=HYPERLINK(\"http://x\",\"y\")"),
-            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""
-        );
-        assert_eq!(csv_field("@SUM(A1:A9)"), "'@SUM(A1:A9)");
-        assert_eq!(csv_field("+86 139"), "'+86 139");
-        assert_eq!(csv_field("-5"), "-5");
-        assert_eq!(csv_field("97.5"), "97.5");
-        assert_eq!(csv_field("杨舍西网格"), "杨舍西网格");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-    }
+    Ok(super::items(rows.iter().map(Appraisal::from).collect()))
 }
 
 #[derive(Deserialize)]
@@ -567,17 +776,17 @@ fn month_range(from: Option<&str>, to: Option<&str>) -> ApiResult<Vec<Month>> {
 }
 
 /// One district's month in a trend.
-#[derive(serde::Serialize)]
+#[derive(Serialize)]
 struct TrendPoint {
     month: String,
     composite: Option<f64>,
     rank: Option<usize>,
     five_star: bool,
     /// Each metric's rate (null: no tickets).
-    rates: std::collections::BTreeMap<&'static str, Option<f64>>,
+    rates: BTreeMap<&'static str, Option<f64>>,
 }
 
-#[derive(serde::Serialize)]
+#[derive(Serialize)]
 struct TrendLine {
     district_id: String,
     code: String,
@@ -586,12 +795,12 @@ struct TrendLine {
     points: Vec<TrendPoint>,
 }
 
-#[derive(serde::Serialize)]
+#[derive(Serialize)]
 struct Trend {
     timezone: String,
     months: Vec<String>,
     /// Each metric's target rate.
-    targets: std::collections::BTreeMap<&'static str, f64>,
+    targets: BTreeMap<&'static str, f64>,
     items: Vec<TrendLine>,
 }
 
@@ -661,4 +870,23 @@ async fn district_trend(
             .collect(),
         items: lines,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_cells_never_run_as_formulas() {
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://x\",\"y\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""
+        );
+        assert_eq!(csv_field("@SUM(A1:A9)"), "'@SUM(A1:A9)");
+        assert_eq!(csv_field("+86 139"), "'+86 139");
+        assert_eq!(csv_field("-5"), "-5");
+        assert_eq!(csv_field("97.5"), "97.5");
+        assert_eq!(csv_field("杨舍西网格"), "杨舍西网格");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+    }
 }

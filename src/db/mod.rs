@@ -235,6 +235,8 @@ pub struct Db {
     /// not as a blocked thread: under a burst the process keeps about `pool_size` database
     /// threads instead of one per request in flight.
     permits: Arc<tokio::sync::Semaphore>,
+    /// See [`crate::store::list_versions::VersionCache`].
+    list_versions: Arc<crate::store::list_versions::VersionCache>,
 }
 
 impl Db {
@@ -258,6 +260,7 @@ impl Db {
             backend,
             write_lock: Arc::new(Mutex::new(())),
             permits: Arc::new(tokio::sync::Semaphore::new(pool_size.max(1) as usize)),
+            list_versions: Arc::default(),
         })
     }
 
@@ -313,11 +316,21 @@ impl Db {
         // The technicians whose phones' lists this transaction changed get their new list
         // version as its last writes.
         crate::store::list_versions::forget_touched();
-        conn.transaction(|conn| {
+        let mut raised = Vec::new();
+        let out = conn.transaction(|conn| {
             let out = f(conn)?;
-            crate::store::list_versions::record_touched(conn)?;
-            Ok(out)
-        })
+            raised = crate::store::list_versions::record_touched(conn)?;
+            Ok::<T, E>(out)
+        })?;
+        for user in &raised {
+            self.list_versions.forget(user);
+        }
+        Ok(out)
+    }
+
+    /// The technicians' list versions this instance knows to be current.
+    pub fn list_versions(&self) -> &crate::store::list_versions::VersionCache {
+        &self.list_versions
     }
 
     /// Runs `f` on the blocking pool once a connection permit is free.

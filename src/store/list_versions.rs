@@ -46,16 +46,76 @@ pub fn forget_touched() {
 }
 
 /// Raises the version of every technician touched in this transaction and records the tickets
-/// changed at it. Called by the write transaction as its last step.
-pub fn record_touched(conn: &mut DbConn) -> QueryResult<()> {
+/// changed at it. Called by the write transaction as its last step; answers whose versions it
+/// raised.
+pub fn record_touched(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     let touched = TOUCHED.with(|t| std::mem::take(&mut *t.borrow_mut()));
+    let mut raised = Vec::with_capacity(touched.len());
     for (user, tickets) in touched {
         let version = crate::store::dialect::raise_list_version(conn, &user)?;
         for (ticket, at) in tickets {
             crate::store::dialect::record_list_change(conn, &user, &ticket, version, at)?;
         }
+        raised.push(user);
     }
-    Ok(())
+    Ok(raised)
+}
+
+/// The list versions this instance knows to be current, so that a phone asking whether its
+/// list changed is answered without a query. An entry is dropped when this instance commits a
+/// change to the technician's list, and when the feed reader sees an entry for them (a change
+/// another instance committed: until then, for about as long as the reader takes to hear of
+/// it, this instance may still answer the version before).
+#[derive(Default)]
+pub struct VersionCache {
+    known: std::sync::Mutex<std::collections::HashMap<String, Known>>,
+    /// Counts the changes forgotten, so a version read before one is not kept after it.
+    epoch: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Known {
+    Version(ListVersion),
+    /// Changed at this epoch; a version read before it is stale.
+    Changed(u64),
+}
+
+impl VersionCache {
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Known>> {
+        // A panic while holding the lock leaves a map of plain values: still usable.
+        self.known.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The epoch to pass to [`VersionCache::offer`] with a version read after this call.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn get(&self, user_id: &str) -> Option<ListVersion> {
+        match self.map().get(user_id) {
+            Some(Known::Version(v)) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// Keeps `version`, read from the database after [`VersionCache::epoch`] answered `epoch`,
+    /// unless the technician's list changed since.
+    pub fn offer(&self, user_id: &str, version: ListVersion, epoch: u64) {
+        let mut map = self.map();
+        match map.get(user_id) {
+            Some(Known::Changed(at)) if *at > epoch => {}
+            Some(Known::Version(v)) if v.version > version.version => {}
+            _ => {
+                map.insert(user_id.to_string(), Known::Version(version));
+            }
+        }
+    }
+
+    /// The technician's list changed: whatever is known of it is stale.
+    pub fn forget(&self, user_id: &str) {
+        let at = self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        self.map().insert(user_id.to_string(), Known::Changed(at));
+    }
 }
 
 /// A technician's list version, and the floor below which changes were forgotten.
@@ -118,4 +178,37 @@ pub fn prune(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
         .execute(conn)?;
     }
     diesel::delete(list_changes::table.filter(list_changes::changed_at.lt(before))).execute(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(version: i64) -> ListVersion {
+        ListVersion { version, floor: 0 }
+    }
+
+    #[test]
+    fn a_version_read_before_a_change_is_not_kept() {
+        let cache = VersionCache::default();
+        let before = cache.epoch();
+        // The read raced a commit: the commit's forget comes first, the stale read after.
+        cache.forget("u");
+        cache.offer("u", v(3), before);
+        assert_eq!(cache.get("u"), None);
+        let after = cache.epoch();
+        cache.offer("u", v(4), after);
+        assert_eq!(cache.get("u"), Some(v(4)));
+    }
+
+    #[test]
+    fn an_older_version_never_replaces_a_newer_one() {
+        let cache = VersionCache::default();
+        cache.offer("u", v(5), cache.epoch());
+        cache.offer("u", v(4), cache.epoch());
+        assert_eq!(cache.get("u"), Some(v(5)));
+        cache.forget("u");
+        assert_eq!(cache.get("u"), None);
+        assert_eq!(cache.get("someone else"), None);
+    }
 }

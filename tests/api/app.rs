@@ -193,6 +193,16 @@ pub async fn offline_work_syncs_once_with_the_phones_times(backend: Backend) {
         .collect();
     assert_eq!(kinds.len(), 2, "{kinds:?}");
     assert!(kinds.contains(&"site") && kinds.contains(&"signature"));
+    // Where the phone was while the job was open, buffered offline and sent with the queue.
+    let track = app.get(&format!("/tickets/{id}/track"), &dispatcher).await;
+    let track = track.ok(200).clone();
+    let fixes: usize = track["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["fixes"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(fixes >= 1, "{track}");
     let unexpected_log = unexpected(&b).await;
     assert!(unexpected_log.is_empty(), "{unexpected_log:#?}");
     b.close().await;

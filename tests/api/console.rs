@@ -214,7 +214,12 @@ pub async fn keyboard_shortcuts_and_the_map(backend: Backend) {
     .await;
     b.keys("\u{E00C}").await;
 
-    // `g m` opens the map with every district drawn from fixline's own GeoJSON.
+    // `g m` opens the map with every district drawn from fixline's own GeoJSON, the open
+    // tickets, and a technician who reported a position since the board opened.
+    let tech = app.login("tech01").await;
+    app.post("/me/position", &tech, json!({"lat": 31.88, "lon": 120.56}))
+        .await
+        .ok(204);
     b.click(&body).await;
     b.keys("gm").await;
     b.wait_for("#map path.district", Duration::from_secs(10))
@@ -234,6 +239,13 @@ pub async fn keyboard_shortcuts_and_the_map(backend: Backend) {
     b.wait_until(
         "the open tickets are on the map",
         "return document.querySelectorAll('#map path.ticket').length === 3;",
+        json!([]),
+        Duration::from_secs(5),
+    )
+    .await;
+    b.wait_until(
+        "the technician who reported a position is on the map",
+        "return document.querySelectorAll('#map path.tech').length === 1;",
         json!([]),
         Duration::from_secs(5),
     )

@@ -76,10 +76,14 @@ export function mount(root) {
     marks = L.layerGroup().addTo(map);
     draw();
     unsubscribe = store.subscribe(draw);
+    // Technicians move: their positions are read again while the map is open.
+    store.refreshStaff().catch(() => {});
   });
+  const positions = setInterval(() => store.refreshStaff().catch(() => {}), 30_000);
 
   return {
     unmount() {
+      clearInterval(positions);
       alive = false;
       unsubscribe();
       map && map.remove();

@@ -19,6 +19,7 @@ pub mod sampling;
 pub mod scoring;
 pub mod sla;
 pub mod sms_reply;
+pub mod storm;
 pub mod ticket;
 
 pub use code::Code;

@@ -324,7 +324,71 @@ pub async fn navigation_links_use_each_maps_datum(backend: Backend) {
     b.close().await;
 }
 
+pub async fn work_queued_before_a_session_ended_is_sent_after_signing_in_again(backend: Backend) {
+    let app = server(backend).await;
+    let tech = "tech05";
+    let job = job_for(&app, "APP-SESSION-1", tech).await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let b = Browser::start(Device::Phone).await;
+    b.place(&app.base, HOME.0, HOME.1).await;
+    sign_in(&app, &b, tech).await;
+    let card = format!("#jobs li[data-id='{id}']");
+    b.wait_for(&card, Duration::from_secs(10)).await;
+    acknowledge_offline(&b, &card, "已联系，傍晚上门").await;
+
+    // While the phone is offline an admin gives the technician a new password: the session
+    // ends, every token of it with it.
+    let admin = app.login("admin").await;
+    let tech_id = user_id(&app, tech).await;
+    let password = "a-brand-new-secret-7";
+    app.patch(
+        &format!("/admin/users/{tech_id}"),
+        &admin,
+        json!({"password": password}),
+    )
+    .await
+    .ok(200);
+    b.offline(false).await;
+    let form = b.wait_for("#signin", Duration::from_secs(20)).await;
+    let waiting = b
+        .eval(
+            "return new Promise(r => { const q = indexedDB.open('fixline-app'); q.onsuccess = () => {
+               const n = q.result.transaction('queue').objectStore('queue').count(); n.onsuccess = () => r(n.result); }; });",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        waiting,
+        json!(1),
+        "the acknowledgement is still on the phone"
+    );
+    let user = b.find("#signin input[name=username]").await.unwrap();
+    b.type_into(&user, tech).await;
+    let pass = b.find("#signin input[name=password]").await.unwrap();
+    b.type_into(&pass, password).await;
+    b.click(&b.find("#signin button[type=submit]").await.unwrap())
+        .await;
+    drop(form);
+    b.wait_until(
+        "the queue is sent",
+        "const p = document.getElementById('pending'); return !!p && p.classList.contains('synced');",
+        json!([]),
+        Duration::from_secs(20),
+    )
+    .await;
+    let dispatcher = app.login("dispatcher").await;
+    let events = crate::helpers::events(&app, &dispatcher, &id).await;
+    let acks: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "acknowledged")
+        .collect();
+    assert_eq!(acks.len(), 1, "{events:?}");
+    assert_eq!(acks[0]["detail"]["timing"]["counted"], json!("device"));
+    b.close().await;
+}
+
 both!(
+    work_queued_before_a_session_ended_is_sent_after_signing_in_again,
     offline_work_syncs_once_with_the_phones_times,
     a_job_reassigned_while_offline_shows_the_conflict,
     navigation_links_use_each_maps_datum,

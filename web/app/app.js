@@ -216,12 +216,21 @@ function alert() {
   }
 }
 
+let probe = null;
+
 function setOnline(v) {
   if (online === v) return;
   online = v;
+  clearInterval(probe);
   if (v) {
     sync();
     listen();
+  } else {
+    // The phone may think it has signal while the server is out of reach (a captive portal,
+    // a dead cell): ask the server itself every 15 s.
+    probe = setInterval(() => {
+      fetch("/healthz", { cache: "no-store" }).then((r) => r.ok && setOnline(true)).catch(() => {});
+    }, 15_000);
   }
   render();
 }
@@ -232,6 +241,8 @@ window.addEventListener("offline", () => setOnline(false));
 // ---- screens ----------------------------------------------------------------------------------
 
 async function render() {
+  // Signed out: the sign-in form stays (a sync that failed with the session must not draw over it).
+  if (!api.user()) return;
   const waiting = (await db.queued()).filter((a) => a.state === "waiting");
   fill(bar,
     h("span", { class: online ? "net on" : "net off", id: "net" }, online ? t("app.online") : t("app.offline")),
@@ -416,13 +427,17 @@ function signInScreen(message) {
 async function started(user) {
   me = user;
   if (!user) {
+    // Signed out by the server (the session ended): the queue stays on the phone for when the
+    // same technician signs in again.
     stopStream && stopStream();
-    await db.clear();
     jobs = [];
-    version = null;
     signInScreen();
     return;
   }
+  // Another technician on this phone: what the previous one kept is not theirs to send.
+  const owner = await db.get("owner");
+  if (owner && owner !== user.id) await db.clear();
+  await db.put("owner", user.id);
   document.getElementById("signout").hidden = false;
   await loadKept();
   fixes = (await db.get("fixes")) || [];
@@ -440,6 +455,7 @@ document.getElementById("signout").addEventListener("click", async () => {
   // Signing out forgets the queue: never without saying so.
   const waiting = (await db.queued()).filter((a) => a.state === "waiting").length;
   if (waiting && !window.confirm(t("app.signout_pending", { n: waiting }))) return;
+  await db.clear();
   api.signOut();
 });
 api.onSession(started);

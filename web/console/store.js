@@ -65,9 +65,12 @@ export async function start(user) {
   await refreshStaff();
   const streams = ["dispatcher", "account_manager", "manager", "admin"].includes(user.role);
   if (streams) {
+    let opens = 0;
     await new Promise((opened) => {
       stop = stream("/board/stream", {
-        onOpen: opened,
+        // A reconnect without an event id to resume from (none had come yet) replays nothing:
+        // the list is read again instead.
+        onOpen: () => (opens++ === 0 ? opened() : loadAll().catch(() => {})),
         onState: (s) => {
           liveState = s;
           notify(null);
@@ -142,11 +145,16 @@ function drain() {
       ids.forEach((id) => found.has(id) || tickets.delete(id));
       notify(ids);
     })
-    .catch(() => ids.forEach((id) => dirty.add(id)))
-    .finally(() => {
+    .then(() => 100)
+    .catch(() => {
+      ids.forEach((id) => dirty.add(id));
+      // The server or the network is away: try again in a while, not in a loop.
+      return 2000;
+    })
+    .then((wait) => {
       fetching = 0;
       // Events keep coming in a storm: gather them for a moment before the next call.
-      if (dirty.size) setTimeout(drain, 100);
+      if (dirty.size) setTimeout(drain, wait);
     });
 }
 

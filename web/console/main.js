@@ -34,8 +34,12 @@ function go(hash) {
   else location.hash = hash;
 }
 
+let ready = false;
+
 function route() {
-  if (!user) return;
+  // Views read the store: none is drawn before it has loaded (a click or a link during the
+  // load routes once it is done).
+  if (!user || !ready) return;
   const [hash, search] = (location.hash || "#/board").split("?");
   const r = ROUTES.find((x) => x.path.test(hash) && (!x.roles || x.roles.includes(user.role)));
   if (!r) return go("#/board");
@@ -67,6 +71,7 @@ function signInScreen(message) {
 
 async function signedIn(u) {
   user = u;
+  ready = false;
   if (!u) {
     current && current.unmount && current.unmount();
     current = null;
@@ -82,6 +87,7 @@ async function signedIn(u) {
     fill(view, h("p", { class: "error" }, t("error", { m: e.message })));
     return;
   }
+  ready = true;
   route();
 }
 

@@ -66,22 +66,20 @@ async fn sign_in(app: &TestApp, b: &Browser, username: &str) {
 async fn acknowledge_offline(b: &Browser, card: &str, note: &str) {
     b.offline(true).await;
     b.wait_for("#net.off", Duration::from_secs(5)).await;
-    b.click(&b.find(card).await.unwrap()).await;
+    b.click_on(card).await;
     let input = b
         .wait_for("#ack-form input[name=contact_note]", Duration::from_secs(5))
         .await;
     b.type_into(&input, note).await;
-    b.click(&b.find("#ack-form button[type=submit]").await.unwrap())
-        .await;
+    b.click_on("#ack-form button[type=submit]").await;
 }
 
 /// The browser's log since the last look, keeping only errors and warnings that do not come
 /// from the network being cut or a token refreshed (both expected in these tests).
 async fn unexpected(b: &Browser) -> Vec<(String, String)> {
-    b.log()
+    b.problems()
         .await
         .into_iter()
-        .filter(|(level, _)| level == "SEVERE" || level == "WARNING")
         .filter(|(_, m)| !m.contains("ERR_INTERNET_DISCONNECTED") && !m.contains(" 401 "))
         .collect()
 }
@@ -123,8 +121,7 @@ pub async fn offline_work_syncs_once_with_the_phones_times(backend: Backend) {
     b.draw(&pad, &[(20, 60), (80, 30), (140, 90), (200, 40), (260, 80)])
         .await;
     b.screenshot("app-resolve-offline").await;
-    b.click(&b.find("#resolve-form button[type=submit]").await.unwrap())
-        .await;
+    b.click_on("#resolve-form button[type=submit]").await;
     b.wait_until(
         "four actions wait to sync",
         "const p = document.getElementById('pending'); return !!p && p.classList.contains('pending') && /4/.test(p.textContent);",
@@ -366,8 +363,7 @@ pub async fn work_queued_before_a_session_ended_is_sent_after_signing_in_again(b
     b.type_into(&user, tech).await;
     let pass = b.find("#signin input[name=password]").await.unwrap();
     b.type_into(&pass, password).await;
-    b.click(&b.find("#signin button[type=submit]").await.unwrap())
-        .await;
+    b.click_on("#signin button[type=submit]").await;
     drop(form);
     b.wait_until(
         "the queue is sent",

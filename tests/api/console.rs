@@ -91,8 +91,7 @@ pub async fn a_dispatcher_sees_a_new_ticket_live_and_assigns_it(backend: Backend
     .await;
 
     // Assign it to another suggested technician: select the row, press `a`, pick one.
-    b.click(&b.find(&format!("{row} .c-customer")).await.unwrap())
-        .await;
+    b.click_on(&format!("{row} .c-customer")).await;
     b.keys("a").await;
     b.wait_for("#suggestions .suggestion", Duration::from_secs(5))
         .await;
@@ -320,7 +319,7 @@ pub async fn an_agent_records_a_call_and_is_warned_of_a_duplicate(backend: Backe
     let shown = b.text(&b.find("#intake-district").await.unwrap()).await;
     assert!(shown.contains(&district), "`{shown}` names {district}");
     b.screenshot("console-intake").await;
-    b.click(&b.find("#intake-save").await.unwrap()).await;
+    b.click_on("#intake-save").await;
     b.wait_for("#ticket-title", Duration::from_secs(5)).await;
     let first = b
         .eval("return location.hash.split('/').pop();", json!([]))
@@ -600,7 +599,7 @@ pub async fn a_manager_reads_the_scoreboard_of_a_seeded_month(backend: Backend) 
     let cell = format!(
         "#scores-table tr[data-district='{district}'] td[data-metric='repair_timeliness'] button"
     );
-    b.click(&b.find(&cell).await.unwrap()).await;
+    b.click_on(&cell).await;
     b.wait_for("#drill tr", Duration::from_secs(5)).await;
     let rows = b
         .eval(
@@ -668,12 +667,7 @@ pub async fn an_agent_works_the_callback_queue_and_a_manager_verifies_a_complain
     )
     .await;
     // Unsatisfied without a note: the server's field error is shown, nothing is written.
-    b.click(
-        &b.find(&format!("{card} button[type=submit]"))
-            .await
-            .unwrap(),
-    )
-    .await;
+    b.click_on(&format!("{card} button[type=submit]")).await;
     b.wait_until(
         "the missing note is reported",
         "const e = document.querySelector(arguments[0] + ' .error'); return !!e && e.textContent.startsWith('note:');",
@@ -681,11 +675,7 @@ pub async fn an_agent_works_the_callback_queue_and_a_manager_verifies_a_complain
         Duration::from_secs(5),
     )
     .await;
-    let refused = b.log().await;
-    let refused: Vec<_> = refused
-        .into_iter()
-        .filter(|(level, _)| level == "SEVERE" || level == "WARNING")
-        .collect();
+    let refused = b.problems().await;
     assert!(
         refused.len() == 1 && refused[0].1.contains("422"),
         "only the refused result is logged: {refused:?}"
@@ -695,12 +685,7 @@ pub async fn an_agent_works_the_callback_queue_and_a_manager_verifies_a_complain
     assert_eq!(before.ok(200)["status"], json!("due"));
     let note = b.find(&format!("{card} input[name=note]")).await.unwrap();
     b.type_into(&note, "维修后仍有马赛克").await;
-    b.click(
-        &b.find(&format!("{card} button[type=submit]"))
-            .await
-            .unwrap(),
-    )
-    .await;
+    b.click_on(&format!("{card} button[type=submit]")).await;
     b.wait_until(
         "the callback leaves the queue",
         "return !document.querySelector(arguments[0]);",
@@ -727,8 +712,7 @@ pub async fn an_agent_works_the_callback_queue_and_a_manager_verifies_a_complain
         json!([district, ticket_id]),
     )
     .await;
-    b.click(&b.find("#complaint-form button[type=submit]").await.unwrap())
-        .await;
+    b.click_on("#complaint-form button[type=submit]").await;
     b.wait_until(
         "the 12345 complaint is listed",
         "return [...document.querySelectorAll('#complaints tr[data-complaint] td:nth-child(2)')].some(td => td.textContent === '12345');",
@@ -767,8 +751,7 @@ pub async fn an_agent_works_the_callback_queue_and_a_manager_verifies_a_complain
             json!([row]),
         )
         .await;
-    b.click(&b.find(&format!("{row} button")).await.unwrap())
-        .await;
+    b.click_on(&format!("{row} button")).await;
     b.wait_until(
         "the complaint shows as upheld",
         "const r = document.querySelector(arguments[0]); return !!r && r.querySelector('td.status.upheld') !== null;",
@@ -809,18 +792,9 @@ pub async fn an_admin_manages_users_keys_districts_rotas_and_policies(backend: B
         let e = b.find(&format!("{form} input[name={name}]")).await.unwrap();
         b.type_into(&e, value).await;
     }
-    b.click(
-        &b.find(&format!("{form} input[name=region_ids][value='{west}']"))
-            .await
-            .unwrap(),
-    )
-    .await;
-    b.click(
-        &b.find(&format!("{form} button[type=submit]"))
-            .await
-            .unwrap(),
-    )
-    .await;
+    b.click_on(&format!("{form} input[name=region_ids][value='{west}']"))
+        .await;
+    b.click_on(&format!("{form} button[type=submit]")).await;
     b.wait_until(
         "the new user is listed",
         "return [...document.querySelectorAll('#users td')].some(td => td.textContent === 'tech.new');",
@@ -845,8 +819,7 @@ pub async fn an_admin_manages_users_keys_districts_rotas_and_policies(backend: B
         .wait_for("#key-form input[name=name]", Duration::from_secs(5))
         .await;
     b.type_into(&name, "客服系统").await;
-    b.click(&b.find("#key-form button[type=submit]").await.unwrap())
-        .await;
+    b.click_on("#key-form button[type=submit]").await;
     let secret = b.wait_for("#key-value", Duration::from_secs(5)).await;
     let key = b.text(&secret).await;
     let with_key = app
@@ -878,17 +851,15 @@ pub async fn an_admin_manages_users_keys_districts_rotas_and_policies(backend: B
         .wait_for("#import-form input[type=file]", Duration::from_secs(5))
         .await;
     b.type_into(&file, &bad.display().to_string()).await;
-    b.click(&b.find("#import-form button[type=submit]").await.unwrap())
-        .await;
+    b.click_on("#import-form button[type=submit]").await;
     let failed = b.wait_for("#import-error", Duration::from_secs(5)).await;
     let text = b.text(&failed).await;
     assert!(text.contains("第 2 个片区"), "{text}");
     assert!(text.contains("features[1]"), "{text}");
-    let refused = b.log().await;
+    let refused = b.problems().await;
     assert!(
         refused
             .iter()
-            .filter(|(level, _)| level == "SEVERE" || level == "WARNING")
             .all(|(_, m)| m.contains("/districts/import") && m.contains("422")),
         "only the refused import: {refused:?}"
     );
@@ -906,8 +877,7 @@ pub async fn an_admin_manages_users_keys_districts_rotas_and_policies(backend: B
     .unwrap();
     let file = b.find("#import-form input[type=file]").await.unwrap();
     b.type_into(&file, &good.display().to_string()).await;
-    b.click(&b.find("#import-form button[type=submit]").await.unwrap())
-        .await;
+    b.click_on("#import-form button[type=submit]").await;
     b.wait_for("#import-result .card.ok", Duration::from_secs(5))
         .await;
     let districts = app.get("/districts", &admin).await;
@@ -937,8 +907,7 @@ pub async fn an_admin_manages_users_keys_districts_rotas_and_policies(backend: B
         json!([created["id"]]),
     )
     .await;
-    b.click(&b.find("#rotation-form button[type=submit]").await.unwrap())
-        .await;
+    b.click_on("#rotation-form button[type=submit]").await;
     b.wait_until(
         "the rota shows on Monday",
         "return [...document.querySelectorAll('#duty-week .day:first-child .shift strong')].some(s => s.textContent === '06:00–07:30');",
@@ -968,38 +937,44 @@ pub async fn an_admin_manages_users_keys_districts_rotas_and_policies(backend: B
         json!([west]),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.wait_until(
+        "the west's policies are shown",
+        "return document.getElementById('policies').dataset.region === arguments[0];",
+        json!([west]),
+        Duration::from_secs(5),
+    )
+    .await;
+    let form = "#policies form[data-kind=repair]";
     let hours = b
-        .wait_for(
-            "#policies form[data-kind=repair] input[name=promise_hours]",
-            Duration::from_secs(5),
+        .find(&format!("{form} input[name=promise_hours]"))
+        .await
+        .unwrap();
+    let before = b
+        .eval(
+            "return document.querySelector(arguments[0]).dataset.updated;",
+            json!([form]),
         )
         .await;
     b.type_into(&hours, "12").await;
-    b.click(
-        &b.find("#policies form[data-kind=repair] button[type=submit]")
-            .await
-            .unwrap(),
+    b.click_on(&format!("{form} button[type=submit]")).await;
+    b.wait_until(
+        "the saved policy is shown again",
+        "const f = document.querySelector(arguments[0]); return !!f && f.dataset.updated !== arguments[1];",
+        json!([form, before]),
+        Duration::from_secs(5),
     )
     .await;
     let manager = app.login("manager").await;
-    let mut promised = Value::Null;
-    for _ in 0..50 {
-        let p = app
-            .get(&format!("/regions/{west}/policies"), &manager)
-            .await;
-        promised = p.ok(200)["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["kind"] == "repair")
-            .map(|x| x["promise_hours"].clone())
-            .unwrap_or(Value::Null);
-        if promised == json!(12.0) || promised == json!(12) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let p = app
+        .get(&format!("/regions/{west}/policies"), &manager)
+        .await;
+    let promised = p.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["kind"] == "repair")
+        .map(|x| x["promise_hours"].clone())
+        .unwrap_or(Value::Null);
     assert!(
         promised == json!(12.0) || promised == json!(12),
         "{promised}"
@@ -1029,14 +1004,8 @@ pub async fn the_session_outlives_its_token_and_signing_out_ends_it(backend: Bac
         .await;
     b.screenshot("console-board-tablet").await;
     // The calls made with the expired token were answered 401, refreshed and made again.
-    let jumped = b.log().await;
-    assert!(
-        jumped
-            .iter()
-            .filter(|(level, _)| level == "SEVERE" || level == "WARNING")
-            .all(|(_, m)| m.contains("401")),
-        "{jumped:?}"
-    );
+    let jumped = b.problems().await;
+    assert!(jumped.iter().all(|(_, m)| m.contains("401")), "{jumped:?}");
 
     // Its holder agrees a time with the customer, who then asks for a later day; the
     // dispatcher confirms it from the ticket page.
@@ -1065,8 +1034,7 @@ pub async fn the_session_outlives_its_token_and_signing_out_ends_it(backend: Bac
     let li = format!("#postponements li[data-request='{request}']");
     b.wait_for(&format!("{li} button"), Duration::from_secs(10))
         .await;
-    b.click(&b.find(&format!("{li} button")).await.unwrap())
-        .await;
+    b.click_on(&format!("{li} button")).await;
     b.wait_until(
         "the request shows as confirmed",
         "const li = document.querySelector(arguments[0]); return !!li && li.classList.contains('confirmed');",
@@ -1089,7 +1057,7 @@ pub async fn the_session_outlives_its_token_and_signing_out_ends_it(backend: Bac
             json!([]),
         )
         .await;
-    b.click(&b.find("#signout").await.unwrap()).await;
+    b.click_on("#signout").await;
     b.wait_for("#signin", Duration::from_secs(5)).await;
     let gone = b
         .eval(

@@ -235,6 +235,15 @@ impl Browser {
             == Value::Bool(true)
     }
 
+    /// Clicks the first element matching `css` (which must be there).
+    pub async fn click_on(&self, css: &str) {
+        let e = self
+            .find(css)
+            .await
+            .unwrap_or_else(|| panic!("nothing matches `{css}`"));
+        self.click(&e).await;
+    }
+
     pub async fn click(&self, e: &Element) {
         self.ok(
             reqwest::Method::POST,
@@ -392,15 +401,19 @@ impl Browser {
             .unwrap_or_default()
     }
 
-    /// Fails the test when the page logged an error or a warning (script errors, refused
-    /// policies, failed loads).
-    pub async fn assert_clean_log(&self) {
-        let bad: Vec<_> = self
-            .log()
+    /// The errors and warnings the page logged since the last look (script errors, refused
+    /// policies, failed loads); hints and debug lines left out.
+    pub async fn problems(&self) -> Vec<(String, String)> {
+        self.log()
             .await
             .into_iter()
             .filter(|(level, _)| level == "SEVERE" || level == "WARNING")
-            .collect();
+            .collect()
+    }
+
+    /// Fails the test when the page logged an error or a warning.
+    pub async fn assert_clean_log(&self) {
+        let bad = self.problems().await;
         assert!(bad.is_empty(), "the browser logged: {bad:#?}");
     }
 

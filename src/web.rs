@@ -99,7 +99,8 @@ impl Assets {
     /// 200 with the file (304 when the caller has it), or None when there is no such file.
     pub fn answer(&self, req: &HttpRequest, path: &str) -> Option<HttpResponse> {
         let asset = self.get(path)?;
-        let mut res = if fresh(req, &asset.etag) {
+        let unchanged = fresh(req, &asset.etag);
+        let mut res = if unchanged {
             HttpResponse::NotModified()
         } else {
             HttpResponse::Ok()
@@ -114,7 +115,7 @@ impl Assets {
                 },
             ));
         self.secure(&mut res);
-        Some(if fresh(req, &asset.etag) {
+        Some(if unchanged {
             res.finish()
         } else {
             res.content_type(asset.content_type)
@@ -266,34 +267,33 @@ fn resolve(
 
 /// Paths under `/assets/` that a text names.
 fn references(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find(PREFIX) {
-        rest = &rest[i + PREFIX.len()..];
-        let end = rest
+    names(text).map(|r| text[r].to_string()).collect()
+}
+
+/// Where each name after `/assets/` stands in `text`, as byte ranges.
+fn names(text: &str) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let start = from + text[from..].find(PREFIX)? + PREFIX.len();
+        let end = text[start..]
             .find(|c: char| !(c.is_ascii_alphanumeric() || "._-/".contains(c)))
-            .unwrap_or(rest.len());
-        out.push(rest[..end].to_string());
-        rest = &rest[end..];
-    }
-    out
+            .map_or(text.len(), |n| start + n);
+        from = end;
+        Some(start..end)
+    })
 }
 
 /// The text with each `/assets/NAME` of a known file replaced by its hashed name.
 fn rewrite(text: &str, hashed: &HashMap<String, String>) -> String {
     let mut out = String::with_capacity(text.len() + 256);
-    let mut rest = text;
-    while let Some(i) = rest.find(PREFIX) {
-        out.push_str(&rest[..i + PREFIX.len()]);
-        rest = &rest[i + PREFIX.len()..];
-        let end = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || "._-/".contains(c)))
-            .unwrap_or(rest.len());
-        let name = &rest[..end];
+    let mut copied = 0;
+    for r in names(text) {
+        let name = &text[r.clone()];
+        out.push_str(&text[copied..r.start]);
         out.push_str(hashed.get(name).map(String::as_str).unwrap_or(name));
-        rest = &rest[end..];
+        copied = r.end;
     }
-    out.push_str(rest);
+    out.push_str(&text[copied..]);
     out
 }
 

@@ -263,7 +263,7 @@ async function policies(root) {
       const cur = p.items.find((x) => x.kind === kind) || {};
       const err = h("p", { class: "error", role: "alert" });
       const cal = h("textarea", { name: "calendar", rows: 4, placeholder: JSON.stringify({ hours: { mon: ["08:30", "17:30"] }, holidays: [] }) }, cur.calendar ? JSON.stringify(cur.calendar) : "");
-      const form = h("form", { class: "card row-form", dataset: { kind }, onsubmit: async (e) => {
+      const form = h("form", { class: "card row-form", dataset: { kind, updated: cur.updated_at || "" }, onsubmit: async (e) => {
         e.preventDefault();
         err.textContent = "";
         const v = values(form);
@@ -295,6 +295,7 @@ async function policies(root) {
       h("button", { type: "submit" }, t("admin.save")), err);
       return form;
     }));
+    box.dataset.region = regionSel.value;
   }
   load();
 }

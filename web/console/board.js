@@ -185,16 +185,7 @@ export function mount(root, { user, go }) {
 
   async function assign(id) {
     const tk = store.tickets.get(id);
-    if (!tk) return;
-    const chosen = await pickTechnician(tk);
-    if (!chosen) return;
-    try {
-      await post(`/tickets/${encodeURIComponent(id)}/assign`, { assignee_id: chosen.user_id });
-      await store.reload(id);
-      toast(t("assign.done", { name: chosen.display_name || chosen.username }));
-    } catch (e) {
-      toast(t("error", { m: e.message }), "error");
-    }
+    if (tk && (await assignTicket(tk))) await store.reload(id);
   }
 
   const timer = setInterval(() => rows.forEach(tick), 1000);
@@ -245,4 +236,19 @@ export async function pickTechnician(tk) {
     setTimeout(() => ol.focus(), 0);
     return ol;
   });
+}
+
+/** Gives `tk` to a technician the dispatcher picks among the suggestions; answers whether it
+ * was given (a refusal is shown). */
+export async function assignTicket(tk) {
+  const chosen = await pickTechnician(tk);
+  if (!chosen) return false;
+  try {
+    await post(`/tickets/${encodeURIComponent(tk.id)}/assign`, { assignee_id: chosen.user_id });
+    toast(t("assign.done", { name: chosen.display_name || chosen.username }));
+    return true;
+  } catch (e) {
+    toast(t("error", { m: e.message }), "error");
+    return false;
+  }
 }

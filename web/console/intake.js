@@ -22,7 +22,7 @@ export function mount(root, { go }) {
     field("account_no", t("intake.account"), { maxlength: 64 }),
     field("address", t("intake.address"), { required: true, maxlength: 300 }),
     h("label", {}, t("intake.kind"), kind),
-    field("fault_category", t("intake.category"), { required: true, maxlength: 64, value: "no_signal" }),
+    field("fault_category", t("intake.category"), { required: true, maxlength: 64, value: "无信号" }),
     field("fault_description", t("intake.description"), { tag: "textarea", required: true, maxlength: 1000, rows: 3 }),
     h("fieldset", {}, h("legend", {}, t("intake.point")),
       field("lat", t("intake.lat"), { inputmode: "decimal" }),
@@ -121,8 +121,7 @@ export function mount(root, { go }) {
     if (["customer_phone", "lat", "lon", "crs"].includes(e.target.name)) check();
   });
   crs.addEventListener("change", check);
-  const ready = () => (window.L ? Promise.resolve() : new Promise((r) => window.addEventListener("load", r, { once: true })));
-  ready().then(() => districtMap(el)).then((m) => {
+  districtMap(el).then((m) => {
     map = m.map;
     map.on("click", (ev) => place([ev.latlng.lat, ev.latlng.lng], true));
   });

@@ -13,6 +13,8 @@ const TILES = document.querySelector('meta[name="fixline-map-tiles"]')?.content 
 /** A Leaflet map in `el` with the districts drawn (styled by `style(district)`); resolves to
  * {map, layer, bounds}. */
 export async function districtMap(el, style = () => ({})) {
+  // Leaflet is loaded with `defer`: on the first view it may still be on its way.
+  if (!window.L) await new Promise((r) => window.addEventListener("load", r, { once: true }));
   const map = L.map(el, { zoomSnap: 0.25, attributionControl: !!TILES });
   if (TILES) L.tileLayer(TILES, { maxZoom: 19 }).addTo(map);
   const all = (await get("/districts?boundary=true")).items;
@@ -66,9 +68,7 @@ export function mount(root) {
     }
   }
 
-  // Leaflet is loaded with `defer`: wait for it on the first visit.
-  const ready = () => (window.L ? Promise.resolve() : new Promise((r) => window.addEventListener("load", r, { once: true })));
-  ready().then(() => districtMap(el)).then((m) => {
+  districtMap(el).then((m) => {
     if (!alive) return;
     map = m.map;
     info.textContent = t("map.districts", { n: m.districts.length });

@@ -152,11 +152,10 @@ export function mount(root, { go, query }) {
   function drawMap(el, report) {
     const score = new Map(report.items.map((d) => [d.district_id, d]));
     const colour = (c) => (c === null || c === undefined ? "#b0bec5" : c >= 95 ? "#2e7d32" : c >= 90 ? "#9ccc65" : c >= 85 ? "#fbc02d" : "#e53935");
-    const ready = window.L ? Promise.resolve() : new Promise((r) => window.addEventListener("load", r, { once: true }));
-    ready.then(() => districtMap(el, (d) => {
+    districtMap(el, (d) => {
       const s = score.get(d.id);
       return { fillColor: colour(s && s.composite), fillOpacity: 0.55, className: `district scored${s && s.five_star.eligible ? " five-star" : ""}` };
-    })).then((m) => {
+    }).then((m) => {
       map && map.remove();
       map = m.map;
     });

@@ -51,8 +51,6 @@ function notify(ids) {
 
 function keep(t) {
   learn(t);
-  // Sort keys, parsed once (the board sorts thousands of tickets several times a second).
-  t._due = t.next_deadline_at ? Date.parse(t.next_deadline_at) : Infinity;
   if (OPEN.includes(t.status)) tickets.set(t.id, t);
   else tickets.delete(t.id);
 }

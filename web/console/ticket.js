@@ -6,7 +6,7 @@ import { t, tOr, when, span } from "/assets/console/i18n.js";
 import { get, post, blobUrl } from "/assets/console/api.js";
 import * as clocks from "/assets/console/clocks.js";
 import * as store from "/assets/console/store.js";
-import { pickTechnician } from "/assets/console/board.js";
+import { assignTicket } from "/assets/console/board.js";
 
 export function mount(root, { user, id, go }) {
   const urls = [];
@@ -99,17 +99,7 @@ export function mount(root, { user, id, go }) {
   function actions(tk) {
     const out = [];
     if (store.OPEN.includes(tk.status) && ["dispatcher", "admin"].includes(user.role)) {
-      out.push(h("button", { id: "ticket-assign", onclick: async () => {
-        const chosen = await pickTechnician(tk);
-        if (!chosen) return;
-        try {
-          await post(`/tickets/${tk.id}/assign`, { assignee_id: chosen.user_id });
-          toast(t("assign.done", { name: chosen.display_name || chosen.username }));
-          load();
-        } catch (e) {
-          toast(t("error", { m: e.message }), "error");
-        }
-      } }, t("assign.button")));
+      out.push(h("button", { id: "ticket-assign", onclick: async () => (await assignTicket(tk)) && load() }, t("assign.button")));
     }
     const open = store.OPEN.includes(tk.status);
     const act = (label, path, body) => h("button", { onclick: async () => {

@@ -85,6 +85,7 @@ impl App {
                 window: chrono::Duration::hours(config.device_time_window_h),
             },
             track_retention: chrono::Duration::days(config.track_retention_d),
+            storms: config.storms.clone(),
             templates: Arc::new(config.sms_templates.clone()),
             callbacks: CallbackConfig {
                 sampling: SamplingRule::new(

@@ -363,6 +363,54 @@ pub const KEYS: &[Key] = &[
         doc: "Five stars also need the district leader's monthly appraisal to be at least this.",
     },
     Key {
+        env: "FIXLINE_STORM_CALLS",
+        file: "storm_calls",
+        default: "10",
+        doc: "Network faults: this many calls of a category a network fault explains, in one district or within `FIXLINE_STORM_RADIUS_M` of each other ...",
+    },
+    Key {
+        env: "FIXLINE_STORM_WINDOW_MIN",
+        file: "storm_window_min",
+        default: "15",
+        doc: "... within this many minutes raise a suspected network fault; later matching calls are linked to it instead of being routed one by one.",
+    },
+    Key {
+        env: "FIXLINE_STORM_RADIUS_M",
+        file: "storm_radius_m",
+        default: "1000",
+        doc: "Calls this close (metres) count together across a district border, and a detected fault covers this circle around the call that raised it.",
+    },
+    Key {
+        env: "FIXLINE_STORM_AUTO_CONFIRM",
+        file: "storm_auto_confirm",
+        default: "off",
+        doc: "A suspected fault confirms itself (callers told) at this many linked calls; `off`: a dispatcher confirms.",
+    },
+    Key {
+        env: "FIXLINE_STORM_CATEGORIES",
+        file: "storm_categories",
+        default: "无信号,花屏,马赛克,断网,no_signal",
+        doc: "Fault categories a network fault explains, comma-separated; other calls are never grouped.",
+    },
+    Key {
+        env: "FIXLINE_STORM_DIGEST_MIN",
+        file: "storm_digest_min",
+        default: "10",
+        doc: "The on-duty staff hear of new linked calls at most this often (minutes), in one digest SMS.",
+    },
+    Key {
+        env: "FIXLINE_STORM_PROMISE_H",
+        file: "storm_promise_h",
+        default: "4",
+        doc: "Restoration promised this many hours after a network fault is opened; linked calls are late if it is later.",
+    },
+    Key {
+        env: "FIXLINE_STORM_NOTICE_IS_CONTACT",
+        file: "storm_notice_is_contact",
+        default: "true",
+        doc: "`true`: the SMS telling a linked caller the fault is known settles their contact stage (on time if within 20 minutes of the call); `false`: it does not, and the report leaves linked calls' contact out.",
+    },
+    Key {
         env: "FIXLINE_DEMO_PASSWORD",
         file: "",
         default: "(random)",
@@ -464,6 +512,8 @@ pub struct Config {
     pub device_time_window_h: i64,
     pub device_clock_skew_s: i64,
     pub track_retention_d: i64,
+    /// Network faults: detection, promise and how linked calls count.
+    pub storms: crate::flow::storms::StormConfig,
     pub callback_rate_bp: u32,
     pub callback_force: crate::domain::sampling::Force,
     pub callback_salt: Option<SecretString>,
@@ -697,7 +747,49 @@ impl Config {
             None => None,
         };
 
+        let storms = crate::flow::storms::StormConfig {
+            rule: crate::domain::storm::StormRule {
+                calls: number("FIXLINE_STORM_CALLS", 2, 100_000)? as usize,
+                window: chrono::Duration::minutes(number("FIXLINE_STORM_WINDOW_MIN", 1, 1440)?),
+                radius_m: number("FIXLINE_STORM_RADIUS_M", 0, 50_000)? as f64,
+                auto_confirm_at: match value("FIXLINE_STORM_AUTO_CONFIRM")?.trim() {
+                    "off" => None,
+                    _ => Some(number("FIXLINE_STORM_AUTO_CONFIRM", 2, 100_000)? as usize),
+                },
+                categories: value("FIXLINE_STORM_CATEGORIES")?
+                    .split(',')
+                    .map(|c| c.trim().to_string())
+                    .filter(|c| !c.is_empty())
+                    .collect(),
+                digest_every: chrono::Duration::minutes(number(
+                    "FIXLINE_STORM_DIGEST_MIN",
+                    1,
+                    1440,
+                )?),
+            }
+            .check()
+            .map_err(|e| {
+                let key = match e.field.as_str() {
+                    "auto_confirm_at" => "FIXLINE_STORM_AUTO_CONFIRM",
+                    _ => "FIXLINE_STORM_CALLS",
+                };
+                err(key, e.message)
+            })?,
+            promise: chrono::Duration::hours(number("FIXLINE_STORM_PROMISE_H", 1, 24 * 30)?),
+            notice_is_contact: match value("FIXLINE_STORM_NOTICE_IS_CONTACT")?.trim() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                v => {
+                    return Err(err(
+                        "FIXLINE_STORM_NOTICE_IS_CONTACT",
+                        format!("`{v}` is not true or false"),
+                    ))
+                }
+            },
+        };
+
         Ok(Config {
+            storms,
             callback_rate_bp: percent("FIXLINE_CALLBACK_RATE")?,
             callback_force,
             callback_salt,
@@ -1046,6 +1138,35 @@ mod tests {
         assert_eq!(c.access_token_ttl_s, 900);
         assert!(!c.test_clock);
         assert!(c.jwt_secret.is_none());
+        let storms = crate::flow::storms::StormConfig::default();
+        assert_eq!(
+            c.storms.rule, storms.rule,
+            "the table's storm defaults are the rule's"
+        );
+        assert_eq!(c.storms.promise, storms.promise);
+        assert_eq!(c.storms.notice_is_contact, storms.notice_is_contact);
+    }
+
+    #[test]
+    fn storm_settings() {
+        let c = Config::from_sources(&env(&[
+            ("FIXLINE_STORM_AUTO_CONFIRM", "30"),
+            ("FIXLINE_STORM_CATEGORIES", " 无信号 , 断网,"),
+            ("FIXLINE_STORM_NOTICE_IS_CONTACT", "false"),
+        ]))
+        .unwrap();
+        assert_eq!(c.storms.rule.auto_confirm_at, Some(30));
+        assert_eq!(c.storms.rule.categories, ["无信号", "断网"]);
+        assert!(!c.storms.notice_is_contact);
+        for (k, v) in [
+            ("FIXLINE_STORM_AUTO_CONFIRM", "5"),
+            ("FIXLINE_STORM_AUTO_CONFIRM", "soon"),
+            ("FIXLINE_STORM_CALLS", "1"),
+            ("FIXLINE_STORM_NOTICE_IS_CONTACT", "maybe"),
+        ] {
+            let e = Config::from_sources(&env(&[(k, v)])).err().unwrap();
+            assert_eq!(e.key, k, "{v}");
+        }
     }
 
     #[test]

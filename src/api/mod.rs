@@ -14,6 +14,7 @@ pub mod extract;
 pub mod health;
 pub mod instant;
 pub mod me;
+pub mod network_faults;
 pub mod photos;
 pub mod policies;
 pub mod positions;
@@ -71,6 +72,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     sms::configure(cfg);
     callbacks::configure(cfg);
     complaints::configure(cfg);
+    network_faults::configure(cfg);
     reports::configure(cfg);
     if config.test_clock {
         test_clock::configure(cfg);

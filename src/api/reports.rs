@@ -93,6 +93,30 @@ impl From<&Figures> for ComplaintFigures {
     }
 }
 
+/// Network faults restored in the month, counted apart from the individual repairs.
+#[derive(Serialize)]
+struct NetworkFaultFigures {
+    faults: u64,
+    linked_calls: u64,
+    restored_on_time: u64,
+    restored: u64,
+    /// null: no fault restored.
+    rate: Option<f64>,
+}
+
+impl From<&Figures> for NetworkFaultFigures {
+    fn from(f: &Figures) -> Self {
+        let n = f.network;
+        NetworkFaultFigures {
+            faults: n.faults,
+            linked_calls: n.linked_calls,
+            restored_on_time: n.restorations.num,
+            restored: n.restorations.den,
+            rate: n.restorations.rate().map(round6),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Clause {
     clause: String,
@@ -115,6 +139,7 @@ struct DistrictScore {
     region_id: String,
     metrics: Metrics,
     complaints: ComplaintFigures,
+    network_faults: NetworkFaultFigures,
     appraisal: Option<f64>,
     composite: Option<f64>,
     rank: Option<usize>,
@@ -131,6 +156,7 @@ impl DistrictScore {
             region_id: d.region_id.clone(),
             metrics: metrics(rules, &d.figures, Some(&s.metric_ranks)),
             complaints: (&d.figures).into(),
+            network_faults: (&d.figures).into(),
             appraisal: d.figures.appraisal,
             composite: s.composite,
             rank: s.rank,
@@ -160,6 +186,7 @@ struct RollUpScore {
     region_ids: Vec<String>,
     metrics: Metrics,
     complaints: ComplaintFigures,
+    network_faults: NetworkFaultFigures,
     composite: Option<f64>,
     rank: Option<usize>,
 }
@@ -173,6 +200,7 @@ impl RollUpScore {
             region_ids: l.region_ids.clone(),
             metrics: metrics(rules, &l.figures, None),
             complaints: (&l.figures).into(),
+            network_faults: (&l.figures).into(),
             composite: l.composite,
             rank: l.rank,
         }
@@ -362,6 +390,10 @@ pub fn district_csv(rows: &[&DistrictLine]) -> String {
             "composite",
             "five_star",
             "five_star_reasons",
+            "network_faults",
+            "network_linked_calls",
+            "network_restored_on_time",
+            "network_restored",
         ]
         .map(String::from),
     );
@@ -402,6 +434,15 @@ pub fn district_csv(rows: &[&DistrictLine]) -> String {
             .map(|c| c.reason.as_str())
             .collect();
         cells.push(csv_field(&reasons.join("; ")));
+        let n = f.network;
+        for v in [
+            n.faults,
+            n.linked_calls,
+            n.restorations.num,
+            n.restorations.den,
+        ] {
+            cells.push(v.to_string());
+        }
         out.push_str(&cells.join(","));
         out.push('\n');
     }

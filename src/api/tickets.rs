@@ -89,6 +89,8 @@ pub struct TicketDto {
     pub cancel_reason: Option<String>,
     /// The ticket whose unsatisfied callback opened this follow-up.
     pub follow_up_of: Option<String>,
+    /// The network fault this call is linked to.
+    pub network_fault_id: Option<String>,
     pub next_deadline_at: Option<UtcInstant>,
     /// Seconds until `next_deadline_at` (negative when overdue).
     pub seconds_left: Option<i64>,
@@ -208,6 +210,7 @@ impl TicketDto {
             postponements: t.postponement_count,
             cancel_reason: t.cancel_reason,
             follow_up_of: t.follow_up_of,
+            network_fault_id: t.network_fault_id,
             created_at: UtcInstant(t.created_at),
             updated_at: UtcInstant(t.updated_at),
         }
@@ -228,11 +231,11 @@ pub fn acting(caller: &Caller) -> Acting {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LocationIn {
-    lat: f64,
-    lon: f64,
+pub(super) struct LocationIn {
+    pub(super) lat: f64,
+    pub(super) lon: f64,
     #[serde(default)]
-    crs: Option<String>,
+    pub(super) crs: Option<String>,
 }
 
 #[derive(Deserialize)]

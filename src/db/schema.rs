@@ -196,6 +196,7 @@ diesel::table! {
         cancel_reason -> Nullable<Text>,
         next_deadline_at -> Nullable<Timestamp>,
         follow_up_of -> Nullable<Text>,
+        network_fault_id -> Nullable<Text>,
     }
 }
 
@@ -234,6 +235,7 @@ diesel::table! {
         provider -> Nullable<Text>,
         provider_message_id -> Nullable<Text>,
         last_error -> Nullable<Text>,
+        network_fault_id -> Nullable<Text>,
     }
 }
 
@@ -488,6 +490,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    network_faults (id) {
+        id -> Text,
+        region_id -> Text,
+        district_id -> Nullable<Text>,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        radius_m -> Nullable<Double>,
+        cause -> Text,
+        title -> Text,
+        status -> Text,
+        opened_by -> Text,
+        opened_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        confirmed_by -> Nullable<Text>,
+        pushed_at -> Nullable<Timestamp>,
+        promised_at -> Timestamp,
+        estimate_at -> Nullable<Timestamp>,
+        restored_at -> Nullable<Timestamp>,
+        restore_on_time -> Nullable<Bool>,
+        dismissed_at -> Nullable<Timestamp>,
+        told_at -> Nullable<Timestamp>,
+        told_calls -> Integer,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     users,
@@ -501,6 +531,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     technician_positions,
     technician_load,
     tickets,
+    network_faults,
     ticket_events,
     notifications,
     region_policies,

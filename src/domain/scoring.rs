@@ -213,6 +213,8 @@ pub struct Complaints {
 pub struct Figures {
     pub metrics: [Ratio; METRICS],
     pub complaints: Complaints,
+    /// Calls linked to network faults, counted apart from the individual repairs.
+    pub network: NetworkFigures,
     /// The district leader's appraisal for the month.
     pub appraisal: Option<f64>,
 }
@@ -231,7 +233,23 @@ impl Figures {
         self.complaints.upheld_government += other.complaints.upheld_government;
         self.complaints.open += other.complaints.open;
         self.complaints.dismissed += other.complaints.dismissed;
+        self.network.faults += other.network.faults;
+        self.network.linked_calls += other.network.linked_calls;
+        self.network.restorations.add(other.network.restorations);
     }
+}
+
+/// A unit's network faults in the month: a storm counts once per fault, not once per call, so
+/// it neither drowns the unit's repair timeliness nor hides a late restoration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetworkFigures {
+    /// Faults restored in the month with calls from the unit.
+    pub faults: u64,
+    /// Those faults' calls from the unit (resolved by the restoration).
+    pub linked_calls: u64,
+    /// Restorations by the fault's promise, one per fault: a late one is late for every unit
+    /// it had calls from.
+    pub restorations: Ratio,
 }
 
 /// One five-star condition and why it passed or failed.

@@ -236,12 +236,15 @@ pub struct Clocks {
     pub arrival_on_time: Option<bool>,
     pub promised_at: DateTime<Utc>,
     pub resolve_on_time: Option<bool>,
+    /// Linked to a network fault: the fault's events settle its stages, and no check runs per
+    /// ticket (no escalation ladder for one call among hundreds).
+    pub linked: bool,
 }
 
 /// Every deadline still ahead of the ticket, earliest first.
 pub fn pending_checks(c: &Clocks, policy: &SlaPolicy) -> Vec<(DateTime<Utc>, Check)> {
     let mut out = Vec::new();
-    if c.status == Status::Cancelled {
+    if c.status == Status::Cancelled || c.linked {
         return out;
     }
     if c.dispatch_on_time.is_none() {
@@ -390,7 +393,20 @@ mod tests {
             arrival_on_time: None,
             promised_at: t(0) + p.promise_repair,
             resolve_on_time: None,
+            linked: false,
         }
+    }
+
+    #[test]
+    fn a_linked_ticket_runs_no_check_of_its_own() {
+        let p = SlaPolicy::default();
+        let c = Clocks {
+            linked: true,
+            ..fresh()
+        };
+        assert!(pending_checks(&c, &p).is_empty());
+        assert_eq!(next_deadline(&c, &p), None);
+        assert!(!pending_checks(&fresh(), &p).is_empty());
     }
 
     #[test]

@@ -179,6 +179,87 @@ impl FaultStatus {
     }
 }
 
+/// Stored as text.
+impl TryFrom<String> for FaultStatus {
+    type Error = Invalid;
+    fn try_from(s: String) -> Result<Self, Invalid> {
+        FaultStatus::parse("status", &s)
+    }
+}
+
+impl From<FaultStatus> for String {
+    fn from(s: FaultStatus) -> String {
+        s.as_str().to_string()
+    }
+}
+
+/// Why a network fault was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// Calls added up (the storm rule).
+    Detected,
+    /// A dispatcher opened it for a known outage.
+    Reported,
+    /// Planned maintenance, with its window.
+    Planned,
+}
+
+impl Cause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Detected => "detected",
+            Cause::Reported => "reported",
+            Cause::Planned => "planned",
+        }
+    }
+
+    pub fn parse(field: &str, s: &str) -> Result<Self, Invalid> {
+        [Cause::Detected, Cause::Reported, Cause::Planned]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| Invalid::new(field, format!("`{s}` is not reported or planned")))
+    }
+}
+
+/// What a dispatcher may do to a fault in `status`: confirm a suspicion; estimate, link,
+/// restore while it is open; dismiss a suspicion or a confirmed fault that was none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultAction {
+    Confirm,
+    Estimate,
+    Link,
+    Unlink,
+    Restore,
+    Dismiss,
+}
+
+impl FaultAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultAction::Confirm => "confirm",
+            FaultAction::Estimate => "estimate",
+            FaultAction::Link => "link",
+            FaultAction::Unlink => "unlink",
+            FaultAction::Restore => "restore",
+            FaultAction::Dismiss => "dismiss",
+        }
+    }
+
+    /// Whether the action is allowed in `status`, and the status it leads to.
+    pub fn apply(self, status: FaultStatus) -> Option<FaultStatus> {
+        use FaultStatus::*;
+        match (self, status) {
+            (FaultAction::Confirm, Suspected) => Some(Confirmed),
+            (FaultAction::Estimate | FaultAction::Link | FaultAction::Unlink, s) if s.is_open() => {
+                Some(s)
+            }
+            (FaultAction::Restore, s) if s.is_open() => Some(Restored),
+            (FaultAction::Dismiss, s) if s.is_open() => Some(Dismissed),
+            _ => None,
+        }
+    }
+}
+
 /// Whether the on-duty staff get a digest now: new calls were linked since the last message,
 /// and the last message is at least the digest interval old.
 pub fn digest_due(
@@ -218,9 +299,86 @@ pub fn linked_stages(
     }
 }
 
+/// A caller's answer to "service is back, reply 1 if it still does not work": Some(true) when
+/// it still does not work, Some(false) when they say it works, None when it cannot be told.
+pub fn still_broken(text: &str) -> Option<bool> {
+    let t: String = text
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            _ => c,
+        })
+        .filter(|c| !c.is_whitespace() && !"。.!！，,".contains(*c))
+        .collect::<String>()
+        .to_lowercase();
+    const BROKEN: [&str; 9] = [
+        "1",
+        "未恢复",
+        "没恢复",
+        "没有恢复",
+        "还是不行",
+        "不能用",
+        "没好",
+        "仍无法",
+        "still",
+    ];
+    const FIXED: [&str; 5] = ["2", "已恢复", "恢复了", "好了", "ok"];
+    if BROKEN
+        .iter()
+        .any(|w| t == *w || (w.chars().count() > 1 && t.contains(w)))
+    {
+        Some(true)
+    } else if FIXED
+        .iter()
+        .any(|w| t == *w || (w.chars().count() > 1 && t.contains(w)))
+    {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_caller_says_whether_service_is_back() {
+        for yes in ["1", " １ ", "还是不行", "网络没恢复。", "Still broken"] {
+            assert_eq!(still_broken(yes), Some(true), "{yes}");
+        }
+        for no in ["2", "已恢复，谢谢", "好了", "OK"] {
+            assert_eq!(still_broken(no), Some(false), "{no}");
+        }
+        for unclear in ["", "12", "什么时候来", "3"] {
+            assert_eq!(still_broken(unclear), None, "{unclear}");
+        }
+    }
+
+    #[test]
+    fn a_finished_fault_takes_no_action() {
+        use FaultAction::*;
+        assert_eq!(
+            Confirm.apply(FaultStatus::Suspected),
+            Some(FaultStatus::Confirmed)
+        );
+        assert_eq!(Confirm.apply(FaultStatus::Confirmed), None);
+        assert_eq!(
+            Restore.apply(FaultStatus::Suspected),
+            Some(FaultStatus::Restored)
+        );
+        for a in [Confirm, Estimate, Link, Unlink, Restore, Dismiss] {
+            assert_eq!(a.apply(FaultStatus::Restored), None, "{a:?}");
+            assert_eq!(a.apply(FaultStatus::Dismissed), None, "{a:?}");
+        }
+        assert_eq!(
+            FaultStatus::try_from("confirmed".to_string()).unwrap(),
+            FaultStatus::Confirmed
+        );
+        assert!(Cause::parse("cause", "detected").is_ok());
+        assert!(Cause::parse("cause", "storm").is_err());
+    }
 
     fn t0() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-23T09:00:00+08:00")

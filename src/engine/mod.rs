@@ -147,12 +147,32 @@ impl Engine {
         if let Err(e) = self.prune_phone_records().await {
             tracing::error!(error = %e, "pruning old action ids and list changes failed");
         }
+        if let Err(e) = self.fault_digests().await {
+            tracing::error!(error = %e, "network fault digests failed");
+        }
         let stepped = self.step_due().await?;
         // Steps write to the assignees' feeds: their open streams hear of them now.
         if stepped > 0 {
             self.feed.wake();
         }
         Ok(stepped)
+    }
+
+    /// Tells the staff of open network faults about the calls linked since their last message,
+    /// each at most once per digest interval.
+    async fn fault_digests(&self) -> Result<(), DbError> {
+        let now = self.clock.now_naive();
+        let cfg = self.cfg.clone();
+        let told = self
+            .db
+            .write(move |conn| crate::flow::storms::digests(conn, &cfg, now))
+            .await;
+        match told {
+            Ok(n) if n > 0 => tracing::info!(faults = n, "network fault digests queued"),
+            Ok(_) | Err(FlowError::Changed) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(())
     }
 
     /// Forgets phones' action ids older than [`client_actions::RETENTION`], list changes older

@@ -229,7 +229,18 @@ pub fn record(
         cancel_reason: None,
         next_deadline_at: None,
         follow_up_of: new.follow_up_of.clone(),
+        network_fault_id: None,
     };
+
+    // A call an open network fault explains joins it: no routing, no clock of its own.
+    if let Some(fault) = super::storms::covering(conn, cfg, &t)? {
+        t.ack_due_at = Some(at(policy.acknowledge));
+        super::storms::link_new(&mut t, &fault, now);
+        insert_new(conn, &t)?;
+        created(conn, &t, placement, actor, now)?;
+        super::storms::linked_at_intake(conn, cfg, &t, &fault, now)?;
+        return Ok(t);
+    }
 
     let ids: Vec<String> = technicians.iter().map(|u| u.id.clone()).collect();
     let counts = tickets::open_counts(conn, &ids)?;
@@ -250,14 +261,7 @@ pub fn record(
         t.flag_reason = Some("no technician on duty in the region".into());
     }
     reschedule(&mut t, policy)?;
-    match tickets::insert(conn, &t) {
-        // Another intake of the same reference got in first (past `prepare`).
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) if t.external_ref.is_some() => return Err(FlowError::ExternalRefTaken),
-        other => other?,
-    }
+    insert_new(conn, &t)?;
     if let (Some(tech), Some(due)) = (&technician, t.assignment_ack_due_at) {
         crate::store::assignments::start(
             conn,
@@ -265,17 +269,7 @@ pub fn record(
         )?;
     }
 
-    let place = point;
-    event(
-        conn,
-        &t,
-        now,
-        actor,
-        "created",
-        json!({"kind": t.kind, "external_ref": t.external_ref, "placement": placement.how,
-               "promised_at": t.promised_at.and_utc(), "dispatch_due_at": t.dispatch_due_at.and_utc()}),
-        place,
-    )?;
+    created(conn, &t, placement, actor, now)?;
     for m in managers {
         super::notify_naming(
             conn,
@@ -316,5 +310,41 @@ pub fn record(
             }
         }
     }
+    // This call may be one too many of the same kind nearby: a suspected network fault.
+    if super::storms::detect(conn, cfg, &t, now)?.is_some() {
+        t = tickets::get(conn, &t.id)?.unwrap_or(t);
+    }
     Ok(t)
+}
+
+/// Inserts a new ticket; another intake of the same reference that got in first (past
+/// [`prepare`]) is [`FlowError::ExternalRefTaken`].
+fn insert_new(conn: &mut DbConn, t: &TicketRow) -> FlowResult<()> {
+    match tickets::insert(conn, t) {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) if t.external_ref.is_some() => Err(FlowError::ExternalRefTaken),
+        other => Ok(other?),
+    }
+}
+
+/// The first event of a ticket's timeline: how it was placed and its first deadlines.
+fn created(
+    conn: &mut DbConn,
+    t: &TicketRow,
+    placement: &Placement,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> FlowResult<()> {
+    event(
+        conn,
+        t,
+        now,
+        actor,
+        "created",
+        json!({"kind": t.kind, "external_ref": t.external_ref, "placement": placement.how,
+               "promised_at": t.promised_at.and_utc(), "dispatch_due_at": t.dispatch_due_at.and_utc()}),
+        t.lat.zip(t.lon),
+    )
 }

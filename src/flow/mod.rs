@@ -14,6 +14,7 @@ pub mod photos;
 pub mod postponement;
 pub mod replies;
 pub mod report;
+pub mod storms;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
@@ -48,6 +49,8 @@ pub struct FlowConfig {
     pub device_time: crate::domain::device_time::DeviceTimeRule,
     /// How long technicians' position fixes are kept.
     pub track_retention: chrono::Duration,
+    /// Network faults: when calls add up to one, and how its linked calls are counted.
+    pub storms: storms::StormConfig,
 }
 
 /// When a technician's action reached the server, and when the phone says it was done.

@@ -69,6 +69,11 @@ pub fn accepted(
     row: &NotificationRow,
     at: NaiveDateTime,
 ) -> FlowResult<Option<f64>> {
+    if row.network_fault_id.is_some() {
+        // Not a ticket's push: the fault settles its linked calls' stages.
+        super::storms::accepted(conn, cfg, row, at)?;
+        return Ok(None);
+    }
     let Some(ticket_id) = &row.ticket_id else {
         return Ok(None);
     };

@@ -32,6 +32,14 @@ pub enum ReplyOutcome {
     PostponementLapsed { ticket_id: String },
     /// The customer's answer was neither 1 nor 2: noted on the ticket, nothing sent.
     CustomerNotUnderstood { ticket_id: String },
+    /// After a network fault's restoration the caller still has no service: their own repair
+    /// (`follow_up_id`) is opened and routed.
+    StillBroken {
+        ticket_id: String,
+        follow_up_id: String,
+    },
+    /// After a network fault's restoration the caller says service is back: noted.
+    ServiceConfirmed { ticket_id: String },
     /// The number belongs to no active technician and no customer awaiting confirmation:
     /// nothing done, nothing sent.
     UnknownSender,
@@ -59,8 +67,11 @@ pub fn handle(
     .into_iter()
     .find(|u| u.active && u.phone.as_deref() == Some(from.as_str()));
     let Some(user) = sender else {
+        if let Some(o) = super::postponement::customer_reply(conn, cfg, from, text, regions, now)? {
+            return Ok(o);
+        }
         return Ok(
-            super::postponement::customer_reply(conn, cfg, from, text, regions, now)?
+            super::storms::customer_reply(conn, cfg, from, text, regions, now)?
                 .unwrap_or(ReplyOutcome::UnknownSender),
         );
     };

@@ -127,6 +127,8 @@ pub fn resolved_between(
     let rows: Vec<(String, String, Option<String>, Option<NaiveDateTime>)> = tickets::table
         .filter(tickets::resolved_at.ge(start))
         .filter(tickets::resolved_at.lt(end))
+        // A network fault's calls are asked by SMS whether service is back, not called back.
+        .filter(tickets::network_fault_id.is_null())
         .select((
             tickets::id,
             tickets::region_id,

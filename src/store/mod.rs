@@ -16,6 +16,7 @@ pub mod districts;
 pub mod duty;
 pub mod feed;
 pub mod list_versions;
+pub mod network_faults;
 pub mod notifications;
 pub mod photos;
 pub mod policies;

@@ -41,6 +41,8 @@ pub struct NotificationRow {
     pub provider: Option<String>,
     pub provider_message_id: Option<String>,
     pub last_error: Option<String>,
+    /// The network fault a message is about (to the staff, or a linked caller).
+    pub network_fault_id: Option<String>,
 }
 
 impl NotificationRow {
@@ -73,7 +75,14 @@ impl NotificationRow {
             provider: None,
             provider_message_id: None,
             last_error: None,
+            network_fault_id: None,
         }
+    }
+
+    /// The same message, about network fault `id`.
+    pub fn about_fault(mut self, id: &str) -> Self {
+        self.network_fault_id = Some(id.to_string());
+        self
     }
 }
 

@@ -12,7 +12,8 @@
 //!   counts late for the first holder and on its own merits for the next).
 //!
 //! A stage counts once its outcome is recorded (on time or late); cancelled tickets count for
-//! the stages they reached.
+//! the stages they reached. Calls linked to a network fault are counted apart: once per fault
+//! and unit, by its restoration, in the month it was restored.
 
 use std::collections::HashMap;
 
@@ -68,6 +69,7 @@ macro_rules! stage_tickets {
             .filter($range.ge($s))
             .filter($range.lt($e))
             .filter($outcome.is_not_null())
+            .filter(tickets::network_fault_id.is_null())
     };
 }
 
@@ -215,8 +217,40 @@ pub fn month_figures(
         };
         apply(&mut out, Some(&district), &region, person.as_deref(), f);
     }
+    // Network faults: one restoration per fault and district, however many calls it had.
+    let linked: Vec<LinkedGroup> = tickets::table
+        .filter(tickets::resolved_at.ge(start))
+        .filter(tickets::resolved_at.lt(end))
+        .filter(tickets::network_fault_id.is_not_null())
+        .filter(tickets::resolve_on_time.is_not_null())
+        .group_by((
+            tickets::region_id,
+            tickets::district_id,
+            tickets::network_fault_id,
+            tickets::resolve_on_time,
+        ))
+        .select((
+            tickets::region_id,
+            tickets::district_id,
+            tickets::network_fault_id,
+            tickets::resolve_on_time,
+            count_star(),
+        ))
+        .load(conn)?;
+    for (region, district, _, on_time, n) in linked {
+        let hit = on_time == Some(true);
+        let f = |f: &mut Figures| {
+            f.network.faults += 1;
+            f.network.linked_calls += n as u64;
+            f.network.restorations.add(Ratio::new(u64::from(hit), 1));
+        };
+        apply(&mut out, district.as_deref(), &region, None, f);
+    }
     Ok(out)
 }
+
+/// region, district, fault, restored on time, calls
+type LinkedGroup = (String, Option<String>, Option<String>, Option<bool>, i64);
 
 fn apply(
     out: &mut MonthFigures,

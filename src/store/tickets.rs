@@ -62,8 +62,11 @@ pub struct TicketRow {
     pub cancelled_at: Option<NaiveDateTime>,
     pub cancel_reason: Option<String>,
     pub next_deadline_at: Option<NaiveDateTime>,
-    /// The ticket whose unsatisfied callback opened this one.
+    /// The ticket this one follows up: its callback was unsatisfied, or its caller still had
+    /// no service after a network fault's restoration.
     pub follow_up_of: Option<String>,
+    /// The network fault this call is linked to: its stages are settled by the fault.
+    pub network_fault_id: Option<String>,
 }
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -160,6 +163,7 @@ impl TicketRow {
             arrival_on_time: self.arrival_on_time,
             promised_at: utc(self.promised_at),
             resolve_on_time: self.resolve_on_time,
+            linked: self.network_fault_id.is_some(),
         })
     }
 }
@@ -194,6 +198,32 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<TicketRow>> {
         .find(id)
         .select(TicketRow::as_select())
         .get_result(conn)
+        .optional()
+}
+
+/// A customer's calls resolved by a network fault's restoration since `since`, latest first.
+pub fn restored_for_customer(
+    conn: &mut DbConn,
+    phone: &str,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<TicketRow>> {
+    tickets::table
+        .filter(tickets::customer_phone.eq(phone))
+        .filter(tickets::created_at.ge(since - chrono::Duration::days(30)))
+        .filter(tickets::network_fault_id.is_not_null())
+        .filter(tickets::resolution_code.eq("network_fault_restored"))
+        .filter(tickets::resolved_at.ge(since))
+        .order((tickets::resolved_at.desc(), tickets::id))
+        .select(TicketRow::as_select())
+        .load(conn)
+}
+
+/// The ticket opened to follow `id` up, if any.
+pub fn follow_up_of(conn: &mut DbConn, id: &str) -> QueryResult<Option<TicketRow>> {
+    tickets::table
+        .filter(tickets::follow_up_of.eq(id))
+        .select(TicketRow::as_select())
+        .first(conn)
         .optional()
 }
 

@@ -275,6 +275,9 @@ pub fn config_with_env(
         ("FIXLINE_DB_POOL_SIZE", "4".into()),
         ("FIXLINE_BODY_LIMIT", "65536".into()),
         ("FIXLINE_IMPORT_LIMIT", "4194304".into()),
+        // Scenarios call many times from one spot about one fault: only the storm scenarios,
+        // which set their own threshold, group calls into a network fault.
+        ("FIXLINE_STORM_CALLS", "100000".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -24,3 +24,4 @@ mod scores;
 mod security;
 mod simulate;
 mod spec;
+mod storms;

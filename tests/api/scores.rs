@@ -85,6 +85,7 @@ pub(crate) fn stored_ticket(
         cancel_reason: None,
         next_deadline_at: None,
         follow_up_of: None,
+        network_fault_id: None,
     }
 }
 

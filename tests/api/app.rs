@@ -232,10 +232,9 @@ pub async fn a_job_reassigned_while_offline_shows_the_conflict(backend: Backend)
     let before = before.ok(200).clone();
 
     b.offline(false).await;
-    let note = b
-        .wait_for("#notes .note.conflict", Duration::from_secs(20))
+    b.wait_for("#notes .note.conflict", Duration::from_secs(20))
         .await;
-    let text = b.text(&note).await;
+    let text = b.text_of("#notes .note.conflict").await;
     let name = app.get("/staff", &dispatcher).await.ok(200)["items"]
         .as_array()
         .unwrap()

@@ -274,6 +274,19 @@ impl Browser {
         .to_string()
     }
 
+    /// The text of the element matching `css` now: for lists that re-render, where an element
+    /// found a moment ago may already be replaced.
+    pub async fn text_of(&self, css: &str) -> String {
+        self.eval(
+            "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';",
+            json!([css]),
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
     /// Presses keys (WebDriver key codes, e.g. "\u{E007}" for Enter) on whatever has focus.
     pub async fn keys(&self, keys: &str) {
         let mut actions = Vec::new();

@@ -60,6 +60,10 @@ pub const SPLIT: &str = "fault_split";
 /// The purposes whose acceptance tells that the on-duty staff heard of the fault.
 const TO_STAFF: [&str; 2] = [SUSPECTED, DIGEST];
 
+/// The most calls linked by one detection or one opening: more are linked as they call again,
+/// or by a dispatcher's link.
+const MAX_LINKED_AT_ONCE: i64 = 2_000;
+
 /// How long after the restoration a caller's "still broken" reply opens a repair.
 pub const REPLY_WINDOW: Duration = Duration::hours(72);
 
@@ -152,8 +156,24 @@ pub fn detect(
     if t.follow_up_of.is_some() || !rule.explains(&t.fault_category) {
         return Ok(None);
     }
-    let since = now - rule.window;
-    let recent: Vec<(String, Call)> = faults::recent_calls(conn, &t.region_id, since)?
+    let near = faults::Nearby {
+        region_id: t.region_id.clone(),
+        since: now - rule.window,
+        after: match &t.district_id {
+            Some(d) => faults::last_dismissed(conn, d)?,
+            None => None,
+        },
+        categories: rule.categories.clone(),
+        district_id: t.district_id.clone(),
+        bbox: call_of(t)
+            .point
+            .map(|p| faults::Nearby::around(p, rule.radius_m)),
+    };
+    // Counted first: most calls are far from a storm, and a busy region's calls are many.
+    if (faults::count_recent_calls(conn, &near)? as usize) < rule.calls {
+        return Ok(None);
+    }
+    let recent: Vec<(String, Call)> = faults::recent_calls(conn, &near, MAX_LINKED_AT_ONCE)?
         .into_iter()
         .filter(|(id, _)| id != &t.id)
         .collect();
@@ -202,7 +222,7 @@ fn open_detected(
         lon: t.lon,
         radius_m: t.lat.map(|_| rule.radius_m),
         cause: Cause::Detected.as_str().into(),
-        title: format!("{area} {}起{}报修", ids.len(), t.fault_category),
+        title: format!("{area} {}报修集中", t.fault_category),
         status: FaultStatus::Suspected,
         opened_by: "system".into(),
         opened_at: now,
@@ -732,7 +752,17 @@ pub fn open(
     if r.link_open {
         let rule = &cfg.storms.rule;
         let area = f.area();
-        let ids: Vec<String> = faults::recent_calls(conn, &r.region_id, now - Duration::days(30))?
+        let near = faults::Nearby {
+            region_id: r.region_id.clone(),
+            since: now - Duration::days(30),
+            after: None,
+            categories: rule.categories.clone(),
+            district_id: r.district_id.clone(),
+            bbox: r
+                .circle
+                .map(|(c, radius)| faults::Nearby::around(c, radius)),
+        };
+        let ids: Vec<String> = faults::recent_calls(conn, &near, MAX_LINKED_AT_ONCE)?
             .into_iter()
             .filter(|(_, c)| area.covers(rule, c))
             .map(|(id, _)| id)

@@ -220,24 +220,85 @@ type CallRow = (
     String,
 );
 
-/// A region's open calls since `since` that no fault explains yet, as the storm rules see
-/// them, with their ticket ids.
-pub fn recent_calls(
-    conn: &mut DbConn,
-    region_id: &str,
-    since: NaiveDateTime,
-) -> QueryResult<Vec<(String, Call)>> {
+/// Which recent calls a storm rule looks at: open calls of a region since an instant, of the
+/// categories a network fault explains, no fault explains yet, in a district or a box around a
+/// point (the rule then measures the distance).
+#[derive(Debug, Clone)]
+pub struct Nearby {
+    pub region_id: String,
+    pub since: NaiveDateTime,
+    /// Only calls after this (a dismissal: the calls before it were judged no network fault).
+    pub after: Option<NaiveDateTime>,
+    pub categories: Vec<String>,
+    pub district_id: Option<String>,
+    /// (min lat, max lat, min lon, max lon)
+    pub bbox: Option<(f64, f64, f64, f64)>,
+}
+
+impl Nearby {
+    /// The box of `radius_m` metres around `point` (lat, lon).
+    pub fn around(point: (f64, f64), radius_m: f64) -> (f64, f64, f64, f64) {
+        let dlat = radius_m / 111_320.0;
+        let dlon = radius_m / (111_320.0 * point.0.to_radians().cos().max(0.01));
+        (
+            point.0 - dlat,
+            point.0 + dlat,
+            point.1 - dlon,
+            point.1 + dlon,
+        )
+    }
+}
+
+type Boxed<'a> = tickets::BoxedQuery<'a, crate::db::MultiBackend>;
+
+fn nearby_query(n: &Nearby) -> Boxed<'static> {
     let open: Vec<&str> = Status::ALL
         .into_iter()
         .filter(|s| s.is_open())
         .map(Status::as_str)
         .collect();
-    let rows: Vec<CallRow> = tickets::table
-        .filter(tickets::region_id.eq(region_id))
-        .filter(tickets::created_at.ge(since))
+    let mut q = tickets::table
+        .filter(tickets::region_id.eq(n.region_id.clone()))
+        .filter(tickets::created_at.ge(n.since))
         .filter(tickets::network_fault_id.is_null())
         .filter(tickets::follow_up_of.is_null())
         .filter(tickets::status.eq_any(open))
+        .filter(tickets::fault_category.eq_any(n.categories.clone()))
+        .into_boxed();
+    if let Some(after) = n.after {
+        q = q.filter(tickets::created_at.gt(after));
+    }
+    match (&n.district_id, n.bbox) {
+        (Some(d), Some((a, b, c, e))) => {
+            q = q.filter(
+                tickets::district_id.eq(d.clone()).or(tickets::lat
+                    .between(a, b)
+                    .and(tickets::lon.between(c, e))
+                    .assume_not_null()),
+            )
+        }
+        (Some(d), None) => q = q.filter(tickets::district_id.eq(d.clone())),
+        (None, Some((a, b, c, e))) => {
+            q = q
+                .filter(tickets::lat.between(a, b))
+                .filter(tickets::lon.between(c, e))
+        }
+        (None, None) => q = q.filter(tickets::id.is_null()),
+    }
+    q
+}
+
+/// How many calls [`recent_calls`] would look at.
+pub fn count_recent_calls(conn: &mut DbConn, n: &Nearby) -> QueryResult<i64> {
+    nearby_query(n).count().get_result(conn)
+}
+
+/// The recent calls near a place, as the storm rules see them, with their ticket ids: the
+/// latest `limit`.
+pub fn recent_calls(conn: &mut DbConn, n: &Nearby, limit: i64) -> QueryResult<Vec<(String, Call)>> {
+    let rows: Vec<CallRow> = nearby_query(n)
+        .order((tickets::created_at.desc(), tickets::id))
+        .limit(limit)
         .select((
             tickets::id,
             tickets::created_at,
@@ -261,4 +322,14 @@ pub fn recent_calls(
             )
         })
         .collect())
+}
+
+/// When a fault over this district was last dismissed: calls before it were judged no network
+/// fault, and do not count again.
+pub fn last_dismissed(conn: &mut DbConn, district_id: &str) -> QueryResult<Option<NaiveDateTime>> {
+    network_faults::table
+        .filter(network_faults::district_id.eq(district_id))
+        .filter(network_faults::dismissed_at.is_not_null())
+        .select(diesel::dsl::max(network_faults::dismissed_at))
+        .first::<Option<NaiveDateTime>>(conn)
 }

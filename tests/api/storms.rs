@@ -628,7 +628,44 @@ async fn the_report_counts_faults_apart(backend: Backend) {
     }
 }
 
+/// A dismissed suspicion is not raised again by the same calls: only calls after the
+/// dismissal count towards a new one. The dismissed calls go to technicians one by one.
+async fn a_dismissed_suspicion_counts_only_later_calls(backend: Backend) {
+    let app = storm_app(backend, &[]).await;
+    let agent = app.login("agent").await;
+    let dispatcher = app.login("dispatcher").await;
+    for n in 0..10 {
+        app.post("/tickets", &agent, call(n, "断网")).await.ok(201);
+    }
+    let fault = open_faults(&app, &dispatcher).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dismissed = app
+        .post(
+            &format!("/network-faults/{fault}/dismiss"),
+            &dispatcher,
+            json!({}),
+        )
+        .await;
+    assert_eq!(dismissed.ok(200)["tickets"], 10);
+    app.advance(60).await;
+    let t = app.post("/tickets", &agent, call(10, "断网")).await;
+    let t = t.ok(201).clone();
+    assert!(t["network_fault_id"].is_null(), "{t}");
+    assert!(t["assignee_id"].is_string(), "routed on its own");
+    assert!(open_faults(&app, &dispatcher).await.is_empty());
+    for n in 11..20 {
+        app.post("/tickets", &agent, call(n, "断网")).await.ok(201);
+    }
+    let again = open_faults(&app, &dispatcher).await;
+    assert_eq!(again.len(), 1, "ten calls since the dismissal");
+    assert_ne!(again[0]["id"], fault.as_str());
+    assert_eq!(again[0]["calls"], 10);
+}
+
 both!(
+    a_dismissed_suspicion_counts_only_later_calls,
     the_report_counts_faults_apart,
     a_storm_becomes_one_network_fault,
     restoration_resolves_and_still_broken_splits_off,

@@ -70,17 +70,13 @@ pub async fn a_dispatcher_sees_a_new_ticket_live_and_assigns_it(backend: Backend
         Duration::from_secs(5),
     )
     .await;
-    let clock = b
-        .text(&b.find(&format!("{row} .clock")).await.unwrap())
-        .await;
+    let clock = b.text_of(&format!("{row} .clock")).await;
     let (m, s) = clock
         .split_once(':')
         .unwrap_or_else(|| panic!("`{clock}` is not a countdown"));
     let left = m.parse::<i64>().unwrap() * 60 + s.parse::<i64>().unwrap();
     assert!((19 * 60..=20 * 60).contains(&left), "contact clock {clock}");
-    let before = b
-        .text(&b.find(&format!("{row} .clock")).await.unwrap())
-        .await;
+    let before = b.text_of(&format!("{row} .clock")).await;
     app.advance(65).await;
     b.wait_until(
         "the countdown follows the server's clock",
@@ -1083,3 +1079,73 @@ pub async fn the_session_outlives_its_token_and_signing_out_ends_it(backend: Bac
 }
 
 both!(the_session_outlives_its_token_and_signing_out_ends_it);
+
+/// A storm on the dispatcher's screen: the suspected fault appears above the board with its
+/// calls, which stay off the board's rows; confirmed, shown, restored, from the strip.
+async fn a_dispatcher_handles_a_storm_from_the_fault_strip(backend: Backend) {
+    let app = TestApp::spawn_with_env(backend, &[("FIXLINE_STORM_CALLS", "10".into())]).await;
+    let b = Browser::start(Device::Desktop).await;
+    sign_in(&app, &b, "dispatcher").await;
+    board_loaded(&b).await;
+    let agent = app.login("agent").await;
+    for n in 0..12 {
+        app.post("/tickets", &agent, crate::storms::call(n, "无信号"))
+            .await
+            .ok(201);
+    }
+    app.settle().await;
+    let fault = b
+        .wait_for("#faults li.fault.suspected", Duration::from_secs(10))
+        .await;
+    b.wait_until(
+        "the strip counts the calls",
+        "const f = document.querySelector('#faults li.fault .calls'); return !!f && f.textContent.includes('12');",
+        json!([]),
+        Duration::from_secs(10),
+    )
+    .await;
+    let shown = b
+        .eval(
+            "return document.getElementById('board').dataset.shown;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(shown, "0", "the linked calls stay off the board's rows");
+    b.screenshot("console-storm-suspected").await;
+
+    b.click(&b.find("#faults li.fault .confirm").await.unwrap())
+        .await;
+    b.wait_for("#faults li.fault.confirmed", Duration::from_secs(10))
+        .await;
+    let dispatcher = app.login("dispatcher").await;
+    let listed = app.get("/network-faults", &dispatcher).await;
+    assert_eq!(listed.ok(200)["items"][0]["status"], "confirmed");
+    drop(fault);
+
+    b.click(&b.find("#faults li.fault .show").await.unwrap())
+        .await;
+    b.wait_until(
+        "the fault's calls are shown",
+        "return document.getElementById('board').dataset.shown === '12' && !!document.querySelector('#board .flag.info');",
+        json!([]),
+        Duration::from_secs(10),
+    )
+    .await;
+    b.screenshot("console-storm").await;
+
+    b.click(&b.find("#faults li.fault .restore").await.unwrap())
+        .await;
+    b.wait_until(
+        "the restored fault leaves the strip and its calls the board",
+        "return document.getElementById('fault-strip').hidden && !document.querySelector('#board tbody tr[data-id]');",
+        json!([]),
+        Duration::from_secs(10),
+    )
+    .await;
+    let listed = app.get("/network-faults?status=all", &dispatcher).await;
+    assert_eq!(listed.ok(200)["items"][0]["status"], "restored");
+    b.assert_clean_log().await;
+    b.close().await;
+}
+
+both!(a_dispatcher_handles_a_storm_from_the_fault_strip);

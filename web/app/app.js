@@ -77,7 +77,7 @@ function actionId() {
 
 /** Queues an action taken now and shows its effect at once; sends it when there is signal. */
 async function act(type, ticket, fields, effect) {
-  await db.enqueue({ type, action_id: actionId(), ticket_id: ticket.id, device_at: new Date().toISOString(), fields, state: "waiting", label: t(`act.${type}`), ref: ticket.external_ref || ticket.id.slice(0, 8) });
+  await db.enqueue({ type, action_id: actionId(), ticket_id: ticket.id, device_at: new Date().toISOString(), fields, state: "waiting", label: t(`act.${type}`), ref: ticket.external_ref || ticket.id.slice(-6) });
   if (effect) {
     Object.assign(ticket, effect);
     await keep();
@@ -90,7 +90,7 @@ async function queuePhotos(ticket, files, signature) {
   const parts = files.map((f) => ({ name: "photo", blob: f, filename: f.name || "photo.jpg" }));
   if (signature) parts.push({ name: "signature", blob: signature, filename: "signature.png" });
   if (!parts.length) return;
-  await db.enqueue({ type: "photos", action_id: actionId(), ticket_id: ticket.id, device_at: new Date().toISOString(), parts, state: "waiting", label: t("act.photos", { n: parts.length }), ref: ticket.external_ref || ticket.id.slice(0, 8) });
+  await db.enqueue({ type: "photos", action_id: actionId(), ticket_id: ticket.id, device_at: new Date().toISOString(), parts, state: "waiting", label: t("act.photos", { n: parts.length }), ref: ticket.external_ref || ticket.id.slice(-6) });
 }
 
 function wire(a) {

@@ -6,12 +6,14 @@ import { t, span } from "/assets/console/i18n.js";
 import { post, get } from "/assets/console/api.js";
 import * as clocks from "/assets/console/clocks.js";
 import * as store from "/assets/console/store.js";
+import { strip } from "/assets/console/faults.js";
 
 const SOON = 5 * 60_000;
 
 export function mount(root, { user, go }) {
   const canAssign = ["dispatcher", "admin"].includes(user.role);
-  const state = { q: "", region: "", status: "", flagged: false, queue: false, selected: null };
+  // `fault`: the network fault whose linked calls are shown (none are, otherwise).
+  const state = { q: "", region: "", status: "", flagged: false, queue: false, selected: null, fault: null };
   // Only the rows in view exist (plus a margin): a board of thousands stays as light as one of
   // fifty. Every row has the same height, so the scroll position says which rows are in view.
   const rows = new Map();
@@ -36,12 +38,16 @@ export function mount(root, { user, go }) {
     h("thead", {}, h("tr", {},
       ["clock", "ticket", "customer", "district", "assignee", "stages", "flags"].map((c) => h("th", { class: `c-${c}` }, t(`col.${c}`))))),
     tbody);
+  const faultBox = h("div", { class: "fault-strip", id: "fault-strip", hidden: true });
+  const faults = strip(faultBox, { user, onShow: (id) => { state.fault = id; render(); } });
   fill(root,
+    faultBox,
     h("div", { class: "toolbar" }, search, region, status, flagged, queue, count, liveBadge),
     table,
     empty);
 
   function matches(tk) {
+    if ((tk.network_fault_id || null) !== state.fault) return false;
     if (state.region && tk.region_id !== state.region) return false;
     if (state.status && tk.status !== state.status) return false;
     if (state.flagged && !(tk.flagged || tk.escalation_level > 0)) return false;
@@ -64,18 +70,21 @@ export function mount(root, { user, go }) {
     const cur = clocks.current(tk);
     const flags = clocks.flags(tk);
     fill(tr,
-      h("td", { class: "c-clock" }, h("span", { class: "clock" }), h("small", {}, cur ? t(`stage.${cur.stage}`) : "")),
+      h("td", { class: "c-clock" }, h("span", { class: "clock" }),
+        h("small", {}, tk.network_fault_id ? t("fault.with_fault") : cur ? t(`stage.${cur.stage}`) : "")),
       h("td", { class: "c-ticket" },
-        h("a", { href: `#/tickets/${tk.id}` }, tk.external_ref || tk.id.slice(0, 8)),
+        h("a", { href: `#/tickets/${tk.id}` }, store.ticketRef(tk)),
         h("small", {}, `${t(`kind.${tk.kind}`)} · ${t(`status.${tk.status}`)}`)),
       h("td", { class: "c-customer" }, h("span", {}, tk.customer.name), h("small", {}, tk.customer.phone), h("small", { class: "addr" }, tk.address)),
       h("td", { class: "c-district" }, store.districtName(tk.district_id)),
       h("td", { class: "c-assignee" },
-        tk.assignee_id ? h("span", {}, store.staffName(tk.assignee_id)) : h("span", { class: "queue" }, t("unassigned")),
+        tk.assignee_id ? h("span", {}, store.staffName(tk.assignee_id))
+          : tk.network_fault_id ? h("span", { class: "linked" }, t("fault.linked"))
+          : h("span", { class: "queue" }, t("unassigned")),
         canAssign ? h("button", { class: "small assign", onclick: (e) => { e.stopPropagation(); assign(tk.id); } }, t("assign.button")) : null),
       h("td", { class: "c-stages" }, clocks.stages(tk).map((s) => h("span", { class: `stage ${s.outcome || (s.due ? "running" : "idle")}`, dataset: { stage: s.stage, due: s.due || "" } }, t(`stage.${s.stage}`)))),
       h("td", { class: "c-flags" }, flags.map((f) => h("span", { class: `flag ${f.kind}`, title: f.title || null }, t(f.key, { n: f.n })))));
-    tr.classList.toggle("queue", !tk.assignee_id);
+    tr.classList.toggle("queue", !tk.assignee_id && !tk.network_fault_id);
     tr.classList.toggle("selected", state.selected === tk.id);
     tick(tr);
     return tr;
@@ -114,7 +123,8 @@ export function mount(root, { user, go }) {
         rows.delete(id);
       }
     }
-    count.textContent = t("board.count", { shown: shown.length, total: all.length });
+    const linked = state.fault ? 0 : all.filter((x) => x.network_fault_id).length;
+    count.textContent = t(linked ? "board.count_linked" : "board.count", { shown: shown.length, total: all.length, linked });
     table.dataset.shown = String(shown.length);
     empty.hidden = shown.length > 0;
     liveBadge.textContent = t(`live.${store.live()}`);
@@ -196,6 +206,7 @@ export function mount(root, { user, go }) {
     unmount() {
       clearInterval(timer);
       unsubscribe();
+      faults.unmount();
       window.removeEventListener("scroll", scrolled);
       window.removeEventListener("resize", scrolled);
     },
@@ -219,7 +230,7 @@ export async function pickTechnician(tk) {
     toast(t("error", { m: e.message }), "error");
     return null;
   }
-  return dialog(t("assign.title", { ref: tk.external_ref || tk.id.slice(0, 8) }), (close) => {
+  return dialog(t("assign.title", { ref: store.ticketRef(tk) }), (close) => {
     if (!list.length) return h("p", { class: "empty" }, t("assign.none"));
     const onKey = (e) => {
       const n = Number(e.key);

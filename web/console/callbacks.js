@@ -55,7 +55,7 @@ export function mountCallbacks(root, { go }) {
     h("header", {},
       h("strong", {}, tk.customer ? tk.customer.name : c.ticket_id.slice(0, 8)),
       tk.customer ? h("a", { href: `tel:${tk.customer.phone}` }, tk.customer.phone) : null,
-      h("a", { href: `#/tickets/${c.ticket_id}` }, tk.external_ref || c.ticket_id.slice(0, 8)),
+      h("a", { href: `#/tickets/${c.ticket_id}` }, store.ticketRef({ external_ref: tk.external_ref, id: c.ticket_id })),
       h("span", { class: c.due_now ? "flag bad" : "flag info" }, t("cb.due", { t: when(c.due_at) })),
       c.attempts ? h("span", { class: "flag warn" }, t("cb.attempts", { n: c.attempts })) : null),
     h("p", { class: "muted" }, `${store.districtName(c.district_id)} · ${tk.address || ""} · ${tk.fault ? tk.fault.description : ""} · ${store.staffName(c.technician_id)}`),

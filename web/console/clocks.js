@@ -40,10 +40,11 @@ export function left(t) {
   return d === Infinity ? Infinity : d - now();
 }
 
-/** Most urgent first: the dispatcher queue, then the nearest deadline, then the oldest. */
+/** Most urgent first: the dispatcher queue, then the nearest deadline, then the oldest. A
+ * network fault's calls wait for its crew, not for a dispatcher. */
 export function urgency(a, b) {
-  const qa = a.assignee_id ? 1 : 0;
-  const qb = b.assignee_id ? 1 : 0;
+  const qa = a.assignee_id || a.network_fault_id ? 1 : 0;
+  const qb = b.assignee_id || b.network_fault_id ? 1 : 0;
   if (qa !== qb) return qa - qb;
   const la = due(a);
   const lb = due(b);
@@ -69,5 +70,6 @@ export function flags(t) {
   if (t.assignee_id && !t.deadlines.pushed_at && !t.outcomes.dispatch) out.push({ key: "flag.push_pending", kind: "warn" });
   if (t.check_in && t.check_in.far) out.push({ key: "flag.far", kind: "warn" });
   if (t.postponements > 0) out.push({ key: "flag.postponed", n: t.postponements, kind: "info" });
+  if (t.network_fault_id) out.push({ key: "flag.fault", kind: "info" });
   return out;
 }

@@ -6,6 +6,7 @@ import { h, fill, toast } from "/assets/console/dom.js";
 import { t } from "/assets/console/i18n.js";
 import { get, post } from "/assets/console/api.js";
 import { districtMap } from "/assets/console/map.js";
+import { ticketRef } from "/assets/console/store.js";
 
 export function mount(root, { go }) {
   const field = (name, label, attrs = {}) =>
@@ -72,7 +73,7 @@ export function mount(root, { go }) {
         const found = (await get(`/tickets/duplicates?${q}`)).items;
         warning.hidden = found.length === 0;
         fill(warning, h("strong", {}, t("intake.duplicate")), h("ul", {}, found.map((f) => h("li", {},
-          h("a", { href: `#/tickets/${f.ticket.id}` }, f.ticket.external_ref || f.ticket.id.slice(0, 8)),
+          h("a", { href: `#/tickets/${f.ticket.id}` }, ticketRef(f.ticket)),
           ` ${f.ticket.customer.name} · ${f.ticket.address} · `,
           f.reason === "same_phone" ? t("intake.dup_phone") : t("intake.dup_near", { d: f.distance_m })))));
       } catch (e) {
@@ -108,7 +109,7 @@ export function mount(root, { go }) {
     if (p) body.location = p;
     try {
       const tk = await post("/tickets", body);
-      toast(t("intake.saved", { ref: tk.external_ref || tk.id.slice(0, 8) }));
+      toast(t("intake.saved", { ref: ticketRef(tk) }));
       go(`#/tickets/${tk.id}`);
     } catch (x) {
       error.textContent = x.field ? `${x.field}: ${x.message}` : x.message;

@@ -174,7 +174,7 @@ export function mount(root, { go, query }) {
       h("table", { class: "drill", id: "drill" }, items.map((x) => {
         const id = x.ticket_id || (x.ticket && x.ticket.id) || null;
         return h("tr", { class: x.in_numerator ? "in" : "out" },
-          h("td", {}, id ? h("a", { href: `#/tickets/${id}` }, x.external_ref || id.slice(0, 8)) : x.id.slice(0, 8)),
+          h("td", {}, id ? h("a", { href: `#/tickets/${id}` }, store.ticketRef({ external_ref: x.external_ref, id })) : x.id.slice(0, 8)),
           h("td", {}, when(x.created_at || x.received_at || x.resolved_at)),
           h("td", {}, x.outcome || x.status || ""),
           h("td", {}, x.in_numerator ? "✓" : "✗"));

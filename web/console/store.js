@@ -164,6 +164,12 @@ export async function reload(id) {
   return t;
 }
 
+/** A ticket's reference as people read it out: the call center's own, or the last six
+ * characters of its id (as the SMS say it). */
+export function ticketRef(tk) {
+  return tk.external_ref || tk.id.slice(-6);
+}
+
 export function staffName(id) {
   const p = id && staff.get(id);
   return p ? p.display_name || p.username : id ? id.slice(0, 8) : "";

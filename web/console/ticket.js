@@ -32,7 +32,7 @@ export function mount(root, { user, id, go }) {
     const photoBox = h("div", { class: "photos" }, photos.length ? null : t("ticket.no_photos"));
     fill(root,
       h("p", {}, h("a", { href: "#/board" }, "← ", t("ticket.back"))),
-      h("h1", { id: "ticket-title" }, `${tk.external_ref || tk.id.slice(0, 8)} · ${tk.customer.name}`,
+      h("h1", { id: "ticket-title" }, `${store.ticketRef(tk)} · ${tk.customer.name}`,
         h("small", {}, ` ${t(`kind.${tk.kind}`)} · ${t(`status.${tk.status}`)}`)),
       h("div", { class: "cols" },
         h("section", { class: "card" },

@@ -1,0 +1,93 @@
+// Network faults above the board: the open ones with their calls, area and promised
+// restoration, and the dispatcher's actions on them. Their linked calls leave the board's
+// rows (a storm of hundreds would bury the ordinary repairs) unless asked for.
+
+import { h, fill, dialog, toast } from "/assets/console/dom.js";
+import { t, when } from "/assets/console/i18n.js";
+import { get, post } from "/assets/console/api.js";
+import * as store from "/assets/console/store.js";
+import { now } from "/assets/console/clocks.js";
+
+const REFRESH_MS = 15_000;
+
+/** Mounts the strip into `root`; `onShow(faultId | null)` filters the board to a fault's calls. */
+export function strip(root, { user, onShow }) {
+  const canAct = ["dispatcher", "admin"].includes(user.role);
+  let faults = [];
+  let showing = null;
+  let timer = null;
+  let queued = false;
+
+  async function load() {
+    try {
+      faults = (await get("/network-faults")).items;
+    } catch (e) {
+      faults = [];
+    }
+    // A fault restored or dismissed meanwhile: back to the whole board.
+    if (showing && !faults.some((f) => f.id === showing)) {
+      showing = null;
+      onShow(null);
+    }
+    draw();
+  }
+
+  async function act(f, path, body = {}) {
+    try {
+      await post(`/network-faults/${encodeURIComponent(f.id)}/${path}`, body);
+      toast(t(`fault.done.${path}`));
+    } catch (e) {
+      toast(t("error", { m: e.message }), "error");
+    }
+    // The linked calls' changes reach the board through its stream.
+    await load();
+  }
+
+  async function estimate(f) {
+    const at = await dialog(t("fault.estimate_title", { title: f.title }), (close) => {
+      const input = h("input", { type: "datetime-local", id: "fault-estimate", required: true });
+      return h("form", { onsubmit: (e) => { e.preventDefault(); close(input.value); } },
+        h("label", {}, t("fault.estimate_at"), input),
+        h("button", { type: "submit" }, t("fault.estimate")));
+    });
+    if (at) await act(f, "estimate", { estimate_at: new Date(at).toISOString() });
+  }
+
+  function card(f) {
+    const late = !f.restored_at && Date.parse(f.promised_at) < now();
+    return h("li", { class: `fault ${f.status}${late ? " late" : ""}`, dataset: { id: f.id } },
+      h("strong", {}, t(`fault.status.${f.status}`)),
+      h("span", { class: "title" }, f.title),
+      h("span", { class: "calls" }, t("fault.calls", { n: f.calls })),
+      h("span", {}, f.district_id ? store.districtName(f.district_id) : ""),
+      h("small", {}, t("fault.promised", { at: when(f.estimate_at || f.promised_at) })),
+      h("button", { class: "small ghost show", onclick: () => { showing = showing === f.id ? null : f.id; onShow(showing); draw(); } },
+        t(showing === f.id ? "fault.hide_calls" : "fault.show_calls")),
+      canAct && f.status === "suspected" ? h("button", { class: "small confirm", onclick: () => act(f, "confirm") }, t("fault.confirm")) : null,
+      canAct ? h("button", { class: "small ghost estimate", onclick: () => estimate(f) }, t("fault.estimate")) : null,
+      canAct ? h("button", { class: "small restore", onclick: () => act(f, "restore") }, t("fault.restore")) : null,
+      canAct ? h("button", { class: "small ghost dismiss", onclick: () => act(f, "dismiss") }, t("fault.dismiss")) : null);
+  }
+
+  function draw() {
+    root.hidden = faults.length === 0;
+    fill(root, h("ul", { class: "faults", id: "faults" }, faults.map(card)));
+  }
+
+  // New linked calls change a fault's count: look again soon after the board changes.
+  function changed() {
+    if (queued) return;
+    queued = true;
+    setTimeout(() => { queued = false; load(); }, 1000);
+  }
+
+  const unsubscribe = store.subscribe(changed);
+  timer = setInterval(load, REFRESH_MS);
+  load();
+  return {
+    unmount() {
+      clearInterval(timer);
+      unsubscribe();
+    },
+  };
+}

@@ -13,6 +13,10 @@
 //!    gateway's acceptance (`accepted_at`); p50 / p99. Then the storm again with the first SMS
 //!    platform down (answering 503) and a second configured (`FIXLINE_SMS_FALLBACK`): push
 //!    latency through the second, and how many requests still reached the first.
+//!    And the storm as a cable cut's calls, grouped into one network fault that a dispatcher
+//!    confirms as soon as it shows: SMS to the staff and to the callers (against the storm's
+//!    one-by-one pushes), each caller's notice from call to acceptance p50 / p99, and the
+//!    escalation messages about its calls (none expected).
 //! 3. **Escalation lateness** with 100,000 open tickets stored: a share of them reach their
 //!    acknowledgement deadline during the run; lateness is the time from each deadline to its
 //!    escalation step being applied; p50 / p99.
@@ -31,7 +35,7 @@
 //! `cargo bench --bench load` runs the full sizes on both databases (PostgreSQL at
 //! `FIXLINE_BENCH_PG`, default `postgres://postgres@127.0.0.1:5432`; a scratch database is
 //! created and dropped). `FIXLINE_BENCH_BACKENDS=sqlite` (or `postgres`) runs one;
-//! `FIXLINE_BENCH_PHASES=storm,failover,escalation,me,sync` (any of them) picks the phases after intake, which
+//! `FIXLINE_BENCH_PHASES=storm,fault,failover,escalation,me,sync` (any of them) picks the phases after intake, which
 //! always runs. Run by
 //! `cargo test --all-targets` (without `--bench`), it checks itself at small sizes.
 
@@ -416,7 +420,10 @@ fn call_body(phase: &str, i: usize, bbox: [f64; 4]) -> Value {
         "customer_name": "压测用户", "customer_phone": format!("1390000{:04}", i % 10_000),
         "address": format!("压测地址 {i} 号"),
         "location": {"lon": bbox[0] + (bbox[2] - bbox[0]) * f(7), "lat": bbox[1] + (bbox[3] - bbox[1]) * f(13)},
-        "fault_category": "光缆中断", "fault_description": "压测报修",
+        // The network-fault phase's calls are a cable cut's; every other phase's are faults no
+        // network fault explains, routed one by one.
+        "fault_category": if phase == "fault" { "光缆中断" } else { "机顶盒故障" },
+        "fault_description": "压测报修",
     })
 }
 
@@ -698,6 +705,49 @@ async fn run(url: &str, dir: &std::path::Path, sizes: Sizes, rss: &Rss) -> Figur
             ),
         );
         fig(&format!("{phase} peak RSS (MB)"), peak.to_string());
+    }
+
+    // 2a. The same storm as one network fault: grouped after its first calls, confirmed by a
+    //     dispatcher as soon as it shows; SMS to the staff and to the callers, and how soon
+    //     each caller's notice was accepted after their call.
+    if wanted("fault") {
+        let dispatcher = client.login("dispatcher").await;
+        rss.take_peak_mb();
+        let f = fault_storm(
+            &client,
+            &key,
+            &db,
+            &dispatcher,
+            sizes.storm_calls,
+            sizes.storm_secs,
+            bbox,
+        )
+        .await;
+        let peak = rss.take_peak_mb();
+        fig(
+            "fault",
+            format!(
+                "{} calls in {:.1} s, {} network fault(s), {} calls linked",
+                sizes.storm_calls,
+                f.took.as_secs_f64(),
+                f.faults,
+                f.linked
+            ),
+        );
+        fig(
+            "fault SMS to the staff / to the callers",
+            format!("{} / {}", f.to_staff, f.to_callers),
+        );
+        fig(
+            "fault callers told, call to accepted p50 / p99 (ms)",
+            format!(
+                "{:.0} / {:.0}",
+                percentile(&f.notice, 50.0),
+                percentile(&f.notice, 99.0)
+            ),
+        );
+        fig("fault escalation messages", f.escalations.to_string());
+        fig("fault peak RSS (MB)", peak.to_string());
     }
 
     // 2b. The same storm with the first SMS platform down (answering 503) and a second one
@@ -1103,17 +1153,8 @@ async fn storm(
     bbox: [f64; 4],
 ) -> (Duration, Vec<f64>) {
     let from = chrono::Utc::now().naive_utc();
-    let interval = secs as f64 / calls as f64;
     let started = tokio::time::Instant::now();
-    let mut sent = Vec::new();
-    for i in 0..calls {
-        let (client, key) = (client.clone(), key.clone());
-        let at = started + Duration::from_secs_f64(interval * i as f64);
-        sent.push(tokio::spawn(async move {
-            tokio::time::sleep_until(at).await;
-            record_call(&client, &key, phase, i, bbox).await;
-        }));
-    }
+    let sent = spread_calls(client, key, phase, calls, secs, bbox);
     for c in sent {
         c.await.expect("storm call");
     }
@@ -1137,6 +1178,164 @@ async fn storm(
     );
     let push = sorted_ms(pushes.into_iter().map(|(c, a)| (c, a.unwrap())));
     (took, push)
+}
+
+/// `calls` calls of `phase` in one district, sent evenly over `secs` from now.
+fn spread_calls(
+    client: &Arc<Client>,
+    key: &Arc<str>,
+    phase: &'static str,
+    calls: usize,
+    secs: u64,
+    bbox: [f64; 4],
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let interval = secs as f64 / calls as f64;
+    let started = tokio::time::Instant::now();
+    (0..calls)
+        .map(|i| {
+            let (client, key) = (client.clone(), key.clone());
+            let at = started + Duration::from_secs_f64(interval * i as f64);
+            tokio::spawn(async move {
+                tokio::time::sleep_until(at).await;
+                record_call(&client, &key, phase, i, bbox).await;
+            })
+        })
+        .collect()
+}
+
+/// What the network-fault storm did.
+struct FaultStorm {
+    took: Duration,
+    faults: usize,
+    linked: usize,
+    to_staff: usize,
+    to_callers: usize,
+    /// Each caller's notice: call recorded to notice accepted, sorted, ms.
+    notice: Vec<f64>,
+    escalations: usize,
+}
+
+/// Sends `calls` cable-cut calls in one district evenly over `secs` while a dispatcher watches
+/// the open faults and confirms the suspected one; restores it once the outbox is empty.
+async fn fault_storm(
+    client: &Arc<Client>,
+    key: &Arc<str>,
+    db: &Db,
+    dispatcher: &str,
+    calls: usize,
+    secs: u64,
+    bbox: [f64; 4],
+) -> FaultStorm {
+    let from = chrono::Utc::now().naive_utc();
+    let started = tokio::time::Instant::now();
+    let sent = spread_calls(client, key, "fault", calls, secs, bbox);
+    // The dispatcher: looks at the open faults every 200 ms and confirms a suspected one.
+    let watching = {
+        let (client, token) = (client.clone(), dispatcher.to_string());
+        tokio::spawn(async move {
+            loop {
+                let (_, open) = client.get("/network-faults", Auth::Bearer(&token)).await;
+                for f in open["items"].as_array().into_iter().flatten() {
+                    if f["status"] == "suspected" {
+                        let path = format!("/network-faults/{}/confirm", f["id"].as_str().unwrap());
+                        client
+                            .call(
+                                reqwest::Method::POST,
+                                &path,
+                                Auth::Bearer(&token),
+                                Some(json!({})),
+                            )
+                            .await;
+                        return;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+    for c in sent {
+        c.await.expect("fault call");
+    }
+    let took = started.elapsed();
+    watching.await.expect("the dispatcher confirmed the fault");
+    drain_outbox(db).await;
+    type Sent = (
+        String,
+        Option<String>,
+        Option<String>,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+    );
+    let rows: Vec<Sent> = db
+        .read(move |conn| -> Result<Vec<Sent>, DbError> {
+            Ok(notifications::table
+                .filter(notifications::created_at.ge(from))
+                .select((
+                    notifications::purpose,
+                    notifications::recipient_user_id,
+                    notifications::ticket_id,
+                    notifications::created_at,
+                    notifications::accepted_at,
+                ))
+                .load(conn)?)
+        })
+        .await
+        .unwrap();
+    let called: HashMap<String, NaiveDateTime> = db
+        .read(
+            move |conn| -> Result<Vec<(String, NaiveDateTime)>, DbError> {
+                Ok(tickets::table
+                    .filter(tickets::created_at.ge(from))
+                    .filter(tickets::network_fault_id.is_not_null())
+                    .select((tickets::id, tickets::created_at))
+                    .load(conn)?)
+            },
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let notice = sorted_ms(
+        rows.iter()
+            .filter(|r| r.0 == "fault_known")
+            .filter_map(|r| Some((*called.get(r.2.as_deref()?)?, r.4?))),
+    );
+    let escalation = [
+        "ack_overdue",
+        "manager_alert",
+        "dispatch_overdue",
+        "taken_away",
+    ];
+    let (_, faults) = client
+        .get("/network-faults?status=all", Auth::Bearer(dispatcher))
+        .await;
+    let faults: Vec<Value> = faults["items"].as_array().cloned().unwrap_or_default();
+    for f in faults.iter().filter(|f| f["status"] == "confirmed") {
+        let path = format!("/network-faults/{}/restore", f["id"].as_str().unwrap());
+        let (s, v) = client
+            .call(
+                reqwest::Method::POST,
+                &path,
+                Auth::Bearer(dispatcher),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    drain_outbox(db).await;
+    FaultStorm {
+        took,
+        faults: faults.len(),
+        linked: called.len(),
+        to_staff: rows.iter().filter(|r| r.1.is_some()).count(),
+        to_callers: rows.iter().filter(|r| r.1.is_none()).count(),
+        notice,
+        escalations: rows
+            .iter()
+            .filter(|r| escalation.contains(&r.0.as_str()))
+            .filter(|r| r.2.as_ref().is_some_and(|t| called.contains_key(t)))
+            .count(),
+    }
 }
 
 /// What every answer of a read must be.

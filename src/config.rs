@@ -389,7 +389,7 @@ pub const KEYS: &[Key] = &[
     Key {
         env: "FIXLINE_STORM_CATEGORIES",
         file: "storm_categories",
-        default: "无信号,花屏,马赛克,断网,no_signal",
+        default: "无信号,花屏,马赛克,断网,光缆中断,no_signal",
         doc: "Fault categories a network fault explains, comma-separated; other calls are never grouped.",
     },
     Key {

@@ -68,6 +68,8 @@ struct Truth {
     /// (numerator, denominator) per metric, in `Metric::ALL` order.
     metrics: [(u64, u64); 7],
     upheld: u64,
+    /// Network faults restored: faults, linked calls, restored on time, restored.
+    network: [u64; 4],
 }
 
 impl Truth {
@@ -78,7 +80,20 @@ impl Truth {
             e.0 += 1;
         }
     }
+
+    /// Takes back a count: its ticket turned out to be a network fault's call.
+    fn take_back(&mut self, m: Metric, hit: bool) {
+        let e = &mut self.metrics[m.index()];
+        e.1 -= 1;
+        if hit {
+            e.0 -= 1;
+        }
+    }
 }
+
+/// Every stage count made for a ticket (month, district code, metric, on time), so that it
+/// can be taken back when the ticket is linked to a network fault and leaves those figures.
+type Ledger = HashMap<String, Vec<(String, String, Metric, bool)>>;
 
 /// Steps in time order (ties in the order they were scheduled).
 #[derive(Default)]
@@ -103,12 +118,17 @@ impl Agenda {
 
 #[derive(Debug, Clone)]
 enum Step {
-    Call { storm: bool },
+    Call {
+        storm: bool,
+    },
     Ack(Plan),
     CheckIn(Plan),
     Postpone(Plan),
     Resolve(Plan),
     Callbacks,
+    /// The dispatcher confirms a suspected network fault, and later the crew restores it.
+    ConfirmFault(String),
+    RestoreFault(String),
 }
 
 /// One ticket's fate, decided when it is recorded.
@@ -263,6 +283,18 @@ fn minutes(rng: &mut StdRng, lo: i64, hi: i64) -> Duration {
     Duration::seconds(rng.random_range(lo * 60..hi * 60))
 }
 
+/// A network fault with its linked calls, as the dispatcher sees it.
+async fn fault_detail(s: &mut Session, id: &str) -> Result<Value> {
+    s.expect(
+        Method::GET,
+        &format!("/network-faults/{id}"),
+        Auth::User("dispatcher"),
+        None,
+        200,
+    )
+    .await
+}
+
 /// The report's counts for every district in a month.
 async fn report(s: &mut Session, month: &str) -> Result<BTreeMap<String, Truth>> {
     let v = s
@@ -285,6 +317,13 @@ async fn report(s: &mut Session, month: &str) -> Result<BTreeMap<String, Truth>>
             );
         }
         t.upheld = row["complaints"]["upheld"].as_u64().unwrap_or(0);
+        let n = &row["network_faults"];
+        for (i, k) in ["faults", "linked_calls", "restored_on_time", "restored"]
+            .iter()
+            .enumerate()
+        {
+            t.network[i] = n[k].as_u64().unwrap_or(0);
+        }
         out.insert(row["code"].as_str().unwrap_or("?").to_string(), t);
     }
     Ok(out)
@@ -298,6 +337,9 @@ pub struct Summary {
     pub callbacks: u64,
     pub follow_ups: u64,
     pub requests: u64,
+    /// Network faults restored, and the calls linked to them (resolved by the restoration).
+    pub faults: u64,
+    pub linked: u64,
     pub mismatches: Vec<String>,
 }
 
@@ -440,8 +482,15 @@ pub async fn run(o: &Options) -> Result<Summary> {
         callbacks: 0,
         follow_ups: 0,
         requests: 0,
+        faults: 0,
+        linked: 0,
         mismatches: Vec::new(),
     };
+    let mut ledger = Ledger::new();
+    // Calls a network fault took over: their technicians stop, their counts are taken back.
+    let mut linked: std::collections::HashSet<String> = Default::default();
+    let mut faults_seen: std::collections::HashSet<String> = Default::default();
+    let mut code_of_ticket: HashMap<String, String> = HashMap::new();
 
     while let Some((at, step)) = queue.pop() {
         s.set_clock(at).await?;
@@ -475,7 +524,28 @@ pub async fn run(o: &Options) -> Result<Summary> {
                     .expect(Method::POST, "/tickets", Auth::Key, Some(body), 201)
                     .await?;
                 summary.tickets += 1;
-                if let Some(p) = plan(&t, &username, lon, lat, o, &mut rng, s.now)? {
+                let id = t["id"].as_str().unwrap_or_default().to_string();
+                code_of_ticket.insert(id.clone(), ticket_code(&t, &code_of));
+                if let Some(fault) = t["network_fault_id"].as_str() {
+                    // Grouped with a network fault: the first such call raised it, and the
+                    // calls before it in the storm were linked with it.
+                    linked.insert(id);
+                    if faults_seen.insert(fault.to_string()) {
+                        let detail = fault_detail(&mut s, fault).await?;
+                        for l in detail["linked"].as_array().into_iter().flatten() {
+                            let lid = l["id"].as_str().unwrap_or_default().to_string();
+                            for (m, code, metric, hit) in ledger.remove(&lid).unwrap_or_default() {
+                                truth.entry((m, code)).or_default().take_back(metric, hit);
+                            }
+                            linked.insert(lid);
+                        }
+                        queue.push(
+                            s.now + Duration::minutes(2),
+                            Step::ConfirmFault(fault.into()),
+                        );
+                        queue.push(s.now + Duration::hours(3), Step::RestoreFault(fault.into()));
+                    }
+                } else if let Some(p) = plan(&t, &username, lon, lat, o, &mut rng, s.now)? {
                     open += 1;
                     let ack_at = s.now
                         + if p.late_contact {
@@ -483,9 +553,16 @@ pub async fn run(o: &Options) -> Result<Summary> {
                         } else {
                             minutes(&mut rng, 1, 19)
                         };
-                    record_dispatch(&mut truth, &t, &code_of, &month_of(s.now));
+                    record_dispatch(&mut truth, &mut ledger, &t, &code_of, &month_of(s.now));
                     queue.push(ack_at, Step::Ack(p));
                 }
+            }
+            Step::Ack(p) | Step::CheckIn(p) | Step::Postpone(p) | Step::Resolve(p)
+                if linked.contains(&p.ticket) =>
+            {
+                // A network fault took the call over: its restoration resolves it, and its
+                // technician stops.
+                open -= 1;
             }
             Step::Ack(mut p) => {
                 let appointment = s.now + minutes(&mut rng, 30, 120);
@@ -501,6 +578,7 @@ pub async fn run(o: &Options) -> Result<Summary> {
                 let m = month_of(p.recorded);
                 count(
                     &mut truth,
+                    &mut ledger,
                     &p,
                     &code_of,
                     &m,
@@ -536,6 +614,7 @@ pub async fn run(o: &Options) -> Result<Summary> {
                     let m = month_of(p.recorded);
                     count(
                         &mut truth,
+                        &mut ledger,
                         &p,
                         &code_of,
                         &m,
@@ -603,10 +682,66 @@ pub async fn run(o: &Options) -> Result<Summary> {
                     Metric::Repair
                 };
                 let m = month_of(s.now);
-                count(&mut truth, &p, &code_of, &m, metric, !p.late_resolve);
+                count(
+                    &mut truth,
+                    &mut ledger,
+                    &p,
+                    &code_of,
+                    &m,
+                    metric,
+                    !p.late_resolve,
+                );
                 // Every finished ticket is in the callback coverage denominator.
                 let e = truth.entry((m, district_code(&p, &code_of))).or_default();
                 e.metrics[Metric::CallbackCoverage.index()].1 += 1;
+            }
+            Step::ConfirmFault(id) => {
+                let (status, v) = s
+                    .send(
+                        Method::POST,
+                        &format!("/network-faults/{id}/confirm"),
+                        Auth::User("dispatcher"),
+                        Some(json!({})),
+                    )
+                    .await?;
+                // 409: it confirmed itself at its threshold.
+                if status != 200 && status != 409 {
+                    bail!("confirming network fault {id} answered {status}: {v}");
+                }
+            }
+            Step::RestoreFault(id) => {
+                let r = s
+                    .expect(
+                        Method::POST,
+                        &format!("/network-faults/{id}/restore"),
+                        Auth::User("dispatcher"),
+                        Some(json!({})),
+                        200,
+                    )
+                    .await?;
+                let on_time = r["fault"]["restore_on_time"].as_bool() == Some(true);
+                let detail = fault_detail(&mut s, &id).await?;
+                let m = month_of(s.now);
+                let mut codes = std::collections::BTreeSet::new();
+                for l in detail["linked"].as_array().into_iter().flatten() {
+                    if l["status"] != "resolved" {
+                        continue;
+                    }
+                    let lid = l["id"].as_str().unwrap_or_default();
+                    let code = code_of_ticket.get(lid).cloned().unwrap_or_default();
+                    truth.entry((m.clone(), code.clone())).or_default().network[1] += 1;
+                    codes.insert(code);
+                    summary.linked += 1;
+                    summary.resolved += 1;
+                }
+                // Once per district it had calls from, on time or late by its promise.
+                for code in codes {
+                    let n = &mut truth.entry((m.clone(), code)).or_default().network;
+                    n[0] += 1;
+                    n[2] += u64::from(on_time);
+                    n[3] += 1;
+                }
+                summary.faults += 1;
             }
             Step::Callbacks => {
                 let worked =
@@ -624,7 +759,7 @@ pub async fn run(o: &Options) -> Result<Summary> {
                         s.now,
                     )? {
                         open += 1;
-                        record_dispatch(&mut truth, &t, &code_of, &month_of(s.now));
+                        record_dispatch(&mut truth, &mut ledger, &t, &code_of, &month_of(s.now));
                         let ack_at = s.now
                             + if p.late_contact {
                                 minutes(&mut rng, 21, 29)
@@ -670,6 +805,18 @@ pub async fn run(o: &Options) -> Result<Summary> {
                     ));
                 }
             }
+            for (i, what) in ["faults", "linked calls", "restored on time", "restored"]
+                .iter()
+                .enumerate()
+            {
+                let got = a.network[i] - b.network[i];
+                if got != want.network[i] {
+                    summary.mismatches.push(format!(
+                        "{m} {code} network {what}: report {got}, simulator {}",
+                        want.network[i]
+                    ));
+                }
+            }
             if a.upheld - b.upheld != want.upheld {
                 summary.mismatches.push(format!(
                     "{m} {code} upheld complaints: report {}, simulator {}",
@@ -692,28 +839,44 @@ fn district_code(p: &Plan, code_of: &HashMap<String, String>) -> String {
 
 fn count(
     truth: &mut BTreeMap<(String, String), Truth>,
+    ledger: &mut Ledger,
     p: &Plan,
     code_of: &HashMap<String, String>,
     month: &str,
     m: Metric,
     hit: bool,
 ) {
+    let code = district_code(p, code_of);
+    ledger
+        .entry(p.ticket.clone())
+        .or_default()
+        .push((month.to_string(), code.clone(), m, hit));
     truth
-        .entry((month.to_string(), district_code(p, code_of)))
+        .entry((month.to_string(), code))
         .or_default()
         .add(m, hit);
 }
 
+/// The code of the district a ticket (as the API answered it) is in.
+fn ticket_code(t: &Value, code_of: &HashMap<String, String>) -> String {
+    t["district_id"]
+        .as_str()
+        .and_then(|d| code_of.get(d).cloned())
+        .unwrap_or_default()
+}
+
 fn record_dispatch(
     truth: &mut BTreeMap<(String, String), Truth>,
+    ledger: &mut Ledger,
     t: &Value,
     code_of: &HashMap<String, String>,
     month: &str,
 ) {
-    let code = t["district_id"]
-        .as_str()
-        .and_then(|d| code_of.get(d).cloned())
-        .unwrap_or_default();
+    let code = ticket_code(t, code_of);
+    ledger
+        .entry(t["id"].as_str().unwrap_or_default().to_string())
+        .or_default()
+        .push((month.to_string(), code.clone(), Metric::Dispatch, true));
     // The log provider accepts at once: every pushed ticket is dispatched on time.
     truth
         .entry((month.to_string(), code))
@@ -895,11 +1058,13 @@ fn print_summary(
         o.seed
     );
     println!(
-        "tickets {}, resolved {}, callbacks made {}, follow-ups {}; {} requests, {} clock moves, {:.1} s",
+        "tickets {}, resolved {}, callbacks made {}, follow-ups {}, network faults {} with {} linked calls; {} requests, {} clock moves, {:.1} s",
         sum.tickets,
         sum.resolved,
         sum.callbacks,
         sum.follow_ups,
+        sum.faults,
+        sum.linked,
         s.requests,
         s.clock_moves,
         took.as_secs_f64()

@@ -34,7 +34,7 @@ impl Default for StormRule {
             window: Duration::minutes(15),
             radius_m: 1_000.0,
             auto_confirm_at: None,
-            categories: ["无信号", "花屏", "马赛克", "断网", "no_signal"]
+            categories: ["无信号", "花屏", "马赛克", "断网", "光缆中断", "no_signal"]
                 .map(String::from)
                 .to_vec(),
             digest_every: Duration::minutes(10),

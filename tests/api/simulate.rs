@@ -1,11 +1,12 @@
-//! `fixline simulate` against a real server: a small day with a storm, whose own counts must
-//! equal the server's monthly report.
+//! `fixline simulate` against a real server: a small day with a storm, grouped into a network
+//! fault, whose own counts must equal the server's monthly report.
 
 use crate::both;
 use crate::helpers::{Backend, TestApp, PASSWORD};
 
 async fn a_simulated_day_matches_the_report(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // The storm groups into a network fault at its tenth call.
+    let app = TestApp::spawn_with_env(backend, &[("FIXLINE_STORM_CALLS", "10".into())]).await;
     let options = fixline::simulate::Options {
         url: app.base.clone(),
         password: PASSWORD.into(),
@@ -30,6 +31,8 @@ async fn a_simulated_day_matches_the_report(backend: Backend) {
     assert!(summary.tickets >= 30, "{summary:?}");
     assert!(summary.resolved >= summary.tickets, "{summary:?}");
     assert!(summary.callbacks > 0, "{summary:?}");
+    assert_eq!(summary.faults, 1, "{summary:?}");
+    assert!(summary.linked >= 16, "every storm call: {summary:?}");
     assert!(summary.mismatches.is_empty(), "{:#?}", summary.mismatches);
 }
 

@@ -402,7 +402,7 @@ pub const KEYS: &[Key] = &[
         env: "FIXLINE_STORM_PROMISE_H",
         file: "storm_promise_h",
         default: "4",
-        doc: "Restoration promised this many hours after a network fault is opened; linked calls are late if it is later.",
+        doc: "Restoration promised this many hours after a network fault is opened, unless its region sets its own (`PUT /regions/{id}/policies/network_fault`); linked calls are late if it is later.",
     },
     Key {
         env: "FIXLINE_STORM_NOTICE_IS_CONTACT",

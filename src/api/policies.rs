@@ -10,7 +10,7 @@ use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::domain::calendar::{BusinessCalendar, CalendarSpec};
 use crate::domain::required_text;
 use crate::domain::ticket::TicketKind;
-use crate::store::policies::{self, PolicyRow};
+use crate::store::policies::{self, PolicyRow, NETWORK_FAULT};
 use crate::store::regions;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -43,6 +43,7 @@ async fn list(
     let cfg = &state.config;
     Ok(HttpResponse::Ok().json(json!({
         "defaults": {"repair": {"promise_hours": cfg.promise_repair_h}, "install": {"promise_hours": cfg.promise_install_h},
+                     "network_fault": {"promise_hours": cfg.storms.promise.num_minutes() as f64 / 60.0},
                      "calendar": null, "timezone": cfg.tz.name()},
         "items": rows.into_iter().map(dto).collect::<Vec<_>>(),
     })))
@@ -68,7 +69,21 @@ async fn put(
 ) -> ApiResult<HttpResponse> {
     let (region_id, kind) = path.into_inner();
     caller.require_region(&region_id)?;
-    let kind = TicketKind::parse("kind", &kind).map_err(|e| ApiError::not_found(e.message))?;
+    // A kind of work, or `network_fault`: the restoration a region promises after a cable cut.
+    let kind = match kind.as_str() {
+        NETWORK_FAULT => {
+            if req.calendar.is_some() || !req.photo_required_for.is_empty() {
+                return Err(ApiError::invalid(
+                    "calendar",
+                    "a network fault's promise runs round the clock and needs no photo",
+                ));
+            }
+            NETWORK_FAULT
+        }
+        k => TicketKind::parse("kind", k)
+            .map_err(|e| ApiError::not_found(e.message))?
+            .as_str(),
+    };
     let promise_minutes = match req.promise_hours {
         None => None,
         Some(h) if h.is_finite() && (0.25..=24.0 * 60.0).contains(&h) => {
@@ -100,7 +115,7 @@ async fn put(
     }
     let row = PolicyRow {
         region_id: region_id.clone(),
-        kind: kind.as_str().into(),
+        kind: kind.into(),
         promise_minutes,
         calendar,
         updated_at: state.clock.now_naive(),

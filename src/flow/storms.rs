@@ -214,6 +214,7 @@ fn open_detected(
 ) -> FlowResult<FaultRow> {
     let rule = &cfg.storms.rule;
     let area = area_name(conn, t.district_id.as_deref(), &t.address)?;
+    let promised_at = now + promise(conn, cfg, &t.region_id)?;
     let mut fault = FaultRow {
         id: new_id(),
         region_id: t.region_id.clone(),
@@ -229,7 +230,7 @@ fn open_detected(
         confirmed_at: None,
         confirmed_by: None,
         pushed_at: None,
-        promised_at: now + cfg.storms.promise,
+        promised_at,
         estimate_at: None,
         restored_at: None,
         restore_on_time: None,
@@ -311,6 +312,15 @@ fn link_tickets(
         linked += 1;
     }
     Ok(linked)
+}
+
+/// How long a region promises to restore a network fault: its own policy, else the default.
+fn promise(conn: &mut DbConn, cfg: &FlowConfig, region_id: &str) -> FlowResult<Duration> {
+    Ok(
+        crate::store::policies::get(conn, region_id, crate::store::policies::NETWORK_FAULT)?
+            .and_then(|p| p.promise_minutes)
+            .map_or(cfg.storms.promise, |m| Duration::minutes(m as i64)),
+    )
 }
 
 /// The district's name, else the first caller's address.
@@ -722,6 +732,7 @@ pub fn open(
     now: NaiveDateTime,
 ) -> FlowResult<(FaultRow, usize)> {
     let by = actor.id.clone().unwrap_or_else(|| actor.kind.to_string());
+    let promised_at = now + promise(conn, cfg, &r.region_id)?;
     let mut f = FaultRow {
         id: new_id(),
         region_id: r.region_id.clone(),
@@ -737,7 +748,7 @@ pub fn open(
         confirmed_at: Some(now),
         confirmed_by: Some(by),
         pushed_at: None,
-        promised_at: now + cfg.storms.promise,
+        promised_at,
         estimate_at: r.estimate_at,
         restored_at: None,
         restore_on_time: None,

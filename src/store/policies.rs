@@ -6,6 +6,10 @@ use diesel::prelude::*;
 use crate::db::schema::region_policies;
 use crate::db::DbConn;
 
+/// The policy kind holding a region's promise for restoring a network fault (beside the
+/// kinds of work, `repair` and `install`).
+pub const NETWORK_FAULT: &str = "network_fault";
+
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = region_policies, treat_none_as_null = true)]
 pub struct PolicyRow {

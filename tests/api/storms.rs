@@ -664,7 +664,60 @@ async fn a_dismissed_suspicion_counts_only_later_calls(backend: Backend) {
     assert_eq!(again[0]["calls"], 10);
 }
 
+/// A region promises its own restoration time; a fault opened there is judged by it.
+async fn a_region_sets_its_own_restoration_promise(backend: Backend) {
+    let app = storm_app(backend, &[]).await;
+    let manager = app.login("manager").await;
+    let dispatcher = app.login("dispatcher").await;
+    let agent = app.login("agent").await;
+    let here = app
+        .get("/districts/locate?lat=31.87&lon=120.55", &agent)
+        .await;
+    let here = here.ok(200)["district"].clone();
+    let (district, region) = (
+        here["id"].as_str().unwrap(),
+        here["region_id"].as_str().unwrap(),
+    );
+    let path = format!("/regions/{region}/policies/network_fault");
+    let defaults = app
+        .get(&format!("/regions/{region}/policies"), &manager)
+        .await;
+    assert_eq!(
+        defaults.ok(200)["defaults"]["network_fault"]["promise_hours"],
+        4.0
+    );
+    let refused = app
+        .call(
+            reqwest::Method::PUT,
+            &path,
+            Some(&manager),
+            Some(json!({"promise_hours": 2, "calendar": {"hours": {"mon": ["08:00", "17:00"]}}})),
+        )
+        .await;
+    assert_eq!(refused.problem(422)["field"], "calendar");
+    let set = app
+        .call(
+            reqwest::Method::PUT,
+            &path,
+            Some(&manager),
+            Some(json!({"promise_hours": 2})),
+        )
+        .await;
+    assert_eq!(set.ok(200)["kind"], "network_fault");
+    let fault = outage(&app, &dispatcher, district, "城区机房断电").await;
+    let f = app
+        .get(&format!("/network-faults/{fault}"), &dispatcher)
+        .await;
+    let f = f.ok(200);
+    let at = |k: &str| chrono::DateTime::parse_from_rfc3339(f[k].as_str().unwrap()).unwrap();
+    assert_eq!(
+        at("promised_at") - at("opened_at"),
+        chrono::Duration::hours(2)
+    );
+}
+
 both!(
+    a_region_sets_its_own_restoration_promise,
     a_dismissed_suspicion_counts_only_later_calls,
     the_report_counts_faults_apart,
     a_storm_becomes_one_network_fault,

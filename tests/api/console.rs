@@ -1144,6 +1144,18 @@ async fn a_dispatcher_handles_a_storm_from_the_fault_strip(backend: Backend) {
     .await;
     let listed = app.get("/network-faults?status=all", &dispatcher).await;
     assert_eq!(listed.ok(200)["items"][0]["status"], "restored");
+
+    // A known outage opened by hand from the board's toolbar.
+    b.click_on("#fault-open").await;
+    let title = b.wait_for("#fault-title", Duration::from_secs(5)).await;
+    b.type_into(&title, "城东机房断电").await;
+    b.click_on("#fault-open-form button[type=submit]").await;
+    b.wait_for("#faults li.fault.confirmed", Duration::from_secs(10))
+        .await;
+    let listed = app.get("/network-faults", &dispatcher).await;
+    let listed = listed.ok(200);
+    assert_eq!(listed["items"][0]["cause"], "reported");
+    assert_eq!(listed["items"][0]["title"], "城东机房断电");
     b.assert_clean_log().await;
     b.close().await;
 }

@@ -559,11 +559,37 @@ async fn the_report_counts_faults_apart(backend: Backend) {
     let restored = restore_all(&app, &dispatcher, &a).await;
     assert_eq!(restored["fault"]["restore_on_time"], true);
     let agent = app.login("agent").await;
-    let b = outage(&app, &dispatcher, &district, "主干光缆中断 B").await;
+    // B covers the district and, by its circle, the region's other districts around it.
+    let b = app
+        .post(
+            "/network-faults",
+            &dispatcher,
+            json!({"cause": "reported", "title": "主干光缆中断 B", "district_id": district,
+                   "center": {"lat": 31.87, "lon": 120.55}, "radius_m": 50000}),
+        )
+        .await;
+    let b = b.ok(201)["fault"]["id"].as_str().unwrap().to_string();
     for n in 3..5 {
         let t = app.post("/tickets", &agent, call(n, "花屏")).await;
         assert_eq!(t.ok(201)["network_fault_id"], b.as_str());
     }
+    // One call from another district of the region: B explains it too.
+    let districts = app.get("/districts", &dispatcher).await;
+    let other = districts.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["region_id"] == region.as_str() && d["id"] != district.as_str())
+        .unwrap()
+        .clone();
+    let bbox: Vec<f64> = serde_json::from_value(other["bbox"].clone()).unwrap();
+    let mut far = call(5, "花屏");
+    far["location"] = json!({"lat": (bbox[1] + bbox[3]) / 2.0, "lon": (bbox[0] + bbox[2]) / 2.0});
+    let far = app.post("/tickets", &agent, far).await;
+    let far = far.ok(201).clone();
+    assert_eq!(far["network_fault_id"], b.as_str());
+    let other_district = far["district_id"].as_str().unwrap().to_string();
+    assert_ne!(other_district, district);
     app.advance(5 * 3600).await;
     let dispatcher = app.login("dispatcher").await;
     let restored = restore_all(&app, &dispatcher, &b).await;
@@ -600,7 +626,23 @@ async fn the_report_counts_faults_apart(backend: Backend) {
         .find(|r| r["id"] == region.as_str())
         .unwrap()
         .clone();
-    assert_eq!(mine["network_faults"]["restored"], 2);
+    assert_eq!(
+        mine["network_faults"]["restored"], 3,
+        "B counts once in each district"
+    );
+    // The late restoration is late for the other district too, which had one call.
+    let report = app.get("/reports/districts?month=2026-11", &manager).await;
+    let second = report.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["district_id"] == other_district.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        second["network_faults"],
+        json!({"faults": 1, "linked_calls": 1, "restored_on_time": 0, "restored": 1, "rate": 0.0})
+    );
     let csv = app
         .call(
             reqwest::Method::GET,

@@ -40,9 +40,10 @@ export function mount(root, { user, go }) {
     tbody);
   const faultBox = h("div", { class: "fault-strip", id: "fault-strip", hidden: true });
   const faults = strip(faultBox, { user, onShow: (id) => { state.fault = id; render(); } });
+  const openFault = canAssign ? h("button", { class: "small ghost", id: "fault-open", onclick: () => faults.open() }, t("fault.open")) : null;
   fill(root,
     faultBox,
-    h("div", { class: "toolbar" }, search, region, status, flagged, queue, count, liveBadge),
+    h("div", { class: "toolbar" }, search, region, status, flagged, queue, openFault, count, liveBadge),
     table,
     empty);
 

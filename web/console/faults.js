@@ -53,6 +53,38 @@ export function strip(root, { user, onShow }) {
     if (at) await act(f, "estimate", { estimate_at: new Date(at).toISOString() });
   }
 
+  /** A known outage or planned maintenance over a district, opened by hand. */
+  async function open() {
+    const body = await dialog(t("fault.open_title"), (close) => {
+      const cause = h("select", { name: "cause", id: "fault-cause" },
+        ["reported", "planned"].map((c) => h("option", { value: c }, t(`fault.cause.${c}`))));
+      const title = h("input", { name: "title", id: "fault-title", required: true, maxlength: "200" });
+      const district = h("select", { name: "district", id: "fault-district", required: true },
+        [...store.districts.values()].sort((a, b) => (a.code < b.code ? -1 : 1))
+          .map((d) => h("option", { value: d.id }, `${d.code} ${d.name}`)));
+      const until = h("input", { type: "datetime-local", id: "fault-until" });
+      return h("form", { id: "fault-open-form", onsubmit: (e) => {
+        e.preventDefault();
+        const b = { cause: cause.value, title: title.value.trim(), district_id: district.value };
+        if (until.value) b.estimate_at = new Date(until.value).toISOString();
+        close(b);
+      } },
+        h("label", {}, t("fault.cause"), cause),
+        h("label", {}, t("fault.title"), title),
+        h("label", {}, t("fault.district"), district),
+        h("label", {}, t("fault.until"), until),
+        h("button", { type: "submit" }, t("fault.open")));
+    });
+    if (!body) return;
+    try {
+      const made = await post("/network-faults", body);
+      toast(t("fault.opened", { n: made.tickets }));
+    } catch (e) {
+      toast(t("error", { m: e.message }), "error");
+    }
+    await load();
+  }
+
   function card(f) {
     const late = !f.restored_at && Date.parse(f.promised_at) < now();
     return h("li", { class: `fault ${f.status}${late ? " late" : ""}`, dataset: { id: f.id } },
@@ -85,6 +117,7 @@ export function strip(root, { user, onShow }) {
   timer = setInterval(load, REFRESH_MS);
   load();
   return {
+    open,
     unmount() {
       clearInterval(timer);
       unsubscribe();

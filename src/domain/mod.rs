@@ -7,6 +7,7 @@ pub mod complaint;
 pub mod device_time;
 pub mod duplicate;
 pub mod duty;
+pub mod five_star;
 pub mod key_purpose;
 pub mod period;
 pub mod phone;

@@ -382,7 +382,44 @@ pub async fn work_queued_before_a_session_ended_is_sent_after_signing_in_again(b
     b.close().await;
 }
 
+/// A job its technician holds that a network fault took over says so, in the list and on
+/// its screen: no visit is needed, the restoration resolves it.
+pub async fn a_job_taken_over_by_a_network_fault_says_so(backend: Backend) {
+    let app = TestApp::spawn_with_env(backend, &[("FIXLINE_STORM_CALLS", "10".into())]).await;
+    app.set_clock(&chrono::Utc::now().to_rfc3339()).await;
+    let agent = app.login("agent").await;
+    let mut first = Value::Null;
+    for n in 0..10 {
+        let t = app
+            .post("/tickets", &agent, crate::storms::call(n, "无信号"))
+            .await;
+        let t = t.ok(201).clone();
+        if n == 0 {
+            first = t;
+        }
+    }
+    let id = first["id"].as_str().unwrap();
+    let dispatcher = app.login("dispatcher").await;
+    let linked = app.get(&format!("/tickets/{id}"), &dispatcher).await;
+    let linked = linked.ok(200).clone();
+    assert!(linked["network_fault_id"].is_string(), "{linked}");
+    let tech = app
+        .username_of(linked["assignee_id"].as_str().unwrap())
+        .await;
+    let b = Browser::start(Device::Phone).await;
+    sign_in(&app, &b, &tech).await;
+    let card = format!("#jobs li[data-id='{id}']");
+    b.wait_for(&format!("{card} .fault"), Duration::from_secs(10))
+        .await;
+    b.click_on(&card).await;
+    b.wait_for("#fault-note", Duration::from_secs(5)).await;
+    b.screenshot("app-network-fault").await;
+    assert!(unexpected(&b).await.is_empty());
+    b.close().await;
+}
+
 both!(
+    a_job_taken_over_by_a_network_fault_says_so,
     work_queued_before_a_session_ended_is_sent_after_signing_in_again,
     offline_work_syncs_once_with_the_phones_times,
     a_job_reassigned_while_offline_shows_the_conflict,

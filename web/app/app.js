@@ -278,7 +278,8 @@ function listScreen(waiting) {
     const queued = waiting.filter((a) => a.ticket_id === j.id).length;
     return h("li", { class: `job ${clocks.left(j) < 0 ? "overdue" : ""}`, dataset: { id: j.id }, onclick: () => open(j.id) },
       h("div", { class: "top" }, h("strong", { class: "clock" }, countdown(j)), h("span", { class: "stage" }, cur ? t(`stage.${cur.stage}`) : ""),
-        h("span", { class: "status" }, t(`status.${j.status}`)), queued ? h("span", { class: "queued" }, t("app.queued", { n: queued })) : null),
+        h("span", { class: "status" }, t(`status.${j.status}`)), queued ? h("span", { class: "queued" }, t("app.queued", { n: queued })) : null,
+        j.network_fault_id ? h("span", { class: "fault" }, t("app.with_fault")) : null),
       h("div", { class: "who" }, j.customer.name, " · ", j.fault.category),
       h("div", { class: "addr" }, j.address),
       h("a", { class: "button small call", href: `tel:${j.customer.phone}`, onclick: (e) => e.stopPropagation() }, t("app.call")));
@@ -304,6 +305,7 @@ function jobScreen(j, waiting) {
     h("button", { class: "back", onclick: () => history.back() }, "← ", t("app.my_jobs")),
     h("h1", {}, j.customer.name, h("small", {}, ` ${j.external_ref || ""}`)),
     h("p", { class: "clockline" }, h("strong", { class: "clock" }, countdown(j)), " ", t(`status.${j.status}`)),
+    j.network_fault_id ? h("p", { class: "fault-note", id: "fault-note" }, t("app.fault_note")) : null,
     h("p", {}, j.address),
     h("p", {}, `${j.fault.category} — ${j.fault.description}`),
     j.appointment_at ? h("p", {}, t("ticket.appointment"), ": ", when(j.appointment_at)) : null,

@@ -10,6 +10,8 @@ export const WORDS = {
   "app.no_jobs": ["暂无工单", "No jobs"],
   "app.my_jobs": ["我的工单", "My jobs"],
   "app.call": ["拨打客户", "Call"],
+  "app.with_fault": ["网络故障", "Network fault"],
+  "app.fault_note": ["此单已归入网络故障，由抢修处理：线路恢复后自动结单，无需单独上门。", "This call is part of a network fault and its crew's work: it is resolved when service is restored; no visit needed."],
   "app.amap": ["高德导航", "AMap"],
   "app.baidu": ["百度导航", "Baidu Maps"],
   "app.contact_note": ["联系情况", "What was agreed"],

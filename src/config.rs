@@ -408,7 +408,7 @@ pub const KEYS: &[Key] = &[
         env: "FIXLINE_STORM_NOTICE_IS_CONTACT",
         file: "storm_notice_is_contact",
         default: "true",
-        doc: "`true`: the SMS telling a linked caller the fault is known settles their contact stage (on time if within 20 minutes of the call); `false`: it does not, and the report leaves linked calls' contact out.",
+        doc: "`true`: the SMS telling a linked caller the fault is known settles their contact stage (on time if within 20 minutes of the call); `false`: it does not, and the stage stays open. The report counts linked calls apart either way.",
     },
     Key {
         env: "FIXLINE_DEMO_PASSWORD",

@@ -29,8 +29,7 @@ pub struct StormConfig {
     /// Restoration promised this long after a fault is opened.
     pub promise: Duration,
     /// Whether the customer's notice that the fault is known settles a linked ticket's
-    /// contact stage (judged against its 20-minute deadline); otherwise that stage stays open
-    /// and the report leaves it out.
+    /// contact stage (judged against its 20-minute deadline); otherwise that stage stays open.
     pub notice_is_contact: bool,
 }
 

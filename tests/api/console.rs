@@ -1156,6 +1156,17 @@ async fn a_dispatcher_handles_a_storm_from_the_fault_strip(backend: Backend) {
     let listed = listed.ok(200);
     assert_eq!(listed["items"][0]["cause"], "reported");
     assert_eq!(listed["items"][0]["title"], "城东机房断电");
+
+    // The map shows the open fault's area.
+    b.goto(&format!("{}/#/map", app.base)).await;
+    b.wait_until(
+        "the map draws the fault's area",
+        "return !!document.querySelector('#map path.fault-area');",
+        json!([]),
+        Duration::from_secs(10),
+    )
+    .await;
+    b.screenshot("console-map-fault").await;
     b.assert_clean_log().await;
     b.close().await;
 }

@@ -151,6 +151,7 @@ const WORDS = {
   "map.legend_soon": ["30 分钟内到期", "Due within 30 min"],
   "map.legend_ok": ["正常", "On track"],
   "map.legend_tech": ["维修员位置", "Technician"],
+  "map.legend_fault": ["网络故障区域", "Network fault area"],
   "map.districts": ["{n} 个片区", "{n} districts"],
   "intake.title": ["受理报修", "Record a call"],
   "intake.name": ["客户姓名", "Customer name"],

@@ -1,5 +1,6 @@
 // The map: district polygons from fixline's own GeoJSON, open tickets by urgency, technicians'
-// last positions. No internet map service is needed; a tile URL may be configured.
+// last positions, open network faults' areas. No internet map service is needed; a tile URL
+// may be configured.
 
 import { h, fill } from "/assets/console/dom.js";
 import { t, span } from "/assets/console/i18n.js";
@@ -39,12 +40,15 @@ export function mount(root) {
     h("span", { class: "dot overdue" }), t("map.legend_overdue"),
     h("span", { class: "dot soon" }), t("map.legend_soon"),
     h("span", { class: "dot ok" }), t("map.legend_ok"),
-    h("span", { class: "dot tech" }), t("map.legend_tech"));
+    h("span", { class: "dot tech" }), t("map.legend_tech"),
+    h("span", { class: "dot fault" }), t("map.legend_fault"));
   const info = h("span", { id: "map-info" });
   const el = h("div", { class: "map", id: "map" });
   fill(root, h("div", { class: "toolbar" }, h("strong", {}, t("map.title")), info, legend), el);
   let map = null;
   let marks = null;
+  let areas = null;
+  let districts = [];
   let unsubscribe = () => {};
   let alive = true;
 
@@ -68,9 +72,31 @@ export function mount(root) {
     }
   }
 
+  // Each open network fault's district and circle, under the tickets.
+  async function drawFaults() {
+    if (!areas) return;
+    let items = [];
+    try {
+      items = (await get("/network-faults")).items;
+    } catch (e) {
+      return;
+    }
+    areas.clearLayers();
+    for (const f of items) {
+      const tip = `${f.title} · ${t("fault.calls", { n: f.calls })}`;
+      const d = districts.find((x) => x.id === f.district_id);
+      if (d && d.boundary) L.geoJSON(d.boundary, { style: () => ({ className: `fault-area ${f.status}`, weight: 2, fillOpacity: 0.2 }) }).bindTooltip(tip, { sticky: true }).addTo(areas);
+      if (f.circle) L.circle([f.circle.lat, f.circle.lon], { radius: f.circle.radius_m, className: `fault-area ${f.status}`, weight: 2, fillOpacity: 0.1 }).bindTooltip(tip).addTo(areas);
+    }
+    root.dataset.faults = String(items.length);
+  }
+
   districtMap(el).then((m) => {
     if (!alive) return;
     map = m.map;
+    districts = m.districts;
+    areas = L.layerGroup().addTo(map);
+    drawFaults();
     info.textContent = t("map.districts", { n: m.districts.length });
     root.dataset.districts = String(m.districts.length);
     marks = L.layerGroup().addTo(map);
@@ -79,7 +105,10 @@ export function mount(root) {
     // Technicians move: their positions are read again while the map is open.
     store.refreshStaff().catch(() => {});
   });
-  const positions = setInterval(() => store.refreshStaff().catch(() => {}), 30_000);
+  const positions = setInterval(() => {
+    store.refreshStaff().catch(() => {});
+    drawFaults();
+  }, 30_000);
 
   return {
     unmount() {

@@ -150,6 +150,12 @@ pub const OPERATIONS: &[(&str, &str, Access)] = {
         ("POST", "/network-faults/{id}/unlink", Roles(&[Dispatcher])),
         ("POST", "/network-faults/{id}/restore", Roles(&[Dispatcher])),
         ("POST", "/network-faults/{id}/dismiss", Roles(&[Dispatcher])),
+        ("POST", "/network-faults/{id}/crew", Roles(&[Dispatcher])),
+        (
+            "POST",
+            "/network-faults/{id}/crew/ack",
+            Roles(&[Technician]),
+        ),
         ("GET", "/reports/districts", Roles(READERS)),
         ("GET", "/reports/districts/trend", Roles(READERS)),
         ("GET", "/reports/districts/{id}/tickets", Roles(READERS)),

@@ -27,7 +27,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/network-faults/{id}/link").route(web::post().to(link)))
     .service(resource("/network-faults/{id}/unlink").route(web::post().to(unlink)))
     .service(resource("/network-faults/{id}/restore").route(web::post().to(restore)))
-    .service(resource("/network-faults/{id}/dismiss").route(web::post().to(dismiss)));
+    .service(resource("/network-faults/{id}/dismiss").route(web::post().to(dismiss)))
+    .service(resource("/network-faults/{id}/crew").route(web::post().to(crew)))
+    .service(resource("/network-faults/{id}/crew/ack").route(web::post().to(crew_ack)));
 }
 
 #[derive(Serialize)]
@@ -66,6 +68,33 @@ pub struct FaultDto {
     /// The staff's last message, and how many calls they had heard of by then.
     pub told_at: Option<UtcInstant>,
     pub told_calls: i32,
+    /// The crew's lead and its own contact clock; null until a crew is assigned.
+    pub crew: Option<CrewDto>,
+}
+
+#[derive(Serialize)]
+pub struct CrewDto {
+    pub lead_id: String,
+    pub assigned_at: Option<UtcInstant>,
+    pub ack_due_at: Option<UtcInstant>,
+    pub acknowledged_at: Option<UtcInstant>,
+    /// on_time, late, or null while it runs.
+    pub outcome: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct ActorDto {
+    kind: String,
+    id: Option<String>,
+}
+
+/// One entry of a fault's own timeline.
+#[derive(Serialize)]
+struct FaultEventDto {
+    at: UtcInstant,
+    actor: ActorDto,
+    kind: String,
+    detail: serde_json::Value,
 }
 
 impl FaultDto {
@@ -106,6 +135,15 @@ impl FaultDto {
             dismissed_at: u(f.dismissed_at),
             told_at: u(f.told_at),
             told_calls: f.told_calls,
+            crew: f.crew_lead_id.map(|lead_id| CrewDto {
+                lead_id,
+                assigned_at: u(f.crew_assigned_at),
+                ack_due_at: u(f.crew_ack_due_at),
+                acknowledged_at: u(f.crew_acknowledged_at),
+                outcome: f
+                    .crew_ack_on_time
+                    .map(|on_time| if on_time { "on_time" } else { "late" }),
+            }),
         }
     }
 }
@@ -141,6 +179,7 @@ struct DetailDto {
     #[serde(flatten)]
     fault: FaultDto,
     linked: Vec<LinkedDto>,
+    events: Vec<FaultEventDto>,
 }
 
 /// A fault after an action that touched its calls, and how many it touched.
@@ -204,17 +243,30 @@ async fn get(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let scope = caller.scope.clone();
-    let (f, linked) = state
+    let (f, linked, events) = state
         .db
         .read(move |conn| -> ApiResult<_> {
             let f = super::extract::visible(faults::get(conn, &id)?, &scope, "network fault")?;
             let linked = faults::linked(conn, &f.id)?;
-            Ok((FaultDto::new(f, linked.len() as i64), linked))
+            let events = faults::events(conn, &f.id)?;
+            Ok((FaultDto::new(f, linked.len() as i64), linked, events))
         })
         .await?;
     Ok(HttpResponse::Ok().json(DetailDto {
         fault: f,
         linked: linked.into_iter().map(LinkedDto::from).collect(),
+        events: events
+            .into_iter()
+            .map(|e| FaultEventDto {
+                at: UtcInstant(e.at),
+                actor: ActorDto {
+                    kind: e.actor_kind,
+                    id: e.actor_id,
+                },
+                kind: e.kind,
+                detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null),
+            })
+            .collect(),
     }))
 }
 
@@ -352,19 +404,41 @@ async fn act(
     Ok(out)
 }
 
-async fn confirm(
+/// A flow action on the fault alone, by the caller: answers the fault after it.
+async fn on_fault(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
+    action: impl Fn(
+            &mut crate::db::DbConn,
+            &crate::flow::FlowConfig,
+            &str,
+            &crate::flow::actions::Acting,
+            chrono::NaiveDateTime,
+        ) -> crate::flow::FlowResult<FaultRow>
+        + Clone
+        + Send
+        + 'static,
 ) -> ApiResult<HttpResponse> {
     let who = acting(&caller);
     let now = state.clock.now_naive();
     let id = id.into_inner();
     let done = act(&state, move |conn, cfg| {
-        storms::confirm(conn, cfg, &id, &who.actor, &who.scope, now).map(|f| (f, 0))
+        action(conn, cfg, &id, &who, now).map(|f| (f, 0))
     })
     .await?;
     Ok(HttpResponse::Ok().json(done.fault))
+}
+
+async fn confirm(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    on_fault(state, caller, id, |conn, cfg, id, who, now| {
+        storms::confirm(conn, cfg, id, &who.actor, &who.scope, now)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -380,14 +454,10 @@ async fn estimate(
     JsonBody(req): JsonBody<EstimateIn>,
 ) -> ApiResult<HttpResponse> {
     let at = super::parse_instant("estimate_at", &req.estimate_at)?;
-    let who = acting(&caller);
-    let now = state.clock.now_naive();
-    let id = id.into_inner();
-    let done = act(&state, move |conn, cfg| {
-        storms::estimate(conn, cfg, &id, at, &who.scope, now).map(|f| (f, 0))
+    on_fault(state, caller, id, move |conn, cfg, id, who, now| {
+        storms::estimate(conn, cfg, id, at, &who.actor, &who.scope, now)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(done.fault))
+    .await
 }
 
 #[derive(Deserialize)]
@@ -490,4 +560,33 @@ async fn dismiss(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     end(state, caller, id, storms::dismiss).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CrewIn {
+    lead_id: String,
+}
+
+async fn crew(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    JsonBody(req): JsonBody<CrewIn>,
+) -> ApiResult<HttpResponse> {
+    on_fault(state, caller, id, move |conn, cfg, id, who, now| {
+        storms::assign_crew(conn, cfg, id, &req.lead_id, &who.actor, &who.scope, now)
+    })
+    .await
+}
+
+async fn crew_ack(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    on_fault(state, caller, id, |conn, _, id, who, now| {
+        storms::acknowledge_crew(conn, id, &who.actor, &who.scope, now)
+    })
+    .await
 }

@@ -515,6 +515,23 @@ diesel::table! {
         told_calls -> Integer,
         updated_at -> Timestamp,
         version -> BigInt,
+        crew_lead_id -> Nullable<Text>,
+        crew_assigned_at -> Nullable<Timestamp>,
+        crew_ack_due_at -> Nullable<Timestamp>,
+        crew_acknowledged_at -> Nullable<Timestamp>,
+        crew_ack_on_time -> Nullable<Bool>,
+    }
+}
+
+diesel::table! {
+    network_fault_events (id) {
+        id -> Text,
+        fault_id -> Text,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        kind -> Text,
+        detail -> Text,
     }
 }
 
@@ -532,6 +549,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     technician_load,
     tickets,
     network_faults,
+    network_fault_events,
     ticket_events,
     notifications,
     region_policies,

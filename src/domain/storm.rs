@@ -231,9 +231,22 @@ pub enum FaultAction {
     Unlink,
     Restore,
     Dismiss,
+    AssignCrew,
+    AcknowledgeCrew,
 }
 
 impl FaultAction {
+    pub const ALL: [FaultAction; 8] = [
+        FaultAction::Confirm,
+        FaultAction::Estimate,
+        FaultAction::Link,
+        FaultAction::Unlink,
+        FaultAction::Restore,
+        FaultAction::Dismiss,
+        FaultAction::AssignCrew,
+        FaultAction::AcknowledgeCrew,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             FaultAction::Confirm => "confirm",
@@ -242,6 +255,8 @@ impl FaultAction {
             FaultAction::Unlink => "unlink",
             FaultAction::Restore => "restore",
             FaultAction::Dismiss => "dismiss",
+            FaultAction::AssignCrew => "assign a crew to",
+            FaultAction::AcknowledgeCrew => "acknowledge",
         }
     }
 
@@ -250,9 +265,14 @@ impl FaultAction {
         use FaultStatus::*;
         match (self, status) {
             (FaultAction::Confirm, Suspected) => Some(Confirmed),
-            (FaultAction::Estimate | FaultAction::Link | FaultAction::Unlink, s) if s.is_open() => {
-                Some(s)
-            }
+            (
+                FaultAction::Estimate
+                | FaultAction::Link
+                | FaultAction::Unlink
+                | FaultAction::AssignCrew
+                | FaultAction::AcknowledgeCrew,
+                s,
+            ) if s.is_open() => Some(s),
             (FaultAction::Restore, s) if s.is_open() => Some(Restored),
             (FaultAction::Dismiss, s) if s.is_open() => Some(Dismissed),
             _ => None,
@@ -368,7 +388,7 @@ mod tests {
             Restore.apply(FaultStatus::Suspected),
             Some(FaultStatus::Restored)
         );
-        for a in [Confirm, Estimate, Link, Unlink, Restore, Dismiss] {
+        for a in FaultAction::ALL {
             assert_eq!(a.apply(FaultStatus::Restored), None, "{a:?}");
             assert_eq!(a.apply(FaultStatus::Dismissed), None, "{a:?}");
         }

@@ -55,6 +55,8 @@ pub const KNOWN: &str = "fault_known";
 pub const ESTIMATE: &str = "fault_estimate";
 pub const SERVICE_BACK: &str = "fault_service_back";
 pub const SPLIT: &str = "fault_split";
+/// To the crew's lead, when the fault is given to the crew.
+pub const CREW: &str = "fault_crew";
 
 /// The purposes whose acceptance tells that the on-duty staff heard of the fault.
 const TO_STAFF: [&str; 2] = [SUSPECTED, DIGEST];
@@ -238,8 +240,22 @@ fn open_detected(
         told_calls: 0,
         updated_at: now,
         version: 0,
+        crew_lead_id: None,
+        crew_assigned_at: None,
+        crew_ack_due_at: None,
+        crew_acknowledged_at: None,
+        crew_ack_on_time: None,
     };
     faults::insert(conn, &fault)?;
+    fault_event(
+        conn,
+        &fault.id,
+        now,
+        &Actor::system(),
+        "opened",
+        json!({"cause": "detected", "status": "suspected", "district_id": fault.district_id,
+               "radius_m": fault.radius_m, "promised_at": fault.promised_at.and_utc()}),
+    )?;
     let linked = link_tickets(conn, cfg, &fault, ids, &Actor::system(), "detection", now)?;
     let text = format!(
         "【疑似网络故障】{area}：{}分钟内{}起“{}”报修，疑似线路故障，后续同类报修将自动归并，请核实并在系统中确认。",
@@ -310,7 +326,41 @@ fn link_tickets(
         }
         linked += 1;
     }
+    if linked > 0 {
+        fault_event(
+            conn,
+            &fault.id,
+            now,
+            actor,
+            "linked",
+            json!({"tickets": linked, "by": by}),
+        )?;
+    }
     Ok(linked)
+}
+
+/// Appends an entry to the fault's own timeline.
+fn fault_event(
+    conn: &mut DbConn,
+    fault_id: &str,
+    at: NaiveDateTime,
+    actor: &Actor,
+    kind: &str,
+    detail: serde_json::Value,
+) -> FlowResult<()> {
+    faults::append_event(
+        conn,
+        &faults::FaultEventRow {
+            id: new_id(),
+            fault_id: fault_id.to_string(),
+            at,
+            actor_kind: actor.kind.to_string(),
+            actor_id: actor.id.clone(),
+            kind: kind.to_string(),
+            detail: detail.to_string(),
+        },
+    )?;
+    Ok(())
 }
 
 /// How long a region promises to restore a network fault: its own policy, else the default.
@@ -366,6 +416,8 @@ fn tell_staff(
     }
     let calls = faults::linked_count(conn, &fault.id)?;
     faults::mark_told(conn, &fault.id, now, calls)?;
+    let told = json!({"purpose": purpose, "messages": sent, "calls": calls});
+    fault_event(conn, &fault.id, now, &Actor::system(), "staff_told", told)?;
     *fault = faults::get(conn, &fault.id)?
         .ok_or_else(|| FlowError::NotFound("network fault vanished".into()))?;
     Ok(sent)
@@ -481,9 +533,9 @@ fn load_for(
         .ok_or_else(|| FlowError::NotFound("no such network fault".into()))?;
     let next = action.apply(f.status).ok_or_else(|| {
         FlowError::Conflict(format!(
-            "a {} network fault cannot be {}ed",
-            f.status.as_str(),
-            action.as_str().trim_end_matches('e')
+            "cannot {} a {} network fault",
+            action.as_str(),
+            f.status.as_str()
         ))
     })?;
     Ok((f, next))
@@ -512,6 +564,7 @@ pub fn confirm(
     f.confirmed_at = Some(now);
     f.confirmed_by = Some(actor.id.clone().unwrap_or_else(|| actor.kind.to_string()));
     store(conn, &mut f, now)?;
+    fault_event(conn, &f.id, now, actor, "confirmed", json!({}))?;
     let area = area_name(conn, f.district_id.as_deref(), &f.title)?;
     let text = format!(
         "【网络故障确认】{area}：{}，已归并报修{}起，承诺{}前恢复。",
@@ -532,6 +585,7 @@ pub fn estimate(
     cfg: &FlowConfig,
     id: &str,
     at: NaiveDateTime,
+    actor: &Actor,
     scope: &RegionScope,
     now: NaiveDateTime,
 ) -> FlowResult<FaultRow> {
@@ -541,6 +595,14 @@ pub fn estimate(
     }
     f.estimate_at = Some(at);
     store(conn, &mut f, now)?;
+    fault_event(
+        conn,
+        &f.id,
+        now,
+        actor,
+        "estimate",
+        json!({"estimate_at": at.and_utc()}),
+    )?;
     if f.status == FaultStatus::Confirmed {
         tell_waiting(conn, cfg, &f, ESTIMATE, now)?;
     }
@@ -582,6 +644,9 @@ pub fn unlink(
             release(conn, cfg, t, &f, actor, "unlinked", now)?;
             n += 1;
         }
+    }
+    if n > 0 {
+        fault_event(conn, &f.id, now, actor, "unlinked", json!({"tickets": n}))?;
     }
     let f = faults::get(conn, id)?.unwrap_or(f);
     Ok((f, n))
@@ -629,6 +694,75 @@ fn release(
     Ok(())
 }
 
+/// A dispatcher gives the fault to a crew, led by an active technician of its region, who is
+/// told at once and has the region's contact time to acknowledge it.
+pub fn assign_crew(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    id: &str,
+    lead_id: &str,
+    actor: &Actor,
+    scope: &RegionScope,
+    now: NaiveDateTime,
+) -> FlowResult<FaultRow> {
+    let (mut f, _) = load_for(conn, id, scope, FaultAction::AssignCrew)?;
+    let lead = crate::store::users::get(conn, lead_id)?
+        .filter(|u| u.active && u.role == Role::Technician && u.region_ids.contains(&f.region_id))
+        .ok_or_else(|| {
+            Invalid::new(
+                "lead_id",
+                "is not an active technician of the fault's region",
+            )
+        })?;
+    let due = now + cfg.policy.acknowledge;
+    f.crew_lead_id = Some(lead.id.clone());
+    f.crew_assigned_at = Some(now);
+    f.crew_ack_due_at = Some(due);
+    f.crew_acknowledged_at = None;
+    f.crew_ack_on_time = None;
+    store(conn, &mut f, now)?;
+    let detail =
+        json!({"lead_id": lead.id, "username": lead.username, "ack_due_at": due.and_utc()});
+    fault_event(conn, &f.id, now, actor, "crew_assigned", detail)?;
+    if let Some(row) = crate::store::users::find_row(conn, &lead.id)? {
+        let area = area_name(conn, f.district_id.as_deref(), &f.title)?;
+        let text = format!(
+            "【网络故障抢修】{area}：{}，已归并报修{}起，承诺{}前恢复。请{}分钟内在系统中确认接单。",
+            f.title,
+            faults::linked_count(conn, &f.id)?,
+            expected(cfg, &f),
+            cfg.policy.acknowledge.num_minutes()
+        );
+        queue_fault_sms(conn, &f, &row, CREW, &text, now)?;
+    }
+    Ok(f)
+}
+
+/// The crew's lead acknowledges the fault: its own contact clock, on time if by its deadline.
+pub fn acknowledge_crew(
+    conn: &mut DbConn,
+    id: &str,
+    actor: &Actor,
+    scope: &RegionScope,
+    now: NaiveDateTime,
+) -> FlowResult<FaultRow> {
+    let (mut f, _) = load_for(conn, id, scope, FaultAction::AcknowledgeCrew)?;
+    if f.crew_lead_id.is_none() || f.crew_lead_id != actor.id {
+        return Err(FlowError::Forbidden(
+            "only the crew's lead acknowledges the fault".into(),
+        ));
+    }
+    if f.crew_acknowledged_at.is_some() {
+        return Ok(f);
+    }
+    f.crew_acknowledged_at = Some(now);
+    f.crew_ack_on_time = f.crew_ack_due_at.map(|due| now <= due);
+    store(conn, &mut f, now)?;
+    let detail = json!({"on_time": f.crew_ack_on_time});
+    fault_event(conn, &f.id, now, actor, "crew_acknowledged", detail)?;
+    Ok(f)
+}
+
 /// Service is back: every open linked ticket is resolved at the restoration, judged against the
 /// fault's promise, and its caller asked to reply if it still does not work; the staff hear once.
 pub fn restore(
@@ -644,6 +778,8 @@ pub fn restore(
     f.restored_at = Some(now);
     f.restore_on_time = Some(now <= f.promised_at);
     store(conn, &mut f, now)?;
+    let judged = json!({"on_time": f.restore_on_time, "promised_at": f.promised_at.and_utc()});
+    fault_event(conn, &f.id, now, actor, "restored", judged)?;
     let mut resolved = 0;
     for mut t in faults::linked(conn, &f.id)? {
         if !t.status.is_open() {
@@ -701,6 +837,7 @@ pub fn dismiss(
     f.status = next;
     f.dismissed_at = Some(now);
     store(conn, &mut f, now)?;
+    fault_event(conn, &f.id, now, actor, "dismissed", json!({}))?;
     let mut n = 0;
     for t in faults::linked(conn, &f.id)? {
         if t.status.is_open() {
@@ -756,8 +893,22 @@ pub fn open(
         told_calls: 0,
         updated_at: now,
         version: 0,
+        crew_lead_id: None,
+        crew_assigned_at: None,
+        crew_ack_due_at: None,
+        crew_acknowledged_at: None,
+        crew_ack_on_time: None,
     };
     faults::insert(conn, &f)?;
+    fault_event(
+        conn,
+        &f.id,
+        now,
+        actor,
+        "opened",
+        json!({"cause": r.cause.as_str(), "status": "confirmed", "district_id": f.district_id,
+               "radius_m": f.radius_m, "promised_at": f.promised_at.and_utc()}),
+    )?;
     let mut linked = 0;
     if r.link_open {
         let rule = &cfg.storms.rule;
@@ -837,6 +988,8 @@ pub fn accepted(
         let Some(f) = faults::get(conn, fault_id)? else {
             return Ok(());
         };
+        let pushed = json!({"notification": row.id, "accepted_at": at.and_utc()});
+        fault_event(conn, &f.id, at, &Actor::system(), "pushed", pushed)?;
         for mut t in faults::linked(conn, &f.id)? {
             if t.pushed_at.is_some() || !t.status.is_open() {
                 continue;

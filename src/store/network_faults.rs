@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{network_faults, tickets};
+use crate::db::schema::{network_fault_events, network_faults, tickets};
 use crate::db::DbConn;
 use crate::domain::storm::{Area, Call, FaultStatus};
 use crate::domain::ticket::Status;
@@ -39,6 +39,43 @@ pub struct FaultRow {
     pub told_calls: i32,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    /// The crew's lead technician, and the crew's own contact clock: assigned, due,
+    /// acknowledged, on time.
+    pub crew_lead_id: Option<String>,
+    pub crew_assigned_at: Option<NaiveDateTime>,
+    pub crew_ack_due_at: Option<NaiveDateTime>,
+    pub crew_acknowledged_at: Option<NaiveDateTime>,
+    pub crew_ack_on_time: Option<bool>,
+}
+
+/// One entry of a fault's own timeline.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = network_fault_events)]
+pub struct FaultEventRow {
+    pub id: String,
+    pub fault_id: String,
+    pub at: NaiveDateTime,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub kind: String,
+    /// JSON.
+    pub detail: String,
+}
+
+pub fn append_event(conn: &mut DbConn, e: &FaultEventRow) -> QueryResult<()> {
+    diesel::insert_into(network_fault_events::table)
+        .values(e)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A fault's timeline, oldest first.
+pub fn events(conn: &mut DbConn, fault_id: &str) -> QueryResult<Vec<FaultEventRow>> {
+    network_fault_events::table
+        .filter(network_fault_events::fault_id.eq(fault_id))
+        .order((network_fault_events::at, network_fault_events::id))
+        .select(FaultEventRow::as_select())
+        .load(conn)
 }
 
 impl FaultRow {

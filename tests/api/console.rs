@@ -1122,6 +1122,20 @@ async fn a_dispatcher_handles_a_storm_from_the_fault_strip(backend: Backend) {
     assert_eq!(listed.ok(200)["items"][0]["status"], "confirmed");
     drop(fault);
 
+    // Its crew: the dispatcher picks the lead; the strip shows the crew's clock.
+    b.click(&b.find("#faults li.fault button.crew").await.unwrap())
+        .await;
+    b.wait_for("#crew-choices .suggestion", Duration::from_secs(5))
+        .await;
+    b.click_on("#crew-choices .suggestion").await;
+    b.wait_for(
+        "#faults li.fault span.crew.waiting",
+        Duration::from_secs(10),
+    )
+    .await;
+    let listed = app.get("/network-faults", &dispatcher).await;
+    assert!(listed.ok(200)["items"][0]["crew"]["lead_id"].is_string());
+
     b.click(&b.find("#faults li.fault .show").await.unwrap())
         .await;
     b.wait_until(

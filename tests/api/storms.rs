@@ -263,6 +263,57 @@ async fn restoration_resolves_and_still_broken_splits_off(backend: Backend) {
         )
         .await;
     assert_eq!(f.ok(200)["estimate_at"], "2026-11-23T04:00:00Z");
+
+    // The crew: its lead is told and acknowledges on the fault's own clock; nobody else may.
+    let first = app.get(&format!("/tickets/{}", ids[0]), &dispatcher).await;
+    let lead = first.ok(200)["assignee_id"].as_str().unwrap().to_string();
+    let region = fault["region_id"].as_str().unwrap();
+    let staff = app.get("/staff", &dispatcher).await;
+    let other = staff.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| {
+            p["role"] == "technician"
+                && p["id"] != lead.as_str()
+                && p["region_ids"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r == region)
+        })
+        .unwrap()["username"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let crew = app
+        .post(
+            &format!("/network-faults/{fault_id}/crew"),
+            &dispatcher,
+            json!({"lead_id": lead}),
+        )
+        .await;
+    let crew = crew.ok(200).clone();
+    assert_eq!(crew["crew"]["lead_id"], lead.as_str());
+    assert!(crew["crew"]["outcome"].is_null());
+    let not_lead = app.login(&other).await;
+    app.post(
+        &format!("/network-faults/{fault_id}/crew/ack"),
+        &not_lead,
+        json!({}),
+    )
+    .await
+    .problem(403);
+    app.advance(5 * 60).await;
+    let lead_token = app.login(&app.username_of(&lead).await).await;
+    let acked = app
+        .post(
+            &format!("/network-faults/{fault_id}/crew/ack"),
+            &lead_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(acked.ok(200)["crew"]["outcome"], "on_time");
     app.settle().await;
     let gw = app.gateway.as_ref().unwrap();
     let first = gw.to(&customer(0));
@@ -308,6 +359,30 @@ async fn restoration_resolves_and_still_broken_splits_off(backend: Backend) {
             .await
         }
     };
+    // The fault's own timeline, in order.
+    let detail = app
+        .get(&format!("/network-faults/{fault_id}"), &dispatcher)
+        .await;
+    let kinds: Vec<String> = detail.ok(200)["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect();
+    for k in [
+        "opened",
+        "linked",
+        "staff_told",
+        "pushed",
+        "confirmed",
+        "estimate",
+        "crew_assigned",
+        "crew_acknowledged",
+        "restored",
+    ] {
+        assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");
+    }
+    assert_eq!(kinds[0], "opened");
     let broken = reply(customer(3), "还是不行").await;
     let broken = broken.ok(200).clone();
     assert_eq!(broken["result"], "still_broken", "{broken}");

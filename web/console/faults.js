@@ -8,14 +8,11 @@ import { get, post } from "/assets/console/api.js";
 import * as store from "/assets/console/store.js";
 import { now } from "/assets/console/clocks.js";
 
-const REFRESH_MS = 15_000;
-
 /** Mounts the strip into `root`; `onShow(faultId | null)` filters the board to a fault's calls. */
 export function strip(root, { user, onShow }) {
   const canAct = ["dispatcher", "admin"].includes(user.role);
   let faults = [];
   let showing = null;
-  let timer = null;
   let queued = false;
 
   async function load() {
@@ -85,6 +82,27 @@ export function strip(root, { user, onShow }) {
     await load();
   }
 
+  /** Gives the fault to a crew: its lead, one of the region's technicians (on duty first). */
+  async function crew(f) {
+    const people = [...store.staff.values()]
+      .filter((p) => p.role === "technician" && p.region_ids.includes(f.region_id))
+      .sort((a, b) => (b.on_duty - a.on_duty) || a.open_tickets - b.open_tickets);
+    const lead = await dialog(t("fault.crew_title", { title: f.title }), (close) =>
+      h("ol", { class: "suggestions", id: "crew-choices" }, people.map((p) => h("li", {},
+        h("button", { class: "suggestion", dataset: { user: p.id }, onclick: () => close(p) },
+          h("strong", {}, p.display_name || p.username),
+          h("span", {}, p.on_duty ? t("fault.on_duty") : t("fault.off_duty")),
+          h("span", {}, t("assign.open", { n: p.open_tickets })))))));
+    if (lead) await act(f, "crew", { lead_id: lead.id });
+  }
+
+  function crewLine(f) {
+    if (!f.crew) return null;
+    const who = store.staffName(f.crew.lead_id);
+    const state = f.crew.outcome ? t(`fault.crew_${f.crew.outcome}`) : t("fault.crew_waiting", { at: when(f.crew.ack_due_at) });
+    return h("span", { class: `crew ${f.crew.outcome || "waiting"}` }, t("fault.crew_line", { who, state }));
+  }
+
   function card(f) {
     const late = !f.restored_at && Date.parse(f.promised_at) < now();
     return h("li", { class: `fault ${f.status}${late ? " late" : ""}`, dataset: { id: f.id } },
@@ -92,10 +110,12 @@ export function strip(root, { user, onShow }) {
       h("span", { class: "title" }, f.title),
       h("span", { class: "calls" }, t("fault.calls", { n: f.calls })),
       h("span", {}, f.district_id ? store.districtName(f.district_id) : ""),
+      crewLine(f),
       h("small", {}, t("fault.promised", { at: when(f.estimate_at || f.promised_at) })),
       h("button", { class: "small ghost show", onclick: () => { showing = showing === f.id ? null : f.id; onShow(showing); draw(); } },
         t(showing === f.id ? "fault.hide_calls" : "fault.show_calls")),
       canAct && f.status === "suspected" ? h("button", { class: "small confirm", onclick: () => act(f, "confirm") }, t("fault.confirm")) : null,
+      canAct ? h("button", { class: "small ghost crew", onclick: () => crew(f) }, t("fault.crew")) : null,
       canAct ? h("button", { class: "small ghost estimate", onclick: () => estimate(f) }, t("fault.estimate")) : null,
       canAct ? h("button", { class: "small restore", onclick: () => act(f, "restore") }, t("fault.restore")) : null,
       canAct ? h("button", { class: "small ghost dismiss", onclick: () => act(f, "dismiss") }, t("fault.dismiss")) : null);
@@ -106,7 +126,8 @@ export function strip(root, { user, onShow }) {
     fill(root, h("ul", { class: "faults", id: "faults" }, faults.map(card)));
   }
 
-  // New linked calls change a fault's count: look again soon after the board changes.
+  // Every change to a fault shows on the board's stream (its calls linked, resolved, routed
+  // again): look again soon after the board changes, and only then.
   function changed() {
     if (queued) return;
     queued = true;
@@ -114,12 +135,10 @@ export function strip(root, { user, onShow }) {
   }
 
   const unsubscribe = store.subscribe(changed);
-  timer = setInterval(load, REFRESH_MS);
   load();
   return {
     open,
     unmount() {
-      clearInterval(timer);
       unsubscribe();
     },
   };

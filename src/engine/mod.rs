@@ -158,14 +158,18 @@ impl Engine {
         Ok(stepped)
     }
 
-    /// Tells the staff of open network faults about the calls linked since their last message,
-    /// each at most once per digest interval.
+    /// Marks late the network-fault crews that did not acknowledge in time (their dispatchers
+    /// are told), and tells the staff of open faults about the calls linked since their last
+    /// message, each at most once per digest interval.
     async fn fault_digests(&self) -> Result<(), DbError> {
         let now = self.clock.now_naive();
         let cfg = self.cfg.clone();
         let told = self
             .db
-            .write(move |conn| crate::flow::storms::digests(conn, &cfg, now))
+            .write(move |conn| {
+                crate::flow::storms::crew_overdue(conn, now)?;
+                crate::flow::storms::digests(conn, &cfg, now)
+            })
             .await;
         match told {
             Ok(n) if n > 0 => tracing::info!(faults = n, "network fault digests queued"),

@@ -57,6 +57,8 @@ pub const SERVICE_BACK: &str = "fault_service_back";
 pub const SPLIT: &str = "fault_split";
 /// To the crew's lead, when the fault is given to the crew.
 pub const CREW: &str = "fault_crew";
+/// To the region's dispatchers, when the crew's lead did not acknowledge in time.
+pub const CREW_OVERDUE: &str = "fault_crew_overdue";
 
 /// The purposes whose acceptance tells that the on-duty staff heard of the fault.
 const TO_STAFF: [&str; 2] = [SUSPECTED, DIGEST];
@@ -943,6 +945,41 @@ pub fn open(
     );
     tell_staff(conn, cfg, &mut f, SUSPECTED, &text, now)?;
     Ok((f, linked))
+}
+
+/// Marks late every crew whose contact deadline passed unacknowledged, and tells the region's
+/// dispatchers once. Answers how many crews were late.
+pub fn crew_overdue(conn: &mut DbConn, now: NaiveDateTime) -> FlowResult<usize> {
+    let mut late = 0;
+    for mut f in faults::crew_overdue(conn, now)? {
+        f.crew_ack_on_time = Some(false);
+        store(conn, &mut f, now)?;
+        let lead = match &f.crew_lead_id {
+            Some(id) => crate::store::users::find_row(conn, id)?,
+            None => None,
+        };
+        let name = lead.as_ref().map_or("", |u| u.display_name.as_str());
+        let due = f.crew_ack_due_at.map(|d| d.and_utc());
+        let detail = json!({"lead_id": f.crew_lead_id, "ack_due_at": due});
+        fault_event(
+            conn,
+            &f.id,
+            now,
+            &Actor::system(),
+            "crew_ack_overdue",
+            detail,
+        )?;
+        let area = area_name(conn, f.district_id.as_deref(), &f.title)?;
+        let text = format!(
+            "【抢修未确认】{area}：{} 的抢修队长 {name} 未按时确认接单，请电话联系或改派。",
+            f.title
+        );
+        for d in staff(conn, &f.region_id, Role::Dispatcher)? {
+            queue_fault_sms(conn, &f, &d, CREW_OVERDUE, &text, now)?;
+        }
+        late += 1;
+    }
+    Ok(late)
 }
 
 /// Tells the staff of every open fault about calls linked since their last message, at most

@@ -212,6 +212,17 @@ pub fn with_untold_calls(conn: &mut DbConn) -> QueryResult<Vec<(FaultRow, i64)>>
         .collect())
 }
 
+/// Open faults whose crew let its contact deadline pass unacknowledged, not yet marked late.
+pub fn crew_overdue(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<FaultRow>> {
+    network_faults::table
+        .filter(network_faults::status.eq_any(OPEN))
+        .filter(network_faults::crew_ack_due_at.lt(now))
+        .filter(network_faults::crew_acknowledged_at.is_null())
+        .filter(network_faults::crew_ack_on_time.is_null())
+        .select(FaultRow::as_select())
+        .load(conn)
+}
+
 /// Which faults a list shows.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {

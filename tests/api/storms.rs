@@ -833,7 +833,62 @@ async fn a_region_sets_its_own_restoration_promise(backend: Backend) {
     );
 }
 
+/// A crew that lets its 20 minutes pass is late, and the dispatchers hear of it once; a late
+/// acknowledgement stays late.
+async fn a_crew_that_does_not_acknowledge_is_late(backend: Backend) {
+    let app = storm_app(backend, &[]).await;
+    let dispatcher = app.login("dispatcher").await;
+    let agent = app.login("agent").await;
+    let here = app
+        .get("/districts/locate?lat=31.87&lon=120.55", &agent)
+        .await;
+    let district = here.ok(200)["district"]["id"].as_str().unwrap().to_string();
+    let fault = outage(&app, &dispatcher, &district, "主干光缆中断").await;
+    let t = app.post("/tickets", &agent, call(0, "遥控器坏")).await;
+    let lead = t.ok(201)["assignee_id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/network-faults/{fault}/crew"),
+        &dispatcher,
+        json!({"lead_id": lead}),
+    )
+    .await
+    .ok(200);
+    app.advance(21 * 60).await;
+    app.advance(60).await;
+    let dispatcher = app.login("dispatcher").await;
+    let f = app
+        .get(&format!("/network-faults/{fault}"), &dispatcher)
+        .await;
+    let f = f.ok(200).clone();
+    assert_eq!(f["crew"]["outcome"], "late", "{f}");
+    let overdue = f["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "crew_ack_overdue")
+        .count();
+    assert_eq!(overdue, 1, "once");
+    let told = outbox(&app)
+        .await
+        .iter()
+        .filter(|(p, _, _, _)| p == "fault_crew_overdue")
+        .count();
+    assert!(told >= 1, "the dispatchers are told");
+    let lead_token = app.login(&app.username_of(&lead).await).await;
+    let acked = app
+        .post(
+            &format!("/network-faults/{fault}/crew/ack"),
+            &lead_token,
+            json!({}),
+        )
+        .await;
+    let acked = acked.ok(200);
+    assert_eq!(acked["crew"]["outcome"], "late");
+    assert!(acked["crew"]["acknowledged_at"].is_string());
+}
+
 both!(
+    a_crew_that_does_not_acknowledge_is_late,
     a_region_sets_its_own_restoration_promise,
     a_dismissed_suspicion_counts_only_later_calls,
     the_report_counts_faults_apart,

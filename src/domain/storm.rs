@@ -359,9 +359,35 @@ pub fn still_broken(text: &str) -> Option<bool> {
     }
 }
 
+/// Whether a technician's SMS acknowledges the network fault their crew was given: `Q`, `收到`
+/// or `确认` (any case, full-width letters too).
+pub fn crew_acknowledges(text: &str) -> bool {
+    let t: String = text
+        .trim()
+        .chars()
+        .map(|c| match c {
+            'Ｑ' => 'Q',
+            'ｑ' => 'q',
+            _ => c,
+        })
+        .filter(|c| !c.is_whitespace() && !"。.!！".contains(*c))
+        .collect();
+    ["q", "收到", "确认", "确认接单"].contains(&t.to_lowercase().as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crew_lead_acknowledges_by_sms() {
+        for yes in ["Q", " q ", "Ｑ", "收到", "确认。"] {
+            assert!(crew_acknowledges(yes), "{yes}");
+        }
+        for no in ["A 1430", "QQ", "", "收到了吗"] {
+            assert!(!crew_acknowledges(no), "{no}");
+        }
+    }
 
     #[test]
     fn a_caller_says_whether_service_is_back() {

@@ -40,6 +40,8 @@ pub enum ReplyOutcome {
     },
     /// After a network fault's restoration the caller says service is back: noted.
     ServiceConfirmed { ticket_id: String },
+    /// The lead of a network fault's crew acknowledged it by SMS.
+    CrewAcknowledged { fault_id: String },
     /// The number belongs to no active technician and no customer awaiting confirmation:
     /// nothing done, nothing sent.
     UnknownSender,
@@ -77,6 +79,18 @@ pub fn handle(
     };
     let row = users::find_row(conn, &user.id)?
         .ok_or_else(|| FlowError::NotFound("sender vanished".into()))?;
+    if crate::domain::storm::crew_acknowledges(text) {
+        let waiting = crate::store::network_faults::awaiting_crew_ack(conn, &user.id)?;
+        if let Some(f) = waiting
+            .into_iter()
+            .find(|f| regions.is_none_or(|only| only.contains(&f.region_id)))
+        {
+            let scope = RegionScope::Only(user.region_ids.clone());
+            let f =
+                super::storms::acknowledge_crew(conn, &f.id, &Actor::user(&user.id), &scope, now)?;
+            return Ok(ReplyOutcome::CrewAcknowledged { fault_id: f.id });
+        }
+    }
     let waiting: Vec<TicketRow> = tickets::open_for_assignee(conn, &user.id)?
         .into_iter()
         .filter(|t| matches!(t.status, Status::Dispatched | Status::Postponed))

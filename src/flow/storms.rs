@@ -729,7 +729,7 @@ pub fn assign_crew(
     if let Some(row) = crate::store::users::find_row(conn, &lead.id)? {
         let area = area_name(conn, f.district_id.as_deref(), &f.title)?;
         let text = format!(
-            "【网络故障抢修】{area}：{}，已归并报修{}起，承诺{}前恢复。请{}分钟内在系统中确认接单。",
+            "【网络故障抢修】{area}：{}，已归并报修{}起，承诺{}前恢复。请{}分钟内回复Q确认接单。",
             f.title,
             faults::linked_count(conn, &f.id)?,
             expected(cfg, &f),

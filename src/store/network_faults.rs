@@ -223,6 +223,17 @@ pub fn crew_overdue(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<Fa
         .load(conn)
 }
 
+/// Open faults whose crew this technician leads and has not acknowledged yet, oldest first.
+pub fn awaiting_crew_ack(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<FaultRow>> {
+    network_faults::table
+        .filter(network_faults::status.eq_any(OPEN))
+        .filter(network_faults::crew_lead_id.eq(user_id))
+        .filter(network_faults::crew_acknowledged_at.is_null())
+        .order(network_faults::crew_assigned_at)
+        .select(FaultRow::as_select())
+        .load(conn)
+}
+
 /// Which faults a list shows.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {

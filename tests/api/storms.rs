@@ -887,7 +887,60 @@ async fn a_crew_that_does_not_acknowledge_is_late(backend: Backend) {
     assert!(acked["crew"]["acknowledged_at"].is_string());
 }
 
+/// The crew's lead acknowledges by replying Q to the SMS, with one bar of signal.
+async fn a_crew_lead_acknowledges_by_sms(backend: Backend) {
+    let app = storm_app(backend, &[]).await;
+    let dispatcher = app.login("dispatcher").await;
+    let agent = app.login("agent").await;
+    let here = app
+        .get("/districts/locate?lat=31.87&lon=120.55", &agent)
+        .await;
+    let district = here.ok(200)["district"]["id"].as_str().unwrap().to_string();
+    let fault = outage(&app, &dispatcher, &district, "主干光缆中断").await;
+    let t = app.post("/tickets", &agent, call(0, "遥控器坏")).await;
+    let lead = t.ok(201)["assignee_id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/network-faults/{fault}/crew"),
+        &dispatcher,
+        json!({"lead_id": lead}),
+    )
+    .await
+    .ok(200);
+    app.settle().await;
+    let staff = app.get("/staff", &dispatcher).await;
+    let phone = staff.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == lead.as_str())
+        .unwrap()["phone"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let gw = app.gateway.as_ref().unwrap();
+    assert!(gw
+        .to(&phone)
+        .iter()
+        .any(|m| m["text"].as_str().unwrap().contains("回复Q")));
+    let answer = signed_post(
+        &app,
+        "/webhooks/sms/webhook/inbound",
+        &json!({"from": phone, "text": "Q"}),
+        &gw.secret,
+        chrono::Utc::now().timestamp(),
+    )
+    .await;
+    let answer = answer.ok(200).clone();
+    assert_eq!(answer["result"], "crew_acknowledged", "{answer}");
+    assert_eq!(answer["fault_id"], fault.as_str());
+    let f = app
+        .get(&format!("/network-faults/{fault}"), &dispatcher)
+        .await;
+    assert_eq!(f.ok(200)["crew"]["outcome"], "on_time");
+}
+
 both!(
+    a_crew_lead_acknowledges_by_sms,
     a_crew_that_does_not_acknowledge_is_late,
     a_region_sets_its_own_restoration_promise,
     a_dismissed_suspicion_counts_only_later_calls,

@@ -833,9 +833,9 @@ async fn a_region_sets_its_own_restoration_promise(backend: Backend) {
     );
 }
 
-/// A crew that lets its 20 minutes pass is late, and the dispatchers hear of it once; a late
-/// acknowledgement stays late.
-async fn a_crew_that_does_not_acknowledge_is_late(backend: Backend) {
+/// A known outage over the demo city's west district, given to a crew led by the technician
+/// an ordinary call there was routed to: (app, dispatcher's token, fault, lead).
+async fn crew_given(backend: Backend) -> (TestApp, String, String, String) {
     let app = storm_app(backend, &[]).await;
     let dispatcher = app.login("dispatcher").await;
     let agent = app.login("agent").await;
@@ -853,6 +853,13 @@ async fn a_crew_that_does_not_acknowledge_is_late(backend: Backend) {
     )
     .await
     .ok(200);
+    (app, dispatcher, fault, lead)
+}
+
+/// A crew that lets its 20 minutes pass is late, and the dispatchers hear of it once; a late
+/// acknowledgement stays late.
+async fn a_crew_that_does_not_acknowledge_is_late(backend: Backend) {
+    let (app, _, fault, lead) = crew_given(backend).await;
     app.advance(21 * 60).await;
     app.advance(60).await;
     let dispatcher = app.login("dispatcher").await;
@@ -889,23 +896,7 @@ async fn a_crew_that_does_not_acknowledge_is_late(backend: Backend) {
 
 /// The crew's lead acknowledges by replying Q to the SMS, with one bar of signal.
 async fn a_crew_lead_acknowledges_by_sms(backend: Backend) {
-    let app = storm_app(backend, &[]).await;
-    let dispatcher = app.login("dispatcher").await;
-    let agent = app.login("agent").await;
-    let here = app
-        .get("/districts/locate?lat=31.87&lon=120.55", &agent)
-        .await;
-    let district = here.ok(200)["district"]["id"].as_str().unwrap().to_string();
-    let fault = outage(&app, &dispatcher, &district, "主干光缆中断").await;
-    let t = app.post("/tickets", &agent, call(0, "遥控器坏")).await;
-    let lead = t.ok(201)["assignee_id"].as_str().unwrap().to_string();
-    app.post(
-        &format!("/network-faults/{fault}/crew"),
-        &dispatcher,
-        json!({"lead_id": lead}),
-    )
-    .await
-    .ok(200);
+    let (app, dispatcher, fault, lead) = crew_given(backend).await;
     app.settle().await;
     let staff = app.get("/staff", &dispatcher).await;
     let phone = staff.ok(200)["items"]

@@ -217,47 +217,16 @@ fn open_detected(
 ) -> FlowResult<FaultRow> {
     let rule = &cfg.storms.rule;
     let area = area_name(conn, t.district_id.as_deref(), &t.address)?;
-    let promised_at = now + promise(conn, cfg, &t.region_id)?;
-    let mut fault = FaultRow {
-        id: new_id(),
+    let opening = Reported {
         region_id: t.region_id.clone(),
         district_id: t.district_id.clone(),
-        lat: t.lat,
-        lon: t.lon,
-        radius_m: t.lat.map(|_| rule.radius_m),
-        cause: Cause::Detected.as_str().into(),
+        circle: t.lat.zip(t.lon).map(|p| (p, rule.radius_m)),
+        cause: Cause::Detected,
         title: format!("{area} {}报修集中", t.fault_category),
-        status: FaultStatus::Suspected,
-        opened_by: "system".into(),
-        opened_at: now,
-        confirmed_at: None,
-        confirmed_by: None,
-        pushed_at: None,
-        promised_at,
         estimate_at: None,
-        restored_at: None,
-        restore_on_time: None,
-        dismissed_at: None,
-        told_at: None,
-        told_calls: 0,
-        updated_at: now,
-        version: 0,
-        crew_lead_id: None,
-        crew_assigned_at: None,
-        crew_ack_due_at: None,
-        crew_acknowledged_at: None,
-        crew_ack_on_time: None,
+        link_open: false,
     };
-    faults::insert(conn, &fault)?;
-    fault_event(
-        conn,
-        &fault.id,
-        now,
-        &Actor::system(),
-        "opened",
-        json!({"cause": "detected", "status": "suspected", "district_id": fault.district_id,
-               "radius_m": fault.radius_m, "promised_at": fault.promised_at.and_utc()}),
-    )?;
+    let mut fault = insert_opened(conn, cfg, &opening, &Actor::system(), now)?;
     let linked = link_tickets(conn, cfg, &fault, ids, &Actor::system(), "detection", now)?;
     let text = format!(
         "【疑似网络故障】{area}：{}分钟内{}起“{}”报修，疑似线路故障，后续同类报修将自动归并，请核实并在系统中确认。",
@@ -372,6 +341,11 @@ fn promise(conn: &mut DbConn, cfg: &FlowConfig, region_id: &str) -> FlowResult<D
             .and_then(|p| p.promise_minutes)
             .map_or(cfg.storms.promise, |m| Duration::minutes(m as i64)),
     )
+}
+
+/// Where a fault is, for its messages: its district's name, else its title.
+fn fault_area(conn: &mut DbConn, f: &FaultRow) -> FlowResult<String> {
+    area_name(conn, f.district_id.as_deref(), &f.title)
 }
 
 /// The district's name, else the first caller's address.
@@ -567,7 +541,7 @@ pub fn confirm(
     f.confirmed_by = Some(actor.id.clone().unwrap_or_else(|| actor.kind.to_string()));
     store(conn, &mut f, now)?;
     fault_event(conn, &f.id, now, actor, "confirmed", json!({}))?;
-    let area = area_name(conn, f.district_id.as_deref(), &f.title)?;
+    let area = fault_area(conn, &f)?;
     let text = format!(
         "【网络故障确认】{area}：{}，已归并报修{}起，承诺{}前恢复。",
         f.title,
@@ -727,7 +701,7 @@ pub fn assign_crew(
         json!({"lead_id": lead.id, "username": lead.username, "ack_due_at": due.and_utc()});
     fault_event(conn, &f.id, now, actor, "crew_assigned", detail)?;
     if let Some(row) = crate::store::users::find_row(conn, &lead.id)? {
-        let area = area_name(conn, f.district_id.as_deref(), &f.title)?;
+        let area = fault_area(conn, &f)?;
         let text = format!(
             "【网络故障抢修】{area}：{}，已归并报修{}起，承诺{}前恢复。请{}分钟内回复Q确认接单。",
             f.title,
@@ -817,7 +791,7 @@ pub fn restore(
         }
         resolved += 1;
     }
-    let area = area_name(conn, f.district_id.as_deref(), &f.title)?;
+    let area = fault_area(conn, &f)?;
     let text = format!(
         "【网络故障恢复】{area}：{} 已恢复，{resolved}起归并报修已结单。",
         f.title
@@ -850,8 +824,9 @@ pub fn dismiss(
     Ok((f, n))
 }
 
-/// A dispatcher opens a fault by hand: a known outage or planned maintenance over a district
-/// and/or a circle. Open tickets it explains are linked at once when `link_open` is set.
+/// A fault being opened: by its calls (detected, suspected until confirmed), or by a dispatcher's
+/// hand (a known outage or planned maintenance, confirmed at once) over a district and/or a
+/// circle. Open tickets it explains are linked at once when `link_open` is set.
 pub struct Reported {
     pub region_id: String,
     pub district_id: Option<String>,
@@ -862,16 +837,23 @@ pub struct Reported {
     pub link_open: bool,
 }
 
-pub fn open(
+/// Stores a fault as it opens, promised by its region's policy, with the first entry of its
+/// timeline.
+fn insert_opened(
     conn: &mut DbConn,
     cfg: &FlowConfig,
     r: &Reported,
     actor: &Actor,
     now: NaiveDateTime,
-) -> FlowResult<(FaultRow, usize)> {
+) -> FlowResult<FaultRow> {
     let by = actor.id.clone().unwrap_or_else(|| actor.kind.to_string());
-    let promised_at = now + promise(conn, cfg, &r.region_id)?;
-    let mut f = FaultRow {
+    let detected = r.cause == Cause::Detected;
+    let status = if detected {
+        FaultStatus::Suspected
+    } else {
+        FaultStatus::Confirmed
+    };
+    let f = FaultRow {
         id: new_id(),
         region_id: r.region_id.clone(),
         district_id: r.district_id.clone(),
@@ -880,13 +862,13 @@ pub fn open(
         radius_m: r.circle.map(|c| c.1),
         cause: r.cause.as_str().into(),
         title: r.title.clone(),
-        status: FaultStatus::Confirmed,
+        status,
         opened_by: by.clone(),
         opened_at: now,
-        confirmed_at: Some(now),
-        confirmed_by: Some(by),
+        confirmed_at: (!detected).then_some(now),
+        confirmed_by: (!detected).then_some(by),
         pushed_at: None,
-        promised_at,
+        promised_at: now + promise(conn, cfg, &r.region_id)?,
         estimate_at: r.estimate_at,
         restored_at: None,
         restore_on_time: None,
@@ -908,9 +890,20 @@ pub fn open(
         now,
         actor,
         "opened",
-        json!({"cause": r.cause.as_str(), "status": "confirmed", "district_id": f.district_id,
+        json!({"cause": r.cause.as_str(), "status": status.as_str(), "district_id": f.district_id,
                "radius_m": f.radius_m, "promised_at": f.promised_at.and_utc()}),
     )?;
+    Ok(f)
+}
+
+pub fn open(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    r: &Reported,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> FlowResult<(FaultRow, usize)> {
+    let mut f = insert_opened(conn, cfg, r, actor, now)?;
     let mut linked = 0;
     if r.link_open {
         let rule = &cfg.storms.rule;
@@ -932,7 +925,7 @@ pub fn open(
             .collect();
         linked = link_tickets(conn, cfg, &f, &ids, actor, "dispatcher", now)?;
     }
-    let area = area_name(conn, f.district_id.as_deref(), &f.title)?;
+    let area = fault_area(conn, &f)?;
     let text = format!(
         "【网络故障】{area}：{}，承诺{}前恢复，同类报修将自动归并{}。",
         f.title,
@@ -969,7 +962,7 @@ pub fn crew_overdue(conn: &mut DbConn, now: NaiveDateTime) -> FlowResult<usize> 
             "crew_ack_overdue",
             detail,
         )?;
-        let area = area_name(conn, f.district_id.as_deref(), &f.title)?;
+        let area = fault_area(conn, &f)?;
         let text = format!(
             "【抢修未确认】{area}：{} 的抢修队长 {name} 未按时确认接单，请电话联系或改派。",
             f.title
@@ -993,7 +986,7 @@ pub fn digests(conn: &mut DbConn, cfg: &FlowConfig, now: NaiveDateTime) -> FlowR
         if !crate::domain::storm::digest_due(rule, last, new, now.and_utc()) {
             continue;
         }
-        let area = area_name(conn, f.district_id.as_deref(), &f.title)?;
+        let area = fault_area(conn, &f)?;
         let text = format!(
             "【网络故障动态】{area}：{}，{}分钟内新增报修{new}起，累计{}起。",
             f.title,

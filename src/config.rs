@@ -363,6 +363,12 @@ pub const KEYS: &[Key] = &[
         doc: "Five stars also need the district leader's monthly appraisal to be at least this.",
     },
     Key {
+        env: "FIXLINE_FIVE_STAR_CHURN_TOP",
+        file: "five_star_churn_top",
+        default: "5",
+        doc: "Province five stars (04-(1)): a branch's units compete only if the branch ranks within this many branches of the province for net churn of terminals in use, lowest first. The branch clauses use `FIXLINE_FIVE_STAR_TOP`, `FIXLINE_FIVE_STAR_GAP` and the installation and repair targets of `FIXLINE_SCORE_TARGETS`.",
+    },
+    Key {
         env: "FIXLINE_STORM_CALLS",
         file: "storm_calls",
         default: "10",
@@ -520,6 +526,8 @@ pub struct Config {
     pub callback_attempts: u32,
     pub callback_retry_h: i64,
     pub scoring: crate::domain::scoring::Rules,
+    /// The province's five-star rule (seed 000, section 04).
+    pub province: crate::domain::five_star::ProvinceRules,
 }
 
 /// How the outbox sender treats slow and failing SMS platforms.
@@ -731,6 +739,16 @@ impl Config {
             five_star_gap_bp: percent("FIXLINE_FIVE_STAR_GAP")?,
             appraisal_min: percent("FIXLINE_FIVE_STAR_APPRAISAL")? as f64 / 100.0,
         };
+        let province = crate::domain::five_star::ProvinceRules {
+            top: scoring.five_star_top,
+            gap_bp: scoring.five_star_gap_bp,
+            install_target_bp: scoring.targets_bp[crate::domain::scoring::Metric::Install.index()],
+            maintenance_target_bp: scoring.targets_bp
+                [crate::domain::scoring::Metric::Repair.index()],
+            churn_top: number("FIXLINE_FIVE_STAR_CHURN_TOP", 1, 10_000)? as usize,
+            appraisal_min: scoring.appraisal_min,
+            ..crate::domain::five_star::ProvinceRules::default()
+        };
         let callback_force = crate::domain::sampling::Force::parse(
             "FIXLINE_CALLBACK_FORCE",
             &value("FIXLINE_CALLBACK_FORCE")?,
@@ -796,6 +814,7 @@ impl Config {
             callback_attempts: number("FIXLINE_CALLBACK_ATTEMPTS", 1, 20)? as u32,
             callback_retry_h: number("FIXLINE_CALLBACK_RETRY_H", 1, 24 * 31)?,
             scoring,
+            province,
             sms,
             sms_fallback,
             sms_regions,

@@ -1,12 +1,14 @@
 //! Demo data: one county-level city on the Yangtze (around 31.87 N, 120.55 E) with 3 regions,
 //! 12 grid districts, 30 technicians, 3 account managers and one each of admin, dispatcher,
-//! call-center agent and manager, with on-duty rosters.
+//! call-center agent and manager, with on-duty rosters. The city is one branch of a small demo
+//! province; its five other branches appear through their imported monthly figures.
 
 use crate::api::admin::validate_new_user;
 use crate::auth::secret;
 use crate::db::{Db, DbConn};
 use crate::domain::new_id;
 use crate::spatial::grid::jittered_grid;
+use crate::store::branches::{self, BranchRow, FiguresRow};
 use crate::store::districts::{self, DistrictRow};
 use crate::store::duty::{self, RotationRow};
 use crate::store::{regions, users};
@@ -48,6 +50,43 @@ const DISTRICTS: [(&str, usize, &str); 12] = [
     ("ZJG-E-04", 2, "常阴沙网格"),
 ];
 
+/// The province's other branches with the figures imported for them every month: installation
+/// and maintenance timeliness, manual answer rate, online resolution rate, net churn (basis
+/// points). The demo city's own timeliness is counted by fixline; the rest of its figures are
+/// imported too.
+const PROVINCE: [(&str, &str, [Option<i32>; 5]); 6] = [
+    (
+        "ZJG",
+        "张家港分公司",
+        [None, None, Some(9260), Some(8340), Some(95)],
+    ),
+    (
+        "CS",
+        "常熟分公司",
+        [Some(9810), Some(9760), Some(9320), Some(8410), Some(85)],
+    ),
+    (
+        "TC",
+        "太仓分公司",
+        [Some(9740), Some(9690), Some(9180), Some(8260), Some(110)],
+    ),
+    (
+        "KS",
+        "昆山分公司",
+        [Some(9860), Some(9820), Some(9450), Some(8630), Some(70)],
+    ),
+    (
+        "JY",
+        "江阴分公司",
+        [Some(9680), Some(9590), Some(9040), Some(8020), Some(145)],
+    ),
+    (
+        "YX",
+        "宜兴分公司",
+        [Some(9570), Some(9480), Some(8910), Some(7890), Some(190)],
+    ),
+];
+
 const SURNAMES: [&str; 10] = ["张", "王", "李", "陈", "刘", "杨", "黄", "周", "吴", "徐"];
 const GIVEN: [&str; 10] = ["伟", "强", "磊", "军", "勇", "杰", "涛", "明", "超", "华"];
 
@@ -76,6 +115,18 @@ fn seed_in(
     now: chrono::NaiveDateTime,
     password: Option<&str>,
 ) -> anyhow::Result<Vec<DemoAccount>> {
+    let mut branch_ids = Vec::new();
+    for (code, name, _) in PROVINCE {
+        let b = BranchRow {
+            id: new_id(),
+            code: code.into(),
+            name: name.into(),
+            created_at: now,
+            updated_at: now,
+        };
+        branches::insert(conn, &b)?;
+        branch_ids.push(b.id);
+    }
     let mut region_ids = Vec::new();
     for (code, name) in REGIONS {
         let r = regions::Region {
@@ -84,6 +135,7 @@ fn seed_in(
             name: name.into(),
             created_at: now,
             updated_at: now,
+            branch_id: Some(branch_ids[0].clone()),
         };
         regions::insert(conn, &r)?;
         region_ids.push(r.id);
@@ -129,7 +181,7 @@ fn seed_in(
         });
         Ok(id)
     };
-    add(
+    let admin = add(
         conn,
         "admin".into(),
         "系统管理员".into(),
@@ -235,6 +287,28 @@ fn seed_in(
         districts::insert(conn, &row)?;
     }
     districts::bump_revision(conn)?;
+    let this_month =
+        crate::domain::period::Month::containing(chrono_tz::Asia::Shanghai, now.and_utc());
+    for month in [this_month.previous(), this_month] {
+        for ((_, _, f), branch_id) in PROVINCE.iter().zip(&branch_ids) {
+            branches::insert_figures(
+                conn,
+                &FiguresRow {
+                    id: new_id(),
+                    branch_id: branch_id.clone(),
+                    month: month.to_string(),
+                    install_bp: f[0],
+                    maintenance_bp: f[1],
+                    answer_bp: f[2],
+                    online_resolution_bp: f[3],
+                    churn_bp: f[4],
+                    source: "省公司月度服务质量通报（演示数据）".into(),
+                    imported_by: admin.clone(),
+                    imported_at: now,
+                },
+            )?;
+        }
+    }
     Ok(accounts)
 }
 

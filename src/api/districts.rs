@@ -272,6 +272,7 @@ fn write_import(
                             name: f.region_name.clone().unwrap_or_else(|| code.clone()),
                             created_at: now,
                             updated_at: now,
+                            branch_id: None,
                         };
                         regions::insert(conn, &r)?;
                         summary.regions_created.push(code.clone());

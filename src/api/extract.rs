@@ -27,6 +27,66 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let read = LimitedBody::new(req, payload, |essence| {
+            essence == "application/json" || essence.ends_with("+json")
+        });
+        Box::pin(async move {
+            let body = read
+                .read(
+                    "send the body as application/json",
+                    "a JSON body with Content-Type: application/json is required",
+                )
+                .await?;
+            parse_json(&body).map(JsonBody)
+        })
+    }
+}
+
+/// A CSV body (`text/csv`, UTF-8): refuses another content type (415), a body over the limit
+/// (413), text that is not UTF-8 and control characters other than tab and line breaks (422).
+pub struct CsvBody(pub String);
+
+impl FromRequest for CsvBody {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let read = LimitedBody::new(req, payload, |essence| essence == "text/csv");
+        Box::pin(async move {
+            let body = read
+                .read(
+                    "send the body as text/csv",
+                    "a CSV body with Content-Type: text/csv is required",
+                )
+                .await?;
+            let text = String::from_utf8(body.to_vec())
+                .map_err(|_| ApiError::invalid("body", "is not UTF-8 text"))?;
+            let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
+            if text
+                .chars()
+                .any(|c| (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}')
+            {
+                return Err(ApiError::invalid(
+                    "body",
+                    "must not contain control characters (only tab and line breaks)",
+                ));
+            }
+            Ok(CsvBody(text))
+        })
+    }
+}
+
+/// A request body read up to the route's limit, once its content type was accepted.
+struct LimitedBody {
+    limit: usize,
+    declared: Option<usize>,
+    /// None: no content type; Some(accepted).
+    content_type_ok: Option<bool>,
+    payload: Payload,
+}
+
+impl LimitedBody {
+    fn new(req: &HttpRequest, payload: &mut Payload, accept: fn(&str) -> bool) -> Self {
         let limit = req
             .app_data::<BodyLimit>()
             .copied()
@@ -47,42 +107,41 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     .unwrap_or("")
                     .trim()
                     .to_ascii_lowercase();
-                essence == "application/json" || essence.ends_with("+json")
+                accept(&essence)
             });
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
-        Box::pin(async move {
-            if declared.is_some_and(|n| n > limit) {
+        LimitedBody {
+            limit,
+            declared,
+            content_type_ok,
+            payload: payload.take(),
+        }
+    }
+
+    async fn read(mut self, wrong_type: &str, no_type: &str) -> Result<web::BytesMut, ApiError> {
+        let limit = self.limit;
+        if self.declared.is_some_and(|n| n > limit) {
+            return Err(ApiError::payload_too_large(limit));
+        }
+        match self.content_type_ok {
+            Some(true) => {}
+            Some(false) => return Err(ApiError::unsupported_media_type(wrong_type)),
+            None => return Err(ApiError::unsupported_media_type(no_type)),
+        }
+        let mut body = web::BytesMut::with_capacity(self.declared.unwrap_or(1024).min(limit));
+        while let Some(chunk) = self.payload.next().await {
+            let chunk = chunk
+                .map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
+            if body.len() + chunk.len() > limit {
                 return Err(ApiError::payload_too_large(limit));
             }
-            match content_type_ok {
-                Some(true) => {}
-                Some(false) => {
-                    return Err(ApiError::unsupported_media_type(
-                        "send the body as application/json",
-                    ))
-                }
-                None => {
-                    return Err(ApiError::unsupported_media_type(
-                        "a JSON body with Content-Type: application/json is required",
-                    ))
-                }
-            }
-            let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk
-                    .map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::payload_too_large(limit));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            parse_json(&body).map(JsonBody)
-        })
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 }
 

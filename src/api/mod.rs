@@ -19,6 +19,7 @@ pub mod photos;
 pub mod policies;
 pub mod positions;
 pub mod postponements;
+pub mod province;
 pub mod ratelimit;
 pub mod recheck;
 pub mod regions;
@@ -74,6 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     complaints::configure(cfg);
     network_faults::configure(cfg);
     reports::configure(cfg);
+    province::configure(cfg);
     if config.test_clock {
         test_clock::configure(cfg);
     }

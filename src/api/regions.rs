@@ -1,4 +1,5 @@
-//! Regions: read within the caller's scope; created, renamed and deleted by admins.
+//! Regions: read within the caller's scope; created, renamed, placed in a branch and deleted by
+//! admins.
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -7,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::state::AppState;
 use super::{created, resource, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::domain::{new_id, required_text, Code};
+use crate::store::branches;
 use crate::store::regions::{self, Region};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -28,6 +30,8 @@ pub struct RegionDto {
     pub id: String,
     pub code: String,
     pub name: String,
+    /// The branch (分公司) it belongs to.
+    pub branch_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -38,6 +42,7 @@ impl From<Region> for RegionDto {
             id: r.id,
             code: r.code,
             name: r.name,
+            branch_id: r.branch_id,
             created_at: utc(r.created_at),
             updated_at: utc(r.updated_at),
         }
@@ -88,6 +93,7 @@ async fn create(
         name: required_text("name", &req.name, 100)?,
         created_at: now,
         updated_at: now,
+        branch_id: None,
     };
     let stored = row.clone();
     state
@@ -109,7 +115,10 @@ async fn create(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegionPatch {
-    name: String,
+    name: Option<String>,
+    /// Moves the region into a branch; null takes it out of any.
+    #[serde(default, deserialize_with = "super::double_option")]
+    branch_id: Option<Option<String>>,
 }
 
 async fn rename(
@@ -119,13 +128,32 @@ async fn rename(
     JsonBody(req): JsonBody<RegionPatch>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let name = required_text("name", &req.name, 100)?;
+    let name = req
+        .name
+        .as_deref()
+        .map(|n| required_text("name", n, 100))
+        .transpose()?;
+    if name.is_none() && req.branch_id.is_none() {
+        return Err(ApiError::invalid("name", "give a name or a branch_id"));
+    }
+    let branch_id = req.branch_id;
     let now = state.clock.now_naive();
     let region = state
         .db
         .write(move |conn| -> ApiResult<Region> {
-            if regions::rename(conn, &id, &name, now)? == 0 {
+            if regions::get(conn, &id)?.is_none() {
                 return Err(ApiError::not_found("no such region"));
+            }
+            if let Some(name) = &name {
+                regions::rename(conn, &id, name, now)?;
+            }
+            if let Some(branch_id) = &branch_id {
+                if let Some(b) = branch_id {
+                    if branches::get(conn, b)?.is_none() {
+                        return Err(ApiError::invalid("branch_id", "no such branch"));
+                    }
+                }
+                regions::set_branch(conn, &id, branch_id.as_deref(), now)?;
             }
             regions::get(conn, &id)?.ok_or_else(|| ApiError::not_found("no such region"))
         })

@@ -18,7 +18,7 @@ use crate::domain::scoring::{Figures, Metric, Rules, METRICS};
 use crate::domain::sla::Stage;
 use crate::flow::report::{month_report, DistrictLine, MonthReport, RollUpLine};
 use crate::store::appraisals::{self, AppraisalRow};
-use crate::store::reports::{self, DrillDown};
+use crate::store::reports::{self, DrillDown, Unit};
 use crate::store::tickets::TicketRow;
 use crate::store::{districts, tickets};
 
@@ -283,15 +283,24 @@ struct RollUpReport {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ReportQuery {
-    month: Option<String>,
-    region_id: Option<String>,
+pub(super) struct ReportQuery {
+    pub month: Option<String>,
+    pub region_id: Option<String>,
     /// `json` (default) or `csv`.
-    format: Option<String>,
+    pub format: Option<String>,
+}
+
+/// Whether `format` asks for CSV (`json`, the default, or `csv`).
+pub(super) fn wants_csv(format: Option<&str>) -> ApiResult<bool> {
+    match format {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(_) => Err(ApiError::invalid("format", "must be json or csv")),
+    }
 }
 
 /// The required `month` query parameter.
-fn month_param(month: Option<&str>) -> ApiResult<Month> {
+pub(super) fn month_param(month: Option<&str>) -> ApiResult<Month> {
     Ok(Month::parse(
         "month",
         month.ok_or_else(|| ApiError::invalid("month", "is required (YYYY-MM)"))?,
@@ -314,11 +323,7 @@ async fn district_report(
     caller: Caller,
     q: web::Query<ReportQuery>,
 ) -> ApiResult<HttpResponse> {
-    let csv = match q.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(ApiError::invalid("format", "must be json or csv")),
-    };
+    let csv = wants_csv(q.format.as_deref())?;
     let report = load(&state, q.month.as_deref()).await?;
     let rules = &state.config.scoring;
     let mut rows: Vec<&DistrictLine> = report
@@ -357,7 +362,7 @@ async fn district_report(
 /// One CSV cell: quoted when it holds a separator, a quote or a line break; text a spreadsheet
 /// would run as a formula (`=`, `+`, `-`, `@`, tab, carriage return first) gets a leading `'`,
 /// so a district named `=HYPERLINK(...)` stays text. Numbers stay numbers.
-fn csv_field(s: &str) -> String {
+pub(super) fn csv_field(s: &str) -> String {
     let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err();
     let s = if formula {
         format!("'{s}")
@@ -492,11 +497,11 @@ async fn region_report(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DrillQuery {
-    month: Option<String>,
-    metric: Option<String>,
-    offset: Option<i64>,
-    limit: Option<i64>,
+pub(super) struct DrillQuery {
+    pub month: Option<String>,
+    pub metric: Option<String>,
+    pub offset: Option<i64>,
+    pub limit: Option<i64>,
 }
 
 /// A ticket behind a stage's number: the stage's deadline, when it was met, and whether it
@@ -567,13 +572,14 @@ struct CoverageCallback<'a> {
 
 /// The rows behind one number: tickets, callbacks or complaints, each with `in_numerator`.
 #[derive(Serialize)]
-struct DrillDownAnswer {
-    district_id: String,
-    month: String,
-    metric: String,
-    offset: i64,
-    limit: i64,
-    items: Vec<Value>,
+pub(super) struct DrillDownAnswer {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district_id: Option<String>,
+    pub month: String,
+    pub metric: String,
+    pub offset: i64,
+    pub limit: i64,
+    pub items: Vec<Value>,
 }
 
 /// The tickets (or callbacks, or complaints) behind one number of the district report.
@@ -601,90 +607,101 @@ async fn drill_down(
     let district_id = id.into_inner();
     let scope = caller.scope.clone();
     let d = DrillDown {
-        district_id: district_id.clone(),
+        unit: Unit::District(district_id.clone()),
         start,
         end,
         offset,
         limit,
     };
+    let id = district_id.clone();
     let items = state
         .db
         .read(move |conn| -> ApiResult<Vec<Value>> {
-            visible(districts::get(conn, &d.district_id)?, &scope, "district")?;
-            Ok(match metric {
-                None => reports::district_complaints(conn, &d)?
-                    .iter()
-                    .map(|c| {
-                        let mut v = super::complaints::dto(c);
-                        v["in_numerator"] = json!(c.status == ComplaintStatus::Upheld.as_str());
-                        v
-                    })
-                    .collect(),
-                Some(Metric::Satisfaction) => {
-                    let calls = reports::reached_callbacks(conn, &d)?;
-                    let ids: Vec<String> = calls.iter().map(|c| c.ticket_id.clone()).collect();
-                    let ts: HashMap<String, TicketRow> = tickets::get_many(conn, &ids)?
-                        .into_iter()
-                        .map(|t| (t.id.clone(), t))
-                        .collect();
-                    calls
-                        .iter()
-                        .map(|c| {
-                            let content = c
-                                .outcome
-                                .as_deref()
-                                .and_then(|o| Outcome::parse("outcome", o).ok())
-                                .is_some_and(Outcome::is_content);
-                            let mut v = super::callbacks::dto(c, ts.get(&c.ticket_id), c.due_at);
-                            v["in_numerator"] = json!(content);
-                            v
-                        })
-                        .collect()
-                }
-                Some(Metric::CallbackCoverage) => {
-                    let ts = reports::stage_tickets(conn, Metric::CallbackCoverage, &d)?;
-                    let ids: Vec<String> = ts.iter().map(|t| t.id.clone()).collect();
-                    let calls: HashMap<String, _> = reports::callbacks_of(conn, &ids)?
-                        .into_iter()
-                        .map(|c| (c.ticket_id.clone(), c))
-                        .collect();
-                    ts.iter()
-                        .map(|t| {
-                            let c = calls.get(&t.id);
-                            let row = CoverageRow {
-                                ticket_id: &t.id,
-                                external_ref: t.external_ref.as_deref(),
-                                kind: t.kind,
-                                assignee_id: t.assignee_id.as_deref(),
-                                resolved_at: t.resolved_at.map(utc),
-                                callback: c.map(|c| CoverageCallback {
-                                    id: &c.id,
-                                    reason: &c.reason,
-                                    status: &c.status,
-                                    attempts: c.attempts,
-                                    outcome: c.outcome.as_deref(),
-                                }),
-                                in_numerator: c.is_some_and(|c| c.status != "due"),
-                            };
-                            serde_json::to_value(row).unwrap_or(Value::Null)
-                        })
-                        .collect()
-                }
-                Some(m) => reports::stage_tickets(conn, m, &d)?
-                    .iter()
-                    .map(|t| stage_item(m, t))
-                    .collect(),
-            })
+            visible(districts::get(conn, &id)?, &scope, "district")?;
+            drill_items(conn, metric, &d)
         })
         .await?;
     Ok(HttpResponse::Ok().json(DrillDownAnswer {
-        district_id,
+        district_id: Some(district_id),
         month: month.to_string(),
         metric: metric_s,
         offset,
         limit,
         items,
     }))
+}
+
+/// The rows behind one number of a unit's month: tickets, callbacks or complaints (`metric`
+/// None), each with `in_numerator`.
+pub(super) fn drill_items(
+    conn: &mut crate::db::DbConn,
+    metric: Option<Metric>,
+    d: &DrillDown,
+) -> ApiResult<Vec<Value>> {
+    Ok(match metric {
+        None => reports::district_complaints(conn, d)?
+            .iter()
+            .map(|c| {
+                let mut v = super::complaints::dto(c);
+                v["in_numerator"] = json!(c.status == ComplaintStatus::Upheld.as_str());
+                v
+            })
+            .collect(),
+        Some(Metric::Satisfaction) => {
+            let calls = reports::reached_callbacks(conn, d)?;
+            let ids: Vec<String> = calls.iter().map(|c| c.ticket_id.clone()).collect();
+            let ts: HashMap<String, TicketRow> = tickets::get_many(conn, &ids)?
+                .into_iter()
+                .map(|t| (t.id.clone(), t))
+                .collect();
+            calls
+                .iter()
+                .map(|c| {
+                    let content = c
+                        .outcome
+                        .as_deref()
+                        .and_then(|o| Outcome::parse("outcome", o).ok())
+                        .is_some_and(Outcome::is_content);
+                    let mut v = super::callbacks::dto(c, ts.get(&c.ticket_id), c.due_at);
+                    v["in_numerator"] = json!(content);
+                    v
+                })
+                .collect()
+        }
+        Some(Metric::CallbackCoverage) => {
+            let ts = reports::stage_tickets(conn, Metric::CallbackCoverage, d)?;
+            let ids: Vec<String> = ts.iter().map(|t| t.id.clone()).collect();
+            let calls: HashMap<String, _> = reports::callbacks_of(conn, &ids)?
+                .into_iter()
+                .map(|c| (c.ticket_id.clone(), c))
+                .collect();
+            ts.iter()
+                .map(|t| {
+                    let c = calls.get(&t.id);
+                    let row = CoverageRow {
+                        ticket_id: &t.id,
+                        external_ref: t.external_ref.as_deref(),
+                        kind: t.kind,
+                        assignee_id: t.assignee_id.as_deref(),
+                        resolved_at: t.resolved_at.map(utc),
+                        callback: c.map(|c| CoverageCallback {
+                            id: &c.id,
+                            reason: &c.reason,
+                            status: &c.status,
+                            attempts: c.attempts,
+                            outcome: c.outcome.as_deref(),
+                        }),
+                        in_numerator: c.is_some_and(|c| c.status != "due"),
+                    };
+                    serde_json::to_value(row).unwrap_or(Value::Null)
+                })
+                .collect()
+        }
+        Some(m) => reports::stage_tickets(conn, m, d)?
+            .iter()
+            .map(|t| stage_item(m, t))
+            .collect(),
+    })
 }
 
 /// A district leader's appraisal for a month.

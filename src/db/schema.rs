@@ -8,6 +8,33 @@ diesel::table! {
         name -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        branch_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    branches (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    branch_figures (id) {
+        id -> Text,
+        branch_id -> Text,
+        month -> Text,
+        install_bp -> Nullable<Integer>,
+        maintenance_bp -> Nullable<Integer>,
+        answer_bp -> Nullable<Integer>,
+        online_resolution_bp -> Nullable<Integer>,
+        churn_bp -> Nullable<Integer>,
+        source -> Text,
+        imported_by -> Text,
+        imported_at -> Timestamp,
     }
 }
 
@@ -374,6 +401,8 @@ diesel::joinable!(postponement_requests -> tickets (ticket_id));
 diesel::joinable!(assignments -> users (user_id));
 diesel::joinable!(user_regions -> users (user_id));
 diesel::joinable!(user_regions -> regions (region_id));
+diesel::joinable!(regions -> branches (branch_id));
+diesel::joinable!(branch_figures -> branches (branch_id));
 diesel::joinable!(districts -> regions (region_id));
 diesel::joinable!(districts -> users (leader_user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
@@ -570,6 +599,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     list_changes,
     technician_track,
     photos,
+    branches,
+    branch_figures,
 );
 
 /// Every table declared above with its columns in declaration order, read back from the SQL
@@ -619,6 +650,8 @@ pub fn declared_tables() -> Vec<(&'static str, Vec<String>)> {
         list_changes,
         technician_track,
         photos,
+        branches,
+        branch_figures,
     )
 }
 

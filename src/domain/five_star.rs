@@ -57,20 +57,21 @@ impl Default for ProvinceRules {
 #[derive(Debug, Clone, PartialEq)]
 pub struct BranchMonth {
     pub code: String,
-    pub install_bp: Option<u32>,
-    pub maintenance_bp: Option<u32>,
-    pub answer_bp: Option<u32>,
-    pub online_resolution_bp: Option<u32>,
-    /// Net churn of terminals in use, basis points (lower is better).
-    pub churn_bp: Option<u32>,
+    pub install_bp: Option<i32>,
+    pub maintenance_bp: Option<i32>,
+    pub answer_bp: Option<i32>,
+    pub online_resolution_bp: Option<i32>,
+    /// Net churn of terminals in use, basis points (lower is better; negative when the branch
+    /// gained more terminals than it lost).
+    pub churn_bp: Option<i32>,
 }
 
 /// One branch measure across the province: its value, rank and the first's value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Placing {
-    pub value_bp: Option<u32>,
+    pub value_bp: Option<i32>,
     pub rank: Option<usize>,
-    pub best_bp: Option<u32>,
+    pub best_bp: Option<i32>,
 }
 
 /// A branch's standing in the province league.
@@ -85,8 +86,8 @@ pub struct BranchStanding {
     pub churn: Placing,
 }
 
-fn placings(values: &[Option<u32>], higher_is_better: bool) -> Vec<Placing> {
-    let ranks = competition_ranks(values, |a: u32, b| {
+fn placings(values: &[Option<i32>], higher_is_better: bool) -> Vec<Placing> {
+    let ranks = competition_ranks(values, |a: i32, b| {
         if higher_is_better {
             a.cmp(&b)
         } else {
@@ -112,7 +113,7 @@ fn placings(values: &[Option<u32>], higher_is_better: bool) -> Vec<Placing> {
 
 /// Ranks every branch of the province on each measure; the answer is in the order given.
 pub fn league(branches: &[BranchMonth]) -> Vec<BranchStanding> {
-    let column = |f: fn(&BranchMonth) -> Option<u32>, higher: bool| {
+    let column = |f: fn(&BranchMonth) -> Option<i32>, higher: bool| {
         placings(&branches.iter().map(f).collect::<Vec<_>>(), higher)
     };
     let install = column(|b| b.install_bp, true);
@@ -134,7 +135,7 @@ pub fn league(branches: &[BranchMonth]) -> Vec<BranchStanding> {
         .collect()
 }
 
-fn pct(bp: u32) -> String {
+fn pct(bp: i32) -> String {
     format!("{:.2}%", bp as f64 / 100.0)
 }
 
@@ -190,9 +191,9 @@ pub fn branch_clause(
     };
     let top = rules.top;
     let in_top = rank <= top;
-    let reaches = v >= target_bp;
-    let gap = best.saturating_sub(v);
-    let near = gap <= rules.gap_bp;
+    let reaches = i64::from(v) >= i64::from(target_bp);
+    let gap = (i64::from(best) - i64::from(v)).max(0);
+    let near = gap <= i64::from(rules.gap_bp);
     let head = format!(
         "branch {branch}'s {label} {} ranks {rank} in the province",
         pct(v)
@@ -208,7 +209,7 @@ pub fn branch_clause(
             true,
             format!(
                 "{head} (top {top}) and reaches the target {}",
-                pct(target_bp)
+                pct(target_bp as i32)
             ),
         )
     } else if near {
@@ -218,7 +219,7 @@ pub fn branch_clause(
             false,
             format!(
                 "{head} (top {top}) but is below the target {}, and {behind}, more than {limit}",
-                pct(target_bp)
+                pct(target_bp as i32)
             ),
         )
     } else {
@@ -243,7 +244,7 @@ fn verdict(clauses: Vec<Clause>) -> FiveStar {
 
 fn at_least(clause: &'static str, what: &str, value: Option<f64>, min: f64) -> Clause {
     let (passed, reason) = match value {
-        None => (false, format!("no {what} recorded for the month")),
+        None => (false, format!("{what} is not recorded for the month")),
         Some(v) if v >= min => (true, format!("{what} {v} is at least {min}")),
         Some(v) => (false, format!("{what} {v} is below {min}")),
     };

@@ -52,6 +52,15 @@ impl Month {
         }
     }
 
+    pub fn previous(self) -> Month {
+        Month {
+            first: self
+                .first
+                .checked_sub_months(chrono::Months::new(1))
+                .expect("month in range"),
+        }
+    }
+
     /// `[start, end)` in UTC: local midnight of the first day to local midnight of the next
     /// month's first day.
     pub fn bounds(self, tz: Tz) -> (NaiveDateTime, NaiveDateTime) {

@@ -109,6 +109,15 @@ impl Ratio {
         (self.num as u128 * other.den as u128).cmp(&(other.num as u128 * self.den as u128))
     }
 
+    /// The rate in basis points, rounded half up, as the province publishes rates; `None`
+    /// when nothing was counted.
+    pub fn bp(self) -> Option<i32> {
+        (self.den > 0).then(|| {
+            let num = self.num as u128 * 20_000 + self.den as u128;
+            (num / (2 * self.den as u128)) as i32
+        })
+    }
+
     /// The rate reaches `bp` basis points.
     pub fn reaches_bp(self, bp: u32) -> bool {
         self.den > 0 && self.num as u128 * 10_000 >= bp as u128 * self.den as u128
@@ -504,6 +513,17 @@ mod tests {
         assert_eq!(Ratio::new(1, 3).cmp_rate(Ratio::new(2, 6)), Ordering::Equal);
         assert_eq!(Ratio::new(0, 0).rate(), None);
         assert!(!Ratio::new(0, 0).reaches_bp(0));
+    }
+
+    #[test]
+    fn basis_points_round_half_up() {
+        assert_eq!(Ratio::new(2, 3).bp(), Some(6667));
+        assert_eq!(Ratio::new(1, 3).bp(), Some(3333));
+        // 1/80000 = 0.125 bp rounds down; 1/20000 = 0.5 bp rounds up.
+        assert_eq!(Ratio::new(1, 80_000).bp(), Some(0));
+        assert_eq!(Ratio::new(1, 20_000).bp(), Some(1));
+        assert_eq!(Ratio::new(5, 5).bp(), Some(10_000));
+        assert_eq!(Ratio::new(0, 0).bp(), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod messages;
 pub mod outbox;
 pub mod photos;
 pub mod postponement;
+pub mod province;
 pub mod replies;
 pub mod report;
 pub mod storms;

@@ -8,6 +8,7 @@
 pub mod api_keys;
 pub mod appraisals;
 pub mod assignments;
+pub mod branches;
 pub mod callbacks;
 pub mod client_actions;
 pub mod complaints;

@@ -14,6 +14,8 @@ pub struct Region {
     pub name: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The branch (分公司) the region belongs to, if any.
+    pub branch_id: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &Region) -> QueryResult<()> {
@@ -59,6 +61,21 @@ pub fn existing(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<String>> {
 pub fn rename(conn: &mut DbConn, id: &str, name: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(regions::table.find(id))
         .set((regions::name.eq(name), regions::updated_at.eq(now)))
+        .execute(conn)
+}
+
+/// Moves a region into a branch, or out of any (`None`).
+pub fn set_branch(
+    conn: &mut DbConn,
+    id: &str,
+    branch_id: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(regions::table.find(id))
+        .set((
+            regions::branch_id.eq(branch_id),
+            regions::updated_at.eq(now),
+        ))
         .execute(conn)
 }
 

@@ -271,26 +271,41 @@ fn apply(
     }
 }
 
+/// Whose tickets a drill-down lists.
+#[derive(Debug, Clone)]
+pub enum Unit {
+    District(String),
+    /// A branch: every ticket of its regions, placed in a district or not.
+    Regions(Vec<String>),
+}
+
 /// Which rows a drill-down lists.
 #[derive(Debug, Clone)]
 pub struct DrillDown {
-    pub district_id: String,
+    pub unit: Unit,
     pub start: NaiveDateTime,
     pub end: NaiveDateTime,
     pub offset: i64,
     pub limit: i64,
 }
 
-/// The tickets counted by a stage metric in a district and month, with their outcomes.
+/// The tickets counted by a stage metric in the unit and month, with their outcomes.
 pub fn stage_tickets(
     conn: &mut DbConn,
     metric: Metric,
     d: &DrillDown,
 ) -> QueryResult<Vec<TicketRow>> {
+    macro_rules! in_unit {
+        ($q:expr) => {
+            match &d.unit {
+                Unit::District(id) => $q.filter(tickets::district_id.eq(id.clone())),
+                Unit::Regions(ids) => $q.filter(tickets::region_id.eq_any(ids.clone())),
+            }
+        };
+    }
     macro_rules! list {
         ($range:expr, $outcome:expr) => {
-            stage_tickets!($range, $outcome, d.start, d.end)
-                .filter(tickets::district_id.eq(&d.district_id))
+            in_unit!(stage_tickets!($range, $outcome, d.start, d.end).into_boxed())
                 .select(TicketRow::as_select())
                 .order(($range.asc(), tickets::id.asc()))
                 .offset(d.offset)
@@ -300,13 +315,13 @@ pub fn stage_tickets(
     }
     macro_rules! list_kind {
         ($kind:expr) => {
-            stage_tickets!(
+            in_unit!(stage_tickets!(
                 tickets::resolved_at,
                 tickets::resolve_on_time,
                 d.start,
                 d.end
             )
-            .filter(tickets::district_id.eq(&d.district_id))
+            .into_boxed())
             .filter(tickets::kind.eq($kind.as_str()))
             .select(TicketRow::as_select())
             .order((tickets::resolved_at.asc(), tickets::id.asc()))
@@ -334,11 +349,14 @@ pub fn callbacks_of(conn: &mut DbConn, ticket_ids: &[String]) -> QueryResult<Vec
         .load(conn)
 }
 
-/// Reached callbacks of tickets finished in the month in a district (the satisfaction rows).
+/// Reached callbacks of tickets finished in the month in the unit (the satisfaction rows).
 pub fn reached_callbacks(conn: &mut DbConn, d: &DrillDown) -> QueryResult<Vec<CallbackRow>> {
-    callbacks::table
-        .filter(callbacks::district_id.eq(&d.district_id))
-        .filter(callbacks::resolved_at.ge(d.start))
+    let q = callbacks::table.into_boxed();
+    let q = match &d.unit {
+        Unit::District(id) => q.filter(callbacks::district_id.eq(id.clone())),
+        Unit::Regions(ids) => q.filter(callbacks::region_id.eq_any(ids.clone())),
+    };
+    q.filter(callbacks::resolved_at.ge(d.start))
         .filter(callbacks::resolved_at.lt(d.end))
         .filter(callbacks::status.eq(CallbackStatus::Done.as_str()))
         .select(CallbackRow::as_select())
@@ -348,11 +366,14 @@ pub fn reached_callbacks(conn: &mut DbConn, d: &DrillDown) -> QueryResult<Vec<Ca
         .load(conn)
 }
 
-/// Complaints received in the month in a district.
+/// Complaints received in the month in the unit.
 pub fn district_complaints(conn: &mut DbConn, d: &DrillDown) -> QueryResult<Vec<ComplaintRow>> {
-    complaints::table
-        .filter(complaints::district_id.eq(&d.district_id))
-        .filter(complaints::received_at.ge(d.start))
+    let q = complaints::table.into_boxed();
+    let q = match &d.unit {
+        Unit::District(id) => q.filter(complaints::district_id.eq(id.clone())),
+        Unit::Regions(ids) => q.filter(complaints::region_id.eq_any(ids.clone())),
+    };
+    q.filter(complaints::received_at.ge(d.start))
         .filter(complaints::received_at.lt(d.end))
         .select(ComplaintRow::as_select())
         .order((complaints::received_at.asc(), complaints::id.asc()))

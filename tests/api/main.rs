@@ -19,6 +19,7 @@ mod health;
 mod mobile;
 mod notify;
 mod photos;
+mod province;
 mod schema;
 mod scores;
 mod security;

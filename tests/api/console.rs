@@ -554,9 +554,9 @@ pub async fn a_manager_reads_the_scoreboard_of_a_seeded_month(backend: Backend) 
         );
         assert_eq!(row["eligible"], d["five_star"]["eligible"]);
         let star = if d["five_star"]["eligible"] == json!(true) {
-            "★ 五星片区"
+            "★ 内部星级"
         } else {
-            "未达五星"
+            "未入星级"
         };
         assert_eq!(row["badge"], json!(star));
         let want: Vec<Value> = d["five_star"]["clauses"]
@@ -629,6 +629,119 @@ pub async fn a_manager_reads_the_scoreboard_of_a_seeded_month(backend: Backend) 
 }
 
 both!(a_manager_reads_the_scoreboard_of_a_seeded_month);
+
+/// The province's five stars as a manager reads them: the branch league, every verdict with
+/// its reasons as the API gives them, the records behind a clause, and a CSV import.
+pub async fn a_manager_reads_the_provinces_five_stars(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    crate::province::worked_province(&app).await;
+    let manager = app.login("manager").await;
+    let report = app
+        .get("/reports/five-star/districts?month=2026-09", &manager)
+        .await;
+    let report = report.ok(200).clone();
+
+    let b = Browser::start(Device::Desktop).await;
+    sign_in(&app, &b, "manager").await;
+    b.goto(&format!(
+        "{}/#/scores?month=2026-09&tab=five_star",
+        app.base
+    ))
+    .await;
+    b.wait_for(
+        "#five-star-table tbody tr[data-district]",
+        Duration::from_secs(10),
+    )
+    .await;
+    let shown = b
+        .eval(
+            "return [...document.querySelectorAll('#five-star-table tbody tr[data-district]')].map(tr => ({
+               district_id: tr.dataset.district,
+               five_star: tr.querySelector('td.five-star').dataset.eligible === 'true',
+               clauses: [...tr.querySelectorAll('li[data-clause]')].map(li => ({
+                 clause: li.dataset.clause, passed: li.classList.contains('passed'),
+                 reason: li.querySelector('.reason').textContent })) }));",
+            json!([]),
+        )
+        .await;
+    let want: Vec<Value> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            json!({"district_id": d["district_id"], "five_star": d["five_star"],
+                   "clauses": d["clauses"].as_array().unwrap().iter()
+                       .map(|c| json!({"clause": c["clause"], "passed": c["passed"], "reason": c["reason"]}))
+                       .collect::<Vec<_>>()})
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        json!(want),
+        "every verdict and reason as the API gives it"
+    );
+    let zjg = b
+        .text_of("#province-table tr[data-branch='ZJG'] td[data-measure='installation']")
+        .await;
+    assert!(zjg.contains("98.57%") && zjg.contains("69/70"), "{zjg}");
+    let yx = b
+        .text_of("#province-table tr[data-branch='YX'] td[data-measure='churn']")
+        .await;
+    assert!(yx.starts_with("n/a"), "{yx}");
+
+    // The tickets behind ZJG's installation figure, from W-01's clause.
+    let w01 = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "ZJG-W-01")
+        .unwrap()["district_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.click_on(&format!(
+        "#five-star-table tr[data-district='{w01}'] li[data-clause='branch_install'] button.evidence"
+    ))
+    .await;
+    b.wait_for("#evidence tr", Duration::from_secs(5)).await;
+    let rows = b
+        .eval(
+            "return [document.querySelectorAll('#evidence tr').length, document.querySelectorAll('#evidence tr.in').length];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(rows, json!([70, 69]));
+    b.screenshot("console-five-star-evidence").await;
+    b.keys("\u{E00C}").await;
+
+    // YX's figures arrive late: imported from the page, the league ranks it.
+    b.eval(
+        "document.querySelector('#province-import').scrollIntoView({block: 'center'});",
+        json!([]),
+    )
+    .await;
+    b.click_on("#province-import").await;
+    let source = b.wait_for("#import-source", Duration::from_secs(5)).await;
+    b.type_into(&source, "省公司补报").await;
+    b.eval(
+        "document.querySelector('#import-csv').value = arguments[0];",
+        json!(["month,branch_code,installation,maintenance,churn\n2026-09,YX,97.10,96.20,1.95\n"]),
+    )
+    .await;
+    b.click_on("#import-submit").await;
+    b.wait_until(
+        "YX ranked",
+        "return (document.querySelector(\"#province-table tr[data-branch='YX'] td[data-measure='churn']\") || {}).textContent === '1.95%第 6 名';",
+        json!([]),
+        Duration::from_secs(10),
+    )
+    .await;
+    b.screenshot("console-five-star").await;
+    b.assert_clean_log().await;
+    b.close().await;
+}
+
+both!(a_manager_reads_the_provinces_five_stars);
 
 pub async fn an_agent_works_the_callback_queue_and_a_manager_verifies_a_complaint(
     backend: Backend,
@@ -993,11 +1106,20 @@ pub async fn the_session_outlives_its_token_and_signing_out_ends_it(backend: Bac
 
     // Twenty minutes later every access token of this sign-in has expired: the board's stream
     // was closed with it, and the console refreshed its tokens and came back live by itself.
+    let jump = b.eval("return performance.now();", json!([])).await;
     app.advance(20 * 60).await;
     let later_ticket = ticket_for(&app, "SESSION-2").await;
     let later = later_ticket["id"].as_str().unwrap().to_string();
     b.wait_for(&format!("tr[data-id='{later}']"), Duration::from_secs(15))
         .await;
+    // The new row also refreshes the fault strip; its call may be the one answered 401.
+    b.wait_until(
+        "the fault strip answered after the jump",
+        "return performance.getEntriesByType('resource').some(e => e.name.endsWith('/network-faults') && e.startTime > arguments[0] && e.responseStatus === 200);",
+        json!([jump]),
+        Duration::from_secs(10),
+    )
+    .await;
     b.screenshot("console-board-tablet").await;
     // The calls made with the expired token were answered 401, refreshed and made again.
     let jumped = b.problems().await;

@@ -106,11 +106,12 @@ async function authHeader() {
 export async function call(method, path, body, opts = {}) {
   const headers = { accept: "application/json", ...(opts.anonymous ? {} : await authHeader()), ...(opts.headers || {}) };
   const form = typeof FormData !== "undefined" && body instanceof FormData;
-  if (body !== undefined && !form) headers["content-type"] = "application/json";
+  // `opts.contentType`: the body is already text of that type (a CSV import).
+  if (body !== undefined && !form) headers["content-type"] = opts.contentType || "application/json";
   const res = await fetch(path, {
     method,
     headers,
-    body: body === undefined ? undefined : form ? body : JSON.stringify(body),
+    body: body === undefined ? undefined : form || opts.contentType ? body : JSON.stringify(body),
   });
   if (res.status === 401 && !opts.anonymous && !opts.retried && session) {
     await refresh();

@@ -1,7 +1,7 @@
 // The manager's scoreboard: the monthly district table with each metric against its target,
-// the composite score and rank, the five-star verdict with every clause's reason, the tickets
-// behind any number, a 12-month trend, a district map coloured by score, CSV, and the
-// technician and region roll-ups.
+// the composite score and rank, the internal league star with every clause's reason, the
+// tickets behind any number, a 12-month trend, a district map coloured by score, CSV, the
+// technician and region roll-ups, and the province's five stars (province.js).
 
 import { h, fill, dialog, toast } from "/assets/console/dom.js";
 import { t, when } from "/assets/console/i18n.js";
@@ -9,6 +9,7 @@ import { get, call } from "/assets/console/api.js";
 import { now } from "/assets/console/clocks.js";
 import { districtMap } from "/assets/console/map.js";
 import * as store from "/assets/console/store.js";
+import { fiveStar } from "/assets/console/province.js";
 
 export const METRICS = ["dispatch", "contact", "arrival", "install_timeliness", "repair_timeliness", "callback_coverage", "satisfaction"];
 const COLORS = ["#0b5cad", "#c62828", "#2e7d32", "#b26a00", "#6a1b9a", "#00838f", "#ad1457", "#4e342e", "#283593", "#558b2f", "#ef6c00", "#37474f"];
@@ -35,7 +36,7 @@ export function mount(root, { go, query }) {
   const region = h("select", { id: "scores-region", onchange: (e) => { state.region = e.target.value; nav(); } },
     h("option", { value: "" }, t("board.all_regions")),
     [...store.regions.values()].map((r) => h("option", { value: r.id, selected: r.id === state.region }, r.name)));
-  const tabs = h("div", { class: "tabs" }, ["districts", "technicians", "regions"].map((k) =>
+  const tabs = h("div", { class: "tabs" }, ["districts", "five_star", "technicians", "regions"].map((k) =>
     h("button", { class: k === state.tab ? "tab active" : "tab", dataset: { tab: k }, onclick: () => { state.tab = k; nav(); } }, t(`scores.tab_${k}`))));
   const csv = h("button", { id: "scores-csv", class: "ghost-dark", onclick: download }, t("scores.csv"));
   const body = h("div", { id: "scores-body" }, h("p", { class: "empty" }, t("board.loading")));
@@ -55,10 +56,11 @@ export function mount(root, { go, query }) {
 
   async function download() {
     try {
-      const res = await call("GET", `/reports/districts?${queryString()}&format=csv`, undefined, { raw: true });
+      const [path, name] = state.tab === "five_star" ? ["/reports/five-star/districts", "five-star-districts"] : ["/reports/districts", "districts"];
+      const res = await call("GET", `${path}?${queryString()}&format=csv`, undefined, { raw: true });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const url = URL.createObjectURL(await res.blob());
-      const a = h("a", { href: url, download: `districts-${state.month}.csv` });
+      const a = h("a", { href: url, download: `${name}-${state.month}.csv` });
       document.body.append(a);
       a.click();
       a.remove();
@@ -73,6 +75,7 @@ export function mount(root, { go, query }) {
   async function load() {
     try {
       if (state.tab === "districts") await districts();
+      else if (state.tab === "five_star") await fiveStar(body, queryString(), load);
       else await rollups(state.tab);
     } catch (e) {
       fill(body, h("p", { class: "error" }, t("error", { m: e.message })));

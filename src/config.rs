@@ -369,6 +369,42 @@ pub const KEYS: &[Key] = &[
         doc: "Province five stars (04-(1)): a branch's units compete only if the branch ranks within this many branches of the province for net churn of terminals in use, lowest first. The branch clauses use `FIXLINE_FIVE_STAR_TOP`, `FIXLINE_FIVE_STAR_GAP` and the installation and repair targets of `FIXLINE_SCORE_TARGETS`.",
     },
     Key {
+        env: "FIXLINE_PROVINCE_ANSWER_TARGET",
+        file: "province_answer_target",
+        default: "90",
+        doc: "Five-star call-center teams (04-(3)): the province's target for the branch's manual answer rate, percent ...",
+    },
+    Key {
+        env: "FIXLINE_PROVINCE_ONLINE_TARGET",
+        file: "province_online_target",
+        default: "80",
+        doc: "... and for its online resolution rate; each must be in the top `FIXLINE_FIVE_STAR_TOP` and at target, or within `FIXLINE_FIVE_STAR_GAP` of the first.",
+    },
+    Key {
+        env: "FIXLINE_TEAM_KPI_MIN",
+        file: "team_kpi_min",
+        default: "95",
+        doc: "Five-star call-center teams: the team's monthly KPI score must be at least this ...",
+    },
+    Key {
+        env: "FIXLINE_TEAM_COMPLAINT_MAX",
+        file: "team_complaint_max",
+        default: "0.15",
+        doc: "... and its complaints about the call center's service at most this percentage of the calls it handled.",
+    },
+    Key {
+        env: "FIXLINE_HALL_SCORE_ABOVE",
+        file: "hall_score_above",
+        default: "95",
+        doc: "Five-star business halls (04-(4)): KPI × 50 % + service appraisal × 50 % must be more than this.",
+    },
+    Key {
+        env: "FIXLINE_ACCOUNTABILITY_SHARES",
+        file: "accountability_shares",
+        default: "person=100,team_leader=50,section_head=30,leadership=20",
+        doc: "Joint accountability (seed 002): the share of an upheld complaint's deduction, percent, charged to the person responsible, their team leader, section head and branch leadership; any subset overrides the defaults.",
+    },
+    Key {
         env: "FIXLINE_STORM_CALLS",
         file: "storm_calls",
         default: "10",
@@ -528,6 +564,8 @@ pub struct Config {
     pub scoring: crate::domain::scoring::Rules,
     /// The province's five-star rule (seed 000, section 04).
     pub province: crate::domain::five_star::ProvinceRules,
+    /// Shares of a deduction: person, team leader, section head, leadership.
+    pub accountability_shares: [f64; 4],
 }
 
 /// How the outbox sender treats slow and failing SMS platforms.
@@ -747,7 +785,39 @@ impl Config {
                 [crate::domain::scoring::Metric::Repair.index()],
             churn_top: number("FIXLINE_FIVE_STAR_CHURN_TOP", 1, 10_000)? as usize,
             appraisal_min: scoring.appraisal_min,
-            ..crate::domain::five_star::ProvinceRules::default()
+            answer_target_bp: percent("FIXLINE_PROVINCE_ANSWER_TARGET")?,
+            online_resolution_target_bp: percent("FIXLINE_PROVINCE_ONLINE_TARGET")?,
+            team_kpi_min: percent("FIXLINE_TEAM_KPI_MIN")? as f64 / 100.0,
+            team_complaint_max_bp: percent("FIXLINE_TEAM_COMPLAINT_MAX")?,
+            hall_score_above: percent("FIXLINE_HALL_SCORE_ABOVE")? as f64 / 100.0,
+        };
+        let accountability_shares = {
+            let key = "FIXLINE_ACCOUNTABILITY_SHARES";
+            let mut shares = [1.0, 0.5, 0.3, 0.2];
+            for part in value(key)?
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+            {
+                let (name, v) = part
+                    .split_once('=')
+                    .ok_or_else(|| err(key, format!("`{part}` is not level=percent")))?;
+                let level = crate::domain::five_star::Level::ALL
+                    .into_iter()
+                    .find(|l| l.as_str() == name.trim())
+                    .ok_or_else(|| {
+                        err(
+                            key,
+                            format!(
+                                "`{name}` is not one of person, team_leader, section_head, leadership"
+                            ),
+                        )
+                    })?;
+                let bp = crate::domain::scoring::percent_to_bp(v.trim())
+                    .ok_or_else(|| err(key, format!("`{v}` is not a percentage from 0 to 100")))?;
+                shares[level.index()] = bp as f64 / 10_000.0;
+            }
+            shares
         };
         let callback_force = crate::domain::sampling::Force::parse(
             "FIXLINE_CALLBACK_FORCE",
@@ -815,6 +885,7 @@ impl Config {
             callback_retry_h: number("FIXLINE_CALLBACK_RETRY_H", 1, 24 * 31)?,
             scoring,
             province,
+            accountability_shares,
             sms,
             sms_fallback,
             sms_regions,

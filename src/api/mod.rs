@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod callbacks;
 pub mod complaints;
+pub mod csv_table;
 pub mod dispatch;
 pub mod districts;
 pub mod duty;
@@ -31,6 +32,7 @@ pub mod strict_json;
 pub mod sync;
 pub mod test_clock;
 pub mod tickets;
+pub mod units;
 pub mod webhooks;
 
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
@@ -76,6 +78,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     network_faults::configure(cfg);
     reports::configure(cfg);
     province::configure(cfg);
+    units::configure(cfg);
     if config.test_clock {
         test_clock::configure(cfg);
     }

@@ -3,26 +3,31 @@
 //! grid district (seed 000, 04-(1) and 04-(2)), each clause with its reason and the records
 //! behind it.
 
-use std::collections::HashMap;
-
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::csv_table::{read_csv, source_param};
 use super::extract::CsvBody;
 use super::reports::{
     csv_field, drill_items, month_param, wants_csv, DrillDownAnswer, DrillQuery, ReportQuery,
 };
 use super::state::AppState;
+use super::units::UnitFiguresDto;
 use super::{created, resource, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::domain::five_star::Placing;
+use crate::domain::org::UnitKind;
 use crate::domain::period::Month;
 use crate::domain::scoring::{percent_to_bp, Metric};
 use crate::domain::{new_id, required_text, Code};
-use crate::flow::province::{province_month, BranchLine, DistrictVerdict, ProvinceMonth};
+use crate::flow::province::{
+    province_month, unit_verdicts, BranchLine, DistrictVerdict, LedgerLine, ProvinceMonth,
+    UnitVerdict,
+};
 use crate::store::branches::{self, BranchRow, FiguresRow};
 use crate::store::reports::{DrillDown, Unit};
+use crate::store::{org, users};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -41,7 +46,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/branches/{id}/figures/{month}").route(web::put().to(record_figures)))
     .service(resource("/reports/province").route(web::get().to(province_report)))
     .service(resource("/reports/province/branches/{id}/tickets").route(web::get().to(branch_drill)))
-    .service(resource("/reports/five-star/districts").route(web::get().to(district_verdicts)));
+    .service(resource("/reports/five-star/districts").route(web::get().to(district_verdicts)))
+    .service(resource("/reports/five-star/teams").route(web::get().to(team_verdicts)))
+    .service(resource("/reports/five-star/halls").route(web::get().to(hall_verdicts)))
+    .service(resource("/reports/ledger").route(web::get().to(ledger)));
 }
 
 #[derive(Serialize)]
@@ -385,66 +393,6 @@ struct ImportSummary {
     items: Vec<FiguresDto>,
 }
 
-/// One CSV line's cells by column name.
-struct CsvLine {
-    number: usize,
-    cells: HashMap<String, String>,
-}
-
-/// Reads the CSV: a header naming `month`, `branch_code` and any of the measures, then one
-/// line per branch and month. Empty cells are figures not given.
-fn read_csv(text: &str) -> Result<Vec<CsvLine>, ApiError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| ApiError::invalid("body", format!("the header line is not CSV: {e}")))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    for name in &header {
-        let known =
-            name == "month" || name == "branch_code" || MEASURES.iter().any(|(m, _)| m == name);
-        if !known {
-            return Err(ApiError::invalid(
-                "body",
-                format!(
-                    "unknown column `{name}`: the columns are month, branch_code, {}",
-                    MEASURES.map(|(m, _)| m).join(", ")
-                ),
-            ));
-        }
-    }
-    for required in ["month", "branch_code"] {
-        if !header.iter().any(|h| h == required) {
-            return Err(ApiError::invalid(
-                "body",
-                format!("the header has no `{required}` column"),
-            ));
-        }
-    }
-    let mut out = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let number = i + 2;
-        let record = record
-            .map_err(|e| ApiError::invalid(format!("line {number}"), format!("is not CSV: {e}")))?;
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
-        let cells = header
-            .iter()
-            .cloned()
-            .zip(record.iter().map(str::to_string))
-            .collect();
-        out.push(CsvLine { number, cells });
-    }
-    if out.is_empty() {
-        return Err(ApiError::invalid("body", "has no line after the header"));
-    }
-    Ok(out)
-}
-
 /// Imports a CSV of branch figures, all lines or none: any bad line is 422 naming the line and
 /// column.
 async fn import_csv(
@@ -454,14 +402,12 @@ async fn import_csv(
     CsvBody(text): CsvBody,
 ) -> ApiResult<HttpResponse> {
     let user = caller.user_id()?.to_string();
-    let source = required_text(
-        "source",
-        q.into_inner().source.as_deref().ok_or_else(|| {
-            ApiError::invalid("source", "is required: where the figures come from")
-        })?,
-        200,
-    )?;
-    let lines = read_csv(&text)?;
+    let source = source_param(q.into_inner().source.as_deref())?;
+    let columns: Vec<&str> = ["month", "branch_code"]
+        .into_iter()
+        .chain(MEASURES.map(|(m, _)| m))
+        .collect();
+    let lines = read_csv(&text, &["month", "branch_code"], &columns)?;
     let now = state.clock.now_naive();
     let rows = state
         .db
@@ -471,8 +417,8 @@ async fn import_csv(
             let mut rows = Vec::new();
             let mut seen = std::collections::HashSet::new();
             for line in lines {
-                let at = |col: &str| format!("line {}: {col}", line.number);
-                let cell = |col: &str| line.cells.get(col).map(String::as_str).unwrap_or("");
+                let at = |col: &str| line.at(col);
+                let cell = |col: &str| line.cell(col);
                 let month = Month::parse(&at("month"), cell("month"))?;
                 let code = cell("branch_code");
                 let branch = all.iter().find(|b| b.code == code).ok_or_else(|| {
@@ -655,6 +601,11 @@ struct ProvinceRulesDto {
     installation_target: f64,
     maintenance_target: f64,
     appraisal_min: f64,
+    answer_target: f64,
+    online_resolution_target: f64,
+    team_kpi_min: f64,
+    team_complaint_max: f64,
+    hall_score_above: f64,
 }
 
 #[derive(Serialize)]
@@ -681,6 +632,11 @@ impl ProvinceHeader {
                 installation_target: f64::from(r.install_target_bp) / 10_000.0,
                 maintenance_target: f64::from(r.maintenance_target_bp) / 10_000.0,
                 appraisal_min: r.appraisal_min,
+                answer_target: f64::from(r.answer_target_bp) / 10_000.0,
+                online_resolution_target: f64::from(r.online_resolution_target_bp) / 10_000.0,
+                team_kpi_min: r.team_kpi_min,
+                team_complaint_max: f64::from(r.team_complaint_max_bp) / 10_000.0,
+                hall_score_above: r.hall_score_above,
             },
         }
     }
@@ -981,4 +937,326 @@ struct BranchDrillAnswer {
     branch_id: String,
     #[serde(flatten)]
     answer: DrillDownAnswer,
+}
+
+/// A call-center team's or hall's verdict.
+#[derive(Serialize)]
+struct UnitVerdictDto {
+    unit_id: String,
+    code: String,
+    name: String,
+    kind: &'static str,
+    branch_id: String,
+    branch_code: String,
+    five_star: bool,
+    /// The month's import (null: nothing imported).
+    figures: Option<UnitFiguresDto>,
+    /// A hall's: the import of last quarter that carried its inspection and callback results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quarter: Option<UnitFiguresDto>,
+    clauses: Vec<VerdictClause>,
+}
+
+impl UnitVerdictDto {
+    fn new(p: &ProvinceMonth, kind: UnitKind, v: &UnitVerdict) -> Self {
+        let b = &p.branches[v.branch];
+        UnitVerdictDto {
+            unit_id: v.unit.id.clone(),
+            code: v.unit.code.clone(),
+            name: v.unit.name.clone(),
+            kind: kind.as_str(),
+            branch_id: b.branch.id.clone(),
+            branch_code: b.branch.code.clone(),
+            five_star: v.verdict.eligible,
+            figures: v.figures.as_ref().map(UnitFiguresDto::from),
+            quarter: (kind == UnitKind::Hall)
+                .then(|| v.quarter.as_ref().map(UnitFiguresDto::from))
+                .flatten(),
+            clauses: v
+                .verdict
+                .clauses
+                .iter()
+                .map(|c| VerdictClause {
+                    clause: c.clause,
+                    passed: c.passed,
+                    reason: c.reason.clone(),
+                    evidence: if c.clause.starts_with("branch_") || c.clause == "churn_gate" {
+                        format!("/branches/{}/figures", b.branch.id)
+                    } else {
+                        format!("/units/{}/figures", v.unit.id)
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Five-star call-center teams (04-(3)) or business halls (04-(4)): every unit of the kind,
+/// five-star ones first, then by code.
+async fn unit_report(
+    state: web::Data<AppState>,
+    q: web::Query<ReportQuery>,
+    kind: UnitKind,
+) -> ApiResult<HttpResponse> {
+    if q.region_id.is_some() {
+        return Err(ApiError::invalid(
+            "region_id",
+            "teams and halls belong to branches, not regions",
+        ));
+    }
+    let csv = wants_csv(q.format.as_deref())?;
+    let month = month_param(q.month.as_deref())?;
+    let tz = state.config.tz;
+    let scoring = state.config.scoring.clone();
+    let rules = state.config.province.clone();
+    let (p, verdicts) = state
+        .db
+        .read(move |conn| -> ApiResult<_> {
+            let p = province_month(conn, tz, &scoring, &rules, month)?;
+            let v = unit_verdicts(conn, &p, &rules, kind)?;
+            Ok((p, v))
+        })
+        .await?;
+    let mut items: Vec<UnitVerdictDto> = verdicts
+        .iter()
+        .map(|v| UnitVerdictDto::new(&p, kind, v))
+        .collect();
+    items.sort_by(|a, b| (!a.five_star, &a.code).cmp(&(!b.five_star, &b.code)));
+    if csv {
+        let mut out =
+            String::from("unit_code,unit_name,branch_code,five_star,failed_clauses,reasons\n");
+        for u in &items {
+            let failed: Vec<&str> = u
+                .clauses
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| c.clause)
+                .collect();
+            let reasons: Vec<&str> = u.clauses.iter().map(|c| c.reason.as_str()).collect();
+            let cells = [
+                csv_field(&u.code),
+                csv_field(&u.name),
+                csv_field(&u.branch_code),
+                if u.five_star { "yes" } else { "no" }.to_string(),
+                csv_field(&failed.join(" ")),
+                csv_field(&reasons.join("; ")),
+            ];
+            out.push_str(&cells.join(","));
+            out.push('\n');
+        }
+        let name = if kind == UnitKind::Hall {
+            "five-star-halls"
+        } else {
+            "five-star-teams"
+        };
+        return Ok(csv_answer(name, p.month, out));
+    }
+    Ok(HttpResponse::Ok().json(ProvinceReport {
+        header: ProvinceHeader::new(&state, &p),
+        items,
+    }))
+}
+
+async fn team_verdicts(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    q: web::Query<ReportQuery>,
+) -> ApiResult<HttpResponse> {
+    unit_report(state, q, UnitKind::CallCenterTeam).await
+}
+
+async fn hall_verdicts(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    q: web::Query<ReportQuery>,
+) -> ApiResult<HttpResponse> {
+    unit_report(state, q, UnitKind::Hall).await
+}
+
+/// One line of the ledger: a share of a complaint's deduction.
+#[derive(Serialize)]
+struct LedgerLineDto {
+    complaint_id: String,
+    received_at: DateTime<Utc>,
+    source: String,
+    category: String,
+    district_id: String,
+    /// The whole deduction the complaint carries.
+    deduction: f64,
+    level: &'static str,
+    user_id: String,
+    unit_id: Option<String>,
+    points: f64,
+}
+
+#[derive(Serialize)]
+struct LedgerPerson {
+    user_id: String,
+    username: String,
+    display_name: String,
+    points: f64,
+    lines: Vec<LedgerLineDto>,
+}
+
+#[derive(Serialize)]
+struct LedgerUnit {
+    unit_id: String,
+    code: String,
+    name: String,
+    kind: String,
+    points: f64,
+    lines: Vec<LedgerLineDto>,
+}
+
+#[derive(Serialize)]
+struct LedgerShares {
+    person: f64,
+    team_leader: f64,
+    section_head: f64,
+    leadership: f64,
+}
+
+#[derive(Serialize)]
+struct LedgerReport {
+    month: String,
+    timezone: String,
+    shares: LedgerShares,
+    people: Vec<LedgerPerson>,
+    units: Vec<LedgerUnit>,
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// The month's accountability ledger per person and per unit, every line with its complaint.
+async fn ledger(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ReportQuery>,
+) -> ApiResult<HttpResponse> {
+    let csv = wants_csv(q.format.as_deref())?;
+    let month = month_param(q.month.as_deref())?;
+    let tz = state.config.tz;
+    let shares = state.config.accountability_shares;
+    let scope = caller.scope.filter().map(<[String]>::to_vec);
+    let only = q.region_id.clone();
+    if let Some(r) = &only {
+        caller.require_region(r)?;
+    }
+    let (lines, people, units) = state
+        .db
+        .read(move |conn| -> ApiResult<_> {
+            let scope = match (&only, &scope) {
+                (Some(r), _) => Some(vec![r.clone()]),
+                (None, s) => s.clone(),
+            };
+            let lines = crate::flow::province::ledger(conn, tz, shares, month, scope.as_deref())?;
+            let ids: Vec<String> = lines.iter().map(|l| l.user_id.clone()).collect();
+            let people = users::find_rows(conn, &ids)?;
+            Ok((lines, people, org::list(conn)?))
+        })
+        .await?;
+    let dto = |l: &LedgerLine| LedgerLineDto {
+        complaint_id: l.complaint.id.clone(),
+        received_at: utc(l.complaint.received_at),
+        source: l.complaint.source.clone(),
+        category: l.complaint.category.clone(),
+        district_id: l.complaint.district_id.clone(),
+        deduction: l.complaint.deduction.unwrap_or(0.0),
+        level: l.level.as_str(),
+        user_id: l.user_id.clone(),
+        unit_id: l.unit_id.clone(),
+        points: l.points,
+    };
+    if csv {
+        let mut out = String::from(
+            "complaint_id,received_at,source,district_id,deduction,level,username,unit_code,points\n",
+        );
+        for l in &lines {
+            let username = people
+                .iter()
+                .find(|p| p.id == l.user_id)
+                .map_or(l.user_id.as_str(), |p| p.username.as_str());
+            let unit = l
+                .unit_id
+                .as_ref()
+                .and_then(|u| units.iter().find(|x| &x.id == u))
+                .map_or("", |u| u.code.as_str());
+            let cells = [
+                l.complaint.id.clone(),
+                utc(l.complaint.received_at).to_rfc3339(),
+                csv_field(&l.complaint.source),
+                l.complaint.district_id.clone(),
+                l.complaint.deduction.unwrap_or(0.0).to_string(),
+                l.level.as_str().to_string(),
+                csv_field(username),
+                csv_field(unit),
+                l.points.to_string(),
+            ];
+            out.push_str(&cells.join(","));
+            out.push('\n');
+        }
+        return Ok(csv_answer("ledger", month, out));
+    }
+    let mut by_person: Vec<LedgerPerson> = Vec::new();
+    let mut by_unit: Vec<LedgerUnit> = Vec::new();
+    for l in &lines {
+        match by_person.iter_mut().find(|p| p.user_id == l.user_id) {
+            Some(p) => {
+                p.points = round2(p.points + l.points);
+                p.lines.push(dto(l));
+            }
+            None => {
+                let u = people.iter().find(|p| p.id == l.user_id);
+                by_person.push(LedgerPerson {
+                    user_id: l.user_id.clone(),
+                    username: u.map_or_else(String::new, |u| u.username.clone()),
+                    display_name: u.map_or_else(String::new, |u| u.display_name.clone()),
+                    points: l.points,
+                    lines: vec![dto(l)],
+                });
+            }
+        }
+        let Some(unit) = l
+            .unit_id
+            .as_ref()
+            .and_then(|u| units.iter().find(|x| &x.id == u))
+        else {
+            continue;
+        };
+        match by_unit.iter_mut().find(|u| u.unit_id == unit.id) {
+            Some(u) => {
+                u.points = round2(u.points + l.points);
+                u.lines.push(dto(l));
+            }
+            None => by_unit.push(LedgerUnit {
+                unit_id: unit.id.clone(),
+                code: unit.code.clone(),
+                name: unit.name.clone(),
+                kind: unit.kind.clone(),
+                points: l.points,
+                lines: vec![dto(l)],
+            }),
+        }
+    }
+    by_person.sort_by(|a, b| {
+        b.points
+            .total_cmp(&a.points)
+            .then(a.username.cmp(&b.username))
+    });
+    by_unit.sort_by(|a, b| b.points.total_cmp(&a.points).then(a.code.cmp(&b.code)));
+    let pct = |x: f64| round2(x * 100.0);
+    Ok(HttpResponse::Ok().json(LedgerReport {
+        month: month.to_string(),
+        timezone: tz.name().to_string(),
+        shares: LedgerShares {
+            person: pct(shares[0]),
+            team_leader: pct(shares[1]),
+            section_head: pct(shares[2]),
+            leadership: pct(shares[3]),
+        },
+        people: by_person,
+        units: by_unit,
+    }))
 }

@@ -23,6 +23,45 @@ diesel::table! {
 }
 
 diesel::table! {
+    org_units (id) {
+        id -> Text,
+        branch_id -> Text,
+        kind -> Text,
+        code -> Text,
+        name -> Text,
+        parent_id -> Nullable<Text>,
+        head_user_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    unit_members (user_id) {
+        user_id -> Text,
+        unit_id -> Text,
+    }
+}
+
+diesel::table! {
+    unit_figures (id) {
+        id -> Text,
+        unit_id -> Text,
+        month -> Text,
+        kpi -> Nullable<Double>,
+        appraisal -> Nullable<Double>,
+        calls -> Nullable<BigInt>,
+        service_complaints -> Nullable<BigInt>,
+        government_upheld -> Nullable<BigInt>,
+        inspection_met -> Nullable<Bool>,
+        callback_met -> Nullable<Bool>,
+        source -> Text,
+        imported_by -> Text,
+        imported_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     branch_figures (id) {
         id -> Text,
         branch_id -> Text,
@@ -403,6 +442,9 @@ diesel::joinable!(user_regions -> users (user_id));
 diesel::joinable!(user_regions -> regions (region_id));
 diesel::joinable!(regions -> branches (branch_id));
 diesel::joinable!(branch_figures -> branches (branch_id));
+diesel::joinable!(org_units -> branches (branch_id));
+diesel::joinable!(unit_members -> org_units (unit_id));
+diesel::joinable!(unit_figures -> org_units (unit_id));
 diesel::joinable!(districts -> regions (region_id));
 diesel::joinable!(districts -> users (leader_user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
@@ -601,6 +643,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     photos,
     branches,
     branch_figures,
+    org_units,
+    unit_members,
+    unit_figures,
 );
 
 /// Every table declared above with its columns in declaration order, read back from the SQL
@@ -652,6 +697,9 @@ pub fn declared_tables() -> Vec<(&'static str, Vec<String>)> {
         photos,
         branches,
         branch_figures,
+        org_units,
+        unit_members,
+        unit_figures,
     )
 }
 

@@ -440,13 +440,35 @@ fn met(x: Option<bool>) -> &'static str {
 }
 
 /// Who shares a deduction for an at-fault complaint (seed 002, joint accountability).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Level {
     /// The person responsible.
     Person,
     TeamLeader,
     SectionHead,
     Leadership,
+}
+
+impl Level {
+    pub const ALL: [Level; 4] = [
+        Level::Person,
+        Level::TeamLeader,
+        Level::SectionHead,
+        Level::Leadership,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Person => "person",
+            Level::TeamLeader => "team_leader",
+            Level::SectionHead => "section_head",
+            Level::Leadership => "leadership",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// A deduction shared up the chain: each level's share of it, in points, the person first.

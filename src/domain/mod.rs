@@ -9,6 +9,7 @@ pub mod duplicate;
 pub mod duty;
 pub mod five_star;
 pub mod key_purpose;
+pub mod org;
 pub mod period;
 pub mod phone;
 pub mod photo;

@@ -61,6 +61,16 @@ impl Month {
         }
     }
 
+    /// The three months of the quarter before this month's.
+    pub fn previous_quarter(self) -> [Month; 3] {
+        let into = (self.first.month0() % 3) as usize;
+        let mut start = self;
+        for _ in 0..into + 3 {
+            start = start.previous();
+        }
+        [start, start.next(), start.next().next()]
+    }
+
     /// `[start, end)` in UTC: local midnight of the first day to local midnight of the next
     /// month's first day.
     pub fn bounds(self, tz: Tz) -> (NaiveDateTime, NaiveDateTime) {
@@ -105,6 +115,25 @@ fn local_midnight(tz: Tz, day: NaiveDate) -> NaiveDateTime {
 mod tests {
     use super::*;
     use chrono_tz::Asia::Shanghai;
+
+    #[test]
+    fn the_quarter_before() {
+        let m = |s: &str| Month::parse("m", s).unwrap();
+        let names = |q: [Month; 3]| q.map(|m| m.to_string());
+        assert_eq!(
+            names(m("2026-11").previous_quarter()),
+            ["2026-07", "2026-08", "2026-09"]
+        );
+        assert_eq!(
+            names(m("2026-10").previous_quarter()),
+            ["2026-07", "2026-08", "2026-09"]
+        );
+        assert_eq!(
+            names(m("2026-03").previous_quarter()),
+            ["2025-10", "2025-11", "2025-12"]
+        );
+        assert_eq!(m("2026-01").previous().to_string(), "2025-12");
+    }
 
     #[test]
     fn parses_months_and_refuses_the_rest() {

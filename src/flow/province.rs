@@ -11,10 +11,15 @@ use diesel::QueryResult;
 
 use super::report::{month_report, DistrictLine};
 use crate::db::DbConn;
-use crate::domain::five_star::{self, league, BranchMonth, BranchStanding, ProvinceRules};
+use crate::domain::five_star::{
+    self, league, BranchMonth, BranchStanding, HallMonth, Level, ProvinceRules, TeamMonth,
+};
+use crate::domain::org::{chain, Unit, UnitKind};
 use crate::domain::period::Month;
-use crate::domain::scoring::{Clause, FiveStar, Metric, Ratio, Rules};
+use crate::domain::scoring::{Clause, Complaints, FiveStar, Metric, Ratio, Rules};
 use crate::store::branches::{self, BranchRow, FiguresRow};
+use crate::store::complaints::{self, ComplaintRow};
+use crate::store::org::{self, UnitFiguresRow, UnitRow};
 use crate::store::regions;
 
 /// One branch's month in the province league.
@@ -170,6 +175,161 @@ pub fn province_month(
         branches: lines,
         districts,
     })
+}
+
+/// A call-center team's or business hall's verdict.
+#[derive(Debug, Clone)]
+pub struct UnitVerdict {
+    pub unit: UnitRow,
+    /// Index of its branch in [`ProvinceMonth::branches`].
+    pub branch: usize,
+    /// The month's import (None: nothing imported).
+    pub figures: Option<UnitFiguresRow>,
+    /// For a hall: the import of last quarter that carried its inspection and callback
+    /// results.
+    pub quarter: Option<UnitFiguresRow>,
+    pub verdict: FiveStar,
+}
+
+/// The month's verdict for every unit of `kind` (call-center teams, 04-(3), or halls,
+/// 04-(4)), from their imported figures.
+pub fn unit_verdicts(
+    conn: &mut DbConn,
+    p: &ProvinceMonth,
+    rules: &ProvinceRules,
+    kind: UnitKind,
+) -> QueryResult<Vec<UnitVerdict>> {
+    let quarter = p.month.previous_quarter().map(|m| m.to_string());
+    let mut months: Vec<String> = quarter.to_vec();
+    months.push(p.month.to_string());
+    let imports = org::figures_for_months(conn, &months)?;
+    let latest = |unit: &str, months: &[String], pick: fn(&UnitFiguresRow) -> bool| {
+        imports
+            .iter()
+            .find(|f| f.unit_id == unit && months.contains(&f.month) && pick(f))
+            .cloned()
+    };
+    let this_month = [p.month.to_string()];
+    let mut out = Vec::new();
+    for unit in org::list(conn)?
+        .into_iter()
+        .filter(|u| u.kind == kind.as_str())
+    {
+        let Some(branch) = p
+            .branches
+            .iter()
+            .position(|b| b.branch.id == unit.branch_id)
+        else {
+            continue;
+        };
+        let standing = &p.branches[branch].standing;
+        let figures = latest(&unit.id, &this_month, |_| true);
+        let f = figures.as_ref();
+        let count = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
+        let government = count(f.and_then(|f| f.government_upheld));
+        let (quarter_row, verdict) = match kind {
+            UnitKind::Hall => {
+                let q = latest(&unit.id, &quarter, |f| {
+                    f.inspection_met.is_some() || f.callback_met.is_some()
+                });
+                let v = five_star::hall(
+                    rules,
+                    standing,
+                    HallMonth {
+                        inspection_met: q.as_ref().and_then(|q| q.inspection_met),
+                        callback_met: q.as_ref().and_then(|q| q.callback_met),
+                        kpi: f.and_then(|f| f.kpi),
+                        appraisal: f.and_then(|f| f.appraisal),
+                        complaints: Complaints {
+                            upheld: count(f.and_then(|f| f.service_complaints)) + government,
+                            upheld_government: government,
+                            ..Complaints::default()
+                        },
+                    },
+                );
+                (q, v)
+            }
+            _ => (
+                None,
+                five_star::team(
+                    rules,
+                    standing,
+                    TeamMonth {
+                        kpi: f.and_then(|f| f.kpi),
+                        calls: count(f.and_then(|f| f.calls)),
+                        service_complaints: count(f.and_then(|f| f.service_complaints)),
+                        government_upheld: government,
+                    },
+                ),
+            ),
+        };
+        out.push(UnitVerdict {
+            unit,
+            branch,
+            figures,
+            quarter: quarter_row,
+            verdict,
+        });
+    }
+    Ok(out)
+}
+
+/// One line of the accountability ledger: a share of an upheld complaint's deduction charged
+/// to a person at a level, counted in a unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerLine {
+    pub complaint: ComplaintRow,
+    pub level: Level,
+    pub user_id: String,
+    pub unit_id: Option<String>,
+    pub points: f64,
+}
+
+/// The month's ledger: every upheld complaint received in the month that names a person
+/// responsible and a deduction, shared up that person's chain by `shares` (person, team
+/// leader, section head, leadership). A complaint later dismissed on appeal leaves it.
+pub fn ledger(
+    conn: &mut DbConn,
+    tz: Tz,
+    shares: [f64; 4],
+    month: Month,
+    scope: Option<&[String]>,
+) -> QueryResult<Vec<LedgerLine>> {
+    let (start, end) = month.bounds(tz);
+    let upheld = complaints::upheld_with_deduction(conn, start, end, scope)?;
+    let teams = org::teams(conn)?;
+    let units: Vec<Unit> = org::list(conn)?
+        .into_iter()
+        .filter_map(|u| {
+            Some(Unit {
+                kind: UnitKind::parse("kind", &u.kind).ok()?,
+                id: u.id,
+                parent_id: u.parent_id,
+                head_user_id: u.head_user_id,
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for c in upheld {
+        let (Some(person), Some(deduction)) = (c.responsible_user_id.clone(), c.deduction) else {
+            continue;
+        };
+        let parts: HashMap<Level, f64> = five_star::shared(deduction, shares).into_iter().collect();
+        for (level, unit_id, user_id) in
+            chain(&person, teams.get(&person).map(String::as_str), &units)
+        {
+            if let Some(points) = parts.get(&level) {
+                out.push(LedgerLine {
+                    complaint: c.clone(),
+                    level,
+                    user_id,
+                    unit_id,
+                    points: *points,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -134,3 +134,26 @@ pub fn list(conn: &mut DbConn, f: &ListFilter) -> QueryResult<Vec<ComplaintRow>>
         .limit(f.limit)
         .load(conn)
 }
+
+/// Upheld complaints received in `[start, end)` that name a person responsible and a
+/// deduction, in `scope`'s regions when given, oldest first.
+pub fn upheld_with_deduction(
+    conn: &mut DbConn,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    scope: Option<&[String]>,
+) -> QueryResult<Vec<ComplaintRow>> {
+    let mut q = complaints::table
+        .filter(complaints::received_at.ge(start))
+        .filter(complaints::received_at.lt(end))
+        .filter(complaints::status.eq(crate::domain::complaint::Status::Upheld.as_str()))
+        .filter(complaints::responsible_user_id.is_not_null())
+        .filter(complaints::deduction.is_not_null())
+        .select(ComplaintRow::as_select())
+        .into_boxed();
+    if let Some(ids) = scope {
+        q = q.filter(complaints::region_id.eq_any(ids.to_vec()));
+    }
+    q.order((complaints::received_at.asc(), complaints::id.asc()))
+        .load(conn)
+}

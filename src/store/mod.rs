@@ -19,6 +19,7 @@ pub mod feed;
 pub mod list_versions;
 pub mod network_faults;
 pub mod notifications;
+pub mod org;
 pub mod photos;
 pub mod policies;
 pub mod postponements;

@@ -594,3 +594,414 @@ async fn branches_and_figures_are_checked(backend: Backend) {
 }
 
 both!(worked_province_month, branches_and_figures_are_checked);
+
+fn names(report: &Value) -> Vec<(String, bool)> {
+    report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["code"].as_str().unwrap().to_string(),
+                u["five_star"] == true,
+            )
+        })
+        .collect()
+}
+
+/// The demo branch's organisation, imported in one CSV: a leadership, three sections, a field
+/// team, call-center teams and halls, with their heads and the field team's members.
+async fn organisation(app: &TestApp) {
+    let west = app.region_id("ZJG-W").await;
+    app.add_user("gm.zjg", "manager", &[&west]).await;
+    let admin = app.login("admin").await;
+    let csv = "kind,code,name,branch_code,parent_code,head_username,members\n\
+               leadership,ZJG-LEAD,张家港分公司班子,ZJG,,gm.zjg,\n\
+               section,ZJG-MAINT,维护安装部,ZJG,ZJG-LEAD,am.west,\n\
+               section,ZJG-SVC,客户服务部,ZJG,ZJG-LEAD,manager,\n\
+               team,ZJG-T-W,西部维修班,ZJG,ZJG-MAINT,tech01,tech01 tech04 tech07\n\
+               call_center_team,CC-1,话务一班,ZJG,ZJG-SVC,agent,\n\
+               call_center_team,CC-2,话务二班,ZJG,ZJG-SVC,,\n\
+               call_center_team,CC-E,宜兴话务班,YX,,,\n\
+               hall,HALL-1,杨舍营业厅,ZJG,ZJG-SVC,,\n\
+               hall,HALL-2,塘桥营业厅,ZJG,ZJG-SVC,,\n\
+               hall,HALL-3,金港营业厅,ZJG,ZJG-SVC,,\n";
+    let a = post_csv(app, "/units/import", &admin, csv).await;
+    assert_eq!(a.ok(200)["created"].as_array().unwrap().len(), 10);
+    // A team cannot sit under the leadership; the file is refused whole.
+    let bad = "kind,code,name,branch_code,parent_code\n\
+               team,ZJG-T-X,某班,ZJG,ZJG-MAINT\n\
+               team,ZJG-T-Y,某班,ZJG,ZJG-LEAD\n";
+    let refused = post_csv(app, "/units/import", &admin, bad).await;
+    assert_eq!(refused.problem(422)["field"], "line 3: parent_id");
+    let units = app.get("/units?kind=team", &admin).await;
+    assert_eq!(
+        units.ok(200)["items"].as_array().unwrap().len(),
+        1,
+        "nothing of the refused file"
+    );
+}
+
+/// Call-center teams and halls by 04-(3) and 04-(4), in the worked month: the branch ZJG
+/// passes the gate and its answer and online resolution clauses (92.60 % and 83.40 %, first of
+/// the branches that report them); YX reported no churn for the month, so its team cannot
+/// compete.
+async fn teams_and_halls_by_their_own_clauses(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    worked_province(&app).await;
+    organisation(&app).await;
+    let manager = app.login("manager").await;
+    let figures = "month,unit_code,kpi,appraisal,calls,service_complaints,government_upheld,inspection_met,callback_met\n\
+                   2026-09,CC-1,96,,10000,15,0,,\n\
+                   2026-09,CC-2,96,,10000,16,0,,\n\
+                   2026-09,CC-E,99,,10000,0,0,,\n\
+                   2026-06,HALL-1,,,,,,yes,yes\n\
+                   2026-05,HALL-2,,,,,,no,yes\n\
+                   2026-06,HALL-3,,,,,,yes,yes\n\
+                   2026-09,HALL-1,96,95,,0,0,,\n\
+                   2026-09,HALL-2,99,99,,0,0,,\n\
+                   2026-09,HALL-3,96,94,,0,0,,\n";
+    let a = post_csv(
+        &app,
+        "/units/figures/import?source=省公司通报",
+        &manager,
+        figures,
+    )
+    .await;
+    assert_eq!(a.ok(200)["imported"], 9);
+    for (csv, field) in [
+        ("month,unit_code,calls\n2026-09,HALL-1,5\n", "line 2: calls"),
+        (
+            "month,unit_code,appraisal\n2026-09,CC-1,90\n",
+            "line 2: appraisal",
+        ),
+        (
+            "month,unit_code,inspection_met\n2026-09,HALL-1,maybe\n",
+            "line 2: inspection_met",
+        ),
+        ("month,unit_code,kpi\n2026-09,ZJG-T-W,90\n", "line 2: unit"),
+        (
+            "month,unit_code,calls,service_complaints\n2026-09,CC-1,10,11\n",
+            "line 2: service_complaints",
+        ),
+    ] {
+        let a = post_csv(&app, "/units/figures/import?source=x", &manager, csv).await;
+        assert_eq!(a.problem(422)["field"], field, "{csv}");
+    }
+
+    let teams = app
+        .get("/reports/five-star/teams?month=2026-09", &manager)
+        .await;
+    let teams = teams.ok(200).clone();
+    assert_eq!(
+        names(&teams),
+        vec![
+            ("CC-1".into(), true),
+            ("CC-2".into(), false),
+            ("CC-E".into(), false)
+        ]
+    );
+    let cc1 = item(&teams, "code", "CC-1");
+    assert_eq!(
+        clause(cc1, "complaint_rate")["reason"],
+        "15 complaint(s) about the service in 10000 calls: 0.15%, limit 0.15%"
+    );
+    assert_eq!(
+        clause(cc1, "branch_answer_rate")["reason"],
+        "branch ZJG's manual answer rate 92.60% ranks 1 in the province (top 5) and reaches the target 90.00%"
+    );
+    let cc2 = item(&teams, "code", "CC-2");
+    assert_eq!(failing(cc2), vec!["complaint_rate"]);
+    assert_eq!(
+        clause(cc2, "complaint_rate")["reason"],
+        "16 complaint(s) about the service in 10000 calls: 0.16%, limit 0.15%"
+    );
+    assert_eq!(
+        clause(cc2, "complaint_rate")["evidence"],
+        format!("/units/{}/figures", cc2["unit_id"].as_str().unwrap())
+    );
+    assert!(failing(item(&teams, "code", "CC-E")).contains(&"churn_gate"));
+
+    let halls = app
+        .get("/reports/five-star/halls?month=2026-09", &manager)
+        .await;
+    let halls = halls.ok(200).clone();
+    assert_eq!(
+        names(&halls),
+        vec![
+            ("HALL-1".into(), true),
+            ("HALL-2".into(), false),
+            ("HALL-3".into(), false)
+        ]
+    );
+    let h1 = item(&halls, "code", "HALL-1");
+    assert_eq!(h1["quarter"]["month"], "2026-06");
+    assert_eq!(
+        clause(h1, "score")["reason"],
+        "score 95.50 (KPI 96 × 50% + service appraisal 95 × 50%) is more than 95"
+    );
+    let h2 = item(&halls, "code", "HALL-2");
+    assert_eq!(failing(h2), vec!["quarter_gate"], "whatever its score");
+    assert_eq!(
+        clause(h2, "quarter_gate")["reason"],
+        "not eligible this quarter: last quarter's inspection missed its target and hall callback satisfaction met its target"
+    );
+    let h3 = item(&halls, "code", "HALL-3");
+    assert_eq!(failing(h3), vec!["score"]);
+    assert_eq!(
+        clause(h3, "score")["reason"],
+        "score 95.00 (KPI 96 × 50% + service appraisal 94 × 50%) is not more than 95"
+    );
+    let csv = app
+        .get(
+            "/reports/five-star/halls?month=2026-09&format=csv",
+            &manager,
+        )
+        .await;
+    assert!(csv.text.starts_with("unit_code,unit_name,branch_code,five_star,failed_clauses,reasons\nHALL-1,杨舍营业厅,ZJG,yes,,"), "{}", csv.text);
+}
+
+/// An upheld complaint climbs the chain with the configured shares; dismissed on appeal, all
+/// its lines go.
+async fn the_ledger_shares_a_deduction_up_the_chain(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    organisation(&app).await;
+    let ds = districts(&app).await;
+    let agent = app.login("agent").await;
+    let manager = app.login("manager").await;
+    let tech04 = crate::scores::user_id(&app, "tech04").await;
+    let tech10 = crate::scores::user_id(&app, "tech10").await;
+    let complaint = |district: &str| {
+        json!({"source": "12345", "district_id": district, "category": "服务态度",
+               "description": "上门迟到", "received_at": "2026-09-15T10:00:00+08:00"})
+    };
+    let w01 = ds["ZJG-W-01"].0.clone();
+    let c1 = app.post("/complaints", &agent, complaint(&w01)).await;
+    let c1 = c1.ok(201)["id"].as_str().unwrap().to_string();
+    let c2 = app.post("/complaints", &agent, complaint(&w01)).await;
+    let c2 = c2.ok(201)["id"].as_str().unwrap().to_string();
+    for (id, who, points) in [(&c1, &tech04, 2.0), (&c2, &tech10, 3.0)] {
+        app.post(
+            &format!("/complaints/{id}/verify"),
+            &manager,
+            json!({"verdict": "upheld", "responsible_user_id": who, "deduction": points, "note": "核实"}),
+        )
+        .await
+        .ok(200);
+    }
+    let ledger = app.get("/reports/ledger?month=2026-09", &manager).await;
+    let ledger = ledger.ok(200).clone();
+    let person = |name: &str| {
+        ledger["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["username"] == name)
+            .unwrap_or_else(|| panic!("{name} not in {ledger}"))
+            .clone()
+    };
+    // tech04 in the west team: 2 points, shared 100 / 50 / 30 / 20 %.
+    assert_eq!(person("tech04")["points"], 2.0);
+    assert_eq!(person("tech01")["points"], 1.0);
+    assert_eq!(person("tech01")["lines"][0]["level"], "team_leader");
+    assert_eq!(person("am.west")["points"], 0.6);
+    assert_eq!(person("gm.zjg")["points"], 0.4);
+    assert_eq!(person("gm.zjg")["lines"][0]["complaint_id"], c1.as_str());
+    // tech10 (west, no team): the person alone.
+    assert_eq!(person("tech10")["points"], 3.0);
+    assert_eq!(ledger["people"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        ledger["people"][0]["username"], "tech10",
+        "most points first"
+    );
+    let unit = |code: &str| {
+        ledger["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["code"] == code)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        unit("ZJG-T-W")["points"],
+        3.0,
+        "the person's and the leader's lines"
+    );
+    assert_eq!(unit("ZJG-MAINT")["points"], 0.6);
+    assert_eq!(unit("ZJG-LEAD")["points"], 0.4);
+    let csv = app
+        .get("/reports/ledger?month=2026-09&format=csv", &manager)
+        .await;
+    assert_eq!(
+        csv.text.lines().count(),
+        1 + 5,
+        "a header and a line per share"
+    );
+    assert!(
+        csv.text.contains(",2,team_leader,tech01,ZJG-T-W,1\n"),
+        "{}",
+        csv.text
+    );
+
+    // On appeal the first complaint is dismissed: its four lines go.
+    app.post(
+        &format!("/complaints/{c1}/verify"),
+        &manager,
+        json!({"verdict": "dismissed", "note": "复核：客户改约，非服务责任"}),
+    )
+    .await
+    .ok(200);
+    let after = app.get("/reports/ledger?month=2026-09", &manager).await;
+    let people: Vec<&str> = after.ok(200)["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(people, vec!["tech10"]);
+    let am = app.login("am.west").await;
+    app.get("/reports/ledger?month=2026-09", &am)
+        .await
+        .problem(403);
+}
+
+both!(
+    teams_and_halls_by_their_own_clauses,
+    the_ledger_shares_a_deduction_up_the_chain
+);
+
+/// Units by JSON: kinds nest, sections are not staffed, a person is in one team, a unit in use
+/// stays.
+async fn units_are_checked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.login("admin").await;
+    let manager = app.login("manager").await;
+    let zjg = branch_id(&app, &admin, "ZJG").await;
+    let cs = branch_id(&app, &admin, "CS").await;
+    let unit = |body: Value| {
+        let admin = admin.clone();
+        let app = &app;
+        async move { app.post("/units", &admin, body).await }
+    };
+    let section =
+        unit(json!({"branch_id": zjg, "kind": "section", "code": "S", "name": "维护安装部"})).await;
+    let section = section.ok(201)["id"].as_str().unwrap().to_string();
+    for (body, status, field) in [
+        (
+            json!({"branch_id": zjg, "kind": "squad", "code": "X", "name": "x"}),
+            422,
+            "kind",
+        ),
+        (
+            json!({"branch_id": "nope", "kind": "team", "code": "X", "name": "x"}),
+            422,
+            "branch_id",
+        ),
+        (
+            json!({"branch_id": zjg, "kind": "section", "code": "S", "name": "x"}),
+            409,
+            "code",
+        ),
+        (
+            json!({"branch_id": cs, "kind": "team", "code": "X", "name": "x", "parent_id": section}),
+            422,
+            "parent_id",
+        ),
+        (
+            json!({"branch_id": zjg, "kind": "leadership", "code": "X", "name": "x", "parent_id": section}),
+            422,
+            "parent_id",
+        ),
+        (
+            json!({"branch_id": zjg, "kind": "team", "code": "X", "name": "x", "head_user_id": "nobody"}),
+            422,
+            "head_user_id",
+        ),
+    ] {
+        let a = unit(body.clone()).await;
+        assert_eq!(a.problem(status)["field"], field, "{body}");
+    }
+    let a = unit(json!({"branch_id": zjg, "kind": "team", "code": "T1", "name": "一班", "parent_id": section})).await;
+    let t1 = a.ok(201)["id"].as_str().unwrap().to_string();
+    let a = unit(json!({"branch_id": zjg, "kind": "team", "code": "T2", "name": "二班", "parent_id": section})).await;
+    let t2 = a.ok(201)["id"].as_str().unwrap().to_string();
+    let tech = crate::scores::user_id(&app, "tech01").await;
+    let put = |unit: &str| {
+        let path = format!("/units/{unit}/members/{tech}");
+        let admin = admin.clone();
+        let app = &app;
+        async move { app.call(Method::PUT, &path, Some(&admin), None).await }
+    };
+    let staffed = put(&section).await;
+    assert_eq!(staffed.problem(422)["field"], "user_id");
+    assert_eq!(put(&t1).await.ok(200)["member_ids"], json!([tech]));
+    assert_eq!(put(&t2).await.ok(200)["member_ids"], json!([tech]));
+    let t1_now = app.get(&format!("/units/{t1}"), &manager).await;
+    assert_eq!(
+        t1_now.ok(200)["member_ids"],
+        json!([]),
+        "one team at a time"
+    );
+    let led = app
+        .patch(
+            &format!("/units/{t2}"),
+            &admin,
+            json!({"head_user_id": tech, "name": "二班（西）"}),
+        )
+        .await;
+    assert_eq!(led.ok(200)["head_user_id"], tech.as_str());
+    let unled = app
+        .patch(
+            &format!("/units/{t2}"),
+            &admin,
+            json!({"head_user_id": null}),
+        )
+        .await;
+    assert_eq!(unled.ok(200)["head_user_id"], Value::Null);
+    app.delete(&format!("/units/{t2}"), &admin)
+        .await
+        .problem(409);
+    app.delete(&format!("/units/{section}"), &admin)
+        .await
+        .problem(409);
+    let out = app
+        .delete(&format!("/units/{t2}/members/{tech}"), &admin)
+        .await;
+    assert_eq!(out.ok(200)["member_ids"], json!([]));
+    app.delete(&format!("/units/{t2}/members/{tech}"), &admin)
+        .await
+        .problem(404);
+    assert_eq!(
+        app.delete(&format!("/units/{t2}"), &admin)
+            .await
+            .status
+            .as_u16(),
+        204
+    );
+    let figures = app
+        .call(
+            Method::PUT,
+            &format!("/units/{t1}/figures/2026-09"),
+            Some(&manager),
+            Some(json!({"source": "x", "kpi": 96})),
+        )
+        .await;
+    assert_eq!(
+        figures.problem(422)["field"],
+        "unit",
+        "a field team's figures are fixline's own"
+    );
+    let teams = app.get("/units?kind=team", &manager).await;
+    assert_eq!(teams.ok(200)["items"].as_array().unwrap().len(), 1);
+    app.get("/units?kind=squad", &manager).await.problem(422);
+    app.post(
+        "/units",
+        &manager,
+        json!({"branch_id": zjg, "kind": "team", "code": "Z", "name": "z"}),
+    )
+    .await
+    .problem(403);
+}
+
+both!(units_are_checked);

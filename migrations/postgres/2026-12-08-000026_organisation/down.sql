@@ -1,0 +1,3 @@
+DROP TABLE unit_figures;
+DROP TABLE unit_members;
+DROP TABLE org_units;

@@ -405,6 +405,30 @@ pub const KEYS: &[Key] = &[
         doc: "Joint accountability (seed 002): the share of an upheld complaint's deduction, percent, charged to the person responsible, their team leader, section head and branch leadership; any subset overrides the defaults.",
     },
     Key {
+        env: "FIXLINE_STAFF_WEIGHTS",
+        file: "staff_weights",
+        default: "contact=15,arrival=15,repair=20,satisfaction=20,volume=10,skill=10,knowledge=5,attitude=5",
+        doc: "Staff stars: weights of each part of a technician's monthly rating (fixline's counts and the manager's appraisal); any subset overrides the defaults.",
+    },
+    Key {
+        env: "FIXLINE_STAFF_VOLUME_TARGET",
+        file: "staff_volume_target",
+        default: "60",
+        doc: "Staff stars: tickets finished in a month that count as full volume.",
+    },
+    Key {
+        env: "FIXLINE_STAFF_COMPLAINT_PENALTY",
+        file: "staff_complaint_penalty",
+        default: "10",
+        doc: "Staff stars: points off a rating per upheld complaint naming the person.",
+    },
+    Key {
+        env: "FIXLINE_STAFF_STARS",
+        file: "staff_stars",
+        default: "95,90,80,70",
+        doc: "Staff stars: the least score for 5, 4, 3 and 2 stars, descending; below the last, 1 star.",
+    },
+    Key {
         env: "FIXLINE_STORM_CALLS",
         file: "storm_calls",
         default: "10",
@@ -566,6 +590,8 @@ pub struct Config {
     pub province: crate::domain::five_star::ProvinceRules,
     /// Shares of a deduction: person, team leader, section head, leadership.
     pub accountability_shares: [f64; 4],
+    /// Staff stars.
+    pub staff: crate::domain::staff::StaffRules,
 }
 
 /// How the outbox sender treats slow and failing SMS platforms.
@@ -791,6 +817,65 @@ impl Config {
             team_complaint_max_bp: percent("FIXLINE_TEAM_COMPLAINT_MAX")?,
             hall_score_above: percent("FIXLINE_HALL_SCORE_ABOVE")? as f64 / 100.0,
         };
+        let staff = {
+            let defaults = crate::domain::staff::StaffRules::default();
+            let key = "FIXLINE_STAFF_WEIGHTS";
+            let mut weights = defaults.weights;
+            for part in value(key)?
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+            {
+                let (name, v) = part
+                    .split_once('=')
+                    .ok_or_else(|| err(key, format!("`{part}` is not part=weight")))?;
+                let p = crate::domain::staff::Part::ALL
+                    .into_iter()
+                    .find(|p| p.as_str() == name.trim())
+                    .ok_or_else(|| {
+                        err(
+                            key,
+                            format!(
+                                "`{name}` is not one of {}",
+                                crate::domain::staff::Part::ALL
+                                    .map(|p| p.as_str())
+                                    .join(", ")
+                            ),
+                        )
+                    })?;
+                weights[p.index()] = v
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|w| *w <= 1000)
+                    .ok_or_else(|| err(key, format!("`{v}` is not a weight from 0 to 1000")))?;
+            }
+            let key = "FIXLINE_STAFF_STARS";
+            let raw = value(key)?;
+            let levels: Vec<f64> = raw
+                .split(',')
+                .map(|v| v.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| err(key, format!("`{raw}` is not four numbers")))?;
+            let stars: [f64; 4] = levels
+                .try_into()
+                .ok()
+                .filter(|l: &[f64; 4]| {
+                    l.windows(2).all(|w| w[0] > w[1]) && l.iter().all(|v| (0.0..=100.0).contains(v))
+                })
+                .ok_or_else(|| {
+                    err(
+                        key,
+                        format!("`{raw}` is not four descending scores from 0 to 100"),
+                    )
+                })?;
+            crate::domain::staff::StaffRules {
+                weights,
+                volume_target: number("FIXLINE_STAFF_VOLUME_TARGET", 1, 100_000)? as u64,
+                complaint_penalty: number("FIXLINE_STAFF_COMPLAINT_PENALTY", 0, 100)? as f64,
+                stars,
+            }
+        };
         let accountability_shares = {
             let key = "FIXLINE_ACCOUNTABILITY_SHARES";
             let mut shares = [1.0, 0.5, 0.3, 0.2];
@@ -886,6 +971,7 @@ impl Config {
             scoring,
             province,
             accountability_shares,
+            staff,
             sms,
             sms_fallback,
             sms_regions,

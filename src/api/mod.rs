@@ -26,6 +26,7 @@ pub mod recheck;
 pub mod regions;
 pub mod reports;
 pub mod sms;
+pub mod staff_stars;
 pub mod state;
 pub mod stream;
 pub mod strict_json;
@@ -79,6 +80,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     reports::configure(cfg);
     province::configure(cfg);
     units::configure(cfg);
+    staff_stars::configure(cfg);
     if config.test_clock {
         test_clock::configure(cfg);
     }

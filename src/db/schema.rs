@@ -62,6 +62,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    staff_appraisals (id) {
+        id -> Text,
+        user_id -> Text,
+        month -> Text,
+        skill -> Double,
+        knowledge -> Double,
+        attitude -> Double,
+        note -> Nullable<Text>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     branch_figures (id) {
         id -> Text,
         branch_id -> Text,
@@ -646,6 +660,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     org_units,
     unit_members,
     unit_figures,
+    staff_appraisals,
 );
 
 /// Every table declared above with its columns in declaration order, read back from the SQL
@@ -700,6 +715,7 @@ pub fn declared_tables() -> Vec<(&'static str, Vec<String>)> {
         org_units,
         unit_members,
         unit_figures,
+        staff_appraisals,
     )
 }
 

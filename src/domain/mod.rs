@@ -21,6 +21,7 @@ pub mod sampling;
 pub mod scoring;
 pub mod sla;
 pub mod sms_reply;
+pub mod staff;
 pub mod storm;
 pub mod ticket;
 

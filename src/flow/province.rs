@@ -17,10 +17,13 @@ use crate::domain::five_star::{
 use crate::domain::org::{chain, Unit, UnitKind};
 use crate::domain::period::Month;
 use crate::domain::scoring::{Clause, Complaints, FiveStar, Metric, Ratio, Rules};
+use crate::domain::staff::{self, Rating, StaffMonth, StaffRules};
+use crate::domain::Role;
 use crate::store::branches::{self, BranchRow, FiguresRow};
 use crate::store::complaints::{self, ComplaintRow};
-use crate::store::org::{self, UnitFiguresRow, UnitRow};
+use crate::store::org::{self, StaffAppraisalRow, UnitFiguresRow, UnitRow};
 use crate::store::regions;
+use crate::store::users::{self, UserFilter};
 
 /// One branch's month in the province league.
 #[derive(Debug, Clone)]
@@ -330,6 +333,134 @@ pub fn ledger(
         }
     }
     Ok(out)
+}
+
+/// A technician's staff-star month.
+#[derive(Debug, Clone)]
+pub struct StaffLine {
+    pub user_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub region_ids: Vec<String>,
+    /// Their team, if they are in one.
+    pub team: Option<UnitRow>,
+    /// Their branch (through their first region), by id.
+    pub branch_id: Option<String>,
+    pub month: StaffMonth,
+    pub appraisal: Option<StaffAppraisalRow>,
+    pub rating: Rating,
+}
+
+/// A group's top three and bottom three, as indexes into the staff lines.
+#[derive(Debug, Clone)]
+pub struct Named {
+    pub top: Vec<usize>,
+    pub bottom: Vec<usize>,
+}
+
+/// The month's staff stars.
+#[derive(Debug, Clone)]
+pub struct StaffReport {
+    pub lines: Vec<StaffLine>,
+    /// Each team with people in it, and its named.
+    pub teams: Vec<(UnitRow, Named)>,
+    /// Each branch (by id) with technicians, and its named.
+    pub branches: Vec<(String, Named)>,
+}
+
+/// Every technician's rating for the month, with the top three and bottom three of each team
+/// and each branch.
+pub fn staff_month(
+    conn: &mut DbConn,
+    tz: Tz,
+    scoring: &Rules,
+    rules: &StaffRules,
+    month: Month,
+) -> QueryResult<StaffReport> {
+    let report = month_report(conn, tz, scoring, month)?;
+    let appraisals = org::appraisals_for_month(conn, &month.to_string())?;
+    let teams = org::teams(conn)?;
+    let units = org::list(conn)?;
+    let branch_of: HashMap<String, String> = regions::list(conn, None)?
+        .into_iter()
+        .filter_map(|r| Some((r.id, r.branch_id?)))
+        .collect();
+    let technicians = users::list(
+        conn,
+        &UserFilter {
+            role: Some(Role::Technician),
+            region_id: None,
+        },
+    )?;
+    let mut lines = Vec::new();
+    for u in technicians.into_iter().filter(|u| u.active) {
+        let f = report
+            .technicians
+            .iter()
+            .find(|t| t.id == u.id)
+            .map(|t| t.figures.clone())
+            .unwrap_or_default();
+        let mut finished = f.get(Metric::Install);
+        finished.add(f.get(Metric::Repair));
+        let appraisal = appraisals.get(&u.id).cloned();
+        let m = StaffMonth {
+            contact: f.get(Metric::Contact),
+            arrival: f.get(Metric::Arrival),
+            repair: finished,
+            satisfaction: f.get(Metric::Satisfaction),
+            volume: finished.den,
+            complaints: f.complaints.upheld,
+            appraisal: appraisal
+                .as_ref()
+                .map(|a| [a.skill, a.knowledge, a.attitude]),
+        };
+        let team = teams
+            .get(&u.id)
+            .and_then(|t| units.iter().find(|x| &x.id == t))
+            .cloned();
+        lines.push(StaffLine {
+            branch_id: u.region_ids.iter().find_map(|r| branch_of.get(r).cloned()),
+            rating: staff::rate(rules, &m),
+            user_id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            region_ids: u.region_ids,
+            team,
+            month: m,
+            appraisal,
+        });
+    }
+    let named = |members: &[usize]| {
+        let scores: Vec<Option<f64>> = members.iter().map(|&i| lines[i].rating.score).collect();
+        let (top, bottom) = staff::top_and_bottom(&scores);
+        Named {
+            top: top.into_iter().map(|i| members[i]).collect(),
+            bottom: bottom.into_iter().map(|i| members[i]).collect(),
+        }
+    };
+    let mut by_team = Vec::new();
+    for unit in units.iter().filter(|u| u.kind == UnitKind::Team.as_str()) {
+        let members: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].team.as_ref().is_some_and(|t| t.id == unit.id))
+            .collect();
+        if !members.is_empty() {
+            by_team.push((unit.clone(), named(&members)));
+        }
+    }
+    let mut by_branch = Vec::new();
+    for b in branches::list(conn)? {
+        let members: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].branch_id.as_deref() == Some(b.id.as_str()))
+            .collect();
+        if !members.is_empty() {
+            by_branch.push((b.id, named(&members)));
+        }
+    }
+    Ok(StaffReport {
+        lines,
+        teams: by_team,
+        branches: by_branch,
+    })
 }
 
 #[cfg(test)]

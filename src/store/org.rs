@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{org_units, unit_figures, unit_members};
+use crate::db::schema::{org_units, staff_appraisals, unit_figures, unit_members};
 use crate::db::DbConn;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -169,4 +169,59 @@ pub fn figures_for_months(
         .select(UnitFiguresRow::as_select())
         .order((unit_figures::imported_at.desc(), unit_figures::id.desc()))
         .load(conn)
+}
+
+/// A manager's appraisal of a person's month.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = staff_appraisals)]
+pub struct StaffAppraisalRow {
+    pub id: String,
+    pub user_id: String,
+    pub month: String,
+    pub skill: f64,
+    pub knowledge: f64,
+    pub attitude: f64,
+    pub note: Option<String>,
+    pub recorded_by: String,
+    pub recorded_at: NaiveDateTime,
+}
+
+pub fn insert_appraisal(conn: &mut DbConn, row: &StaffAppraisalRow) -> QueryResult<()> {
+    diesel::insert_into(staff_appraisals::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A person's appraisals, newest month first, newest recording first within a month.
+pub fn appraisal_history(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<StaffAppraisalRow>> {
+    staff_appraisals::table
+        .filter(staff_appraisals::user_id.eq(user_id))
+        .select(StaffAppraisalRow::as_select())
+        .order((
+            staff_appraisals::month.desc(),
+            staff_appraisals::recorded_at.desc(),
+            staff_appraisals::id.desc(),
+        ))
+        .load(conn)
+}
+
+/// The appraisal that counts for each person in `month`: the latest.
+pub fn appraisals_for_month(
+    conn: &mut DbConn,
+    month: &str,
+) -> QueryResult<HashMap<String, StaffAppraisalRow>> {
+    let rows: Vec<StaffAppraisalRow> = staff_appraisals::table
+        .filter(staff_appraisals::month.eq(month))
+        .select(StaffAppraisalRow::as_select())
+        .order((
+            staff_appraisals::recorded_at.desc(),
+            staff_appraisals::id.desc(),
+        ))
+        .load(conn)?;
+    let mut out = HashMap::new();
+    for r in rows {
+        out.entry(r.user_id.clone()).or_insert(r);
+    }
+    Ok(out)
 }

@@ -1005,3 +1005,220 @@ async fn units_are_checked(backend: Backend) {
 }
 
 both!(units_are_checked);
+
+/// A worked team of five in August 2026, figures by hand with a volume target of 10 (the
+/// contact and satisfaction parts are n/a: no holdings recorded and no callbacks), so the
+/// weights in play are arrival 15, repair 20, volume 10, skill 10, knowledge 5, attitude 5:
+///
+/// | who | finished (on time) | appraisal | score | stars |
+/// |---|---|---|---|---|
+/// | tech01 | 10 (10) | 95 / 90 / 100 | 6400 / 65 = 98.46 | 5 |
+/// | tech04 | 10 (8) | 90 / 90 / 90 | 5900 / 65 = 90.77 | 4 |
+/// | tech07 | 5 (5) | 80 / 80 / 80 | 5600 / 65 = 86.15 | 3 |
+/// | tech10 | 10 (10) | none | 4500 / 45 = 100, one upheld complaint: 90.00 | 4 |
+/// | tech13 | 4 (2) | 60 / 70 / 80 | 4250 / 65 = 65.38 | 1 |
+async fn staff_stars_of_a_worked_team(backend: Backend) {
+    let app =
+        TestApp::spawn_with_env(backend, &[("FIXLINE_STAFF_VOLUME_TARGET", "10".into())]).await;
+    organisation(&app).await;
+    let admin = app.login("admin").await;
+    let manager = app.login("manager").await;
+    let units = app.get("/units?kind=team", &admin).await;
+    let team = units.ok(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ds = districts(&app).await;
+    let (district, region) = ds["ZJG-W-01"].clone();
+    let august = at("2026-08-10T09:00:00+08:00");
+    let mut tickets = Vec::new();
+    let mut ids = std::collections::BTreeMap::new();
+    for (name, finished, on_time, appraisal) in [
+        ("tech01", 10, 10, Some((95.0, 90.0, 100.0))),
+        ("tech04", 10, 8, Some((90.0, 90.0, 90.0))),
+        ("tech07", 5, 5, Some((80.0, 80.0, 80.0))),
+        ("tech10", 10, 10, None),
+        ("tech13", 4, 2, Some((60.0, 70.0, 80.0))),
+    ] {
+        let id = crate::scores::user_id(&app, name).await;
+        app.call(
+            Method::PUT,
+            &format!("/units/{team}/members/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .ok(200);
+        for n in 0..finished {
+            tickets.push(stored_ticket(
+                &format!("{name}-{n}"),
+                &region,
+                &district,
+                if n % 2 == 0 { "repair" } else { "install" },
+                Some(&id),
+                august + Duration::minutes(n),
+                n < on_time,
+            ));
+        }
+        if let Some((skill, knowledge, attitude)) = appraisal {
+            // A first, lower entry is replaced by the later one.
+            for score in [skill - 20.0, skill] {
+                app.call(
+                    Method::PUT,
+                    &format!("/staff/{id}/appraisals/2026-08"),
+                    Some(&manager),
+                    Some(json!({"skill": score, "knowledge": knowledge, "attitude": attitude, "note": "月度考评"})),
+                )
+                .await
+                .ok(200);
+            }
+        }
+        ids.insert(name, id);
+    }
+    store(&app, tickets, Vec::new()).await;
+    let agent = app.login("agent").await;
+    let c = app
+        .post(
+            "/complaints",
+            &agent,
+            json!({"source": "hotline", "district_id": district, "category": "服务态度",
+                   "description": "态度生硬", "received_at": "2026-08-20T10:00:00+08:00"}),
+        )
+        .await;
+    let c = c.ok(201)["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/complaints/{c}/verify"),
+        &manager,
+        json!({"verdict": "upheld", "responsible_user_id": ids["tech10"], "deduction": 1, "note": "核实"}),
+    )
+    .await
+    .ok(200);
+
+    let report = app
+        .get("/reports/five-star/staff?month=2026-08", &manager)
+        .await;
+    let report = report.ok(200).clone();
+    let rated: Vec<(String, f64, u64)> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| !p["score"].is_null())
+        .map(|p| {
+            (
+                p["username"].as_str().unwrap().to_string(),
+                p["score"].as_f64().unwrap(),
+                p["stars"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rated,
+        vec![
+            ("tech01".into(), 98.46, 5),
+            ("tech04".into(), 90.77, 4),
+            ("tech10".into(), 90.0, 4),
+            ("tech07".into(), 86.15, 3),
+            ("tech13".into(), 65.38, 1),
+        ],
+        "the five, best first; everyone else unrated"
+    );
+    let tech10 = item(&report, "username", "tech10");
+    assert_eq!(tech10["complaints"], 1);
+    let reasons: Vec<&str> = tech10["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.contains(&"1 upheld complaint(s): 10 points off"),
+        "{reasons:?}"
+    );
+    assert!(reasons.contains(&"no appraisal recorded for the month"));
+    assert!(reasons.contains(&"score 90.00: 4 star(s)"));
+    let tech01 = item(&report, "username", "tech01");
+    assert_eq!(
+        tech01["appraisal"]["skill"], 95.0,
+        "the later appraisal counts"
+    );
+    assert_eq!(tech01["parts"]["volume"]["value"], 100.0);
+    assert_eq!(tech01["parts"]["contact"]["value"], Value::Null);
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["username"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let t = &report["teams"][0];
+    assert_eq!(t["code"], "ZJG-T-W");
+    assert_eq!(names(&t["top"]), vec!["tech01", "tech04", "tech10"]);
+    assert_eq!(names(&t["bottom"]), vec!["tech13", "tech07", "tech10"]);
+    let b = &report["branches"][0];
+    assert_eq!(b["code"], "ZJG");
+    assert_eq!(
+        names(&b["top"]),
+        vec!["tech01", "tech04", "tech10"],
+        "the rest are unrated"
+    );
+
+    for (body, field) in [
+        (
+            json!({"skill": 101, "knowledge": 90, "attitude": 90}),
+            "skill",
+        ),
+        (
+            json!({"skill": 90, "knowledge": 90.123, "attitude": 90}),
+            "knowledge",
+        ),
+    ] {
+        let a = app
+            .call(
+                Method::PUT,
+                &format!("/staff/{}/appraisals/2026-08", ids["tech01"]),
+                Some(&manager),
+                Some(body),
+            )
+            .await;
+        assert_eq!(a.problem(422)["field"], field);
+    }
+    let east = app.region_id("ZJG-E").await;
+    app.add_user("mgr.east", "manager", &[&east]).await;
+    let me = app.login("mgr.east").await;
+    let a = app
+        .call(
+            Method::PUT,
+            &format!("/staff/{}/appraisals/2026-08", ids["tech01"]),
+            Some(&me),
+            Some(json!({"skill": 90, "knowledge": 90, "attitude": 90})),
+        )
+        .await;
+    a.problem(404);
+    let scoped = app.get("/reports/five-star/staff?month=2026-08", &me).await;
+    assert!(
+        scoped.ok(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["score"].is_null()),
+        "the east manager sees the east's technicians only"
+    );
+    let history = app
+        .get(&format!("/staff/{}/appraisals", ids["tech01"]), &manager)
+        .await;
+    assert_eq!(history.ok(200)["items"].as_array().unwrap().len(), 2);
+    let csv = app
+        .get(
+            "/reports/five-star/staff?month=2026-08&format=csv",
+            &manager,
+        )
+        .await;
+    let second = csv.text.lines().nth(1).unwrap().to_string();
+    assert!(second.starts_with("tech01,"), "{second}");
+    assert!(
+        second.contains(",ZJG-T-W,98.46,5,n/a,100.00,100.00,n/a,100.00,95.00,90.00,100.00,0"),
+        "{second}"
+    );
+}
+
+both!(staff_stars_of_a_worked_team);

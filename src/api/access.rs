@@ -180,6 +180,11 @@ pub const OPERATIONS: &[(&str, &str, Access)] = {
         ("GET", "/reports/five-star/halls", Roles(READERS)),
         ("GET", "/reports/ledger", Roles(READERS)),
         ("GET", "/reports/five-star/staff", Roles(READERS)),
+        (
+            "GET",
+            "/reports/five-star/staff/{id}/tickets",
+            Roles(READERS),
+        ),
         ("GET", "/staff/{id}/appraisals", Roles(READERS)),
         ("PUT", "/staff/{id}/appraisals/{month}", Roles(&[Manager])),
         ("GET", "/units", Roles(READERS)),

@@ -6,20 +6,25 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::reports::{csv_field, month_param, wants_csv, ReportQuery};
+use super::reports::{
+    csv_field, drill_items, month_param, wants_csv, DrillDownAnswer, DrillQuery, ReportQuery,
+};
 use super::state::AppState;
 use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::domain::period::Month;
+use crate::domain::scoring::Metric;
 use crate::domain::staff::Part;
 use crate::domain::{new_id, RegionScope};
 use crate::flow::province::{staff_month, Named, StaffLine, StaffReport as Staff};
 use crate::store::org::{self, StaffAppraisalRow};
-use crate::store::{branches, users};
+use crate::store::reports::{DrillDown, Unit};
+use crate::store::{assignments, branches, users};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/staff/{id}/appraisals").route(web::get().to(history)))
         .service(resource("/staff/{id}/appraisals/{month}").route(web::put().to(record)))
-        .service(resource("/reports/five-star/staff").route(web::get().to(report)));
+        .service(resource("/reports/five-star/staff").route(web::get().to(report)))
+        .service(resource("/reports/five-star/staff/{id}/tickets").route(web::get().to(drill)));
 }
 
 #[derive(Serialize)]
@@ -328,4 +333,100 @@ async fn report(
             })
             .collect(),
     }))
+}
+
+/// A holding behind a person's contact figure.
+#[derive(Serialize)]
+struct HoldingRow {
+    ticket_id: String,
+    assigned_at: DateTime<Utc>,
+    due_at: DateTime<Utc>,
+    done_at: Option<DateTime<Utc>>,
+    outcome: &'static str,
+    in_numerator: bool,
+}
+
+/// The rows behind one part of a person's rating: their holdings (`contact`), the tickets they
+/// held (`arrival`, `install_timeliness`, `repair_timeliness`), the callbacks of tickets they
+/// resolved (`satisfaction`) or the complaints naming them (`complaints`).
+async fn drill(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    q: web::Query<DrillQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.into_inner();
+    let month = month_param(q.month.as_deref())?;
+    let metric_s = q
+        .metric
+        .ok_or_else(|| ApiError::invalid("metric", "is required"))?;
+    let metric = match metric_s.as_str() {
+        "complaints" => None,
+        m => match Metric::parse("metric", m) {
+            Ok(m @ (Metric::Contact | Metric::Arrival | Metric::Install | Metric::Repair | Metric::Satisfaction)) => Some(m),
+            _ => {
+                return Err(ApiError::invalid(
+                    "metric",
+                    "must be contact, arrival, install_timeliness, repair_timeliness, satisfaction or complaints",
+                ))
+            }
+        },
+    };
+    let limit = super::limit_param(q.limit, 500, 5000)?;
+    let offset = super::offset_param(q.offset)?;
+    let (start, end) = month.bounds(state.config.tz);
+    let user_id = id.into_inner();
+    let scope = caller.scope.clone();
+    let who = user_id.clone();
+    let items = state
+        .db
+        .read(move |conn| -> ApiResult<Vec<serde_json::Value>> {
+            visible_person(conn, &who, &scope)?;
+            if metric == Some(Metric::Contact) {
+                return Ok(
+                    assignments::holdings(conn, &who, start, end, offset, limit)?
+                        .into_iter()
+                        .map(|a| {
+                            let on_time = a.contact_on_time == Some(true);
+                            serde_json::to_value(HoldingRow {
+                                ticket_id: a.ticket_id,
+                                assigned_at: utc(a.assigned_at),
+                                due_at: utc(a.ack_due_at),
+                                done_at: a.acknowledged_at.map(utc),
+                                outcome: if on_time { "on_time" } else { "late" },
+                                in_numerator: on_time,
+                            })
+                            .unwrap_or_default()
+                        })
+                        .collect(),
+                );
+            }
+            let d = DrillDown {
+                unit: Unit::Person(who.clone()),
+                start,
+                end,
+                offset,
+                limit,
+            };
+            drill_items(conn, metric, &d)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(PersonDrill {
+        user_id,
+        answer: DrillDownAnswer {
+            district_id: None,
+            month: month.to_string(),
+            metric: metric_s,
+            offset,
+            limit,
+            items,
+        },
+    }))
+}
+
+#[derive(Serialize)]
+struct PersonDrill {
+    user_id: String,
+    #[serde(flatten)]
+    answer: DrillDownAnswer,
 }

@@ -149,3 +149,25 @@ pub fn contact_counts(
         ))
         .load(conn)
 }
+
+/// A person's holdings that started in `[start, end)` with a contact outcome: the rows behind
+/// their own contact figure.
+pub fn holdings(
+    conn: &mut DbConn,
+    user_id: &str,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<AssignmentRow>> {
+    assignments::table
+        .filter(assignments::user_id.eq(user_id))
+        .filter(assignments::assigned_at.ge(start))
+        .filter(assignments::assigned_at.lt(end))
+        .filter(assignments::contact_on_time.is_not_null())
+        .select(AssignmentRow::as_select())
+        .order((assignments::assigned_at.asc(), assignments::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .load(conn)
+}

@@ -277,6 +277,9 @@ pub enum Unit {
     District(String),
     /// A branch: every ticket of its regions, placed in a district or not.
     Regions(Vec<String>),
+    /// A person: the tickets they held (callbacks of tickets they resolved, complaints naming
+    /// them), as the monthly report credits them.
+    Person(String),
 }
 
 /// Which rows a drill-down lists.
@@ -300,6 +303,7 @@ pub fn stage_tickets(
             match &d.unit {
                 Unit::District(id) => $q.filter(tickets::district_id.eq(id.clone())),
                 Unit::Regions(ids) => $q.filter(tickets::region_id.eq_any(ids.clone())),
+                Unit::Person(id) => $q.filter(tickets::assignee_id.eq(id.clone())),
             }
         };
     }
@@ -355,6 +359,7 @@ pub fn reached_callbacks(conn: &mut DbConn, d: &DrillDown) -> QueryResult<Vec<Ca
     let q = match &d.unit {
         Unit::District(id) => q.filter(callbacks::district_id.eq(id.clone())),
         Unit::Regions(ids) => q.filter(callbacks::region_id.eq_any(ids.clone())),
+        Unit::Person(id) => q.filter(callbacks::technician_id.eq(id.clone())),
     };
     q.filter(callbacks::resolved_at.ge(d.start))
         .filter(callbacks::resolved_at.lt(d.end))
@@ -372,6 +377,7 @@ pub fn district_complaints(conn: &mut DbConn, d: &DrillDown) -> QueryResult<Vec<
     let q = match &d.unit {
         Unit::District(id) => q.filter(complaints::district_id.eq(id.clone())),
         Unit::Regions(ids) => q.filter(complaints::region_id.eq_any(ids.clone())),
+        Unit::Person(id) => q.filter(complaints::responsible_user_id.eq(id.clone())),
     };
     q.filter(complaints::received_at.ge(d.start))
         .filter(complaints::received_at.lt(d.end))

@@ -1203,6 +1203,49 @@ async fn staff_stars_of_a_worked_team(backend: Backend) {
             .all(|p| p["score"].is_null()),
         "the east manager sees the east's technicians only"
     );
+    // The rows behind the parts.
+    let drill = |who: &str, metric: &str| {
+        let path = format!(
+            "/reports/five-star/staff/{}/tickets?month=2026-08&metric={metric}",
+            ids[who]
+        );
+        let manager = manager.clone();
+        let app = &app;
+        async move {
+            let a = app.get(&path, &manager).await;
+            let items = a.ok(200)["items"].as_array().unwrap().clone();
+            let hits = items.iter().filter(|i| i["in_numerator"] == true).count();
+            (items.len(), hits)
+        }
+    };
+    assert_eq!(drill("tech04", "install_timeliness").await, (5, 4));
+    assert_eq!(drill("tech04", "repair_timeliness").await, (5, 4));
+    assert_eq!(drill("tech13", "arrival").await, (4, 4));
+    assert_eq!(drill("tech10", "complaints").await, (1, 1));
+    assert_eq!(
+        drill("tech01", "contact").await,
+        (0, 0),
+        "no holdings recorded"
+    );
+    let wrong = app
+        .get(
+            &format!(
+                "/reports/five-star/staff/{}/tickets?month=2026-08&metric=dispatch",
+                ids["tech01"]
+            ),
+            &manager,
+        )
+        .await;
+    assert_eq!(wrong.problem(422)["field"], "metric");
+    app.get(
+        &format!(
+            "/reports/five-star/staff/{}/tickets?month=2026-08&metric=arrival",
+            ids["tech01"]
+        ),
+        &me,
+    )
+    .await
+    .problem(404);
     let history = app
         .get(&format!("/staff/{}/appraisals", ids["tech01"]), &manager)
         .await;

@@ -743,6 +743,85 @@ pub async fn a_manager_reads_the_provinces_five_stars(backend: Backend) {
 
 both!(a_manager_reads_the_provinces_five_stars);
 
+/// Staff stars, the accountability ledger and the teams and halls, as a manager reads them.
+pub async fn a_manager_reads_staff_stars_and_the_ledger(backend: Backend) {
+    let app =
+        TestApp::spawn_with_env(backend, &[("FIXLINE_STAFF_VOLUME_TARGET", "10".into())]).await;
+    crate::province::worked_team(&app).await;
+    let manager = app.login("manager").await;
+    let staff = app
+        .get("/reports/five-star/staff?month=2026-08", &manager)
+        .await;
+    let staff = staff.ok(200).clone();
+    let b = Browser::start(Device::Desktop).await;
+    sign_in(&app, &b, "manager").await;
+    b.goto(&format!("{}/#/scores?month=2026-08&tab=staff", app.base))
+        .await;
+    b.wait_for("#staff-table tbody tr[data-user]", Duration::from_secs(10))
+        .await;
+    let shown = b
+        .eval(
+            "return [...document.querySelectorAll('#staff-table tbody tr[data-user]')].map(tr => [tr.dataset.user, tr.querySelector('td.composite').textContent, Number(tr.querySelector('td.stars').dataset.stars)]);",
+            json!([]),
+        )
+        .await;
+    let want: Vec<Value> = staff["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| !p["score"].is_null())
+        .map(|p| {
+            json!([
+                p["user_id"],
+                format!("{:.2}", p["score"].as_f64().unwrap()),
+                p["stars"]
+            ])
+        })
+        .collect();
+    assert_eq!(shown, json!(want));
+    assert_eq!(want.len(), 5);
+    let top = b
+        .text_of("section.named[data-group='ZJG-T-W'] ol.top")
+        .await;
+    let first = staff["teams"][0]["top"][0]["display_name"].as_str().unwrap();
+    assert!(top.starts_with(&format!("{first} (98.46)")), "{top}");
+    b.screenshot("console-staff-stars").await;
+
+    b.goto(&format!("{}/#/scores?month=2026-08&tab=ledger", app.base))
+        .await;
+    b.wait_for("#ledger-people tr[data-user]", Duration::from_secs(10))
+        .await;
+    let points = b
+        .eval(
+            "return [...document.querySelectorAll('#ledger-people tr[data-user] td.points')].map(td => td.textContent);",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        points,
+        json!(["1", "0.5", "0.3", "0.2"]),
+        "shared up the chain"
+    );
+    b.screenshot("console-ledger").await;
+
+    b.goto(&format!("{}/#/scores?month=2026-08&tab=units", app.base))
+        .await;
+    b.wait_for("#halls-table tbody tr[data-unit]", Duration::from_secs(10))
+        .await;
+    let rows = b
+        .eval(
+            "return [document.querySelectorAll('#teams-table tbody tr').length, document.querySelectorAll('#halls-table tbody tr').length];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(rows, json!([3, 3]));
+    b.screenshot("console-teams-halls").await;
+    b.assert_clean_log().await;
+    b.close().await;
+}
+
+both!(a_manager_reads_staff_stars_and_the_ledger);
+
 pub async fn an_agent_works_the_callback_queue_and_a_manager_verifies_a_complaint(
     backend: Backend,
 ) {

@@ -611,7 +611,7 @@ fn names(report: &Value) -> Vec<(String, bool)> {
 
 /// The demo branch's organisation, imported in one CSV: a leadership, three sections, a field
 /// team, call-center teams and halls, with their heads and the field team's members.
-async fn organisation(app: &TestApp) {
+pub(crate) async fn organisation(app: &TestApp) {
     let west = app.region_id("ZJG-W").await;
     app.add_user("gm.zjg", "manager", &[&west]).await;
     let admin = app.login("admin").await;
@@ -1017,10 +1017,8 @@ both!(units_are_checked);
 /// | tech07 | 5 (5) | 80 / 80 / 80 | 5600 / 65 = 86.15 | 3 |
 /// | tech10 | 10 (10) | none | 4500 / 45 = 100, one upheld complaint: 90.00 | 4 |
 /// | tech13 | 4 (2) | 60 / 70 / 80 | 4250 / 65 = 65.38 | 1 |
-async fn staff_stars_of_a_worked_team(backend: Backend) {
-    let app =
-        TestApp::spawn_with_env(backend, &[("FIXLINE_STAFF_VOLUME_TARGET", "10".into())]).await;
-    organisation(&app).await;
+pub(crate) async fn worked_team(app: &TestApp) -> std::collections::BTreeMap<&'static str, String> {
+    organisation(app).await;
     let admin = app.login("admin").await;
     let manager = app.login("manager").await;
     let units = app.get("/units?kind=team", &admin).await;
@@ -1028,7 +1026,7 @@ async fn staff_stars_of_a_worked_team(backend: Backend) {
         .as_str()
         .unwrap()
         .to_string();
-    let ds = districts(&app).await;
+    let ds = districts(app).await;
     let (district, region) = ds["ZJG-W-01"].clone();
     let august = at("2026-08-10T09:00:00+08:00");
     let mut tickets = Vec::new();
@@ -1040,7 +1038,7 @@ async fn staff_stars_of_a_worked_team(backend: Backend) {
         ("tech10", 10, 10, None),
         ("tech13", 4, 2, Some((60.0, 70.0, 80.0))),
     ] {
-        let id = crate::scores::user_id(&app, name).await;
+        let id = crate::scores::user_id(app, name).await;
         app.call(
             Method::PUT,
             &format!("/units/{team}/members/{id}"),
@@ -1075,7 +1073,7 @@ async fn staff_stars_of_a_worked_team(backend: Backend) {
         }
         ids.insert(name, id);
     }
-    store(&app, tickets, Vec::new()).await;
+    store(app, tickets, Vec::new()).await;
     let agent = app.login("agent").await;
     let c = app
         .post(
@@ -1093,7 +1091,14 @@ async fn staff_stars_of_a_worked_team(backend: Backend) {
     )
     .await
     .ok(200);
+    ids
+}
 
+async fn staff_stars_of_a_worked_team(backend: Backend) {
+    let app =
+        TestApp::spawn_with_env(backend, &[("FIXLINE_STAFF_VOLUME_TARGET", "10".into())]).await;
+    let ids = worked_team(&app).await;
+    let manager = app.login("manager").await;
     let report = app
         .get("/reports/five-star/staff?month=2026-08", &manager)
         .await;

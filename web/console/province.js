@@ -1,6 +1,7 @@
-// The province's five stars (seed 000, section 04): the branch league with the churn gate, and
-// every grid district's verdict with each clause's reason and the records behind it. Managers
-// import the branches' monthly figures here from a CSV.
+// The province's five stars (seed 000, section 04): the branch league with the churn gate,
+// every grid district's, call-center team's and hall's verdict with each clause's reason and
+// the records behind it, staff stars with each team's top and bottom three, and the
+// accountability ledger (seed 002). Managers import the branches' monthly figures from a CSV.
 
 import { h, fill, dialog, toast } from "/assets/console/dom.js";
 import { t, when } from "/assets/console/i18n.js";
@@ -105,4 +106,87 @@ function importDialog(month, reload) {
       h("label", {}, t("province.csv"), text), file, error,
       h("button", { type: "submit", id: "import-submit" }, t("province.import")));
   });
+}
+
+const verdictCell = (ok, clauses, onRecords) => h("td", { class: "five-star", dataset: { eligible: String(ok) } },
+  ok ? h("span", { class: "badge star" }, "★ ", t("province.five_star_unit")) : h("span", { class: "badge none" }, t("province.not_five_star")),
+  h("ul", { class: "clauses" }, clauses.map((c) =>
+    h("li", { class: c.passed ? "passed" : "failed", dataset: { clause: c.clause } }, c.passed ? "✓ " : "✗ ",
+      h("span", { class: "reason" }, c.reason), " ",
+      onRecords ? h("button", { class: "link evidence", onclick: () => onRecords(c) }, t("province.records")) : null))));
+
+/** Call-center teams (04-(3)) and business halls (04-(4)). */
+export async function unitVerdicts(body, query) {
+  const month = query.get("month");
+  const [teams, halls] = await Promise.all([
+    get(`/reports/five-star/teams?month=${month}`),
+    get(`/reports/five-star/halls?month=${month}`),
+  ]);
+  const table = (id, report) => h("table", { class: "scores", id },
+    h("thead", {}, h("tr", {}, h("th", {}, t("province.unit")), h("th", {}, t("province.branch")), h("th", {}, t("province.figures")), h("th", {}, t("province.verdict")))),
+    h("tbody", {}, report.items.map((u) => h("tr", { dataset: { unit: u.unit_id } },
+      h("td", {}, h("strong", {}, u.name), h("small", {}, u.code)),
+      h("td", {}, u.branch_code),
+      h("td", { class: "figures" }, u.figures ? unitFigures(u.figures) : "—"),
+      verdictCell(u.five_star, u.clauses, (c) => evidence({ name: u.name }, c))))));
+  fill(body,
+    h("section", { class: "card" }, h("h2", {}, t("province.teams", { month })), h("div", { class: "table-scroll" }, table("teams-table", teams))),
+    h("section", { class: "card" }, h("h2", {}, t("province.halls", { month })), h("div", { class: "table-scroll" }, table("halls-table", halls))));
+}
+
+function unitFigures(f) {
+  const parts = [
+    f.kpi !== null ? `KPI ${f.kpi}` : null,
+    f.appraisal !== null ? `${t("province.appraisal")} ${f.appraisal}` : null,
+    f.calls !== null ? `${t("province.calls")} ${f.calls}` : null,
+    f.service_complaints !== null ? `${t("scores.complaints")} ${f.service_complaints}` : null,
+  ].filter(Boolean);
+  return h("small", {}, parts.join(" · "));
+}
+
+/** Staff stars: every technician's rating with its reasons, each team's top and bottom three. */
+export async function staffStars(body, query) {
+  const report = await get(`/reports/five-star/staff?${query}`);
+  const stars = (n) => (n ? "★".repeat(n) + "☆".repeat(5 - n) : "—");
+  const rated = report.items.filter((p) => p.score !== null);
+  const groups = (list, title) => list.map((g) => h("section", { class: "card named", dataset: { group: g.code } },
+    h("h2", {}, `${title} · ${g.name}`),
+    h("div", { class: "cols" },
+      h("div", {}, h("h3", {}, t("province.top3")), h("ol", { class: "top" }, g.top.map((p) => h("li", {}, `${p.display_name} (${p.score.toFixed(2)})`)))),
+      h("div", {}, h("h3", {}, t("province.bottom3")), h("ol", { class: "bottom" }, g.bottom.map((p) => h("li", {}, `${p.display_name} (${p.score.toFixed(2)})`)))))));
+  fill(body,
+    groups(report.teams, t("province.team")),
+    groups(report.branches, t("province.branch")),
+    h("section", { class: "card" }, h("h2", {}, t("province.staff", { n: rated.length, month: report.month })),
+      h("div", { class: "table-scroll" }, h("table", { class: "scores", id: "staff-table" },
+        h("thead", {}, h("tr", {}, h("th", {}, t("col.assignee")), h("th", {}, t("province.team")), h("th", {}, t("scores.composite")), h("th", {}, t("province.stars")), h("th", {}, t("province.reasons")))),
+        h("tbody", {}, rated.map((p) => h("tr", { dataset: { user: p.user_id } },
+          h("td", {}, h("strong", {}, p.display_name), h("small", {}, p.username)),
+          h("td", {}, p.team_code || "—"),
+          h("td", { class: "composite" }, p.score.toFixed(2)),
+          h("td", { class: "stars", dataset: { stars: String(p.stars) } }, stars(p.stars)),
+          h("td", {}, h("ul", { class: "clauses" }, p.reasons.map((r) => h("li", {}, r))))))))),
+      rated.length < report.items.length ? h("p", { class: "muted" }, t("province.unrated", { n: report.items.length - rated.length })) : null));
+}
+
+/** The accountability ledger: per person and per unit, each line with its complaint. */
+export async function ledgerView(body, query) {
+  const report = await get(`/reports/ledger?${query}`);
+  const s = report.shares;
+  const lines = (ls) => h("ul", { class: "clauses" }, ls.map((l) =>
+    h("li", { dataset: { complaint: l.complaint_id } }, `${t(`level.${l.level}`)} · ${l.points} / ${l.deduction} · ${l.category} · ${when(l.received_at)}`)));
+  fill(body,
+    h("p", { class: "muted" }, t("province.shares", { p: s.person, t: s.team_leader, s: s.section_head, l: s.leadership })),
+    report.people.length === 0 ? h("p", { class: "empty" }, t("province.no_ledger")) : null,
+    h("div", { class: "cols" },
+      h("section", { class: "card" }, h("h2", {}, t("province.ledger_people")),
+        h("table", { class: "scores", id: "ledger-people" }, h("tbody", {}, report.people.map((p) => h("tr", { dataset: { user: p.user_id } },
+          h("td", {}, h("strong", {}, p.display_name), h("small", {}, p.username)),
+          h("td", { class: "points" }, String(p.points)),
+          h("td", {}, lines(p.lines))))))),
+      h("section", { class: "card" }, h("h2", {}, t("province.ledger_units")),
+        h("table", { class: "scores", id: "ledger-units" }, h("tbody", {}, report.units.map((u) => h("tr", { dataset: { unit: u.code } },
+          h("td", {}, h("strong", {}, u.name), h("small", {}, u.code)),
+          h("td", { class: "points" }, String(u.points)),
+          h("td", {}, lines(u.lines)))))))));
 }

@@ -1,8 +1,10 @@
 //! The monthly district report at province scale on PostgreSQL: 1,000,000 tickets over two
-//! months in 2,000 districts, with callbacks, complaints and appraisals. Measures building the
-//! whole report (every count, the scores, ranks and five-star clauses) against a baseline
-//! measured in the same run: one bare scan counting the month's tickets, the least any report
-//! over those rows must read. Prints both times and their ratio.
+//! months in 2,000 districts of 20 branches, with callbacks, complaints, appraisals and the
+//! branches' imported figures. Measures building the whole district report (every count, the
+//! scores, ranks and league clauses) and the province's five-star month (the branch league and
+//! every district's verdict) against a baseline measured in the same run: one bare scan
+//! counting the month's tickets, the least any report over those rows must read. Prints the
+//! times and their ratios.
 //!
 //! `cargo bench --bench monthly_report` (PostgreSQL at `FIXLINE_BENCH_PG`, default
 //! `postgres://postgres@127.0.0.1:5432`; a scratch database is created and dropped). Run by
@@ -17,8 +19,10 @@ use diesel::sql_types::BigInt;
 mod common;
 
 use fixline::db::Db;
+use fixline::domain::five_star::ProvinceRules;
 use fixline::domain::period::Month;
 use fixline::domain::scoring::Rules;
+use fixline::flow::province::province_month;
 use fixline::flow::report::month_report;
 
 const DISTRICTS: i64 = 2_000;
@@ -48,7 +52,7 @@ INSERT INTO tickets (id, region_id, district_id, kind, status, external_ref, cus
     original_promised_at, postponement_count, resolved_at, resolve_on_time, resolution_code,
     resolution_notes, closed_at, cancelled_at, cancel_reason, next_deadline_at, follow_up_of)
 SELECT 't-' || i, 'r-' || ((i % 2000) % 20), 'd-' || (i % 2000),
-    CASE WHEN i % 5 = 0 THEN 'install' ELSE 'repair' END, 'resolved', NULL, 'customer',
+    CASE WHEN (i / 7) % 5 = 0 THEN 'install' ELSE 'repair' END, 'resolved', NULL, 'customer',
     '+8613900000000', 'address', NULL, NULL, NULL, 'fault', 'fault', 'bench',
     c, c + interval '3 hours', 4, NULL, c, false, NULL,
     c + interval '3 minutes', c + interval '20 seconds', (i * 7919) % 100 < 97,
@@ -78,8 +82,16 @@ FROM generate_series(1, 1200) i;
 INSERT INTO users (id, username, display_name, phone, role, password_hash, active, created_at,
     updated_at)
 VALUES ('bench-manager', 'bench-manager', 'bench', NULL, 'manager', 'x', true, now(), now());
+INSERT INTO branches (id, code, name, created_at, updated_at)
+SELECT 'b-' || b, 'B-' || b, 'branch ' || b, now(), now() FROM generate_series(0, 19) b;
+UPDATE regions SET branch_id = 'b-' || substr(id, 3);
+INSERT INTO branch_figures (id, branch_id, month, install_bp, maintenance_bp, answer_bp,
+    online_resolution_bp, churn_bp, source, imported_by, imported_at)
+SELECT 'bf-' || b, 'b-' || b, '2026-11', NULL, NULL, 9000 + b * 20, 8000 + b * 10, 50 + b * 7,
+    'bench', 'bench-manager', now()
+FROM generate_series(0, 19) b;
 INSERT INTO district_appraisals (id, district_id, month, score, note, recorded_by, recorded_at)
-SELECT 'a-' || d, 'd-' || d, '2026-11', 90 + (d % 10), NULL, 'bench-manager', now()
+SELECT 'a-' || d, 'd-' || d, '2026-11', 90 + (d / 20 % 10), NULL, 'bench-manager', now()
 FROM generate_series(0, 1999) d;
 ANALYZE;
 "#;
@@ -118,10 +130,13 @@ fn run(url: &str, tickets: i64) {
     let (start, end) = month.bounds(tz);
     let rules = Rules::default();
 
+    let province_rules = ProvinceRules::default();
     let mut base = Vec::new();
     let mut full = Vec::new();
+    let mut whole = Vec::new();
     let mut month_tickets = 0;
     let mut report = None;
+    let mut province = None;
     for _ in 0..5 {
         let t = Instant::now();
         let c: Count = diesel::sql_query(
@@ -137,7 +152,27 @@ fn run(url: &str, tickets: i64) {
         let t = Instant::now();
         report = Some(month_report(&mut conn, tz, &rules, month).expect("report"));
         full.push(t.elapsed());
+
+        let t = Instant::now();
+        province =
+            Some(province_month(&mut conn, tz, &rules, &province_rules, month).expect("province"));
+        whole.push(t.elapsed());
     }
+    let province = province.unwrap();
+    let fixline_branches = province.branches.iter().filter(|b| b.on_fixline()).count();
+    let five_star = province
+        .districts
+        .iter()
+        .filter(|d| d.verdict.eligible)
+        .count();
+    assert_eq!(fixline_branches, 20, "every branch runs on fixline");
+    let mut failed: std::collections::BTreeMap<&str, usize> = Default::default();
+    for d in &province.districts {
+        for c in d.verdict.clauses.iter().filter(|c| !c.passed) {
+            *failed.entry(c.clause).or_default() += 1;
+        }
+    }
+    assert_eq!(province.districts.len(), DISTRICTS as usize);
     let report = report.unwrap();
     let ranked = report
         .districts
@@ -158,5 +193,17 @@ fn run(url: &str, tickets: i64) {
         f.as_secs_f64() * 1e3,
         b.as_secs_f64() * 1e3,
         f.as_secs_f64() / b.as_secs_f64()
+    );
+    let w = median(whole);
+    println!(
+        "province month: {} branches ranked, {five_star} five-star districts of {}; failed clauses {failed:?}",
+        province.branches.len(),
+        province.districts.len()
+    );
+    println!(
+        "province report {:.0} ms, bare count scan {:.0} ms, ratio {:.1}x (median of 5)",
+        w.as_secs_f64() * 1e3,
+        b.as_secs_f64() * 1e3,
+        w.as_secs_f64() / b.as_secs_f64()
     );
 }

@@ -783,7 +783,9 @@ pub async fn a_manager_reads_staff_stars_and_the_ledger(backend: Backend) {
     let top = b
         .text_of("section.named[data-group='ZJG-T-W'] ol.top")
         .await;
-    let first = staff["teams"][0]["top"][0]["display_name"].as_str().unwrap();
+    let first = staff["teams"][0]["top"][0]["display_name"]
+        .as_str()
+        .unwrap();
     assert!(top.starts_with(&format!("{first} (98.46)")), "{top}");
     b.screenshot("console-staff-stars").await;
 

@@ -429,6 +429,12 @@ pub const KEYS: &[Key] = &[
         doc: "Staff stars: the least score for 5, 4, 3 and 2 stars, descending; below the last, 1 star.",
     },
     Key {
+        env: "FIXLINE_REPEAT_WINDOW_D",
+        file: "repeat_window_d",
+        default: "30",
+        doc: "Work-order analysis: a repair call for the same customer phone or address within this many days of a finished repair is a repeat fault.",
+    },
+    Key {
         env: "FIXLINE_STORM_CALLS",
         file: "storm_calls",
         default: "10",
@@ -592,6 +598,8 @@ pub struct Config {
     pub accountability_shares: [f64; 4],
     /// Staff stars.
     pub staff: crate::domain::staff::StaffRules,
+    /// Work-order analysis: days within which a repair call repeats an earlier repair.
+    pub repeat_window_d: i64,
 }
 
 /// How the outbox sender treats slow and failing SMS platforms.
@@ -972,6 +980,7 @@ impl Config {
             province,
             accountability_shares,
             staff,
+            repeat_window_d: number("FIXLINE_REPEAT_WINDOW_D", 1, 365)?,
             sms,
             sms_fallback,
             sms_regions,

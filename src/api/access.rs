@@ -179,6 +179,8 @@ pub const OPERATIONS: &[(&str, &str, Access)] = {
         ("GET", "/reports/five-star/teams", Roles(READERS)),
         ("GET", "/reports/five-star/halls", Roles(READERS)),
         ("GET", "/reports/ledger", Roles(READERS)),
+        ("GET", "/reports/work-orders", Roles(READERS)),
+        ("GET", "/reports/work-orders/tickets", Roles(READERS)),
         ("GET", "/reports/five-star/staff", Roles(READERS)),
         (
             "GET",

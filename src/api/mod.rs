@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod analysis;
 pub mod auth;
 pub mod callbacks;
 pub mod complaints;
@@ -81,6 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     province::configure(cfg);
     units::configure(cfg);
     staff_stars::configure(cfg);
+    analysis::configure(cfg);
     if config.test_clock {
         test_clock::configure(cfg);
     }

@@ -115,7 +115,9 @@ async fn create(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegionPatch {
-    name: Option<String>,
+    /// Absent: unchanged; null is refused (a name cannot be removed).
+    #[serde(default, deserialize_with = "super::double_option")]
+    name: Option<Option<String>>,
     /// Moves the region into a branch; null takes it out of any.
     #[serde(default, deserialize_with = "super::double_option")]
     branch_id: Option<Option<String>>,
@@ -128,11 +130,11 @@ async fn rename(
     JsonBody(req): JsonBody<RegionPatch>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let name = req
-        .name
-        .as_deref()
-        .map(|n| required_text("name", n, 100))
-        .transpose()?;
+    let name = match req.name {
+        None => None,
+        Some(None) => return Err(ApiError::invalid("name", "must not be null")),
+        Some(Some(n)) => Some(required_text("name", &n, 100)?),
+    };
     if name.is_none() && req.branch_id.is_none() {
         return Err(ApiError::invalid("name", "give a name or a branch_id"));
     }

@@ -219,7 +219,9 @@ async fn create(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UnitPatch {
-    name: Option<String>,
+    /// Absent: unchanged; null is refused (a name cannot be removed).
+    #[serde(default, deserialize_with = "super::double_option")]
+    name: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::double_option")]
     parent_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::double_option")]
@@ -233,11 +235,11 @@ async fn update(
     JsonBody(req): JsonBody<UnitPatch>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let name = req
-        .name
-        .as_deref()
-        .map(|n| required_text("name", n, 100))
-        .transpose()?;
+    let name = match req.name {
+        None => None,
+        Some(None) => return Err(ApiError::invalid("name", "must not be null")),
+        Some(Some(n)) => Some(required_text("name", &n, 100)?),
+    };
     let now = state.clock.now_naive();
     let dto = state
         .db

@@ -1,5 +1,6 @@
 //! Pure rules and value types, parsed at the edge: no HTTP, no SQL.
 
+pub mod analysis;
 pub mod calendar;
 pub mod callback;
 pub mod code;

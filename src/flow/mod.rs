@@ -4,6 +4,7 @@
 //! messages commit together.
 
 pub mod actions;
+pub mod analysis;
 pub mod callbacks;
 pub mod complaints;
 pub mod escalation;

@@ -5,6 +5,7 @@
 //! bound `LIMIT`, and SQLite (3.47 on) plans with the value of a bound `LIMIT`, so it throws the
 //! cached statement away and prepares it again on every call.
 
+pub mod analysis;
 pub mod api_keys;
 pub mod appraisals;
 pub mod assignments;

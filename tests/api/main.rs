@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod analysis;
 mod app;
 mod auth;
 mod authorization;

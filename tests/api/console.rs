@@ -1389,3 +1389,73 @@ async fn a_dispatcher_handles_a_storm_from_the_fault_strip(backend: Backend) {
 }
 
 both!(a_dispatcher_handles_a_storm_from_the_fault_strip);
+
+/// The work-order analysis as a manager reads it: the breakdowns as the API gives them, and
+/// the repeated calls behind the repeat rate.
+pub async fn a_manager_reads_the_work_order_analysis(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    crate::scores::seed_month(&app, "2026-09").await;
+    crate::scores::seed_month(&app, "2026-10").await;
+    let manager = app.login("manager").await;
+    let a = app
+        .get("/reports/work-orders?month=2026-10", &manager)
+        .await;
+    let a = a.ok(200).clone();
+    let b = Browser::start(Device::Desktop).await;
+    sign_in(&app, &b, "manager").await;
+    b.goto(&format!(
+        "{}/#/scores?month=2026-10&tab=work_orders",
+        app.base
+    ))
+    .await;
+    b.wait_for("#analysis-kind tbody tr[data-key]", Duration::from_secs(10))
+        .await;
+    let shown = b
+        .eval(
+            "return [...document.querySelectorAll('#analysis-category tbody tr[data-key]')].map(tr => [tr.dataset.key, Number(tr.querySelector('td button').textContent), tr.querySelector('td.share').textContent]);",
+            json!([]),
+        )
+        .await;
+    let want: Vec<Value> = a["by_category"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            json!([
+                c["key"],
+                c["count"],
+                format!("{:.2}%", c["share"].as_f64().unwrap())
+            ])
+        })
+        .collect();
+    assert_eq!(shown, json!(want));
+    let summary = b.text_of("#analysis-summary").await;
+    assert!(
+        summary.contains(&format!("受理 {} 单", a["recorded"])),
+        "{summary}"
+    );
+    b.click_on("#analysis-kind tbody tr[data-key='repair'] td button")
+        .await;
+    b.wait_for("#analysis-drill tr", Duration::from_secs(5))
+        .await;
+    let rows = b
+        .eval(
+            "return document.querySelectorAll('#analysis-drill tr').length;",
+            json!([]),
+        )
+        .await;
+    let repairs = a["by_kind"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == "repair")
+        .unwrap()["count"]
+        .clone();
+    assert_eq!(rows, repairs, "every repair behind the count");
+    b.keys("\u{E00C}").await;
+    b.screenshot("console-work-orders").await;
+    b.assert_clean_log().await;
+    b.close().await;
+}
+
+both!(a_manager_reads_the_work_order_analysis);

@@ -10,6 +10,7 @@ import { now } from "/assets/console/clocks.js";
 import { districtMap } from "/assets/console/map.js";
 import * as store from "/assets/console/store.js";
 import { fiveStar, unitVerdicts, staffStars, ledgerView } from "/assets/console/province.js";
+import { workOrders } from "/assets/console/analysis.js";
 
 export const METRICS = ["dispatch", "contact", "arrival", "install_timeliness", "repair_timeliness", "callback_coverage", "satisfaction"];
 const COLORS = ["#0b5cad", "#c62828", "#2e7d32", "#b26a00", "#6a1b9a", "#00838f", "#ad1457", "#4e342e", "#283593", "#558b2f", "#ef6c00", "#37474f"];
@@ -36,7 +37,7 @@ export function mount(root, { go, query }) {
   const region = h("select", { id: "scores-region", onchange: (e) => { state.region = e.target.value; nav(); } },
     h("option", { value: "" }, t("board.all_regions")),
     [...store.regions.values()].map((r) => h("option", { value: r.id, selected: r.id === state.region }, r.name)));
-  const tabs = h("div", { class: "tabs" }, ["districts", "five_star", "units", "staff", "ledger", "technicians", "regions"].map((k) =>
+  const tabs = h("div", { class: "tabs" }, ["districts", "work_orders", "five_star", "units", "staff", "ledger", "technicians", "regions"].map((k) =>
     h("button", { class: k === state.tab ? "tab active" : "tab", dataset: { tab: k }, onclick: () => { state.tab = k; nav(); } }, t(`scores.tab_${k}`))));
   const csv = h("button", { id: "scores-csv", class: "ghost-dark", onclick: download }, t("scores.csv"));
   const body = h("div", { id: "scores-body" }, h("p", { class: "empty" }, t("board.loading")));
@@ -61,6 +62,7 @@ export function mount(root, { go, query }) {
         units: ["/reports/five-star/teams", "five-star-teams"],
         staff: ["/reports/five-star/staff", "five-star-staff"],
         ledger: ["/reports/ledger", "ledger"],
+        work_orders: ["/reports/work-orders", "work-orders"],
       }[state.tab] || ["/reports/districts", "districts"];
       const q = state.tab === "units" ? new URLSearchParams({ month: state.month }) : queryString();
       const res = await call("GET", `${path}?${q}&format=csv`, undefined, { raw: true });
@@ -85,6 +87,7 @@ export function mount(root, { go, query }) {
       else if (state.tab === "units") await unitVerdicts(body, queryString());
       else if (state.tab === "staff") await staffStars(body, queryString());
       else if (state.tab === "ledger") await ledgerView(body, queryString());
+      else if (state.tab === "work_orders") await workOrders(body, queryString());
       else await rollups(state.tab);
     } catch (e) {
       fill(body, h("p", { class: "error" }, t("error", { m: e.message })));

@@ -1013,7 +1013,7 @@ async fn unit_report(
         .db
         .read(move |conn| -> ApiResult<_> {
             let p = province_month(conn, tz, &scoring, &rules, month)?;
-            let v = unit_verdicts(conn, &p, &rules, kind)?;
+            let v = unit_verdicts(conn, tz, &p, &rules, kind)?;
             Ok((p, v))
         })
         .await?;

@@ -195,13 +195,33 @@ pub struct UnitVerdict {
 }
 
 /// The month's verdict for every unit of `kind` (call-center teams, 04-(3), or halls,
-/// 04-(4)), from their imported figures.
+/// 04-(4)), from their imported figures and the upheld complaints fixline holds against their
+/// members (received in the month).
 pub fn unit_verdicts(
     conn: &mut DbConn,
+    tz: Tz,
     p: &ProvinceMonth,
     rules: &ProvinceRules,
     kind: UnitKind,
 ) -> QueryResult<Vec<UnitVerdict>> {
+    let (start, end) = p.month.bounds(tz);
+    let teams = org::teams(conn)?;
+    let members: Vec<String> = teams.keys().cloned().collect();
+    // (service, 12345/12315) complaints fixline upheld against each unit's members.
+    let mut held: HashMap<String, (u64, u64)> = HashMap::new();
+    for c in complaints::upheld_naming(conn, start, end, &members)? {
+        let Some(unit) = c.responsible_user_id.as_ref().and_then(|u| teams.get(u)) else {
+            continue;
+        };
+        let government = crate::domain::complaint::Source::parse("source", &c.source)
+            .is_ok_and(crate::domain::complaint::Source::is_government);
+        let e = held.entry(unit.clone()).or_default();
+        if government {
+            e.1 += 1;
+        } else {
+            e.0 += 1;
+        }
+    }
     let quarter = p.month.previous_quarter().map(|m| m.to_string());
     let mut months: Vec<String> = quarter.to_vec();
     months.push(p.month.to_string());
@@ -229,7 +249,9 @@ pub fn unit_verdicts(
         let figures = latest(&unit.id, &this_month, |_| true);
         let f = figures.as_ref();
         let count = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
-        let government = count(f.and_then(|f| f.government_upheld));
+        let (own_service, own_government) = held.get(&unit.id).copied().unwrap_or_default();
+        let government = count(f.and_then(|f| f.government_upheld)) + own_government;
+        let service = count(f.and_then(|f| f.service_complaints)) + own_service;
         let (quarter_row, verdict) = match kind {
             UnitKind::Hall => {
                 let q = latest(&unit.id, &quarter, |f| {
@@ -244,7 +266,7 @@ pub fn unit_verdicts(
                         kpi: f.and_then(|f| f.kpi),
                         appraisal: f.and_then(|f| f.appraisal),
                         complaints: Complaints {
-                            upheld: count(f.and_then(|f| f.service_complaints)) + government,
+                            upheld: service + government,
                             upheld_government: government,
                             ..Complaints::default()
                         },
@@ -260,7 +282,7 @@ pub fn unit_verdicts(
                     TeamMonth {
                         kpi: f.and_then(|f| f.kpi),
                         calls: count(f.and_then(|f| f.calls)),
-                        service_complaints: count(f.and_then(|f| f.service_complaints)),
+                        service_complaints: service,
                         government_upheld: government,
                     },
                 ),

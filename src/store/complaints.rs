@@ -157,3 +157,20 @@ pub fn upheld_with_deduction(
     q.order((complaints::received_at.asc(), complaints::id.asc()))
         .load(conn)
 }
+
+/// Upheld complaints received in `[start, end)` naming any of `people` as responsible.
+pub fn upheld_naming(
+    conn: &mut DbConn,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    people: &[String],
+) -> QueryResult<Vec<ComplaintRow>> {
+    complaints::table
+        .filter(complaints::received_at.ge(start))
+        .filter(complaints::received_at.lt(end))
+        .filter(complaints::status.eq(crate::domain::complaint::Status::Upheld.as_str()))
+        .filter(complaints::responsible_user_id.eq_any(people.to_vec()))
+        .select(ComplaintRow::as_select())
+        .order((complaints::received_at.asc(), complaints::id.asc()))
+        .load(conn)
+}

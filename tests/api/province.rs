@@ -759,6 +759,42 @@ async fn teams_and_halls_by_their_own_clauses(backend: Backend) {
         )
         .await;
     assert!(csv.text.starts_with("unit_code,unit_name,branch_code,five_star,failed_clauses,reasons\nHALL-1,杨舍营业厅,ZJG,yes,,"), "{}", csv.text);
+
+    // A verified 12345 complaint fixline holds against a member of CC-1 costs it its stars.
+    let admin = app.login("admin").await;
+    let agent_id = crate::scores::user_id(&app, "agent").await;
+    let cc1_id = cc1["unit_id"].as_str().unwrap().to_string();
+    app.call(
+        Method::PUT,
+        &format!("/units/{cc1_id}/members/{agent_id}"),
+        Some(&admin),
+        None,
+    )
+    .await
+    .ok(200);
+    let agent = app.login("agent").await;
+    let w01 = districts(&app).await["ZJG-W-01"].0.clone();
+    let c = app
+        .post(
+            "/complaints",
+            &agent,
+            json!({"source": "12345", "district_id": w01, "category": "话务态度",
+                   "description": "接线员态度差", "received_at": "2026-09-12T10:00:00+08:00"}),
+        )
+        .await;
+    let c = c.ok(201)["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/complaints/{c}/verify"),
+        &manager,
+        json!({"verdict": "upheld", "responsible_user_id": agent_id, "note": "核实"}),
+    )
+    .await
+    .ok(200);
+    let teams = app
+        .get("/reports/five-star/teams?month=2026-09", &manager)
+        .await;
+    let cc1 = item(teams.ok(200), "code", "CC-1").clone();
+    assert_eq!(failing(&cc1), vec!["government_complaints"]);
 }
 
 /// An upheld complaint climbs the chain with the configured shares; dismissed on appeal, all

@@ -143,7 +143,8 @@ struct DistrictScore {
     appraisal: Option<f64>,
     composite: Option<f64>,
     rank: Option<usize>,
-    five_star: FiveStar,
+    /// The managers' internal league: districts against each other, not the seed's rule.
+    league_star: FiveStar,
 }
 
 impl DistrictScore {
@@ -160,7 +161,7 @@ impl DistrictScore {
             appraisal: d.figures.appraisal,
             composite: s.composite,
             rank: s.rank,
-            five_star: FiveStar {
+            league_star: FiveStar {
                 eligible: s.five_star.eligible,
                 clauses: s
                     .five_star
@@ -220,7 +221,7 @@ struct RulesDto {
     weights: BTreeMap<&'static str, f64>,
     targets: BTreeMap<&'static str, f64>,
     complaint_penalty: f64,
-    five_star: FiveStarRules,
+    league_star: FiveStarRules,
 }
 
 impl From<&Rules> for RulesDto {
@@ -235,7 +236,7 @@ impl From<&Rules> for RulesDto {
             weights: per(&rules.weights, 1.0),
             targets: per(&rules.targets_bp, 10_000.0),
             complaint_penalty: rules.complaint_penalty,
-            five_star: FiveStarRules {
+            league_star: FiveStarRules {
                 top: rules.five_star_top,
                 gap_points: rules.five_star_gap_bp as f64 / 100.0,
                 appraisal_min: rules.appraisal_min,
@@ -393,8 +394,8 @@ pub fn district_csv(rows: &[&DistrictLine]) -> String {
             "complaints_upheld_12345_12315",
             "appraisal",
             "composite",
-            "five_star",
-            "five_star_reasons",
+            "league_star",
+            "league_star_reasons",
             "network_faults",
             "network_linked_calls",
             "network_restored_on_time",
@@ -839,7 +840,7 @@ struct TrendPoint {
     month: String,
     composite: Option<f64>,
     rank: Option<usize>,
-    five_star: bool,
+    league_star: bool,
     /// Each metric's rate (null: no tickets).
     rates: BTreeMap<&'static str, Option<f64>>,
 }
@@ -900,7 +901,7 @@ async fn district_trend(
                 month: report.month.to_string(),
                 composite: d.standing.composite,
                 rank: d.standing.rank,
-                five_star: d.standing.five_star.eligible,
+                league_star: d.standing.five_star.eligible,
                 rates: Metric::ALL
                     .iter()
                     .map(|m| (m.as_str(), d.figures.get(*m).rate().map(round6)))

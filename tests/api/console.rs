@@ -541,10 +541,10 @@ pub async fn a_manager_reads_the_scoreboard_of_a_seeded_month(backend: Backend) 
     assert!(
         items
             .iter()
-            .any(|d| d["five_star"]["eligible"] == json!(true))
+            .any(|d| d["league_star"]["eligible"] == json!(true))
             && items
                 .iter()
-                .any(|d| d["five_star"]["eligible"] == json!(false)),
+                .any(|d| d["league_star"]["eligible"] == json!(false)),
         "the seeded month has districts on both sides of the rule"
     );
     for (row, d) in shown.iter().zip(items) {
@@ -552,14 +552,14 @@ pub async fn a_manager_reads_the_scoreboard_of_a_seeded_month(backend: Backend) 
             row["district_id"], d["district_id"],
             "in the report's order"
         );
-        assert_eq!(row["eligible"], d["five_star"]["eligible"]);
-        let star = if d["five_star"]["eligible"] == json!(true) {
+        assert_eq!(row["eligible"], d["league_star"]["eligible"]);
+        let star = if d["league_star"]["eligible"] == json!(true) {
             "★ 内部星级"
         } else {
             "未入星级"
         };
         assert_eq!(row["badge"], json!(star));
-        let want: Vec<Value> = d["five_star"]["clauses"]
+        let want: Vec<Value> = d["league_star"]["clauses"]
             .as_array()
             .unwrap()
             .iter()

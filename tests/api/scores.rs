@@ -200,7 +200,7 @@ fn row<'a>(report: &'a Value, district_id: &str) -> &'a Value {
 }
 
 fn failing(r: &Value) -> Vec<String> {
-    r["five_star"]["clauses"]
+    r["league_star"]["clauses"]
         .as_array()
         .unwrap()
         .iter()
@@ -447,8 +447,8 @@ async fn worked_five_star_scenario(backend: Backend) {
         assert_eq!(ratio(code, "arrival"), (n, n), "{code}");
         assert_eq!(r["composite"].as_f64().unwrap(), composite, "{code}: {r}");
         assert_eq!(r["rank"], rank, "{code}");
-        assert_eq!(failing(r), fails, "{code}: {}", r["five_star"]);
-        assert_eq!(r["five_star"]["eligible"], fails.is_empty(), "{code}");
+        assert_eq!(failing(r), fails, "{code}: {}", r["league_star"]);
+        assert_eq!(r["league_star"]["eligible"], fails.is_empty(), "{code}");
     }
     assert_eq!(
         metric("ZJG-C-01", "satisfaction")["rate"],
@@ -460,7 +460,7 @@ async fn worked_five_star_scenario(backend: Backend) {
     assert_eq!(metric("ZJG-C-01", "install_timeliness")["rank"], 5);
     assert_eq!(metric("ZJG-W-01", "install_timeliness")["rank"], 6);
     let reason = |code: &str, clause: &str| {
-        row(&report, &d(code).0)["five_star"]["clauses"]
+        row(&report, &d(code).0)["league_star"]["clauses"]
             .as_array()
             .unwrap()
             .iter()
@@ -1106,7 +1106,7 @@ async fn the_trend_answers_every_month_in_one_call(backend: Backend) {
                 line["code"]
             );
             assert_eq!(point["rank"], d["rank"]);
-            assert_eq!(point["five_star"], d["five_star"]["eligible"]);
+            assert_eq!(point["league_star"], d["league_star"]["eligible"]);
             assert_eq!(
                 point["rates"]["repair_timeliness"],
                 d["metrics"]["repair_timeliness"]["rate"]

@@ -116,9 +116,9 @@ export function mount(root, { go, query }) {
         h("td", {}, h("button", { class: "link", onclick: (e) => { e.stopPropagation(); drill(d, "complaints"); } }, String(d.complaints.upheld))),
         h("td", {}, d.appraisal ?? "—"),
         h("td", { class: "composite" }, d.composite === null ? "n/a" : d.composite.toFixed(2)),
-        h("td", { class: "five-star", dataset: { eligible: String(d.five_star.eligible) } },
-          d.five_star.eligible ? h("span", { class: "badge star" }, "★ ", t("scores.five_star")) : h("span", { class: "badge none" }, t("scores.not_five_star")),
-          h("ul", { class: "clauses" }, d.five_star.clauses.map((c) =>
+        h("td", { class: "five-star", dataset: { eligible: String(d.league_star.eligible) } },
+          d.league_star.eligible ? h("span", { class: "badge star" }, "★ ", t("scores.five_star")) : h("span", { class: "badge none" }, t("scores.not_five_star")),
+          h("ul", { class: "clauses" }, d.league_star.clauses.map((c) =>
             h("li", { class: c.passed ? "passed" : "failed", dataset: { clause: c.clause } }, c.passed ? "✓ " : "✗ ", h("span", { class: "reason" }, c.reason)))))))));
     const trendBox = h("div", { class: "chart", id: "scores-trend" });
     const mapBox = h("div", { class: "map scores-map", id: "scores-map" });
@@ -169,7 +169,7 @@ export function mount(root, { go, query }) {
     const colour = (c) => (c === null || c === undefined ? "#b0bec5" : c >= 95 ? "#2e7d32" : c >= 90 ? "#9ccc65" : c >= 85 ? "#fbc02d" : "#e53935");
     districtMap(el, (d) => {
       const s = score.get(d.id);
-      return { fillColor: colour(s && s.composite), fillOpacity: 0.55, className: `district scored${s && s.five_star.eligible ? " five-star" : ""}` };
+      return { fillColor: colour(s && s.composite), fillOpacity: 0.55, className: `district scored${s && s.league_star.eligible ? " five-star" : ""}` };
     }).then((m) => {
       map && map.remove();
       map = m.map;

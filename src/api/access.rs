@@ -198,6 +198,7 @@ pub const OPERATIONS: &[(&str, &str, Access)] = {
         ("PUT", "/units/{id}/members/{user_id}", Roles(ADMIN)),
         ("DELETE", "/units/{id}/members/{user_id}", Roles(ADMIN)),
         ("GET", "/units/{id}/figures", Roles(READERS)),
+        ("GET", "/units/{id}/brief", Roles(READERS)),
         ("PUT", "/units/{id}/figures/{month}", Roles(&[Manager])),
         ("POST", "/units/figures/import", Roles(&[Manager])),
         ("POST", "/test/clock", Roles(ADMIN)),

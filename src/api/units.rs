@@ -37,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(remove_member)),
     )
     .service(resource("/units/{id}/figures").route(web::get().to(figures_history)))
+    .service(resource("/units/{id}/brief").route(web::get().to(brief)))
     .service(resource("/units/{id}/figures/{month}").route(web::put().to(record_figures)));
 }
 
@@ -743,5 +744,108 @@ async fn import_figures(
     Ok(HttpResponse::Ok().json(FiguresImport {
         imported: rows.len(),
         items: rows.iter().map(UnitFiguresDto::from).collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BriefQuery {
+    /// The day reviewed, `YYYY-MM-DD` local; yesterday by default.
+    date: Option<String>,
+}
+
+#[derive(Serialize)]
+struct BriefTicket {
+    ticket_id: String,
+    external_ref: Option<String>,
+    kind: crate::domain::ticket::TicketKind,
+    status: crate::domain::ticket::Status,
+    assignee_id: Option<String>,
+    address: String,
+    created_at: DateTime<Utc>,
+    appointment_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    /// For a late stage: which.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage: Option<&'static str>,
+}
+
+fn brief_ticket(t: &crate::store::tickets::TicketRow, stage: Option<&'static str>) -> BriefTicket {
+    BriefTicket {
+        ticket_id: t.id.clone(),
+        external_ref: t.external_ref.clone(),
+        kind: t.kind,
+        status: t.status,
+        assignee_id: t.assignee_id.clone(),
+        address: t.address.clone(),
+        created_at: utc(t.created_at),
+        appointment_at: t.appointment_at.map(utc),
+        resolved_at: t.resolved_at.map(utc),
+        stage,
+    }
+}
+
+#[derive(Serialize)]
+struct BriefDto {
+    unit_id: String,
+    date: String,
+    member_ids: Vec<String>,
+    recorded: Vec<BriefTicket>,
+    resolved: Vec<BriefTicket>,
+    late: Vec<BriefTicket>,
+    complaints: Vec<serde_json::Value>,
+    appointments: Vec<BriefTicket>,
+    /// The one short message for the team leader.
+    text: String,
+}
+
+/// A team's morning brief: the day before's tickets, late stages and complaints of its
+/// members, and today's appointments.
+async fn brief(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    id: web::Path<String>,
+    q: web::Query<BriefQuery>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let tz = state.config.tz;
+    let day = match q.into_inner().date {
+        Some(d) => chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+            .map_err(|_| ApiError::invalid("date", format!("`{d}` is not a date (YYYY-MM-DD)")))?,
+        None => crate::domain::period::local_day(tz, state.clock.now_naive())
+            .pred_opt()
+            .unwrap_or_default(),
+    };
+    let b = state
+        .db
+        .read(move |conn| -> ApiResult<_> {
+            let unit = org::get(conn, &id)?.ok_or_else(|| ApiError::not_found("no such unit"))?;
+            if !UnitKind::parse("kind", &unit.kind)?.has_members() {
+                return Err(ApiError::invalid(
+                    "id",
+                    "a morning brief is for a team, a call-center team or a hall",
+                ));
+            }
+            Ok(crate::flow::brief::brief(conn, tz, unit, day)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(BriefDto {
+        text: b.text(),
+        unit_id: b.unit.id.clone(),
+        date: b.day.to_string(),
+        member_ids: b.members.clone(),
+        recorded: b.recorded.iter().map(|t| brief_ticket(t, None)).collect(),
+        resolved: b.resolved.iter().map(|t| brief_ticket(t, None)).collect(),
+        late: b
+            .late
+            .iter()
+            .map(|(t, s)| brief_ticket(t, Some(s.as_str())))
+            .collect(),
+        complaints: b.complaints.iter().map(super::complaints::dto).collect(),
+        appointments: b
+            .appointments
+            .iter()
+            .map(|t| brief_ticket(t, None))
+            .collect(),
     }))
 }

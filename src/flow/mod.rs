@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod analysis;
+pub mod brief;
 pub mod callbacks;
 pub mod complaints;
 pub mod escalation;

@@ -209,7 +209,7 @@ pub fn unit_verdicts(
     let members: Vec<String> = teams.keys().cloned().collect();
     // (service, 12345/12315) complaints fixline upheld against each unit's members.
     let mut held: HashMap<String, (u64, u64)> = HashMap::new();
-    for c in complaints::upheld_naming(conn, start, end, &members)? {
+    for c in complaints::naming(conn, start, end, &members, true)? {
         let Some(unit) = c.responsible_user_id.as_ref().and_then(|u| teams.get(u)) else {
             continue;
         };

@@ -158,19 +158,24 @@ pub fn upheld_with_deduction(
         .load(conn)
 }
 
-/// Upheld complaints received in `[start, end)` naming any of `people` as responsible.
-pub fn upheld_naming(
+/// Complaints received in `[start, end)` naming any of `people` as responsible; only the
+/// upheld ones when `upheld_only`.
+pub fn naming(
     conn: &mut DbConn,
     start: NaiveDateTime,
     end: NaiveDateTime,
     people: &[String],
+    upheld_only: bool,
 ) -> QueryResult<Vec<ComplaintRow>> {
-    complaints::table
+    let mut q = complaints::table
         .filter(complaints::received_at.ge(start))
         .filter(complaints::received_at.lt(end))
-        .filter(complaints::status.eq(crate::domain::complaint::Status::Upheld.as_str()))
         .filter(complaints::responsible_user_id.eq_any(people.to_vec()))
         .select(ComplaintRow::as_select())
-        .order((complaints::received_at.asc(), complaints::id.asc()))
+        .into_boxed();
+    if upheld_only {
+        q = q.filter(complaints::status.eq(crate::domain::complaint::Status::Upheld.as_str()));
+    }
+    q.order((complaints::received_at.asc(), complaints::id.asc()))
         .load(conn)
 }

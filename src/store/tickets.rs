@@ -504,3 +504,23 @@ pub fn get_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<TicketRow>
     }
     Ok(out)
 }
+
+/// Tickets held by any of `people` that were recorded since `since` or have an appointment or
+/// a finish at or after it: what a team's morning brief looks at.
+pub fn held_since(
+    conn: &mut DbConn,
+    people: &[String],
+    since: NaiveDateTime,
+) -> QueryResult<Vec<TicketRow>> {
+    tickets::table
+        .filter(tickets::assignee_id.eq_any(people.to_vec()))
+        .filter(
+            tickets::created_at
+                .ge(since)
+                .or(tickets::appointment_at.ge(since))
+                .or(tickets::resolved_at.ge(since)),
+        )
+        .select(TicketRow::as_select())
+        .order((tickets::created_at.asc(), tickets::id.asc()))
+        .load(conn)
+}

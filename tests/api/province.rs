@@ -1306,3 +1306,90 @@ async fn staff_stars_of_a_worked_team(backend: Backend) {
 }
 
 both!(staff_stars_of_a_worked_team);
+
+/// The west team's morning brief for 10 August 2026, by hand from the worked team: 39 tickets
+/// recorded and finished that day, plus one open call agreed for the next morning; four
+/// repairs and installations late (tech04's and tech13's two each); no complaint that day (the
+/// one naming tech10 came on the 20th).
+async fn a_teams_morning_brief(backend: Backend) {
+    let app =
+        TestApp::spawn_with_env(backend, &[("FIXLINE_STAFF_VOLUME_TARGET", "10".into())]).await;
+    let ids = worked_team(&app).await;
+    let ds = districts(&app).await;
+    let (district, region) = ds["ZJG-W-01"].clone();
+    let open = fixline::store::tickets::TicketRow {
+        status: fixline::domain::ticket::Status::Acknowledged,
+        appointment_at: Some(at("2026-08-11T09:30:00+08:00")),
+        arrival_due_at: Some(at("2026-08-11T09:40:00+08:00")),
+        arrived_at: None,
+        arrival_on_time: None,
+        promised_at: at("2026-08-12T09:00:00+08:00"),
+        original_promised_at: at("2026-08-12T09:00:00+08:00"),
+        resolved_at: None,
+        resolve_on_time: None,
+        resolution_code: None,
+        ..stored_ticket(
+            "open-call",
+            &region,
+            &district,
+            "repair",
+            Some(&ids["tech01"]),
+            at("2026-08-10T18:00:00+08:00"),
+            true,
+        )
+    };
+    store(&app, vec![open.clone()], Vec::new()).await;
+    let manager = app.login("manager").await;
+    let admin = app.login("admin").await;
+    let units = app.get("/units?kind=team", &admin).await;
+    let team = units.ok(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b = app
+        .get(&format!("/units/{team}/brief?date=2026-08-10"), &manager)
+        .await;
+    let b = b.ok(200).clone();
+    let n = |k: &str| b[k].as_array().unwrap().len();
+    assert_eq!(
+        (
+            n("recorded"),
+            n("resolved"),
+            n("late"),
+            n("complaints"),
+            n("appointments")
+        ),
+        (40, 39, 4, 0, 1)
+    );
+    assert_eq!(b["appointments"][0]["ticket_id"], open.id.as_str());
+    assert!(b["late"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["stage"] == "resolve"
+            && [ids["tech04"].as_str(), ids["tech13"].as_str()]
+                .contains(&l["assignee_id"].as_str().unwrap())));
+    assert_eq!(
+        b["text"],
+        "【晨会】西部维修班 08-10：新单40，完成39，超时4，投诉0，今日预约1。"
+    );
+    let later = app
+        .get(&format!("/units/{team}/brief?date=2026-08-20"), &manager)
+        .await;
+    assert_eq!(later.ok(200)["complaints"].as_array().unwrap().len(), 1);
+    let bad = app
+        .get(&format!("/units/{team}/brief?date=2026-08-32"), &manager)
+        .await;
+    assert_eq!(bad.problem(422)["field"], "date");
+    let sections = app.get("/units?kind=section", &admin).await;
+    let section = sections.ok(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let a = app
+        .get(&format!("/units/{section}/brief?date=2026-08-10"), &manager)
+        .await;
+    assert_eq!(a.problem(422)["field"], "id");
+}
+
+both!(a_teams_morning_brief);

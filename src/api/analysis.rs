@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::extract::visible;
-use super::reports::{csv_field, month_param, wants_csv};
+use super::reports::{csv_answer, csv_field, month_param, wants_csv};
 use super::state::AppState;
 use super::{resource, utc, ApiError, ApiResult, Caller};
 use crate::domain::analysis::Source;
@@ -172,13 +172,7 @@ async fn report(
             a.previous_repeats,
             a.repeats.len() as i64 - a.previous_repeats as i64
         ));
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                "content-disposition",
-                format!("attachment; filename=\"work-orders-{month}.csv\""),
-            ))
-            .body(out));
+        return Ok(csv_answer("work-orders", month, out));
     }
     let repeated = a.repeats.len() as u64;
     Ok(HttpResponse::Ok().json(AnalysisDto {

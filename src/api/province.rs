@@ -11,7 +11,8 @@ use serde_json::Value;
 use super::csv_table::{read_csv, source_param};
 use super::extract::CsvBody;
 use super::reports::{
-    csv_field, drill_items, month_param, wants_csv, DrillDownAnswer, DrillQuery, ReportQuery,
+    csv_answer, csv_field, drill_items, month_param, wants_csv, DrillDownAnswer, DrillQuery,
+    ReportQuery,
 };
 use super::state::AppState;
 use super::units::UnitFiguresDto;
@@ -19,14 +20,14 @@ use super::{created, resource, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::domain::five_star::Placing;
 use crate::domain::org::UnitKind;
 use crate::domain::period::Month;
-use crate::domain::scoring::{percent_to_bp, Metric};
+use crate::domain::scoring::{percent_to_bp, round2, Metric};
 use crate::domain::{new_id, required_text, Code};
 use crate::flow::province::{
     province_month, unit_verdicts, BranchLine, DistrictVerdict, LedgerLine, ProvinceMonth,
     UnitVerdict,
 };
 use crate::store::branches::{self, BranchRow, FiguresRow};
-use crate::store::reports::{DrillDown, Unit};
+use crate::store::reports::Unit;
 use crate::store::{org, users};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -483,16 +484,6 @@ async fn load(state: &web::Data<AppState>, month: Option<&str>) -> ApiResult<Pro
         .await
 }
 
-fn csv_answer(name: &str, month: Month, body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "content-disposition",
-            format!("attachment; filename=\"{name}-{month}.csv\""),
-        ))
-        .body(body)
-}
-
 fn rate(bp: Option<i32>) -> Option<f64> {
     bp.map(|v| f64::from(v) / 10_000.0)
 }
@@ -883,21 +874,19 @@ async fn branch_drill(
     id: web::Path<String>,
     q: web::Query<DrillQuery>,
 ) -> ApiResult<HttpResponse> {
-    let q = q.into_inner();
-    let month = month_param(q.month.as_deref())?;
-    let metric_s = q
-        .metric
-        .ok_or_else(|| ApiError::invalid("metric", "is required"))?;
-    let metric = match Metric::parse("metric", &metric_s) {
-        Ok(m @ (Metric::Install | Metric::Repair)) => m,
-        _ => return Err(ApiError::invalid(
+    let page =
+        q.into_inner().read(state.config.tz, |m| {
+            match Metric::parse("metric", m) {
+        Ok(m @ (Metric::Install | Metric::Repair)) => Ok(m),
+        _ => Err(ApiError::invalid(
             "metric",
             "must be install_timeliness or repair_timeliness (the branch measures fixline counts)",
         )),
-    };
-    let limit = super::limit_param(q.limit, 500, 5000)?;
-    let offset = super::offset_param(q.offset)?;
-    let (start, end) = month.bounds(state.config.tz);
+    }
+        })?;
+    let metric = page.metric;
+    // The branch's regions are read with the rows.
+    let mut d = page.of(Unit::Regions(Vec::new()));
     let branch_id = id.into_inner();
     let id = branch_id.clone();
     let items = state
@@ -909,26 +898,13 @@ async fn branch_drill(
                     "this branch does not run on fixline: its figures are imported (see /branches/{id}/figures)",
                 ));
             }
-            let d = DrillDown {
-                unit: Unit::Regions(regions),
-                start,
-                end,
-                offset,
-                limit,
-            };
+            d.unit = Unit::Regions(regions);
             drill_items(conn, Some(metric), &d)
         })
         .await?;
     Ok(HttpResponse::Ok().json(BranchDrillAnswer {
         branch_id,
-        answer: DrillDownAnswer {
-            district_id: None,
-            month: month.to_string(),
-            metric: metric_s,
-            offset,
-            limit,
-            items,
-        },
+        answer: page.answer(None, items),
     }))
 }
 
@@ -1123,10 +1099,6 @@ struct LedgerReport {
     shares: LedgerShares,
     people: Vec<LedgerPerson>,
     units: Vec<LedgerUnit>,
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 /// The month's accountability ledger per person and per unit, every line with its complaint.

@@ -300,6 +300,17 @@ pub(super) fn wants_csv(format: Option<&str>) -> ApiResult<bool> {
     }
 }
 
+/// A month's report as a CSV download named `{name}-{month}.csv`.
+pub(super) fn csv_answer(name: &str, month: Month, body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"{name}-{month}.csv\""),
+        ))
+        .body(body)
+}
+
 /// The required `month` query parameter.
 pub(super) fn month_param(month: Option<&str>) -> ApiResult<Month> {
     Ok(Month::parse(
@@ -341,13 +352,7 @@ async fn district_report(
         ))
     });
     if csv {
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                "content-disposition",
-                format!("attachment; filename=\"districts-{}.csv\"", report.month),
-            ))
-            .body(district_csv(&rows)));
+        return Ok(csv_answer("districts", report.month, district_csv(&rows)));
     }
     Ok(HttpResponse::Ok().json(DistrictReport {
         header: Header::new(&report, state.config.tz.name(), rules),
@@ -505,6 +510,69 @@ pub(super) struct DrillQuery {
     pub limit: Option<i64>,
 }
 
+/// A drill-down request read: the month and its bounds, the metric as asked and as `parse`
+/// read it, and the page.
+pub(super) struct DrillPage<M> {
+    pub month: Month,
+    pub metric_s: String,
+    pub metric: M,
+    pub start: chrono::NaiveDateTime,
+    pub end: chrono::NaiveDateTime,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+impl DrillQuery {
+    /// Reads the month, the required metric (through `parse`), and the page, in that order.
+    pub(super) fn read<M>(
+        self,
+        tz: chrono_tz::Tz,
+        parse: impl FnOnce(&str) -> ApiResult<M>,
+    ) -> ApiResult<DrillPage<M>> {
+        let month = month_param(self.month.as_deref())?;
+        let metric_s = self
+            .metric
+            .ok_or_else(|| ApiError::invalid("metric", "is required"))?;
+        let metric = parse(&metric_s)?;
+        let limit = super::limit_param(self.limit, 500, 5000)?;
+        let offset = super::offset_param(self.offset)?;
+        let (start, end) = month.bounds(tz);
+        Ok(DrillPage {
+            month,
+            metric_s,
+            metric,
+            start,
+            end,
+            offset,
+            limit,
+        })
+    }
+}
+
+impl<M> DrillPage<M> {
+    /// The rows of `unit` this page covers.
+    pub(super) fn of(&self, unit: Unit) -> DrillDown {
+        DrillDown {
+            unit,
+            start: self.start,
+            end: self.end,
+            offset: self.offset,
+            limit: self.limit,
+        }
+    }
+
+    pub(super) fn answer(self, district_id: Option<String>, items: Vec<Value>) -> DrillDownAnswer {
+        DrillDownAnswer {
+            district_id,
+            month: self.month.to_string(),
+            metric: self.metric_s,
+            offset: self.offset,
+            limit: self.limit,
+            items,
+        }
+    }
+}
+
 /// A ticket behind a stage's number: the stage's deadline, when it was met, and whether it
 /// counts in the numerator.
 #[derive(Serialize)]
@@ -590,30 +658,18 @@ async fn drill_down(
     id: web::Path<String>,
     q: web::Query<DrillQuery>,
 ) -> ApiResult<HttpResponse> {
-    let q = q.into_inner();
-    let month = month_param(q.month.as_deref())?;
-    let metric_s = q
-        .metric
-        .ok_or_else(|| ApiError::invalid("metric", "is required"))?;
-    let metric =
-        match metric_s.as_str() {
+    let page = q.into_inner().read(state.config.tz, |m| {
+        Ok(match m {
             "complaints" => None,
             m => Some(Metric::parse("metric", m).map_err(|e| {
                 ApiError::invalid("metric", format!("{}, or complaints", e.message))
             })?),
-        };
-    let limit = super::limit_param(q.limit, 500, 5000)?;
-    let offset = super::offset_param(q.offset)?;
-    let (start, end) = month.bounds(state.config.tz);
+        })
+    })?;
+    let metric = page.metric;
     let district_id = id.into_inner();
     let scope = caller.scope.clone();
-    let d = DrillDown {
-        unit: Unit::District(district_id.clone()),
-        start,
-        end,
-        offset,
-        limit,
-    };
+    let d = page.of(Unit::District(district_id.clone()));
     let id = district_id.clone();
     let items = state
         .db
@@ -622,14 +678,7 @@ async fn drill_down(
             drill_items(conn, metric, &d)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(DrillDownAnswer {
-        district_id: Some(district_id),
-        month: month.to_string(),
-        metric: metric_s,
-        offset,
-        limit,
-        items,
-    }))
+    Ok(HttpResponse::Ok().json(page.answer(Some(district_id), items)))
 }
 
 /// The rows behind one number of a unit's month: tickets, callbacks or complaints (`metric`

@@ -7,17 +7,18 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::reports::{
-    csv_field, drill_items, month_param, wants_csv, DrillDownAnswer, DrillQuery, ReportQuery,
+    csv_answer, csv_field, drill_items, month_param, wants_csv, DrillDownAnswer, DrillQuery,
+    ReportQuery,
 };
 use super::state::AppState;
 use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::domain::period::Month;
-use crate::domain::scoring::Metric;
+use crate::domain::scoring::{check_score, round2, Metric};
 use crate::domain::staff::Part;
 use crate::domain::{new_id, RegionScope};
 use crate::flow::province::{staff_month, Named, StaffLine, StaffReport as Staff};
 use crate::store::org::{self, StaffAppraisalRow};
-use crate::store::reports::{DrillDown, Unit};
+use crate::store::reports::Unit;
 use crate::store::{assignments, branches, users};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -91,12 +92,7 @@ async fn record(
         ("knowledge", req.knowledge),
         ("attitude", req.attitude),
     ] {
-        if !(v.is_finite() && (0.0..=100.0).contains(&v)) || (v * 100.0).fract().abs() > 1e-6 {
-            return Err(ApiError::invalid(
-                field,
-                "must be from 0 to 100 with two decimals at most",
-            ));
-        }
+        check_score(field, v)?;
     }
     let row = StaffAppraisalRow {
         id: new_id(),
@@ -165,10 +161,6 @@ struct StaffDto {
     complaints: u64,
     appraisal: Option<AppraisalDto>,
     reasons: Vec<String>,
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 impl From<&StaffLine> for StaffDto {
@@ -290,13 +282,7 @@ async fn report(
             out.push_str(&cells.join(","));
             out.push('\n');
         }
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                "content-disposition",
-                format!("attachment; filename=\"five-star-staff-{month}.csv\""),
-            ))
-            .body(out));
+        return Ok(csv_answer("five-star-staff", month, out));
     }
     let person = |i: &usize| {
         let l = &lines[*i];
@@ -355,27 +341,19 @@ async fn drill(
     id: web::Path<String>,
     q: web::Query<DrillQuery>,
 ) -> ApiResult<HttpResponse> {
-    let q = q.into_inner();
-    let month = month_param(q.month.as_deref())?;
-    let metric_s = q
-        .metric
-        .ok_or_else(|| ApiError::invalid("metric", "is required"))?;
-    let metric = match metric_s.as_str() {
-        "complaints" => None,
+    let page = q.into_inner().read(state.config.tz, |m| match m {
+        "complaints" => Ok(None),
         m => match Metric::parse("metric", m) {
-            Ok(m @ (Metric::Contact | Metric::Arrival | Metric::Install | Metric::Repair | Metric::Satisfaction)) => Some(m),
-            _ => {
-                return Err(ApiError::invalid(
-                    "metric",
-                    "must be contact, arrival, install_timeliness, repair_timeliness, satisfaction or complaints",
-                ))
-            }
+            Ok(m @ (Metric::Contact | Metric::Arrival | Metric::Install | Metric::Repair | Metric::Satisfaction)) => Ok(Some(m)),
+            _ => Err(ApiError::invalid(
+                "metric",
+                "must be contact, arrival, install_timeliness, repair_timeliness, satisfaction or complaints",
+            )),
         },
-    };
-    let limit = super::limit_param(q.limit, 500, 5000)?;
-    let offset = super::offset_param(q.offset)?;
-    let (start, end) = month.bounds(state.config.tz);
+    })?;
+    let metric = page.metric;
     let user_id = id.into_inner();
+    let d = page.of(Unit::Person(user_id.clone()));
     let scope = caller.scope.clone();
     let who = user_id.clone();
     let items = state
@@ -384,7 +362,7 @@ async fn drill(
             visible_person(conn, &who, &scope)?;
             if metric == Some(Metric::Contact) {
                 return Ok(
-                    assignments::holdings(conn, &who, start, end, offset, limit)?
+                    assignments::holdings(conn, &who, d.start, d.end, d.offset, d.limit)?
                         .into_iter()
                         .map(|a| {
                             let on_time = a.contact_on_time == Some(true);
@@ -401,26 +379,12 @@ async fn drill(
                         .collect(),
                 );
             }
-            let d = DrillDown {
-                unit: Unit::Person(who.clone()),
-                start,
-                end,
-                offset,
-                limit,
-            };
             drill_items(conn, metric, &d)
         })
         .await?;
     Ok(HttpResponse::Ok().json(PersonDrill {
         user_id,
-        answer: DrillDownAnswer {
-            district_id: None,
-            month: month.to_string(),
-            metric: metric_s,
-            offset,
-            limit,
-            items,
-        },
+        answer: page.answer(None, items),
     }))
 }
 

@@ -13,6 +13,7 @@ use super::{created, resource, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::db::DbConn;
 use crate::domain::org::{check_parent, UnitKind};
 use crate::domain::period::Month;
+use crate::domain::scoring::check_score;
 use crate::domain::{new_id, required_text, Code};
 use crate::store::org::{self, UnitFiguresRow, UnitRow};
 use crate::store::{branches, users};
@@ -507,12 +508,7 @@ fn check_figures(kind: UnitKind, f: &UnitFiguresRow, prefix: &str) -> ApiResult<
     let field = |name: &str| format!("{prefix}{name}");
     for (name, v) in [("kpi", f.kpi), ("appraisal", f.appraisal)] {
         if let Some(v) = v {
-            if !(v.is_finite() && (0.0..=100.0).contains(&v)) || (v * 100.0).fract().abs() > 1e-6 {
-                return Err(ApiError::invalid(
-                    field(name),
-                    "must be from 0 to 100 with two decimals at most",
-                ));
-            }
+            check_score(&field(name), v)?;
         }
     }
     for (name, v) in [

@@ -6,7 +6,7 @@
 //! Branch rates are compared in hundredths of a percent (basis points), as the province
 //! publishes them: a branch fixline runs has its rate rounded so, an imported one is given so.
 
-use super::scoring::{competition_ranks, Clause, Complaints, FiveStar};
+use super::scoring::{competition_ranks, round2, Clause, Complaints, FiveStar};
 
 /// The numbers of the rule, the seed's as defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -402,7 +402,7 @@ pub fn hall(rules: &ProvinceRules, branch: &BranchStanding, h: HallMonth) -> Fiv
     let score = match (h.kpi, h.appraisal) {
         (Some(k), Some(a)) => {
             // Two decimals, as the province publishes it: 96 and 94 make 95.00, not more.
-            let s = ((k * 0.5 + a * 0.5) * 100.0).round() / 100.0;
+            let s = round2(k * 0.5 + a * 0.5);
             Clause {
                 clause: "score",
                 passed: s > rules.hall_score_above,
@@ -483,7 +483,7 @@ pub fn shared(deduction: f64, shares: [f64; 4]) -> Vec<(Level, f64)> {
     .into_iter()
     .zip(shares)
     .filter(|(_, s)| *s > 0.0)
-    .map(|(l, s)| (l, (deduction * s * 100.0).round() / 100.0))
+    .map(|(l, s)| (l, round2(deduction * s)))
     .collect()
 }
 

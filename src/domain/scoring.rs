@@ -307,8 +307,20 @@ pub fn composite(rules: &Rules, f: &Figures) -> Option<f64> {
     Some(round2(score.max(0.0)))
 }
 
-fn round2(x: f64) -> f64 {
+/// Rounded to two decimals, as scores and points are published.
+pub fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+/// A score out of 100 as people enter them: 0 to 100, two decimals at most.
+pub fn check_score(field: &str, v: f64) -> Result<(), Invalid> {
+    if !(v.is_finite() && (0.0..=100.0).contains(&v)) || (v * 100.0).fract().abs() > 1e-6 {
+        return Err(Invalid::new(
+            field,
+            "must be from 0 to 100 with two decimals at most",
+        ));
+    }
+    Ok(())
 }
 
 /// Competition ranking ("1, 2, 2, 4"): an item's rank is one more than the number of items

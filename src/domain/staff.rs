@@ -3,7 +3,7 @@
 //! manager appraises, with a star level and the reason for every part, and the top three and
 //! bottom three of a team or branch named.
 
-use super::scoring::{competition_ranks, Ratio};
+use super::scoring::{competition_ranks, round2, Ratio};
 
 /// The parts of a rating, in report order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -111,10 +111,6 @@ pub struct Rating {
     pub stars: u8,
     pub components: Vec<Component>,
     pub reasons: Vec<String>,
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 /// Rates a month: the weighted mean of the parts that could be judged, minus the penalty per

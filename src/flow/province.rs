@@ -101,7 +101,8 @@ pub fn province_month(
     let report = month_report(conn, tz, scoring, month)?;
     let held = branches::regions_by_branch(conn)?;
     let mut imported = branches::figures_for_month(conn, &month.to_string())?;
-    let mut lines: Vec<BranchLine> = Vec::new();
+    // Each branch's figures first: the league ranks them all at once.
+    let mut parts = Vec::new();
     for branch in branches::list(conn)? {
         let region_ids = held.get(&branch.id).cloned().unwrap_or_default();
         let counted = (!region_ids.is_empty()).then(|| {
@@ -115,19 +116,23 @@ pub fn province_month(
         });
         let imported = imported.remove(&branch.id);
         let figures = branch_month(&branch.code, counted, imported.as_ref());
-        lines.push(BranchLine {
-            standing: league(std::slice::from_ref(&figures)).remove(0),
-            branch,
-            region_ids,
-            counted,
-            imported,
-            figures,
-        });
+        parts.push((branch, region_ids, counted, imported, figures));
     }
-    let months: Vec<BranchMonth> = lines.iter().map(|l| l.figures.clone()).collect();
-    for (line, standing) in lines.iter_mut().zip(league(&months)) {
-        line.standing = standing;
-    }
+    let months: Vec<BranchMonth> = parts.iter().map(|p| p.4.clone()).collect();
+    let lines: Vec<BranchLine> = parts
+        .into_iter()
+        .zip(league(&months))
+        .map(
+            |((branch, region_ids, counted, imported, figures), standing)| BranchLine {
+                branch,
+                region_ids,
+                counted,
+                imported,
+                figures,
+                standing,
+            },
+        )
+        .collect();
 
     let of_region: HashMap<&str, usize> = lines
         .iter()

@@ -86,6 +86,8 @@ impl App {
             },
             track_retention: chrono::Duration::days(config.track_retention_d),
             storms: config.storms.clone(),
+            customers: config.customers.clone(),
+            brief_at: config.brief_at,
             templates: Arc::new(config.sms_templates.clone()),
             callbacks: CallbackConfig {
                 sampling: SamplingRule::new(

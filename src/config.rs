@@ -252,7 +252,7 @@ pub const KEYS: &[Key] = &[
         env: "FIXLINE_SMS_TEMPLATES",
         file: "sms_templates",
         default: "(built-in Chinese texts)",
-        doc: "TOML file replacing message texts by purpose (`new_ticket`, `reassigned`, `dispatcher_queue`, `ack_overdue`, `manager_alert`, `dispatch_overdue`, `arrival_overdue`, `resolve_overdue`, `postponed`, `postponement_requested`, `postponement_check` (to the customer), `postponement_declined`, `taken_away`, `holder_changed`) with `{ref}`, `{kind}`, `{fault_category}`, `{fault_description}`, `{address}`, `{customer_name}`, `{customer_phone}`, `{promised_at}`, `{technician}`, `{technician_phone}` (the ticket's holder).",
+        doc: "TOML file replacing message texts by purpose (`new_ticket`, `reassigned`, `dispatcher_queue`, `ack_overdue`, `manager_alert`, `dispatch_overdue`, `arrival_overdue`, `resolve_overdue`, `postponed`, `postponement_requested`, `postponement_check` (to the customer), `postponement_declined`, `taken_away`, `holder_changed`; to customers `contact_card`, `appointment_confirmed`, `survey`, `customer_help`, `opted_out`) with `{ref}`, `{kind}`, `{fault_category}`, `{fault_description}`, `{address}`, `{customer_name}`, `{customer_phone}`, `{promised_at}`, `{appointment_at}`, `{technician}`, `{technician_phone}` (the ticket's holder), `{account_manager}`, `{account_manager_phone}` (in the contact card).",
     },
     Key {
         env: "FIXLINE_PROMISE_REPAIR_H",
@@ -435,6 +435,30 @@ pub const KEYS: &[Key] = &[
         doc: "Work-order analysis: a repair call for the same customer phone or address within this many days of a finished repair is a repeat fault.",
     },
     Key {
+        env: "FIXLINE_CUSTOMER_SMS",
+        file: "customer_sms",
+        default: "contact_card,appointment,survey",
+        doc: "Messages customers get: `contact_card` (who holds their ticket, and the account manager, at each new holder), `appointment` (the visit agreed), `survey` (reply 1/2/3 after the work); or `none`. A customer who replies TD or 退订 gets nothing more.",
+    },
+    Key {
+        env: "FIXLINE_CUSTOMER_QUIET_HOURS",
+        file: "customer_quiet_hours",
+        default: "21:00-08:00",
+        doc: "Local hours during which surveys to customers wait until the span ends, or `off`. Messages about a repair the customer is waiting for, and every staff message, go at once.",
+    },
+    Key {
+        env: "FIXLINE_SURVEY_ANSWER_H",
+        file: "survey_answer_h",
+        default: "72",
+        doc: "How many hours after it is sent an SMS survey takes answers.",
+    },
+    Key {
+        env: "FIXLINE_MORNING_BRIEF_AT",
+        file: "morning_brief_at",
+        default: "07:30",
+        doc: "Local time (HH:MM) each repair team's leader gets one SMS with the team's day before (tickets recorded and finished, late stages, complaints, today's appointments; `GET /units/{id}/brief` has the detail), or `off`.",
+    },
+    Key {
         env: "FIXLINE_STORM_CALLS",
         file: "storm_calls",
         default: "10",
@@ -586,6 +610,10 @@ pub struct Config {
     pub track_retention_d: i64,
     /// Network faults: detection, promise and how linked calls count.
     pub storms: crate::flow::storms::StormConfig,
+    /// What customers are sent, and when.
+    pub customers: crate::flow::customers::CustomerConfig,
+    /// When the team leaders get the morning brief.
+    pub brief_at: Option<chrono::NaiveTime>,
     pub callback_rate_bp: u32,
     pub callback_force: crate::domain::sampling::Force,
     pub callback_salt: Option<SecretString>,
@@ -971,6 +999,32 @@ impl Config {
 
         Ok(Config {
             storms,
+            brief_at: match value("FIXLINE_MORNING_BRIEF_AT")?.trim() {
+                "off" => None,
+                v => Some(chrono::NaiveTime::parse_from_str(v, "%H:%M").map_err(|_| {
+                    err(
+                        "FIXLINE_MORNING_BRIEF_AT",
+                        format!("`{v}` is not HH:MM or off"),
+                    )
+                })?),
+            },
+            customers: crate::flow::customers::CustomerConfig {
+                messages: crate::domain::customer::CustomerMessages::parse(
+                    "FIXLINE_CUSTOMER_SMS",
+                    &value("FIXLINE_CUSTOMER_SMS")?,
+                )
+                .map_err(|e| err("FIXLINE_CUSTOMER_SMS", e.message))?,
+                quiet: crate::domain::customer::QuietHours::parse(
+                    "FIXLINE_CUSTOMER_QUIET_HOURS",
+                    &value("FIXLINE_CUSTOMER_QUIET_HOURS")?,
+                )
+                .map_err(|e| err("FIXLINE_CUSTOMER_QUIET_HOURS", e.message))?,
+                survey_window: chrono::Duration::hours(number(
+                    "FIXLINE_SURVEY_ANSWER_H",
+                    1,
+                    24 * 30,
+                )?),
+            },
             callback_rate_bp: percent("FIXLINE_CALLBACK_RATE")?,
             callback_force,
             callback_salt,

@@ -117,6 +117,36 @@ impl From<&Figures> for NetworkFaultFigures {
     }
 }
 
+/// One channel's satisfaction answers.
+#[derive(Serialize)]
+struct ChannelFigure {
+    num: u64,
+    den: u64,
+    /// null: nobody answered this way.
+    rate: Option<f64>,
+}
+
+/// Satisfaction by how customers answered; the two add up to the `satisfaction` metric.
+#[derive(Serialize)]
+struct SatisfactionChannels {
+    phone: ChannelFigure,
+    sms: ChannelFigure,
+}
+
+impl From<&Figures> for SatisfactionChannels {
+    fn from(f: &Figures) -> Self {
+        let c = |r: crate::domain::scoring::Ratio| ChannelFigure {
+            num: r.num,
+            den: r.den,
+            rate: r.rate().map(round6),
+        };
+        SatisfactionChannels {
+            phone: c(f.satisfaction_by.phone),
+            sms: c(f.satisfaction_by.sms),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Clause {
     clause: String,
@@ -138,6 +168,7 @@ struct DistrictScore {
     name: String,
     region_id: String,
     metrics: Metrics,
+    satisfaction_by_channel: SatisfactionChannels,
     complaints: ComplaintFigures,
     network_faults: NetworkFaultFigures,
     appraisal: Option<f64>,
@@ -156,6 +187,7 @@ impl DistrictScore {
             name: d.name.clone(),
             region_id: d.region_id.clone(),
             metrics: metrics(rules, &d.figures, Some(&s.metric_ranks)),
+            satisfaction_by_channel: (&d.figures).into(),
             complaints: (&d.figures).into(),
             network_faults: (&d.figures).into(),
             appraisal: d.figures.appraisal,
@@ -186,6 +218,7 @@ struct RollUpScore {
     name: String,
     region_ids: Vec<String>,
     metrics: Metrics,
+    satisfaction_by_channel: SatisfactionChannels,
     complaints: ComplaintFigures,
     network_faults: NetworkFaultFigures,
     composite: Option<f64>,
@@ -200,6 +233,7 @@ impl RollUpScore {
             name: l.name.clone(),
             region_ids: l.region_ids.clone(),
             metrics: metrics(rules, &l.figures, None),
+            satisfaction_by_channel: (&l.figures).into(),
             complaints: (&l.figures).into(),
             network_faults: (&l.figures).into(),
             composite: l.composite,
@@ -639,6 +673,23 @@ struct CoverageCallback<'a> {
     outcome: Option<&'a str>,
 }
 
+/// An SMS survey answer behind the satisfaction figure.
+#[derive(Serialize)]
+struct SurveyItem<'a> {
+    channel: &'static str,
+    survey_id: &'a str,
+    ticket_id: &'a str,
+    technician_id: Option<&'a str>,
+    resolved_at: chrono::DateTime<chrono::Utc>,
+    asked_at: chrono::DateTime<chrono::Utc>,
+    answered_at: Option<chrono::DateTime<chrono::Utc>>,
+    outcome: Option<&'a str>,
+    rating: Option<i32>,
+    remark: Option<&'a str>,
+    follow_up_ticket_id: Option<&'a str>,
+    in_numerator: bool,
+}
+
 /// The rows behind one number: tickets, callbacks or complaints, each with `in_numerator`.
 #[derive(Serialize)]
 pub(super) struct DrillDownAnswer {
@@ -698,25 +749,49 @@ pub(super) fn drill_items(
             })
             .collect(),
         Some(Metric::Satisfaction) => {
+            // Phone callbacks first, then SMS survey answers, paged as one list.
             let calls = reports::reached_callbacks(conn, d)?;
             let ids: Vec<String> = calls.iter().map(|c| c.ticket_id.clone()).collect();
             let ts: HashMap<String, TicketRow> = tickets::get_many(conn, &ids)?
                 .into_iter()
                 .map(|t| (t.id.clone(), t))
                 .collect();
-            calls
+            let content = |o: Option<&str>| {
+                o.and_then(|o| Outcome::parse("outcome", o).ok())
+                    .is_some_and(Outcome::is_content)
+            };
+            let mut items: Vec<Value> = calls
                 .iter()
                 .map(|c| {
-                    let content = c
-                        .outcome
-                        .as_deref()
-                        .and_then(|o| Outcome::parse("outcome", o).ok())
-                        .is_some_and(Outcome::is_content);
                     let mut v = super::callbacks::dto(c, ts.get(&c.ticket_id), c.due_at);
-                    v["in_numerator"] = json!(content);
+                    v["channel"] = json!("phone");
+                    v["in_numerator"] = json!(content(c.outcome.as_deref()));
                     v
                 })
-                .collect()
+                .collect();
+            let room = d.limit - items.len() as i64;
+            if room > 0 {
+                let phone_total = reports::reached_callbacks_count(conn, d)?;
+                let offset = (d.offset - phone_total).max(0);
+                for s in reports::answered_surveys(conn, d, offset, room)? {
+                    let row = SurveyItem {
+                        channel: "sms",
+                        survey_id: &s.id,
+                        ticket_id: &s.ticket_id,
+                        technician_id: s.technician_id.as_deref(),
+                        resolved_at: utc(s.resolved_at),
+                        asked_at: utc(s.asked_at),
+                        answered_at: s.answered_at.map(utc),
+                        outcome: s.outcome.as_deref(),
+                        rating: s.rating,
+                        remark: s.remark.as_deref(),
+                        follow_up_ticket_id: s.follow_up_ticket_id.as_deref(),
+                        in_numerator: content(s.outcome.as_deref()),
+                    };
+                    items.push(serde_json::to_value(row).unwrap_or(Value::Null));
+                }
+            }
+            items
         }
         Some(Metric::CallbackCoverage) => {
             let ts = reports::stage_tickets(conn, Metric::CallbackCoverage, d)?;

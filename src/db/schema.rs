@@ -62,6 +62,44 @@ diesel::table! {
 }
 
 diesel::table! {
+    morning_brief_days (day) {
+        day -> Text,
+        sent_at -> Timestamp,
+        teams -> Integer,
+    }
+}
+
+diesel::table! {
+    sms_opt_outs (phone) {
+        phone -> Text,
+        region_id -> Text,
+        opted_out_at -> Timestamp,
+        text -> Text,
+    }
+}
+
+diesel::table! {
+    sms_surveys (id) {
+        id -> Text,
+        ticket_id -> Text,
+        region_id -> Text,
+        district_id -> Nullable<Text>,
+        technician_id -> Nullable<Text>,
+        customer_phone -> Text,
+        resolved_at -> Timestamp,
+        asked_at -> Timestamp,
+        answer_by -> Timestamp,
+        outcome -> Nullable<Text>,
+        rating -> Nullable<Integer>,
+        remark -> Nullable<Text>,
+        answered_at -> Nullable<Timestamp>,
+        help_sent_at -> Nullable<Timestamp>,
+        follow_up_ticket_id -> Nullable<Text>,
+        complaint_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     staff_appraisals (id) {
         id -> Text,
         user_id -> Text,
@@ -622,6 +660,9 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
+    morning_brief_days,
+    sms_opt_outs,
+    sms_surveys,
     users,
     user_regions,
     districts,

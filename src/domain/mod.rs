@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod callback;
 pub mod code;
 pub mod complaint;
+pub mod customer;
 pub mod device_time;
 pub mod duplicate;
 pub mod duty;

@@ -73,10 +73,7 @@ pub fn customer_answer(text: &str) -> Option<bool> {
         .trim()
         .trim_end_matches(['。', '.', '!', '！'])
         .chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFF01 + 0x21).unwrap_or(c),
-            c => c,
-        })
+        .map(super::sms_reply::fold)
         .collect::<String>()
         .to_ascii_lowercase();
     match folded.trim() {

@@ -24,7 +24,8 @@ pub enum Metric {
     Repair,
     /// Resolved tickets whose callback was made (reached, or unreachable after every attempt).
     CallbackCoverage,
-    /// Satisfied or basically satisfied, of customers reached by a callback.
+    /// Satisfied or basically satisfied, of customers who answered: reached by a phone
+    /// callback, or replying to the SMS survey.
     Satisfaction,
 }
 
@@ -226,6 +227,16 @@ pub struct Figures {
     pub network: NetworkFigures,
     /// The district leader's appraisal for the month.
     pub appraisal: Option<f64>,
+    /// The satisfaction figure split by how the customer answered: the call center's phone
+    /// callback or the SMS survey. Their sum is [`Metric::Satisfaction`].
+    pub satisfaction_by: Channels,
+}
+
+/// Satisfied-or-basically answers of all answers, per channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Channels {
+    pub phone: Ratio,
+    pub sms: Ratio,
 }
 
 impl Figures {
@@ -245,6 +256,8 @@ impl Figures {
         self.network.faults += other.network.faults;
         self.network.linked_calls += other.network.linked_calls;
         self.network.restorations.add(other.network.restorations);
+        self.satisfaction_by.phone.add(other.satisfaction_by.phone);
+        self.satisfaction_by.sms.add(other.satisfaction_by.sms);
     }
 }
 

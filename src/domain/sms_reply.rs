@@ -17,8 +17,9 @@ pub struct AckReply {
 /// The answer sent back to a reply that cannot be understood.
 pub const HELP: &str = "回复格式：A 时间 [T单号]，例如 A 1430 或 A 1430 T123（约定14:30上门）。";
 
-/// Folds full-width ASCII (U+FF01..U+FF5E) and the ideographic space to ASCII.
-fn fold(c: char) -> char {
+/// Folds full-width ASCII (U+FF01..U+FF5E) and the ideographic space to ASCII, as phone
+/// keyboards send them.
+pub fn fold(c: char) -> char {
     match c {
         '\u{3000}' => ' ',
         '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFF01 + 0x21).unwrap_or(c),

@@ -150,12 +150,32 @@ impl Engine {
         if let Err(e) = self.fault_digests().await {
             tracing::error!(error = %e, "network fault digests failed");
         }
+        if let Err(e) = self.morning_briefs().await {
+            tracing::error!(error = %e, "morning briefs failed");
+        }
         let stepped = self.step_due().await?;
         // Steps write to the assignees' feeds: their open streams hear of them now.
         if stepped > 0 {
             self.feed.wake();
         }
         Ok(stepped)
+    }
+
+    /// The team leaders' morning briefs, once a local day.
+    async fn morning_briefs(&self) -> Result<(), DbError> {
+        let now = self.clock.now_naive();
+        let cfg = self.cfg.clone();
+        match self
+            .db
+            .write(move |conn| crate::flow::brief::send_due(conn, &cfg, now))
+            .await
+        {
+            Ok(Some(n)) => tracing::info!(teams = n, "morning briefs queued"),
+            // Not yet time, or another instance sent them first.
+            Ok(None) | Err(FlowError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(())
     }
 
     /// Marks late the network-fault crews that did not acknowledge in time (their dispatchers

@@ -119,6 +119,7 @@ pub fn acknowledge(
         json!({"appointment_at": appointment_at, "contact_note": note, "ack_on_time": t.ack_on_time}),
         None,
     )?;
+    super::customers::appointment(conn, cfg, &t, when.received)?;
     Ok(t)
 }
 
@@ -189,6 +190,7 @@ pub fn resolve(
         None,
     )?;
     super::callbacks::on_resolved(conn, cfg, &t, now)?;
+    super::customers::survey(conn, cfg, &t, now)?;
     Ok(t)
 }
 
@@ -237,6 +239,7 @@ pub(crate) fn hand_over(
     now: NaiveDateTime,
 ) -> FlowResult<()> {
     let first = t.assignee_id.is_none() && t.assigned_at.is_none();
+    let new_holder = t.assignee_id.as_deref() != Some(user_id);
     // The previous assignee's phone app learns the ticket is no longer theirs.
     if let Some(previous) = t.assignee_id.clone().filter(|p| p != user_id) {
         crate::store::feed::append(
@@ -280,6 +283,9 @@ pub(crate) fn hand_over(
             },
             now,
         )?;
+        if new_holder {
+            super::customers::contact_card(conn, cfg, t, &u, now)?;
+        }
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use chrono::{Days, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use diesel::QueryResult;
 
+use super::{queue_sms, FlowConfig, FlowError, FlowResult};
 use crate::db::DbConn;
 use crate::domain::period::day_bounds;
 use crate::domain::sla::Stage;
@@ -93,4 +94,57 @@ pub fn brief(conn: &mut DbConn, tz: Tz, unit: UnitRow, day: NaiveDate) -> QueryR
         late,
         appointments,
     })
+}
+
+/// Purpose of the brief's SMS to a team leader.
+pub const MORNING_BRIEF: &str = "morning_brief";
+
+/// Sends each repair team's leader the brief of the day before, once a local day, at the
+/// configured time or the first pass after it. Answers how many went out; None when it is not
+/// time yet or the day's briefs went already.
+pub fn send_due(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    now: NaiveDateTime,
+) -> FlowResult<Option<usize>> {
+    let Some(at) = cfg.brief_at else {
+        return Ok(None);
+    };
+    let local = now.and_utc().with_timezone(&cfg.tz);
+    if local.time() < at {
+        return Ok(None);
+    }
+    let today = local.date_naive();
+    if org::brief_day_done(conn, &today.to_string())? {
+        return Ok(None);
+    }
+    let yesterday = today.pred_opt().unwrap_or(today);
+    let mut sent = 0;
+    for unit in org::list(conn)? {
+        if unit.kind != crate::domain::org::UnitKind::Team.as_str() {
+            continue;
+        }
+        let Some(head) = unit.head_user_id.clone() else {
+            continue;
+        };
+        let (Some(user), Some(row)) = (
+            crate::store::users::get(conn, &head)?,
+            crate::store::users::find_row(conn, &head)?,
+        ) else {
+            continue;
+        };
+        let Some(region) = user.region_ids.first().cloned().filter(|_| user.active) else {
+            continue;
+        };
+        let b = brief(conn, cfg.tz, unit, yesterday)?;
+        if queue_sms(conn, &region, None, &row, MORNING_BRIEF, &b.text(), now)? {
+            sent += 1;
+        }
+    }
+    if !org::brief_day_sent(conn, &today.to_string(), now, sent as i32)? {
+        return Err(FlowError::Conflict(format!(
+            "the briefs of {today} went already"
+        )));
+    }
+    Ok(Some(sent))
 }

@@ -288,20 +288,18 @@ pub fn record_result(
     let mut follow_up = None;
     let mut complaint = None;
     if result.outcome == Outcome::Unsatisfied {
-        let f = open_follow_up(conn, cfg, &t, result, actor, now)?;
+        let (f, c) = unsatisfied(
+            conn,
+            cfg,
+            &t,
+            Some(&cb.id),
+            result.note.as_deref(),
+            actor,
+            now,
+        )?;
         cb.follow_up_ticket_id = Some(f.id.clone());
         follow_up = Some(f);
-        if let Some(district_id) = &t.district_id {
-            complaint = Some(open_investigation(
-                conn,
-                cfg,
-                &t,
-                district_id,
-                &cb,
-                actor,
-                now,
-            )?);
-        }
+        complaint = c;
     }
     if !callbacks::save(conn, &mut cb)? {
         return Err(FlowError::Conflict(
@@ -330,11 +328,39 @@ pub fn record_result(
     })
 }
 
+/// What an unsatisfied customer (by phone callback `callback_id`, or by SMS survey) opens: a
+/// follow-up repair, and a complaint under investigation when the ticket has a district.
+pub(super) fn unsatisfied(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    t: &TicketRow,
+    callback_id: Option<&str>,
+    note: Option<&str>,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> FlowResult<(TicketRow, Option<ComplaintRow>)> {
+    let f = open_follow_up(conn, cfg, t, note, actor, now)?;
+    let complaint = match &t.district_id {
+        Some(district_id) => Some(open_investigation(
+            conn,
+            cfg,
+            t,
+            district_id,
+            callback_id,
+            note,
+            actor,
+            now,
+        )?),
+        None => None,
+    };
+    Ok((f, complaint))
+}
+
 fn open_follow_up(
     conn: &mut DbConn,
     cfg: &FlowConfig,
     t: &TicketRow,
-    result: &CallbackResult,
+    note: Option<&str>,
     actor: &Actor,
     now: NaiveDateTime,
 ) -> FlowResult<TicketRow> {
@@ -354,7 +380,7 @@ fn open_follow_up(
         fault_description: format!(
             "回访不满意（原工单 {}）：{}",
             t.external_ref.as_deref().unwrap_or(&t.id),
-            result.note.as_deref().unwrap_or("")
+            note.unwrap_or("")
         ),
         follow_up_of: Some(t.id.clone()),
     };
@@ -367,12 +393,14 @@ fn open_follow_up(
     Ok(f)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn open_investigation(
     conn: &mut DbConn,
     cfg: &FlowConfig,
     t: &TicketRow,
     district_id: &str,
-    cb: &CallbackRow,
+    callback_id: Option<&str>,
+    note: Option<&str>,
     actor: &Actor,
     now: NaiveDateTime,
 ) -> FlowResult<ComplaintRow> {
@@ -380,11 +408,16 @@ fn open_investigation(
         source: Source::Callback,
         ticket_id: Some(t.id.clone()),
         district_id: Some(district_id.to_string()),
-        callback_id: Some(cb.id.clone()),
+        callback_id: callback_id.map(str::to_string),
         customer_name: Some(t.customer_name.clone()),
         customer_phone: None,
-        category: "unsatisfied_callback".into(),
-        description: cb.note.clone().unwrap_or_else(|| "回访不满意".to_string()),
+        category: if callback_id.is_some() {
+            "unsatisfied_callback"
+        } else {
+            "unsatisfied_survey"
+        }
+        .into(),
+        description: note.unwrap_or("回访不满意").to_string(),
         received_at: now,
     };
     super::complaints::receive(conn, cfg, &new, actor, &RegionScope::All, now)

@@ -294,6 +294,7 @@ pub fn record(
                 None,
             )?;
             notify(conn, cfg, &t, tech, Purpose::NewTicket, now)?;
+            super::customers::contact_card(conn, cfg, &t, tech, now)?;
         }
         None => {
             event(

@@ -37,10 +37,20 @@ pub enum Purpose {
     TakenAway,
     /// The ticket has a new holder: to the on-duty account manager, naming them.
     HolderChanged,
+    /// To the customer: who holds their ticket, and the account manager (the contact card).
+    ContactCard,
+    /// To the customer: the visit the technician agreed with them.
+    AppointmentConfirmed,
+    /// To the customer after the work is finished: reply 1, 2 or 3.
+    Survey,
+    /// To a customer whose reply was not understood (sent once per question).
+    CustomerHelp,
+    /// To a customer who replied TD: the last message they get.
+    OptedOut,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 14] = [
+    pub const ALL: [Purpose; 19] = [
         Purpose::NewTicket,
         Purpose::Reassigned,
         Purpose::DispatcherQueue,
@@ -55,6 +65,11 @@ impl Purpose {
         Purpose::PostponementDeclined,
         Purpose::TakenAway,
         Purpose::HolderChanged,
+        Purpose::ContactCard,
+        Purpose::AppointmentConfirmed,
+        Purpose::Survey,
+        Purpose::CustomerHelp,
+        Purpose::OptedOut,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +88,11 @@ impl Purpose {
             Purpose::PostponementDeclined => "postponement_declined",
             Purpose::TakenAway => "taken_away",
             Purpose::HolderChanged => "holder_changed",
+            Purpose::ContactCard => "contact_card",
+            Purpose::AppointmentConfirmed => "appointment_confirmed",
+            Purpose::Survey => "survey",
+            Purpose::CustomerHelp => "customer_help",
+            Purpose::OptedOut => "opted_out",
         }
     }
 
@@ -116,12 +136,18 @@ fn default_template(purpose: Purpose) -> &'static str {
         Purpose::PostponementDeclined => "【延期未获确认 {ref}】用户延期申请未获确认，原承诺时间 {promised_at} 不变，请按时完成。地址：{address}。用户：{customer_name} {customer_phone}。",
         Purpose::TakenAway => "【工单已收回 {ref}】你未在时限内联系用户，工单已改派给 {technician}，请勿再联系该用户。地址：{address}。",
         Purpose::HolderChanged => "【工单改派 {ref}】已改派给 {technician} {technician_phone}。地址：{address}。用户：{customer_name} {customer_phone}。",
+        Purpose::ContactCard => "【服务联系卡】您的{kind}单 {ref} 由维修人员 {technician}（{technician_phone}）负责，将尽快与您联系。客户经理：{account_manager} {account_manager_phone}。回复TD退订。",
+        Purpose::AppointmentConfirmed => "【上门预约】您的{kind}单 {ref}：{technician}（{technician_phone}）将于 {appointment_at} 上门。回复TD退订。",
+        Purpose::Survey => "【满意度回访】您的{kind}单 {ref} 已处理完毕。满意请回复1，基本满意回复2，不满意回复3，可加1-5分评分（如：1 5）。回复TD退订。",
+        Purpose::CustomerHelp => "抱歉未能识别您的回复。满意请回复1，基本满意回复2，不满意回复3；回复TD退订。",
+        Purpose::OptedOut => "您已退订服务短信，我们不会再向您发送短信。如需报修请拨打客服热线。",
     }
 }
 
 /// The placeholders a template may use. `technician` and `technician_phone` are the ticket's
-/// holder (empty while nobody holds it).
-pub const PLACEHOLDERS: [&str; 10] = [
+/// holder (empty while nobody holds it); `account_manager` and `account_manager_phone` the
+/// on-duty account manager (in the contact card).
+pub const PLACEHOLDERS: [&str; 13] = [
     "ref",
     "kind",
     "fault_category",
@@ -132,6 +158,9 @@ pub const PLACEHOLDERS: [&str; 10] = [
     "promised_at",
     "technician",
     "technician_phone",
+    "appointment_at",
+    "account_manager",
+    "account_manager_phone",
 ];
 
 /// The message texts in force: the defaults, with any replaced from a TOML file
@@ -199,15 +228,30 @@ impl Templates {
         tz: chrono_tz::Tz,
         holder: Option<(&str, &str)>,
     ) -> String {
+        self.render_with(purpose, t, tz, holder, None)
+    }
+
+    /// [`Templates::render`] naming the account manager too (name and phone).
+    pub fn render_with(
+        &self,
+        purpose: Purpose,
+        t: &TicketRow,
+        tz: chrono_tz::Tz,
+        holder: Option<(&str, &str)>,
+        manager: Option<(&str, &str)>,
+    ) -> String {
         let template = self.text(purpose);
-        let promised = t
-            .promised_at
-            .and_utc()
-            .with_timezone(&tz)
-            .format("%m-%d %H:%M")
-            .to_string();
+        let local = |at: chrono::NaiveDateTime| {
+            at.and_utc()
+                .with_timezone(&tz)
+                .format("%m-%d %H:%M")
+                .to_string()
+        };
+        let promised = local(t.promised_at);
+        let appointment = t.appointment_at.map(local).unwrap_or_default();
         let (technician, technician_phone) = holder.unwrap_or(("", ""));
-        let values: [(&str, &str); 10] = [
+        let (account_manager, account_manager_phone) = manager.unwrap_or(("", ""));
+        let values: [(&str, &str); 13] = [
             ("ref", &short_ref(t)),
             ("kind", kind_word(t)),
             ("fault_category", &t.fault_category),
@@ -218,6 +262,9 @@ impl Templates {
             ("promised_at", &promised),
             ("technician", technician),
             ("technician_phone", technician_phone),
+            ("appointment_at", &appointment),
+            ("account_manager", account_manager),
+            ("account_manager_phone", account_manager_phone),
         ];
         let mut out = template.to_string();
         for (name, value) in values {

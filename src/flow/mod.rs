@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod brief;
 pub mod callbacks;
 pub mod complaints;
+pub mod customers;
 pub mod escalation;
 pub mod intake;
 pub mod messages;
@@ -54,6 +55,10 @@ pub struct FlowConfig {
     pub track_retention: chrono::Duration,
     /// Network faults: when calls add up to one, and how its linked calls are counted.
     pub storms: storms::StormConfig,
+    /// What customers are sent, and when.
+    pub customers: customers::CustomerConfig,
+    /// The local time the team leaders get the morning brief; None: not sent.
+    pub brief_at: Option<chrono::NaiveTime>,
 }
 
 /// When a technician's action reached the server, and when the phone says it was done.

@@ -33,7 +33,13 @@ pub fn obsolete(conn: &mut DbConn, row: &NotificationRow) -> FlowResult<Option<&
     let Some(t) = tickets::get(conn, ticket_id)? else {
         return Ok(Some("its ticket no longer exists"));
     };
-    if !t.status.is_open() {
+    let after_the_work = [
+        Purpose::Survey.as_str(),
+        Purpose::CustomerHelp.as_str(),
+        Purpose::OptedOut.as_str(),
+    ]
+    .contains(&row.purpose.as_str());
+    if !t.status.is_open() && !after_the_work {
         return Ok(Some("its ticket is no longer open"));
     }
     let asks_about_postponement = [

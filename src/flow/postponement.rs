@@ -20,7 +20,6 @@ use crate::domain::postponement::{
 };
 use crate::domain::ticket::{transition, Action};
 use crate::domain::{new_id, required_text, Invalid, PhoneNumber, Role};
-use crate::store::notifications::{self, NotificationRow};
 use crate::store::postponements::{self, Decision, PostponementRow};
 use crate::store::tickets::{self, TicketRow};
 use crate::store::users;
@@ -133,23 +132,18 @@ fn ask_customer(
     asked: &TicketRow,
     now: NaiveDateTime,
 ) -> FlowResult<()> {
-    if PhoneNumber::parse("customer_phone", &asked.customer_phone).is_err() {
-        return Ok(());
-    }
     let text = cfg
         .templates
         .render(Purpose::PostponementCheck, asked, cfg.tz, None);
-    notifications::insert(
+    super::customers::queue(
         conn,
-        &NotificationRow::pending(
-            &asked.region_id,
-            Some(&asked.id),
-            None,
-            &asked.customer_phone,
-            Purpose::PostponementCheck.as_str(),
-            &text,
-            now,
-        ),
+        cfg,
+        asked,
+        Purpose::PostponementCheck.as_str(),
+        &text,
+        None,
+        false,
+        now,
     )?;
     Ok(())
 }

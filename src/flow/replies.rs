@@ -42,6 +42,15 @@ pub enum ReplyOutcome {
     ServiceConfirmed { ticket_id: String },
     /// The lead of a network fault's crew acknowledged it by SMS.
     CrewAcknowledged { fault_id: String },
+    /// A customer answered the satisfaction survey; an unsatisfied answer opened a follow-up
+    /// repair (`follow_up_id`).
+    SurveyAnswered {
+        ticket_id: String,
+        outcome: String,
+        follow_up_id: Option<String>,
+    },
+    /// The customer replied TD: no more messages go to the number.
+    OptedOut { ticket_id: String },
     /// The number belongs to no active technician and no customer awaiting confirmation:
     /// nothing done, nothing sent.
     UnknownSender,
@@ -69,12 +78,19 @@ pub fn handle(
     .into_iter()
     .find(|u| u.active && u.phone.as_deref() == Some(from.as_str()));
     let Some(user) = sender else {
+        let customers = super::customers::reply;
+        if crate::domain::customer::opts_out(text) {
+            return Ok(customers(conn, cfg, from, text, regions, now)?
+                .unwrap_or(ReplyOutcome::UnknownSender));
+        }
         if let Some(o) = super::postponement::customer_reply(conn, cfg, from, text, regions, now)? {
             return Ok(o);
         }
+        if let Some(o) = super::storms::customer_reply(conn, cfg, from, text, regions, now)? {
+            return Ok(o);
+        }
         return Ok(
-            super::storms::customer_reply(conn, cfg, from, text, regions, now)?
-                .unwrap_or(ReplyOutcome::UnknownSender),
+            customers(conn, cfg, from, text, regions, now)?.unwrap_or(ReplyOutcome::UnknownSender)
         );
     };
     let row = users::find_row(conn, &user.id)?

@@ -447,9 +447,6 @@ fn tell_caller(
     purpose: &str,
     now: NaiveDateTime,
 ) -> FlowResult<bool> {
-    if PhoneNumber::parse("customer_phone", &t.customer_phone).is_err() {
-        return Ok(false);
-    }
     let r = super::messages::short_ref(t);
     let text = match purpose {
         KNOWN => format!(
@@ -465,20 +462,7 @@ fn tell_caller(
         ),
         _ => format!("【维修安排】已为您安排维修人员，将在20分钟内与您联系。工单{r}。"),
     };
-    notifications::insert(
-        conn,
-        &NotificationRow::pending(
-            &t.region_id,
-            Some(&t.id),
-            None,
-            &t.customer_phone,
-            purpose,
-            &text,
-            now,
-        )
-        .about_fault(&fault.id),
-    )?;
-    Ok(true)
+    super::customers::queue(conn, cfg, t, purpose, &text, Some(&fault.id), false, now)
 }
 
 /// The same message to every linked caller still waiting for service.

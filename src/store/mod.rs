@@ -28,6 +28,7 @@ pub mod refresh_tokens;
 pub mod regions;
 pub mod reports;
 pub mod settings;
+pub mod surveys;
 pub mod tickets;
 pub mod track;
 pub mod users;

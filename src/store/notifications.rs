@@ -188,6 +188,27 @@ pub fn mark_obsolete(conn: &mut DbConn, row: &NotificationRow, why: &str) -> Que
     Ok(n == 1)
 }
 
+/// Drops every message still waiting to go to `phone`, except those for `keep`; answers how
+/// many.
+pub fn drop_pending_to(
+    conn: &mut DbConn,
+    phone: &str,
+    keep: &str,
+    why: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        notifications::table
+            .filter(notifications::recipient_phone.eq(phone))
+            .filter(notifications::status.eq(PENDING))
+            .filter(notifications::purpose.ne(keep)),
+    )
+    .set((
+        notifications::status.eq(OBSOLETE),
+        notifications::last_error.eq(why),
+    ))
+    .execute(conn)
+}
+
 /// Makes every message waiting for a retry due at `now` (a platform came back).
 pub fn retry_now(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(

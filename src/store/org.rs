@@ -225,3 +225,34 @@ pub fn appraisals_for_month(
     }
     Ok(out)
 }
+
+/// Records that the morning briefs of local day `day` went out (`teams` of them); false when
+/// another instance recorded it first.
+pub fn brief_day_sent(
+    conn: &mut DbConn,
+    day: &str,
+    at: NaiveDateTime,
+    teams: i32,
+) -> QueryResult<bool> {
+    use crate::db::schema::morning_brief_days;
+    if brief_day_done(conn, day)? {
+        return Ok(false);
+    }
+    diesel::insert_into(morning_brief_days::table)
+        .values((
+            morning_brief_days::day.eq(day),
+            morning_brief_days::sent_at.eq(at),
+            morning_brief_days::teams.eq(teams),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+/// Whether the morning briefs of local day `day` went out.
+pub fn brief_day_done(conn: &mut DbConn, day: &str) -> QueryResult<bool> {
+    use crate::db::schema::morning_brief_days;
+    diesel::select(diesel::dsl::exists(
+        morning_brief_days::table.filter(morning_brief_days::day.eq(day)),
+    ))
+    .get_result(conn)
+}

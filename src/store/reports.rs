@@ -176,9 +176,25 @@ pub fn month_figures(
                 f.metrics[Metric::CallbackCoverage.index()].num += n;
             }
             if reached {
-                f.metrics[Metric::Satisfaction.index()]
-                    .add(Ratio::new(if content { n } else { 0 }, n));
+                let r = Ratio::new(if content { n } else { 0 }, n);
+                f.metrics[Metric::Satisfaction.index()].add(r);
+                f.satisfaction_by.phone.add(r);
             }
+        };
+        apply(&mut out, district.as_deref(), &region, person.as_deref(), f);
+    }
+    for (region, district, person, outcome, n) in
+        crate::store::surveys::answered_counts(conn, start, end)?
+    {
+        let n = n as u64;
+        let content = outcome
+            .as_deref()
+            .and_then(|o| Outcome::parse("outcome", o).ok())
+            .is_some_and(Outcome::is_content);
+        let r = Ratio::new(if content { n } else { 0 }, n);
+        let f = |f: &mut Figures| {
+            f.metrics[Metric::Satisfaction.index()].add(r);
+            f.satisfaction_by.sms.add(r);
         };
         apply(&mut out, district.as_deref(), &region, person.as_deref(), f);
     }
@@ -353,21 +369,58 @@ pub fn callbacks_of(conn: &mut DbConn, ticket_ids: &[String]) -> QueryResult<Vec
         .load(conn)
 }
 
+/// Reached callbacks of tickets finished in the month in the unit, as a boxed query.
+macro_rules! reached_calls {
+    ($d:expr) => {{
+        let q = callbacks::table.into_boxed();
+        let q = match &$d.unit {
+            Unit::District(id) => q.filter(callbacks::district_id.eq(id.clone())),
+            Unit::Regions(ids) => q.filter(callbacks::region_id.eq_any(ids.clone())),
+            Unit::Person(id) => q.filter(callbacks::technician_id.eq(id.clone())),
+        };
+        q.filter(callbacks::resolved_at.ge($d.start))
+            .filter(callbacks::resolved_at.lt($d.end))
+            .filter(callbacks::status.eq(CallbackStatus::Done.as_str()))
+    }};
+}
+
 /// Reached callbacks of tickets finished in the month in the unit (the satisfaction rows).
 pub fn reached_callbacks(conn: &mut DbConn, d: &DrillDown) -> QueryResult<Vec<CallbackRow>> {
-    let q = callbacks::table.into_boxed();
-    let q = match &d.unit {
-        Unit::District(id) => q.filter(callbacks::district_id.eq(id.clone())),
-        Unit::Regions(ids) => q.filter(callbacks::region_id.eq_any(ids.clone())),
-        Unit::Person(id) => q.filter(callbacks::technician_id.eq(id.clone())),
-    };
-    q.filter(callbacks::resolved_at.ge(d.start))
-        .filter(callbacks::resolved_at.lt(d.end))
-        .filter(callbacks::status.eq(CallbackStatus::Done.as_str()))
+    reached_calls!(d)
         .select(CallbackRow::as_select())
         .order((callbacks::resolved_at.asc(), callbacks::id.asc()))
         .offset(d.offset)
         .limit(d.limit)
+        .load(conn)
+}
+
+/// How many reached callbacks [`reached_callbacks`] pages through.
+pub fn reached_callbacks_count(conn: &mut DbConn, d: &DrillDown) -> QueryResult<i64> {
+    reached_calls!(d).count().get_result(conn)
+}
+
+/// Answered SMS surveys of tickets finished in the month in the unit (the satisfaction rows
+/// after the callbacks), `offset` and `limit` of their own.
+pub fn answered_surveys(
+    conn: &mut DbConn,
+    d: &DrillDown,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<crate::store::surveys::SurveyRow>> {
+    use crate::db::schema::sms_surveys;
+    let q = sms_surveys::table.into_boxed();
+    let q = match &d.unit {
+        Unit::District(id) => q.filter(sms_surveys::district_id.eq(id.clone())),
+        Unit::Regions(ids) => q.filter(sms_surveys::region_id.eq_any(ids.clone())),
+        Unit::Person(id) => q.filter(sms_surveys::technician_id.eq(id.clone())),
+    };
+    q.filter(sms_surveys::resolved_at.ge(d.start))
+        .filter(sms_surveys::resolved_at.lt(d.end))
+        .filter(sms_surveys::answered_at.is_not_null())
+        .select(crate::store::surveys::SurveyRow::as_select())
+        .order((sms_surveys::resolved_at.asc(), sms_surveys::id.asc()))
+        .offset(offset)
+        .limit(limit)
         .load(conn)
 }
 

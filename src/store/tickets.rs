@@ -260,6 +260,24 @@ pub fn save(conn: &mut DbConn, row: &mut TicketRow) -> QueryResult<bool> {
 /// Open tickets assigned to a user, most urgent first. The phone app asks for this on every
 /// refresh; it reads the partial index `tickets_open_assignee_idx`, so a technician's resolved
 /// history is never walked, and that index holds them in this order, so they are not sorted.
+/// The latest ticket of the customer with `phone`, within `regions` when given.
+pub fn latest_for_customer(
+    conn: &mut DbConn,
+    phone: &str,
+    regions: Option<&[String]>,
+) -> QueryResult<Option<TicketRow>> {
+    let mut q = tickets::table
+        .filter(tickets::customer_phone.eq(phone))
+        .into_boxed();
+    if let Some(only) = regions {
+        q = q.filter(tickets::region_id.eq_any(only.to_vec()));
+    }
+    q.order((tickets::created_at.desc(), tickets::id.desc()))
+        .select(TicketRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn open_for_assignee(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<TicketRow>> {
     open_for_assignee_query(user_id)
         .select(TicketRow::as_select())

@@ -278,6 +278,11 @@ pub fn config_with_env(
         // Scenarios call many times from one spot about one fault: only the storm scenarios,
         // which set their own threshold, group calls into a network fault.
         ("FIXLINE_STORM_CALLS", "100000".into()),
+        // Scenarios count the staff's messages exactly: only the customer scenarios, which
+        // choose their own, send customers the contact card, appointment and survey.
+        ("FIXLINE_CUSTOMER_SMS", "none".into()),
+        // Nor do team leaders get the morning brief, except in its own scenario.
+        ("FIXLINE_MORNING_BRIEF_AT", "off".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -9,6 +9,7 @@ mod authorization;
 mod board;
 mod console;
 mod contract;
+mod customers;
 mod dispatch;
 mod districts;
 mod docs;

@@ -1393,3 +1393,50 @@ async fn a_teams_morning_brief(backend: Backend) {
 }
 
 both!(a_teams_morning_brief);
+
+/// The team leader gets the brief by SMS once at 07:30 local: not at 07:29, not again at 08:00.
+async fn the_morning_brief_goes_to_the_team_leader(backend: Backend) {
+    let app = TestApp::spawn_with_gateway_env(
+        backend,
+        crate::helpers::FakeGateway::start().await,
+        &[
+            ("FIXLINE_STAFF_VOLUME_TARGET", "10".into()),
+            ("FIXLINE_MORNING_BRIEF_AT", "07:30".into()),
+        ],
+    )
+    .await;
+    let ids = worked_team(&app).await;
+    let admin = app.login("admin").await;
+    let leader = app
+        .get(&format!("/admin/users/{}", ids["tech01"]), &admin)
+        .await;
+    let phone = leader.ok(200)["phone"].as_str().unwrap().to_string();
+    let gw = app.gateway.as_ref().unwrap();
+    let briefs = || -> Vec<String> {
+        gw.to(&phone)
+            .iter()
+            .map(|m| m["text"].as_str().unwrap().to_string())
+            .filter(|t| t.starts_with("【晨会】"))
+            .collect()
+    };
+    app.set_clock("2026-08-11T07:29:00+08:00").await;
+    assert_eq!(briefs(), Vec::<String>::new());
+    app.set_clock("2026-08-11T07:30:00+08:00").await;
+    assert_eq!(
+        briefs(),
+        ["【晨会】西部维修班 08-10：新单39，完成39，超时4，投诉0，今日预约0。"]
+    );
+    app.set_clock("2026-08-11T08:00:00+08:00").await;
+    assert_eq!(briefs().len(), 1, "once a day");
+    // The 20th's brief names the complaint of that day.
+    app.set_clock("2026-08-21T07:45:00+08:00").await;
+    let all = briefs();
+    assert_eq!(all.len(), 2);
+    assert!(
+        all[1].contains("08-20") && all[1].contains("投诉1"),
+        "{}",
+        all[1]
+    );
+}
+
+both!(the_morning_brief_goes_to_the_team_leader);

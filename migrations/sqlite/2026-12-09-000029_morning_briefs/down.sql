@@ -1,0 +1,1 @@
+DROP TABLE morning_brief_days;

@@ -88,6 +88,7 @@ impl App {
             storms: config.storms.clone(),
             customers: config.customers.clone(),
             brief_at: config.brief_at,
+            complaint_clock: config.complaint_clock,
             templates: Arc::new(config.sms_templates.clone()),
             callbacks: CallbackConfig {
                 sampling: SamplingRule::new(

@@ -459,6 +459,18 @@ pub const KEYS: &[Key] = &[
         doc: "Local time (HH:MM) each repair team's leader gets one SMS with the team's day before (tickets recorded and finished, late stages, complaints, today's appointments; `GET /units/{id}/brief` has the detail), or `off`.",
     },
     Key {
+        env: "FIXLINE_COMPLAINT_SIMPLE_MIN",
+        file: "complaint_simple_min",
+        default: "120",
+        doc: "Minutes a simple complaint may take to be answered. General ones are due by the end of the local day they came in, 12345/12315 cases by the deadline the hotline gave.",
+    },
+    Key {
+        env: "FIXLINE_COMPLAINT_ESCALATE_MIN",
+        file: "complaint_escalate_min",
+        default: "120",
+        doc: "A complaint unanswered at its due time goes to the front line's team leader, this many minutes later to the section head, and as long again later to the branch leadership, once each.",
+    },
+    Key {
         env: "FIXLINE_STORM_CALLS",
         file: "storm_calls",
         default: "10",
@@ -614,6 +626,8 @@ pub struct Config {
     pub customers: crate::flow::customers::CustomerConfig,
     /// When the team leaders get the morning brief.
     pub brief_at: Option<chrono::NaiveTime>,
+    /// Complaints' handling clock and escalation ladder.
+    pub complaint_clock: crate::domain::complaint::ClockRule,
     pub callback_rate_bp: u32,
     pub callback_force: crate::domain::sampling::Force,
     pub callback_salt: Option<SecretString>,
@@ -999,6 +1013,18 @@ impl Config {
 
         Ok(Config {
             storms,
+            complaint_clock: crate::domain::complaint::ClockRule {
+                simple: chrono::Duration::minutes(number(
+                    "FIXLINE_COMPLAINT_SIMPLE_MIN",
+                    1,
+                    24 * 60,
+                )?),
+                escalate_every: chrono::Duration::minutes(number(
+                    "FIXLINE_COMPLAINT_ESCALATE_MIN",
+                    1,
+                    7 * 24 * 60,
+                )?),
+            },
             brief_at: match value("FIXLINE_MORNING_BRIEF_AT")?.trim() {
                 "off" => None,
                 v => Some(chrono::NaiveTime::parse_from_str(v, "%H:%M").map_err(|_| {

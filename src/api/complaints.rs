@@ -8,10 +8,10 @@ use super::extract::visible;
 use super::state::AppState;
 use super::tickets::acting;
 use super::{created, resource, utc, ApiError, ApiResult, Caller, JsonBody};
-use crate::domain::complaint::{Source, Status};
+use crate::domain::complaint::{Kind, Source, Status};
 use crate::domain::period::Month;
 use crate::domain::{required_text, PhoneNumber};
-use crate::flow::complaints::{receive, verify, NewComplaint, Verdict};
+use crate::flow::complaints::{self as flow, receive, verify, NewComplaint, Verdict};
 use crate::store::complaints::{self, ComplaintRow, HistoryRow, ListFilter};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -21,7 +21,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(list)),
     )
     .service(resource("/complaints/{id}").route(web::get().to(get)))
-    .service(resource("/complaints/{id}/verify").route(web::post().to(verify_one)));
+    .service(resource("/complaints/{id}/verify").route(web::post().to(verify_one)))
+    .service(resource("/complaints/{id}/reply").route(web::post().to(reply_one)))
+    .service(resource("/complaints/{id}/close").route(web::post().to(close_one)))
+    .service(resource("/complaints/{id}/reopen").route(web::post().to(reopen_one)));
 }
 
 pub fn dto(c: &ComplaintRow) -> Value {
@@ -46,6 +49,20 @@ pub fn dto(c: &ComplaintRow) -> Value {
         "verified_by": c.verified_by,
         "verified_at": c.verified_at.map(utc),
         "verification_note": c.verification_note,
+        "kind": c.kind,
+        "owner_user_id": c.owner_user_id,
+        "handling": {
+            "state": c.handling,
+            "due_at": c.handle_due_at.map(utc),
+            "hotline_due_at": c.hotline_due_at.map(utc),
+            "on_time": c.handled_on_time,
+            "escalation_level": c.escalation_level,
+            "next_escalation_at": c.next_deadline_at.map(utc),
+            "replied_at": c.replied_at.map(utc),
+            "reply": c.reply,
+            "closed_at": c.closed_at.map(utc),
+            "reopened": c.reopened,
+        },
     })
 }
 
@@ -75,6 +92,12 @@ struct ComplaintIn {
     /// When the complaint was made; defaults to now.
     #[serde(default)]
     received_at: Option<String>,
+    /// simple or general (default); hotline for 12345/12315 cases.
+    #[serde(default)]
+    kind: Option<String>,
+    /// The reply deadline a 12345/12315 hotline gave.
+    #[serde(default)]
+    reply_due_at: Option<String>,
 }
 
 async fn create(
@@ -113,6 +136,16 @@ async fn create(
         category: required_text("category", &req.category, 64)?,
         description: required_text("description", &req.description, 2000)?,
         received_at,
+        kind: req
+            .kind
+            .as_deref()
+            .map(|k| Kind::parse("kind", k))
+            .transpose()?,
+        hotline_due_at: req
+            .reply_due_at
+            .as_deref()
+            .map(|s| super::parse_instant("reply_due_at", s))
+            .transpose()?,
     };
     let who = acting(&caller);
     let flow = state.flow.clone();
@@ -216,11 +249,116 @@ async fn verify_one(
     let who = acting(&caller);
     let now = state.clock.now_naive();
     let id = id.into_inner();
-    let c = state
-        .db
-        .write(move |conn| {
-            verify(conn, &id, &v, &who.actor, &who.scope, now).map_err(ApiError::from)
-        })
-        .await?;
+    act(&state, move |conn, _| {
+        verify(conn, &id, &v, &who.actor, &who.scope, now)
+    })
+    .await
+}
+
+/// Runs a change to one complaint, again when the engine saved it meanwhile, and answers it.
+async fn act(
+    state: &web::Data<AppState>,
+    f: impl Fn(
+            &mut crate::db::DbConn,
+            &crate::flow::FlowConfig,
+        ) -> crate::flow::FlowResult<ComplaintRow>
+        + Clone
+        + Send
+        + 'static,
+) -> ApiResult<HttpResponse> {
+    let c = crate::flow::retry_changed(crate::flow::CHANGED_TRIES, || {
+        let f = f.clone();
+        let cfg = state.flow.clone();
+        async move { state.db.write(move |conn| f(conn, &cfg)).await }
+    })
+    .await?;
+    state.kick();
     Ok(HttpResponse::Ok().json(dto(&c)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplyIn {
+    /// What the customer was told.
+    reply: String,
+}
+
+/// Records the answer given to the customer: the handling clock stops.
+async fn reply_one(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    JsonBody(req): JsonBody<ReplyIn>,
+) -> ApiResult<HttpResponse> {
+    let text = required_text("reply", &req.reply, 2000)?;
+    let who = acting(&caller);
+    let now = state.clock.now_naive();
+    let id = id.into_inner();
+    act(&state, move |conn, _| {
+        flow::reply(conn, &id, &text, &who.actor, &who.scope, now)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CloseIn {
+    /// The customer accepted the answer; false reopens the complaint.
+    accepted: bool,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// The customer's word on the answer.
+async fn close_one(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    JsonBody(req): JsonBody<CloseIn>,
+) -> ApiResult<HttpResponse> {
+    let note = req
+        .note
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| required_text("note", n, 2000))
+        .transpose()?;
+    let who = acting(&caller);
+    let now = state.clock.now_naive();
+    let id = id.into_inner();
+    act(&state, move |conn, cfg| {
+        flow::close(
+            conn,
+            cfg,
+            &id,
+            req.accepted,
+            note.as_deref(),
+            &who.actor,
+            &who.scope,
+            now,
+        )
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReopenIn {
+    reason: String,
+}
+
+/// Opens an answered or closed complaint again with a fresh clock.
+async fn reopen_one(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    JsonBody(req): JsonBody<ReopenIn>,
+) -> ApiResult<HttpResponse> {
+    let reason = required_text("reason", &req.reason, 2000)?;
+    let who = acting(&caller);
+    let now = state.clock.now_naive();
+    let id = id.into_inner();
+    act(&state, move |conn, cfg| {
+        flow::reopen(conn, cfg, &id, &reason, &who.actor, &who.scope, now)
+    })
+    .await
 }

@@ -79,6 +79,12 @@ struct ComplaintFigures {
     upheld_12345_12315: u64,
     open: u64,
     dismissed: u64,
+    /// Answered by their handling clock.
+    handled_on_time: u64,
+    /// Answered, or past their clock.
+    handled: u64,
+    /// null: none answered or due yet.
+    timeliness: Option<f64>,
 }
 
 impl From<&Figures> for ComplaintFigures {
@@ -89,6 +95,9 @@ impl From<&Figures> for ComplaintFigures {
             upheld_12345_12315: c.upheld_government,
             open: c.open,
             dismissed: c.dismissed,
+            handled_on_time: c.handled.num,
+            handled: c.handled.den,
+            timeliness: c.handled.rate().map(round6),
         }
     }
 }

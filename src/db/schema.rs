@@ -586,6 +586,18 @@ diesel::table! {
         verified_at -> Nullable<Timestamp>,
         verification_note -> Nullable<Text>,
         version -> BigInt,
+        kind -> Text,
+        owner_user_id -> Nullable<Text>,
+        handling -> Text,
+        hotline_due_at -> Nullable<Timestamp>,
+        handle_due_at -> Nullable<Timestamp>,
+        handled_on_time -> Nullable<Bool>,
+        escalation_level -> Integer,
+        next_deadline_at -> Nullable<Timestamp>,
+        replied_at -> Nullable<Timestamp>,
+        reply -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        reopened -> Integer,
     }
 }
 

@@ -216,6 +216,9 @@ pub struct Complaints {
     pub open: u64,
     /// Verified as not caused by service: not counted.
     pub dismissed: u64,
+    /// Answered by their handling clock, of those answered or past it (first-ask
+    /// responsibility, seed 004): reported, not scored.
+    pub handled: Ratio,
 }
 
 /// What was counted for one district (or technician, or region) in a month.
@@ -253,6 +256,7 @@ impl Figures {
         self.complaints.upheld_government += other.complaints.upheld_government;
         self.complaints.open += other.complaints.open;
         self.complaints.dismissed += other.complaints.dismissed;
+        self.complaints.handled.add(other.complaints.handled);
         self.network.faults += other.network.faults;
         self.network.linked_calls += other.network.linked_calls;
         self.network.restorations.add(other.network.restorations);

@@ -153,12 +153,53 @@ impl Engine {
         if let Err(e) = self.morning_briefs().await {
             tracing::error!(error = %e, "morning briefs failed");
         }
+        if let Err(e) = self.complaint_steps().await {
+            tracing::error!(error = %e, "complaint escalation failed");
+        }
         let stepped = self.step_due().await?;
         // Steps write to the assignees' feeds: their open streams hear of them now.
         if stepped > 0 {
             self.feed.wake();
         }
         Ok(stepped)
+    }
+
+    /// Climbs the escalation ladder of every complaint whose next rung is due. Answers how many
+    /// rungs were climbed.
+    async fn complaint_steps(&self) -> Result<usize, DbError> {
+        let mut climbed = 0;
+        loop {
+            let now = self.clock.now_naive();
+            let ids = self
+                .db
+                .read(move |conn| {
+                    Ok::<_, DbError>(crate::store::complaints::due_ids(conn, now, BATCH)?)
+                })
+                .await?;
+            let mut progressed = false;
+            for id in ids {
+                let cfg = self.cfg.clone();
+                let span_id = id.clone();
+                match self
+                    .db
+                    .write(move |conn| crate::flow::complaints::step(conn, &cfg, &id, now))
+                    .await
+                {
+                    Ok(true) => {
+                        climbed += 1;
+                        progressed = true;
+                        tracing::info!(complaint_id = %span_id, "late complaint escalated");
+                    }
+                    Ok(false) => progressed = true,
+                    // Another instance stepped or changed it first.
+                    Err(FlowError::Conflict(_) | FlowError::Changed) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if !progressed {
+                return Ok(climbed);
+            }
+        }
     }
 
     /// The team leaders' morning briefs, once a local day.

@@ -419,6 +419,8 @@ fn open_investigation(
         .into(),
         description: note.unwrap_or("回访不满意").to_string(),
         received_at: now,
+        kind: None,
+        hotline_due_at: None,
     };
     super::complaints::receive(conn, cfg, &new, actor, &RegionScope::All, now)
 }

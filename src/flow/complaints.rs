@@ -1,12 +1,13 @@
-//! Receiving a complaint and a manager's verdict on it. Every step goes on the complaint's
-//! history; a complaint about a ticket also goes on the ticket's timeline.
+//! Receiving a complaint, its handling clock (first-ask ownership, the escalation ladder, the
+//! reply, the customer's acceptance, reopening) and a manager's verdict on it. Every step goes
+//! on the complaint's history; a complaint about a ticket also goes on the ticket's timeline.
 
 use chrono::NaiveDateTime;
 use serde_json::json;
 
 use super::{event, Actor, FlowConfig, FlowError, FlowResult};
 use crate::db::DbConn;
-use crate::domain::complaint::{check_verdict, Source, Status};
+use crate::domain::complaint::{check_verdict, Handling, Kind, Source, Status, RUNGS};
 use crate::domain::{new_id, PhoneNumber, RegionScope, Role};
 use crate::store::complaints::{self, ComplaintRow, HistoryRow};
 use crate::store::{districts, tickets, users};
@@ -24,6 +25,10 @@ pub struct NewComplaint {
     pub category: String,
     pub description: String,
     pub received_at: NaiveDateTime,
+    /// simple or general as the receiver judged it (general when not said).
+    pub kind: Option<Kind>,
+    /// The reply deadline a 12345/12315 hotline gave.
+    pub hotline_due_at: Option<NaiveDateTime>,
 }
 
 fn history(
@@ -79,6 +84,17 @@ pub fn receive(
     let district = districts::get(conn, &district_id)?
         .filter(|d| scope.allows(&d.region_id))
         .ok_or_else(|| crate::domain::Invalid::new("district_id", "no such district"))?;
+    let source = new.source;
+    let kind = Kind::of_new(source, new.kind, new.hotline_due_at.is_some())?;
+    let due = cfg
+        .complaint_clock
+        .due(
+            kind,
+            new.received_at.and_utc(),
+            cfg.tz,
+            new.hotline_due_at.map(|d| d.and_utc()),
+        )
+        .naive_utc();
     let c = ComplaintRow {
         id: new_id(),
         region_id: district.region_id.clone(),
@@ -107,6 +123,18 @@ pub fn receive(
         verified_at: None,
         verification_note: None,
         version: 0,
+        kind: kind.as_str().into(),
+        owner_user_id: (actor.kind == "user").then(|| actor.id.clone()).flatten(),
+        handling: Handling::Open.as_str().into(),
+        hotline_due_at: new.hotline_due_at,
+        handle_due_at: Some(due),
+        handled_on_time: None,
+        escalation_level: 0,
+        next_deadline_at: Some(due),
+        replied_at: None,
+        reply: None,
+        closed_at: None,
+        reopened: 0,
     };
     complaints::insert(conn, &c)?;
     history(
@@ -116,7 +144,8 @@ pub fn receive(
         "received",
         json!({"source": c.source, "category": c.category, "ticket_id": c.ticket_id,
                "callback_id": c.callback_id, "district_id": c.district_id,
-               "received_at": c.received_at.and_utc()}),
+               "received_at": c.received_at.and_utc(), "kind": c.kind,
+               "owner_user_id": c.owner_user_id, "handle_due_at": due.and_utc()}),
         now,
     )?;
     if let Some(t) = &ticket {
@@ -175,11 +204,7 @@ pub fn verify(
     c.verified_by = actor.id.clone();
     c.verified_at = Some(now);
     c.verification_note = Some(v.note.clone());
-    if !complaints::save(conn, &mut c)? {
-        return Err(FlowError::Conflict(
-            "the complaint changed meanwhile; read it again".into(),
-        ));
-    }
+    store(conn, &mut c)?;
     history(
         conn,
         &c,
@@ -187,6 +212,274 @@ pub fn verify(
         c.status.as_str(),
         json!({"previous_status": before, "responsible_user_id": c.responsible_user_id,
                "deduction": c.deduction, "note": v.note}),
+        now,
+    )?;
+    Ok(c)
+}
+
+/// Purpose of the SMS that tells a rung of the ladder about a late complaint.
+pub const COMPLAINT_OVERDUE: &str = "complaint_overdue";
+
+fn load(conn: &mut DbConn, id: &str, scope: &RegionScope) -> FlowResult<ComplaintRow> {
+    complaints::get(conn, id)?
+        .filter(|c| scope.allows(&c.region_id))
+        .ok_or_else(|| FlowError::NotFound("no such complaint".into()))
+}
+
+/// Saves a changed complaint; one saved by someone else meanwhile (the engine climbing a rung)
+/// is [`FlowError::Changed`], for the request to act again on the new state.
+fn store(conn: &mut DbConn, c: &mut ComplaintRow) -> FlowResult<()> {
+    if !complaints::save(conn, c)? {
+        return Err(FlowError::Changed);
+    }
+    Ok(())
+}
+
+/// Who answers at `rung` for complaint `c`: the head of that level above the front line (the
+/// technician holding the complaint's ticket, else its owner), else the region's managers.
+fn rung_heads(
+    conn: &mut DbConn,
+    c: &ComplaintRow,
+    rung: crate::domain::five_star::Level,
+) -> FlowResult<Vec<crate::store::users::UserRow>> {
+    let holder = match &c.ticket_id {
+        Some(id) => tickets::get(conn, id)?.and_then(|t| t.assignee_id),
+        None => None,
+    };
+    let teams = crate::store::org::teams(conn)?;
+    let front = [holder, c.owner_user_id.clone()]
+        .into_iter()
+        .flatten()
+        .find(|p| teams.contains_key(p));
+    if let Some(person) = front {
+        let units: Vec<crate::domain::org::Unit> = crate::store::org::list(conn)?
+            .into_iter()
+            .filter_map(|u| {
+                Some(crate::domain::org::Unit {
+                    kind: crate::domain::org::UnitKind::parse("kind", &u.kind).ok()?,
+                    id: u.id,
+                    parent_id: u.parent_id,
+                    head_user_id: u.head_user_id,
+                })
+            })
+            .collect();
+        let chain =
+            crate::domain::org::chain(&person, teams.get(&person).map(String::as_str), &units);
+        if let Some((_, _, head)) = chain.into_iter().find(|(level, _, _)| *level == rung) {
+            if let Some(u) = crate::store::users::find_row(conn, &head)?.filter(|u| u.active) {
+                return Ok(vec![u]);
+            }
+        }
+    }
+    super::staff(conn, &c.region_id, Role::Manager)
+}
+
+/// Climbs the next rung of a late complaint's ladder, once: marks it answered late at the
+/// first, tells the rung's head by SMS, and sets the time of the next. Answers whether a rung
+/// was climbed.
+pub fn step(conn: &mut DbConn, cfg: &FlowConfig, id: &str, now: NaiveDateTime) -> FlowResult<bool> {
+    let Some(mut c) = complaints::get(conn, id)? else {
+        return Ok(false);
+    };
+    let Some(at) = c.next_deadline_at.filter(|d| *d <= now) else {
+        return Ok(false);
+    };
+    let (Some(due), true) = (c.handle_due_at, c.handling == Handling::Open.as_str()) else {
+        c.next_deadline_at = None;
+        store(conn, &mut c)?;
+        return Ok(false);
+    };
+    let level = c.escalation_level.max(0) as usize;
+    let Some(rung) = RUNGS.get(level).copied() else {
+        c.next_deadline_at = None;
+        store(conn, &mut c)?;
+        return Ok(false);
+    };
+    if c.handled_on_time.is_none() {
+        c.handled_on_time = Some(false);
+    }
+    let heads = rung_heads(conn, &c, rung)?;
+    let owner = match &c.owner_user_id {
+        Some(o) => crate::store::users::find_row(conn, o)?.map(|u| u.display_name),
+        None => None,
+    };
+    let local = |t: NaiveDateTime| {
+        t.and_utc()
+            .with_timezone(&cfg.tz)
+            .format("%m-%d %H:%M")
+            .to_string()
+    };
+    let text = format!(
+        "【投诉超时 {}】{}：{}。受理人{}，应于{}前答复客户，至今未答复，请督办。客户：{} {}。",
+        &c.id[c.id.len().saturating_sub(6)..],
+        c.category,
+        c.description.chars().take(40).collect::<String>(),
+        owner.as_deref().unwrap_or("（系统）"),
+        local(due),
+        c.customer_name.as_deref().unwrap_or(""),
+        c.customer_phone.as_deref().unwrap_or(""),
+    );
+    let mut told = Vec::new();
+    for u in &heads {
+        if super::queue_sms(
+            conn,
+            &c.region_id,
+            c.ticket_id.as_deref(),
+            u,
+            COMPLAINT_OVERDUE,
+            &text,
+            now,
+        )? {
+            told.push(u.id.clone());
+        }
+    }
+    c.escalation_level = level as i32 + 1;
+    c.next_deadline_at = cfg
+        .complaint_clock
+        .next_rung(due.and_utc(), level + 1)
+        .map(|t| t.naive_utc());
+    store(conn, &mut c)?;
+    history(
+        conn,
+        &c,
+        &Actor::system(),
+        "escalated",
+        json!({"level": c.escalation_level, "rung": rung.as_str(), "to": told,
+               "handle_due_at": due.and_utc(), "deadline": at.and_utc(),
+               "owner_user_id": c.owner_user_id}),
+        now,
+    )?;
+    Ok(true)
+}
+
+/// Records the answer given to the customer: the clock stops (on time if by its due time, for
+/// the first answer).
+pub fn reply(
+    conn: &mut DbConn,
+    id: &str,
+    text: &str,
+    actor: &Actor,
+    scope: &RegionScope,
+    now: NaiveDateTime,
+) -> FlowResult<ComplaintRow> {
+    let mut c = load(conn, id, scope)?;
+    if c.handling != Handling::Open.as_str() {
+        return Err(FlowError::Conflict(format!(
+            "this complaint is {}; reopen it to answer again",
+            c.handling
+        )));
+    }
+    let on_time = c.handle_due_at.map(|due| now <= due);
+    if c.handled_on_time.is_none() {
+        c.handled_on_time = on_time;
+    }
+    c.handling = Handling::Replied.as_str().into();
+    c.replied_at = Some(now);
+    c.reply = Some(text.to_string());
+    c.next_deadline_at = None;
+    store(conn, &mut c)?;
+    history(
+        conn,
+        &c,
+        actor,
+        "replied",
+        json!({"reply": text, "on_time": on_time, "handle_due_at": c.handle_due_at.map(|d| d.and_utc())}),
+        now,
+    )?;
+    Ok(c)
+}
+
+/// The customer's word on the answer: accepted closes the complaint; not accepted reopens it.
+#[allow(clippy::too_many_arguments)]
+pub fn close(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    id: &str,
+    accepted: bool,
+    note: Option<&str>,
+    actor: &Actor,
+    scope: &RegionScope,
+    now: NaiveDateTime,
+) -> FlowResult<ComplaintRow> {
+    let mut c = load(conn, id, scope)?;
+    if c.handling != Handling::Replied.as_str() {
+        return Err(FlowError::Conflict(format!(
+            "this complaint is {}; the customer must be answered before it closes",
+            c.handling
+        )));
+    }
+    if !accepted {
+        return reopen_loaded(conn, cfg, c, "not_accepted", note, actor, now);
+    }
+    c.handling = Handling::Closed.as_str().into();
+    c.closed_at = Some(now);
+    store(conn, &mut c)?;
+    history(
+        conn,
+        &c,
+        actor,
+        "closed",
+        json!({"accepted": true, "note": note}),
+        now,
+    )?;
+    Ok(c)
+}
+
+/// Opens an answered or closed complaint again, with a fresh clock; the ladder starts over and
+/// the history keeps every earlier step.
+pub fn reopen(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    id: &str,
+    reason: &str,
+    actor: &Actor,
+    scope: &RegionScope,
+    now: NaiveDateTime,
+) -> FlowResult<ComplaintRow> {
+    let c = load(conn, id, scope)?;
+    if c.handling == Handling::Open.as_str() {
+        return Err(FlowError::Conflict(
+            "this complaint is still being handled".into(),
+        ));
+    }
+    reopen_loaded(conn, cfg, c, "reopened", Some(reason), actor, now)
+}
+
+fn reopen_loaded(
+    conn: &mut DbConn,
+    cfg: &FlowConfig,
+    mut c: ComplaintRow,
+    action: &str,
+    note: Option<&str>,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> FlowResult<ComplaintRow> {
+    let kind = Kind::parse("kind", &c.kind).unwrap_or(Kind::General);
+    let due = cfg
+        .complaint_clock
+        .due(
+            kind,
+            now.and_utc(),
+            cfg.tz,
+            c.hotline_due_at.map(|d| d.and_utc()),
+        )
+        .naive_utc();
+    let before = c.handling.clone();
+    c.handling = Handling::Open.as_str().into();
+    c.reopened += 1;
+    c.replied_at = None;
+    c.closed_at = None;
+    c.handle_due_at = Some(due);
+    c.escalation_level = 0;
+    c.next_deadline_at = Some(due);
+    store(conn, &mut c)?;
+    history(
+        conn,
+        &c,
+        actor,
+        action,
+        json!({"previous_handling": before, "note": note, "handle_due_at": due.and_utc(),
+               "times": c.reopened}),
         now,
     )?;
     Ok(c)

@@ -59,6 +59,8 @@ pub struct FlowConfig {
     pub customers: customers::CustomerConfig,
     /// The local time the team leaders get the morning brief; None: not sent.
     pub brief_at: Option<chrono::NaiveTime>,
+    /// How long complaints may take, and how a late one climbs the ladder.
+    pub complaint_clock: crate::domain::complaint::ClockRule,
 }
 
 /// When a technician's action reached the server, and when the phone says it was done.

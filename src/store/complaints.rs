@@ -29,6 +29,27 @@ pub struct ComplaintRow {
     pub verified_at: Option<NaiveDateTime>,
     pub verification_note: Option<String>,
     pub version: i64,
+    /// simple, general or hotline: sets the handling clock.
+    pub kind: String,
+    /// Whoever received it (first-ask responsibility); None when the system or a customer's SMS
+    /// opened it.
+    pub owner_user_id: Option<String>,
+    /// handling, replied or closed.
+    pub handling: String,
+    /// The reply deadline a 12345/12315 hotline gave.
+    pub hotline_due_at: Option<NaiveDateTime>,
+    pub handle_due_at: Option<NaiveDateTime>,
+    /// Answered by the clock (set at the first reply, or false at the first breach).
+    pub handled_on_time: Option<bool>,
+    /// Rungs climbed: 1 team leader, 2 section head, 3 branch.
+    pub escalation_level: i32,
+    /// The next rung's time while the complaint waits for its reply.
+    pub next_deadline_at: Option<NaiveDateTime>,
+    pub replied_at: Option<NaiveDateTime>,
+    pub reply: Option<String>,
+    pub closed_at: Option<NaiveDateTime>,
+    /// Times the customer did not accept the answer, or it was reopened.
+    pub reopened: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -177,5 +198,15 @@ pub fn naming(
         q = q.filter(complaints::status.eq(crate::domain::complaint::Status::Upheld.as_str()));
     }
     q.order((complaints::received_at.asc(), complaints::id.asc()))
+        .load(conn)
+}
+
+/// Ids of complaints whose next rung is due at `now`, earliest first.
+pub fn due_ids(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<String>> {
+    complaints::table
+        .filter(complaints::next_deadline_at.le(now))
+        .order(complaints::next_deadline_at.asc())
+        .select(complaints::id)
+        .limit(limit)
         .load(conn)
 }

@@ -50,8 +50,16 @@ type CallGroup = (
     Option<String>,
     i64,
 );
-/// region, district, responsible person, source, status, count
-type ComplaintGroup = (String, String, Option<String>, String, String, i64);
+/// region, district, responsible person, source, status, handled on time, count
+type ComplaintGroup = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<bool>,
+    i64,
+);
 /// region, district, technician, kind, outcome, count
 type StageGroup = (
     String,
@@ -207,6 +215,7 @@ pub fn month_figures(
             complaints::responsible_user_id,
             complaints::source,
             complaints::status,
+            complaints::handled_on_time,
         ))
         .select((
             complaints::region_id,
@@ -214,22 +223,21 @@ pub fn month_figures(
             complaints::responsible_user_id,
             complaints::source,
             complaints::status,
+            complaints::handled_on_time,
             count_star(),
         ))
         .load(conn)?;
-    for (region, district, person, source, status, n) in comps {
+    for (region, district, person, source, status, on_time, n) in comps {
         let n = n as u64;
         let gov = Source::parse("source", &source).is_ok_and(Source::is_government);
         let status = ComplaintStatus::parse("status", &status).unwrap_or(ComplaintStatus::Open);
-        let f = |f: &mut Figures| match status {
-            ComplaintStatus::Upheld => {
-                f.complaints.upheld += n;
-                if gov {
-                    f.complaints.upheld_government += n;
-                }
-            }
-            ComplaintStatus::Open => f.complaints.open += n,
-            ComplaintStatus::Dismissed => f.complaints.dismissed += n,
+        let handled = match on_time {
+            Some(hit) => Ratio::new(if hit { n } else { 0 }, n),
+            None => Ratio::default(),
+        };
+        let f = |f: &mut Figures| {
+            f.complaints.handled.add(handled);
+            count_verdict(f, status, gov, n)
         };
         apply(&mut out, Some(&district), &region, person.as_deref(), f);
     }
@@ -267,6 +275,20 @@ pub fn month_figures(
 
 /// region, district, fault, restored on time, calls
 type LinkedGroup = (String, Option<String>, Option<String>, Option<bool>, i64);
+
+/// Counts `n` complaints with investigation `status` (from 12345/12315 when `gov`).
+fn count_verdict(f: &mut Figures, status: ComplaintStatus, gov: bool, n: u64) {
+    match status {
+        ComplaintStatus::Upheld => {
+            f.complaints.upheld += n;
+            if gov {
+                f.complaints.upheld_government += n;
+            }
+        }
+        ComplaintStatus::Open => f.complaints.open += n,
+        ComplaintStatus::Dismissed => f.complaints.dismissed += n,
+    }
+}
 
 fn apply(
     out: &mut MonthFigures,

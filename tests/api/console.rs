@@ -893,15 +893,24 @@ pub async fn an_agent_works_the_callback_queue_and_a_manager_verifies_a_complain
     // A 12345 complaint about the district, recorded by the agent.
     b.goto(&format!("{}/#/complaints", app.base)).await;
     let form = b.wait_for("#complaint-form", Duration::from_secs(5)).await;
-    b.eval(
-        "const f = document.getElementById('complaint-form');
-         f.elements.source.value = '12345'; f.elements.district_id.value = arguments[0];
+    let hotline_fields = b
+        .eval(
+            "const f = document.getElementById('complaint-form');
+         f.elements.source.value = '12345'; f.elements.source.dispatchEvent(new Event('change'));
+         f.elements.district_id.value = arguments[0];
          f.elements.ticket_id.value = arguments[1];
          f.elements.category.value = '服务态度'; f.elements.description.value = '维修员未按约上门';
-         return true;",
-        json!([district, ticket_id]),
-    )
-    .await;
+         f.elements.reply_due_at.value = '2026-11-26T17:00';
+         return !f.querySelector('.for-hotline').hidden && f.elements.reply_due_at.required
+           && f.querySelector('.for-own').hidden;",
+            json!([district, ticket_id]),
+        )
+        .await;
+    assert_eq!(
+        hotline_fields,
+        json!(true),
+        "a 12345 case asks for the hotline's deadline"
+    );
     b.click_on("#complaint-form button[type=submit]").await;
     b.wait_until(
         "the 12345 complaint is listed",
@@ -920,6 +929,28 @@ pub async fn an_agent_works_the_callback_queue_and_a_manager_verifies_a_complain
         .expect("the recorded complaint");
     assert_eq!(complaint["district_id"], json!(district));
     assert_eq!(complaint["status"], json!("open"));
+    assert_eq!(complaint["kind"], json!("hotline"));
+    assert!(complaint["handling"]["hotline_due_at"].is_string());
+    // The agent records the answer given, then the customer's acceptance.
+    let cid = complaint["id"].as_str().unwrap().to_string();
+    let cell = format!("#complaints tr[data-complaint='{cid}'] td.handling");
+    b.eval(
+        "const f = document.querySelector(arguments[0] + ' form.reply-form');
+         f.elements.reply.value = '已致歉，明日上午上门'; f.requestSubmit(); return true;",
+        json!([cell]),
+    )
+    .await;
+    let replied = format!("{cell}.replied button.accept");
+    b.wait_for(&replied, Duration::from_secs(5)).await;
+    b.screenshot("console-complaint-answered").await;
+    b.click_on(&replied).await;
+    b.wait_for(&format!("{cell}.closed"), Duration::from_secs(5))
+        .await;
+    let handled = app.get(&format!("/complaints/{cid}"), &agent).await;
+    let handled = handled.ok(200).clone();
+    assert_eq!(handled["handling"]["state"], json!("closed"));
+    assert_eq!(handled["handling"]["reply"], json!("已致歉，明日上午上门"));
+    assert_eq!(handled["handling"]["on_time"], json!(true));
     drop(form);
     b.screenshot("console-callbacks-complaints").await;
     b.assert_clean_log().await;

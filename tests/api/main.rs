@@ -7,6 +7,7 @@ mod app;
 mod auth;
 mod authorization;
 mod board;
+mod complaint_clocks;
 mod console;
 mod contract;
 mod customers;

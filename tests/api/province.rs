@@ -239,7 +239,8 @@ pub(crate) async fn worked_province(app: &TestApp) -> Worked {
             "/complaints",
             &agent,
             json!({"source": "12345", "district_id": d("ZJG-C-01").0, "category": "服务态度",
-                   "description": "维修人员未按约上门", "received_at": "2026-09-20T10:00:00+08:00"}),
+                   "description": "维修人员未按约上门", "received_at": "2026-09-20T10:00:00+08:00",
+                   "reply_due_at": "2026-09-23T17:00:00+08:00"}),
         )
         .await;
     let c = c.ok(201)["id"].as_str().unwrap().to_string();
@@ -779,7 +780,8 @@ async fn teams_and_halls_by_their_own_clauses(backend: Backend) {
             "/complaints",
             &agent,
             json!({"source": "12345", "district_id": w01, "category": "话务态度",
-                   "description": "接线员态度差", "received_at": "2026-09-12T10:00:00+08:00"}),
+                   "description": "接线员态度差", "received_at": "2026-09-12T10:00:00+08:00",
+                   "reply_due_at": "2026-09-15T17:00:00+08:00"}),
         )
         .await;
     let c = c.ok(201)["id"].as_str().unwrap().to_string();
@@ -809,7 +811,8 @@ async fn the_ledger_shares_a_deduction_up_the_chain(backend: Backend) {
     let tech10 = crate::scores::user_id(&app, "tech10").await;
     let complaint = |district: &str| {
         json!({"source": "12345", "district_id": district, "category": "服务态度",
-               "description": "上门迟到", "received_at": "2026-09-15T10:00:00+08:00"})
+               "description": "上门迟到", "received_at": "2026-09-15T10:00:00+08:00",
+               "reply_due_at": "2026-09-18T17:00:00+08:00"})
     };
     let w01 = ds["ZJG-W-01"].0.clone();
     let c1 = app.post("/complaints", &agent, complaint(&w01)).await;

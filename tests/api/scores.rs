@@ -309,8 +309,12 @@ async fn worked_five_star_scenario(backend: Backend) {
     // Complaints: E one 12345 complaint, upheld; F one open and one dismissed.
     let manager = app.login("manager").await;
     let complaint = |district: &str, source: &str| {
-        json!({"source": source, "district_id": district, "category": "服务态度",
-               "description": "维修人员态度差", "received_at": "2026-10-20T10:00:00+08:00"})
+        let mut c = json!({"source": source, "district_id": district, "category": "服务态度",
+               "description": "维修人员态度差", "received_at": "2026-10-20T10:00:00+08:00"});
+        if source != "hotline" {
+            c["reply_due_at"] = json!("2026-10-23T17:00:00+08:00");
+        }
+        c
     };
     let e = app
         .post("/complaints", &agent, complaint(&d("ZJG-E-01").0, "12345"))

@@ -70,6 +70,7 @@ export function mountCallbacks(root, { go }) {
 
 export function mountComplaints(root, { user }) {
   const canVerify = ["manager", "admin"].includes(user.role);
+  const canHandle = ["agent", "dispatcher", "manager", "account_manager", "admin"].includes(user.role);
   const list = h("div", { id: "complaints" }, h("p", { class: "empty" }, t("board.loading")));
   const error = h("p", { class: "error", role: "alert" });
   const district = h("select", { name: "district_id", id: "complaint-district" }, h("option", { value: "" }, "—"),
@@ -77,7 +78,9 @@ export function mountComplaints(root, { user }) {
   const form = h("form", { class: "card complaint-form", id: "complaint-form", onsubmit: record },
     h("h2", {}, t("cp.record")),
     h("div", { class: "row" },
-      h("label", {}, t("cp.source"), h("select", { name: "source", required: true }, ["hotline", "12345", "12315", "walk_in"].map((s) => h("option", { value: s }, t(`cp.source_${s}`))))),
+      h("label", {}, t("cp.source"), h("select", { name: "source", required: true, onchange: sourceChanged }, ["hotline", "12345", "12315", "walk_in"].map((s) => h("option", { value: s }, t(`cp.source_${s}`))))),
+      h("label", { class: "for-own" }, t("cp.kind"), h("select", { name: "kind" }, ["general", "simple"].map((k) => h("option", { value: k }, t(`cp.kind_${k}`))))),
+      h("label", { class: "for-hotline", hidden: true }, t("cp.reply_due"), h("input", { name: "reply_due_at", type: "datetime-local" })),
       h("label", {}, t("col.district"), district),
       h("label", {}, t("cp.ticket"), h("input", { name: "ticket_id", placeholder: "UUID" })),
       h("label", {}, t("intake.name"), h("input", { name: "customer_name", maxlength: 100 })),
@@ -87,14 +90,29 @@ export function mountComplaints(root, { user }) {
     h("button", { type: "submit" }, t("cp.save")), error);
   fill(root, h("div", { class: "toolbar" }, h("strong", {}, t("cp.title"))), form, list);
 
+  /** A 12345 / 12315 case runs on the hotline's deadline; the others are simple or general. */
+  function sourceChanged() {
+    const hotline = ["12345", "12315"].includes(form.elements.source.value);
+    form.querySelector(".for-hotline").hidden = !hotline;
+    form.elements.reply_due_at.required = hotline;
+    form.querySelector(".for-own").hidden = hotline;
+  }
+
   async function record(e) {
     e.preventDefault();
     error.textContent = "";
     const body = {};
     for (const [k, v] of new FormData(form)) if (String(v).trim()) body[k] = String(v).trim();
+    if (["12345", "12315"].includes(body.source)) {
+      delete body.kind;
+      if (body.reply_due_at) body.reply_due_at = new Date(body.reply_due_at).toISOString();
+    } else {
+      delete body.reply_due_at;
+    }
     try {
       await post("/complaints", body);
       form.reset();
+      sourceChanged();
       toast(t("cp.saved"));
       load();
     } catch (x) {
@@ -112,15 +130,50 @@ export function mountComplaints(root, { user }) {
     }
     const techs = [...store.staff.values()];
     fill(list, h("table", { class: "scores complaints" },
-      h("thead", {}, h("tr", {}, ["cp.received", "cp.source", "col.district", "cp.category", "cp.description", "cp.status", ""].map((k) => h("th", {}, k ? t(k) : "")))),
+      h("thead", {}, h("tr", {}, ["cp.received", "cp.source", "col.district", "cp.category", "cp.description", "cp.handling", "cp.status", ""].map((k) => h("th", {}, k ? t(k) : "")))),
       h("tbody", {}, items.map((c) => h("tr", { dataset: { complaint: c.id } },
         h("td", {}, when(c.received_at)),
         h("td", {}, t(`cp.source_${c.source}`)),
         h("td", {}, store.districtName(c.district_id)),
         h("td", {}, c.category),
         h("td", { class: "wrap" }, c.description, c.verification_note ? h("small", {}, c.verification_note) : null),
+        h("td", { class: `handling ${c.handling.state}` }, handling(c)),
         h("td", { class: `status ${c.status}` }, t(`cp.status_${c.status}`)),
         h("td", {}, canVerify && c.status === "open" ? verifyForm(c, techs) : c.responsible_user_id ? store.staffName(c.responsible_user_id) : ""))))));
+  }
+
+  /** The handling clock: state, due time, on time or late, the rung reached, and its actions. */
+  function handling(c) {
+    const hd = c.handling;
+    const late = hd.on_time === false;
+    const parts = [
+      h("span", { class: `flag ${late ? "late" : hd.on_time ? "ok" : ""}` }, t(`cp.handling_${hd.state}`)),
+      hd.due_at ? h("small", {}, t("cp.due", { at: when(hd.due_at) })) : null,
+      late ? h("small", { class: "late" }, t("cp.late_rung", { n: hd.escalation_level })) : null,
+      hd.reply ? h("small", { class: "reply" }, hd.reply) : null,
+      c.owner_user_id ? h("small", {}, t("cp.owner", { name: store.staffName(c.owner_user_id) })) : null,
+    ];
+    if (!canHandle) return parts;
+    const act = async (path, body) => {
+      try {
+        await post(`/complaints/${c.id}/${path}`, body);
+        load();
+      } catch (x) {
+        toast(x.field ? `${x.field}: ${x.message}` : x.message);
+      }
+    };
+    if (hd.state === "handling") {
+      const reply = h("input", { name: "reply", required: true, maxlength: 2000, placeholder: t("cp.reply") });
+      parts.push(h("form", { class: "reply-form", onsubmit: (e) => { e.preventDefault(); act("reply", { reply: reply.value.trim() }); } },
+        reply, h("button", { type: "submit", class: "small" }, t("cp.answer"))));
+    } else if (hd.state === "replied") {
+      parts.push(h("div", { class: "row" },
+        h("button", { class: "small accept", onclick: () => act("close", { accepted: true }) }, t("cp.accepted")),
+        h("button", { class: "small not-accepted", onclick: () => act("close", { accepted: false }) }, t("cp.not_accepted"))));
+    } else {
+      parts.push(h("button", { class: "small reopen", onclick: () => act("reopen", { reason: t("cp.reopen_reason") }) }, t("cp.reopen")));
+    }
+    return parts;
   }
 
   function verifyForm(c, techs) {

@@ -1,0 +1,14 @@
+DROP INDEX complaints_owner_idx;
+DROP INDEX complaints_next_deadline_idx;
+ALTER TABLE complaints DROP COLUMN reopened;
+ALTER TABLE complaints DROP COLUMN closed_at;
+ALTER TABLE complaints DROP COLUMN reply;
+ALTER TABLE complaints DROP COLUMN replied_at;
+ALTER TABLE complaints DROP COLUMN next_deadline_at;
+ALTER TABLE complaints DROP COLUMN escalation_level;
+ALTER TABLE complaints DROP COLUMN handled_on_time;
+ALTER TABLE complaints DROP COLUMN handle_due_at;
+ALTER TABLE complaints DROP COLUMN hotline_due_at;
+ALTER TABLE complaints DROP COLUMN handling;
+ALTER TABLE complaints DROP COLUMN owner_user_id;
+ALTER TABLE complaints DROP COLUMN kind;

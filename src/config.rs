@@ -471,6 +471,18 @@ pub const KEYS: &[Key] = &[
         doc: "A complaint unanswered at its due time goes to the front line's team leader, this many minutes later to the section head, and as long again later to the branch leadership, once each.",
     },
     Key {
+        env: "FIXLINE_VISIT_TARGET",
+        file: "visit_target",
+        default: "100",
+        doc: "Household visits (百人访百户): the visits each person is expected to make in a month.",
+    },
+    Key {
+        env: "FIXLINE_VISIT_QUESTIONNAIRE",
+        file: "visit_questionnaire",
+        default: "(built-in questions)",
+        doc: "TOML file replacing the household visit questionnaire: `[[questions]]` tables with `key`, `text`, `kind` (`score` 1-5, `yes_no` or `text`) and `required`. Built in: signal quality, repair quality, attitude, the repair-upon-report regime kept, suggestions.",
+    },
+    Key {
         env: "FIXLINE_STORM_CALLS",
         file: "storm_calls",
         default: "10",
@@ -628,6 +640,10 @@ pub struct Config {
     pub brief_at: Option<chrono::NaiveTime>,
     /// Complaints' handling clock and escalation ladder.
     pub complaint_clock: crate::domain::complaint::ClockRule,
+    /// Household visits expected of each person a month.
+    pub visit_target: u32,
+    /// The household visit questionnaire.
+    pub visit_questionnaire: crate::domain::visit::Questionnaire,
     pub callback_rate_bp: u32,
     pub callback_force: crate::domain::sampling::Force,
     pub callback_salt: Option<SecretString>,
@@ -811,6 +827,20 @@ impl Config {
         let sms_fallback = match get("FIXLINE_SMS_FALLBACK") {
             None => None,
             Some(path) => Some(read_sms_fallback(Path::new(&path))?),
+        };
+
+        let visit_questionnaire = match get("FIXLINE_VISIT_QUESTIONNAIRE") {
+            None => crate::domain::visit::Questionnaire::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    err(
+                        "FIXLINE_VISIT_QUESTIONNAIRE",
+                        format!("cannot read {path}: {e}"),
+                    )
+                })?;
+                crate::domain::visit::Questionnaire::from_toml(&text)
+                    .map_err(|e| err("FIXLINE_VISIT_QUESTIONNAIRE", format!("{path}: {e}")))?
+            }
         };
 
         let sms_templates = match get("FIXLINE_SMS_TEMPLATES") {
@@ -1013,6 +1043,8 @@ impl Config {
 
         Ok(Config {
             storms,
+            visit_target: number("FIXLINE_VISIT_TARGET", 1, 10_000)? as u32,
+            visit_questionnaire,
             complaint_clock: crate::domain::complaint::ClockRule {
                 simple: chrono::Duration::minutes(number(
                     "FIXLINE_COMPLAINT_SIMPLE_MIN",

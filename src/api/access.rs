@@ -183,6 +183,10 @@ pub const OPERATIONS: &[(&str, &str, Access)] = {
         ("GET", "/reports/five-star/halls", Roles(READERS)),
         ("GET", "/reports/ledger", Roles(READERS)),
         ("GET", "/reports/work-orders", Roles(READERS)),
+        ("GET", "/reports/visits", Roles(READERS)),
+        ("GET", "/visits", Roles(ANYONE)),
+        ("POST", "/visits", Roles(ANYONE)),
+        ("GET", "/visits/questionnaire", Roles(ANYONE)),
         ("GET", "/reports/work-orders/tickets", Roles(READERS)),
         ("GET", "/reports/five-star/staff", Roles(READERS)),
         (

@@ -10,7 +10,7 @@ use super::tickets::acting;
 use super::{created, resource, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::domain::complaint::{Kind, Source, Status};
 use crate::domain::period::Month;
-use crate::domain::{required_text, PhoneNumber};
+use crate::domain::{optional_text, required_text, PhoneNumber};
 use crate::flow::complaints::{self as flow, receive, verify, NewComplaint, Verdict};
 use crate::store::complaints::{self, ComplaintRow, HistoryRow, ListFilter};
 
@@ -106,27 +106,13 @@ async fn create(
     JsonBody(req): JsonBody<ComplaintIn>,
 ) -> ApiResult<HttpResponse> {
     let now = state.clock.now_naive();
-    let received_at = match &req.received_at {
-        None => now,
-        Some(s) => {
-            let t = super::parse_instant("received_at", s)?;
-            if t > now {
-                return Err(ApiError::invalid("received_at", "is in the future"));
-            }
-            t
-        }
-    };
+    let received_at = super::past_instant("received_at", req.received_at.as_deref(), now)?;
     let new = NewComplaint {
         source: Source::parse("source", &req.source)?,
         ticket_id: req.ticket_id.filter(|t| !t.trim().is_empty()),
         district_id: req.district_id.filter(|d| !d.trim().is_empty()),
         callback_id: None,
-        customer_name: req
-            .customer_name
-            .as_deref()
-            .filter(|n| !n.trim().is_empty())
-            .map(|n| required_text("customer_name", n, 100))
-            .transpose()?,
+        customer_name: optional_text("customer_name", req.customer_name.as_deref(), 100)?,
         customer_phone: req
             .customer_phone
             .as_deref()
@@ -316,12 +302,7 @@ async fn close_one(
     id: web::Path<String>,
     JsonBody(req): JsonBody<CloseIn>,
 ) -> ApiResult<HttpResponse> {
-    let note = req
-        .note
-        .as_deref()
-        .filter(|n| !n.trim().is_empty())
-        .map(|n| required_text("note", n, 2000))
-        .transpose()?;
+    let note = optional_text("note", req.note.as_deref(), 2000)?;
     let who = acting(&caller);
     let now = state.clock.now_naive();
     let id = id.into_inner();

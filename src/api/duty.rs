@@ -259,11 +259,7 @@ async fn add_override(
         starts_at: starts,
         ends_at: ends,
         on_duty: req.on_duty,
-        note: req
-            .note
-            .filter(|n| !n.trim().is_empty())
-            .map(|n| crate::domain::required_text("note", &n, 500))
-            .transpose()?,
+        note: crate::domain::optional_text("note", req.note.as_deref(), 500)?,
         created_at: state.clock.now_naive(),
     };
     let stored = row.clone();

@@ -35,6 +35,7 @@ pub mod sync;
 pub mod test_clock;
 pub mod tickets;
 pub mod units;
+pub mod visits;
 pub mod webhooks;
 
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
@@ -83,6 +84,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &crate::config::Config) {
     units::configure(cfg);
     staff_stars::configure(cfg);
     analysis::configure(cfg);
+    visits::configure(cfg);
     if config.test_clock {
         test_clock::configure(cfg);
     }
@@ -193,6 +195,22 @@ pub fn instant(field: &str, s: &str) -> Result<DateTime<Utc>, crate::domain::Inv
 /// [`instant`], as stored (UTC).
 pub fn parse_instant(field: &str, s: &str) -> Result<NaiveDateTime, ApiError> {
     Ok(instant(field, s)?.naive_utc())
+}
+
+/// When something happened, as the caller says (`field`): now when not said, never later.
+pub fn past_instant(
+    field: &str,
+    s: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<NaiveDateTime, ApiError> {
+    let Some(s) = s else {
+        return Ok(now);
+    };
+    let t = parse_instant(field, s)?;
+    if t > now {
+        return Err(ApiError::invalid(field, "is in the future"));
+    }
+    Ok(t)
 }
 
 /// A stored UTC timestamp as an RFC 3339 instant.

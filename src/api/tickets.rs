@@ -288,16 +288,40 @@ fn parse_new(req: &NewTicketIn) -> Result<NewTicket, Invalid> {
             .as_ref()
             .map(|l| parse_point("location", l.lat, l.lon, l.crs.as_deref()))
             .transpose()?,
-        account_no: req
-            .account_no
-            .as_deref()
-            .filter(|a| !a.trim().is_empty())
-            .map(|a| required_text("account_no", a, 64))
-            .transpose()?,
+        account_no: crate::domain::optional_text("account_no", req.account_no.as_deref(), 64)?,
         fault_category: required_text("fault_category", &req.fault_category, 64)?,
         fault_description: required_text("fault_description", &req.fault_description, 1000)?,
         follow_up_of: None,
     })
+}
+
+/// Where an address belongs: the district named by `district_code`, else the one holding
+/// `point` (or the nearest). Read before the write transaction: the spatial index lives in
+/// memory.
+pub(super) async fn place(
+    state: &web::Data<AppState>,
+    point: Option<WgsPoint>,
+    district_code: Option<&str>,
+) -> ApiResult<crate::flow::intake::Placement> {
+    match (point, district_code) {
+        (_, Some(code)) => {
+            let code = Code::parse("district_code", code)?;
+            state
+                .db
+                .read(move |conn| intake::place_by_code(conn, &code).map_err(ApiError::from))
+                .await
+        }
+        (Some(p), None) => {
+            let index = state.districts.get(&state.db).await?;
+            intake::place_at(index.locate(p.lat, p.lon)).ok_or_else(|| {
+                ApiError::conflict("no grid districts are defined yet; import them first")
+            })
+        }
+        (None, None) => Err(ApiError::invalid(
+            "location",
+            "give the customer's location or a district_code",
+        )),
+    }
 }
 
 /// Records a fault. The same `external_ref` again answers the first ticket with 200.
@@ -307,29 +331,7 @@ async fn create(
     JsonBody(req): JsonBody<NewTicketIn>,
 ) -> ApiResult<HttpResponse> {
     let new = parse_new(&req)?;
-    if new.point.is_none() && req.district_code.is_none() {
-        return Err(ApiError::invalid(
-            "location",
-            "give the customer's location or a district_code",
-        ));
-    }
-    // Place the ticket before the transaction: the spatial index lives in memory.
-    let placement = match (&new.point, &req.district_code) {
-        (_, Some(code)) => {
-            let code = Code::parse("district_code", code)?;
-            state
-                .db
-                .read(move |conn| intake::place_by_code(conn, &code).map_err(ApiError::from))
-                .await?
-        }
-        (Some(p), None) => {
-            let index = state.districts.get(&state.db).await?;
-            intake::place_at(index.locate(p.lat, p.lon)).ok_or_else(|| {
-                ApiError::conflict("no grid districts are defined yet; import them first")
-            })?
-        }
-        (None, None) => unreachable!("checked above"),
-    };
+    let placement = place(&state, new.point, req.district_code.as_deref()).await?;
     if !caller.scope.allows(&placement.region_id) {
         return Err(ApiError::forbidden(
             "this address is in a region outside your scope",

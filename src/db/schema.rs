@@ -62,6 +62,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    household_visits (id) {
+        id -> Text,
+        region_id -> Text,
+        district_id -> Nullable<Text>,
+        user_id -> Text,
+        customer_name -> Nullable<Text>,
+        customer_phone -> Text,
+        address -> Text,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        visited_at -> Timestamp,
+        answers -> Text,
+        ticket_id -> Nullable<Text>,
+        complaint_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     morning_brief_days (day) {
         day -> Text,
         sent_at -> Timestamp,
@@ -672,6 +691,7 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
+    household_visits,
     morning_brief_days,
     sms_opt_outs,
     sms_surveys,

@@ -22,15 +22,18 @@ pub enum Source {
     Callback,
     /// In person at a service hall.
     WalkIn,
+    /// Told to staff on a household visit.
+    Visit,
 }
 
 impl Source {
-    pub const ALL: [Source; 5] = [
+    pub const ALL: [Source; 6] = [
         Source::Hotline,
         Source::Gov12345,
         Source::Gov12315,
         Source::Callback,
         Source::WalkIn,
+        Source::Visit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +43,7 @@ impl Source {
             Source::Gov12315 => "12315",
             Source::Callback => "callback",
             Source::WalkIn => "walk_in",
+            Source::Visit => "visit",
         }
     }
 
@@ -50,7 +54,7 @@ impl Source {
             .ok_or_else(|| {
                 Invalid::new(
                     field,
-                    format!("`{s}` is not hotline, 12345, 12315, callback or walk_in"),
+                    format!("`{s}` is not hotline, 12345, 12315, callback, walk_in or visit"),
                 )
             })
     }

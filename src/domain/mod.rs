@@ -26,6 +26,7 @@ pub mod sms_reply;
 pub mod staff;
 pub mod storm;
 pub mod ticket;
+pub mod visit;
 
 pub use code::Code;
 pub use phone::PhoneNumber;
@@ -60,6 +61,18 @@ impl Invalid {
 }
 
 /// Trims a required text field and bounds its length (in characters).
+/// [`required_text`] for a value that may be left out: absent or blank is None.
+pub fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max_chars: usize,
+) -> Result<Option<String>, Invalid> {
+    value
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| required_text(field, v, max_chars))
+        .transpose()
+}
+
 pub fn required_text(field: &str, value: &str, max_chars: usize) -> Result<String, Invalid> {
     let v = value.trim();
     if v.is_empty() {

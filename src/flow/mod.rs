@@ -19,6 +19,7 @@ pub mod province;
 pub mod replies;
 pub mod report;
 pub mod storms;
+pub mod visits;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;

@@ -32,6 +32,7 @@ pub mod surveys;
 pub mod tickets;
 pub mod track;
 pub mod users;
+pub mod visits;
 
 /// A stored value that no longer parses as its domain type (a corrupted row).
 pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> diesel::result::Error {

@@ -29,3 +29,4 @@ mod security;
 mod simulate;
 mod spec;
 mod storms;
+mod visits;

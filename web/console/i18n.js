@@ -267,6 +267,7 @@ const WORDS = {
   "cp.source_12315": ["12315", "12315"],
   "cp.source_walk_in": ["营业厅", "Walk-in"],
   "cp.source_callback": ["回访", "Callback"],
+  "cp.source_visit": ["入户走访", "Household visit"],
   "cp.ticket": ["关联工单", "Ticket"],
   "cp.category": ["类别", "Category"],
   "cp.description": ["内容", "Description"],

@@ -418,7 +418,73 @@ pub async fn a_job_taken_over_by_a_network_fault_says_so(backend: Backend) {
     b.close().await;
 }
 
+/// A technician records a household visit on the phone: the questionnaire comes from the
+/// server, a reported fault opens a repair, and the month's count goes up.
+pub async fn a_household_visit_from_the_phone(backend: Backend) {
+    let app = server(backend).await;
+    let b = Browser::start(Device::Phone).await;
+    b.place(&app.base, HOME.0, HOME.1).await;
+    sign_in(&app, &b, "tech05").await;
+    b.wait_for("#visit-open", Duration::from_secs(10)).await;
+    b.click_on("#visit-open").await;
+    b.wait_for(
+        "#visit-questions select[name='q.signal']",
+        Duration::from_secs(10),
+    )
+    .await;
+    let filled = b
+        .eval(
+            "const f = document.getElementById('visit-form');
+             const set = (n, v) => { const e = f.querySelector(`[name='${n}']`); e.value = v; };
+             set('customer_name', '顾大爷'); set('customer_phone', '13800003579');
+             set('address', '暨阳湖小区 9 幢 102');
+             set('q.signal', '2'); set('q.attitude', '5'); set('q.regime_kept', 'true');
+             set('q.suggestions', '雨天信号不稳');
+             const box = document.getElementById('visit-fault');
+             box.checked = true; box.dispatchEvent(new Event('change'));
+             set('fault.category', '信号不稳'); set('fault.description', '雨天画面卡顿');
+             return f.querySelector('[name=\"fault.category\"]').required;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        filled,
+        json!(true),
+        "the fault's fields open and are required"
+    );
+    b.screenshot("app-household-visit").await;
+    b.click_on("#visit-form button[type=submit]").await;
+    b.wait_until(
+        "the month's count shows the visit",
+        "return document.getElementById('visit-count').textContent.includes('1');",
+        json!([]),
+        Duration::from_secs(10),
+    )
+    .await;
+    let month = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m")
+        .to_string();
+    let manager = app.login("manager").await;
+    let visits = app.get(&format!("/visits?month={month}"), &manager).await;
+    let items = visits.ok(200)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1);
+    let v = &items[0];
+    assert_eq!(v["user_id"], user_id(&app, "tech05").await.as_str());
+    assert_eq!(
+        v["answers"],
+        json!({"signal": 2, "attitude": 5, "regime_kept": true, "suggestions": "雨天信号不稳"})
+    );
+    assert_eq!(v["customer"]["phone"], "+8613800003579");
+    let ticket = v["ticket_id"].as_str().expect("the fault opened a repair");
+    let t = app.get(&format!("/tickets/{ticket}"), &manager).await;
+    assert_eq!(t.ok(200)["fault"]["category"], "信号不稳");
+    assert!(unexpected(&b).await.is_empty());
+    b.close().await;
+}
+
 both!(
+    a_household_visit_from_the_phone,
     a_job_taken_over_by_a_network_fault_says_so,
     work_queued_before_a_session_ended_is_sent_after_signing_in_again,
     offline_work_syncs_once_with_the_phones_times,

@@ -1489,4 +1489,73 @@ pub async fn a_manager_reads_the_work_order_analysis(backend: Backend) {
     b.close().await;
 }
 
-both!(a_manager_reads_the_work_order_analysis);
+/// The household visits tab shows each person's month against the target, as the report says;
+/// the district table shows satisfaction by phone and by SMS.
+pub async fn a_manager_reads_the_household_visits(backend: Backend) {
+    let app = TestApp::spawn_with_env(backend, &[("FIXLINE_VISIT_TARGET", "4".into())]).await;
+    let tech01 = app.login("tech01").await;
+    for n in 0..3 {
+        app.post(
+            "/visits",
+            &tech01,
+            json!({"customer_phone": format!("1380000{n:04}"), "address": format!("人民中路 {n} 号"),
+                   "district_code": "ZJG-W-01", "answers": {"signal": 4, "attitude": 5}}),
+        )
+        .await
+        .ok(201);
+    }
+    let manager = app.login("manager").await;
+    let r = app.get("/reports/visits?month=2026-11", &manager).await;
+    let r = r.ok(200).clone();
+    let b = Browser::start(Device::Desktop).await;
+    sign_in(&app, &b, "manager").await;
+    b.goto(&format!("{}/#/scores?month=2026-11&tab=visits", app.base))
+        .await;
+    b.wait_for(
+        "#visits-report tbody tr[data-user='tech01']",
+        Duration::from_secs(10),
+    )
+    .await;
+    let first = b
+        .eval(
+            "const tr = document.querySelector('#visits-report tbody tr');
+             return [tr.dataset.user, tr.cells[2].textContent, tr.cells[3].textContent, tr.className];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(first, json!(["tech01", "3 / 4", "75.00%", ""]));
+    let rows = b
+        .eval(
+            "return document.querySelectorAll('#visits-report tbody tr').length;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(rows, r["people"]);
+    let summary = b.text_of("#visits-summary").await;
+    assert!(summary.contains("共走访 3 户"), "{summary}");
+    b.screenshot("console-household-visits").await;
+    b.goto(&format!(
+        "{}/#/scores?month=2026-11&tab=districts",
+        app.base
+    ))
+    .await;
+    b.wait_for(
+        "td[data-metric='satisfaction'] small.channels",
+        Duration::from_secs(10),
+    )
+    .await;
+    let channels = b
+        .text_of("td[data-metric='satisfaction'] small.channels")
+        .await;
+    assert!(
+        channels.starts_with("电话 ") && channels.contains(" · 短信 "),
+        "{channels}"
+    );
+    b.assert_clean_log().await;
+    b.close().await;
+}
+
+both!(
+    a_manager_reads_the_work_order_analysis,
+    a_manager_reads_the_household_visits
+);

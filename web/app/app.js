@@ -250,7 +250,9 @@ async function render() {
   const box = h("div", { class: "notes", id: "notes" }, notes.map((n) =>
     h("div", { class: `note ${n.kind}`, dataset: { action: n.id } }, h("span", {}, n.text),
       h("button", { class: "ghost", "aria-label": t("close"), onclick: () => { notes.splice(notes.indexOf(n), 1); render(); } }, "×"))));
-  if (route.name === "job") {
+  if (route.name === "visit") {
+    fill(view, box, visitScreen());
+  } else if (route.name === "job") {
     const job = jobs.find((j) => j.id === route.id);
     if (!job) {
       route = { name: "list" };
@@ -272,8 +274,9 @@ function listScreen(waiting) {
   // What was done here and has not reached the server yet, in the order it will be sent.
   const queue = waiting.length ? h("section", { class: "waiting", id: "waiting" }, h("h2", {}, t("app.pending", { n: waiting.length })),
     h("ol", {}, waiting.map((a) => h("li", { dataset: { action: a.action_id } }, h("strong", {}, a.label), ` · ${a.ref} · `, when(a.device_at))))) : null;
-  if (!sorted.length) return [queue, h("p", { class: "empty" }, t("app.no_jobs"))];
-  return [queue, h("ul", { class: "jobs", id: "jobs" }, sorted.map((j) => {
+  const visit = h("button", { class: "ghost visit-open", id: "visit-open", onclick: () => go("visit", "#/visit") }, t("visit.open"));
+  if (!sorted.length) return [queue, h("p", { class: "empty" }, t("app.no_jobs")), visit];
+  return [visit, queue, h("ul", { class: "jobs", id: "jobs" }, sorted.map((j) => {
     const cur = clocks.current(j);
     const queued = waiting.filter((a) => a.ticket_id === j.id).length;
     return h("li", { class: `job ${clocks.left(j) < 0 ? "overdue" : ""}`, dataset: { id: j.id }, onclick: () => open(j.id) },
@@ -292,11 +295,121 @@ function open(id) {
   render();
 }
 
+function go(name, hash) {
+  route = { name };
+  history.pushState({}, "", hash);
+  render();
+}
+
+/** The route a location hash names. */
+function routeOf(hash) {
+  const m = hash.match(/^#\/job\/(.+)$/);
+  if (m) return { name: "job", id: m[1] };
+  return hash === "#/visit" ? { name: "visit" } : { name: "list" };
+}
+
 window.addEventListener("popstate", () => {
-  const m = location.hash.match(/^#\/job\/(.+)$/);
-  route = m ? { name: "job", id: m[1] } : { name: "list" };
+  route = routeOf(location.hash);
   render();
 });
+
+// ---- household visits (百人访百户) ------------------------------------------------------------
+
+/** The local month, YYYY-MM. */
+function thisMonth() {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`;
+}
+
+/** One input per question of the questionnaire, by its kind. */
+function questionInput(q) {
+  if (q.kind === "score") {
+    return h("select", { name: `q.${q.key}`, required: q.required },
+      h("option", { value: "" }, "—"), [5, 4, 3, 2, 1].map((n) => h("option", { value: n }, t(`visit.score${n}`))));
+  }
+  if (q.kind === "yes_no") {
+    return h("select", { name: `q.${q.key}`, required: q.required },
+      h("option", { value: "" }, "—"), h("option", { value: "true" }, t("visit.yes")), h("option", { value: "false" }, t("visit.no")));
+  }
+  return h("textarea", { name: `q.${q.key}`, rows: 2, maxlength: 500, required: q.required });
+}
+
+/** A reported fault or complaint: a box that opens its two fields. */
+function reportBox(name) {
+  const fields = h("div", { class: "reported", hidden: true },
+    h("label", {}, t("visit.category"), h("input", { name: `${name}.category`, maxlength: 64 })),
+    h("label", {}, t("visit.description"), h("textarea", { name: `${name}.description`, rows: 2, maxlength: 1000 })));
+  const box = h("input", { type: "checkbox", name: `${name}.on`, id: `visit-${name}`, onchange: () => {
+    fields.hidden = !box.checked;
+    for (const f of fields.querySelectorAll("input, textarea")) f.required = box.checked;
+  } });
+  return [h("label", { class: "inline" }, box, t(`visit.${name}`)), fields];
+}
+
+function visitScreen() {
+  const err = h("p", { class: "error", role: "alert" });
+  const count = h("p", { class: "muted", id: "visit-count" });
+  const questions = h("div", { class: "questions", id: "visit-questions" }, h("p", { class: "muted" }, t("board.loading")));
+  const form = h("form", { class: "action", id: "visit-form", onsubmit: submit },
+    h("h2", {}, t("visit.title")), count,
+    h("label", {}, t("visit.name"), h("input", { name: "customer_name", maxlength: 100 })),
+    h("label", {}, t("visit.phone"), h("input", { name: "customer_phone", inputmode: "tel", required: true })),
+    h("label", {}, t("visit.address"), h("input", { name: "address", required: true, maxlength: 300 })),
+    questions, reportBox("fault"), reportBox("complaint"),
+    h("button", { type: "submit", class: "primary" }, t("visit.save")), err);
+  (async () => {
+    try {
+      const q = await api.get("/visits/questionnaire");
+      localStorage.setItem("fixline.questionnaire", JSON.stringify(q));
+      fill(questions, q.questions.map((x) => h("label", {}, x.text, questionInput(x))));
+    } catch (x) {
+      fill(questions, h("p", { class: "error" }, t("visit.need_signal")));
+    }
+    showCount();
+  })();
+
+  async function showCount() {
+    try {
+      const mine = await api.get(`/visits?month=${thisMonth()}&limit=500`);
+      count.textContent = t("visit.count", { n: mine.items.length });
+    } catch (_) {
+      count.textContent = "";
+    }
+  }
+
+  async function submit(e) {
+    e.preventDefault();
+    err.textContent = t("app.locating");
+    const d = new FormData(form);
+    const answers = {};
+    const body = { customer_phone: String(d.get("customer_phone")).trim(), address: String(d.get("address")).trim(), answers };
+    if (String(d.get("customer_name")).trim()) body.customer_name = String(d.get("customer_name")).trim();
+    for (const el of questions.querySelectorAll("[name^='q.']")) {
+      const key = el.name.slice(2);
+      if (el.value === "") continue;
+      answers[key] = el.tagName === "TEXTAREA" ? el.value : el.value === "true" ? true : el.value === "false" ? false : Number(el.value);
+    }
+    for (const name of ["fault", "complaint"]) {
+      if (d.get(`${name}.on`)) body[name] = { category: String(d.get(`${name}.category`)).trim(), description: String(d.get(`${name}.description`)).trim() };
+    }
+    navigator.geolocation.getCurrentPosition(async (p) => {
+      body.location = { lat: p.coords.latitude, lon: p.coords.longitude };
+      try {
+        const v = await api.post("/visits", body);
+        err.textContent = "";
+        toast(v.ticket_id ? t("visit.saved_ticket") : v.complaint_id ? t("visit.saved_complaint") : t("visit.saved"));
+        form.reset();
+        for (const f of form.querySelectorAll(".reported")) f.hidden = true;
+        showCount();
+      } catch (x) {
+        err.textContent = x.field ? `${x.field}: ${x.message}` : online ? x.message : t("visit.need_signal");
+      }
+    }, (x) => (err.textContent = t("app.no_gps", { m: x.message })), { enableHighAccuracy: true, timeout: 20_000, maximumAge: 60_000 });
+  }
+
+  return h("div", { class: "visit-screen", id: "visit" },
+    h("button", { class: "back", onclick: () => history.back() }, "← ", t("app.my_jobs")), form);
+}
 
 function jobScreen(j, waiting) {
   const nav = j.location ? navigationLinks(j.location.lat, j.location.lon, j.address) : null;
@@ -443,8 +556,7 @@ async function started(user) {
   document.getElementById("signout").hidden = false;
   await loadKept();
   fixes = (await db.get("fixes")) || [];
-  const m = location.hash.match(/^#\/job\/(.+)$/);
-  if (m) route = { name: "job", id: m[1] };
+  route = routeOf(location.hash);
   render();
   if (online) {
     listen();

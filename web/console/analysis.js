@@ -61,3 +61,19 @@ export async function workOrders(body, query) {
       h("td", {}, x.repeat_of ? `↺ ${store.ticketRef({ id: x.repeat_of })}` : x.resolution_code || "")))));
   }
 }
+
+/** Household visits (百人访百户): each person's month against the target. */
+export async function visitsReport(body, query) {
+  const r = await get(`/reports/visits?${query}`);
+  fill(body,
+    h("p", { class: "muted", id: "visits-summary" }, t("visits.summary", { month: r.month, n: r.visits, people: r.people, met: r.met, target: r.target })),
+    h("table", { class: "scores visits", id: "visits-report" },
+      h("thead", {}, h("tr", {}, ["visits.person", "visits.role", "visits.count", "visits.percent", "visits.tickets", "visits.complaints"].map((k) => h("th", {}, t(k))))),
+      h("tbody", {}, r.items.map((p) => h("tr", { dataset: { user: p.username }, class: p.met ? "met" : "" },
+        h("td", {}, h("strong", {}, p.display_name), h("small", {}, p.username)),
+        h("td", {}, t(`role.${p.role}`)),
+        h("td", {}, `${p.visits} / ${p.target}`),
+        h("td", { class: "share" }, bar(Math.min(p.percent ?? 0, 100)), p.percent === null ? "n/a" : `${p.percent.toFixed(2)}%`),
+        h("td", {}, String(p.tickets_opened)),
+        h("td", {}, String(p.complaints_opened)))))));
+}

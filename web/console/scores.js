@@ -10,12 +10,15 @@ import { now } from "/assets/console/clocks.js";
 import { districtMap } from "/assets/console/map.js";
 import * as store from "/assets/console/store.js";
 import { fiveStar, unitVerdicts, staffStars, ledgerView } from "/assets/console/province.js";
-import { workOrders } from "/assets/console/analysis.js";
+import { workOrders, visitsReport } from "/assets/console/analysis.js";
 
 export const METRICS = ["dispatch", "contact", "arrival", "install_timeliness", "repair_timeliness", "callback_coverage", "satisfaction"];
 const COLORS = ["#0b5cad", "#c62828", "#2e7d32", "#b26a00", "#6a1b9a", "#00838f", "#ad1457", "#4e342e", "#283593", "#558b2f", "#ef6c00", "#37474f"];
 
 const pct = (r) => (r === null || r === undefined ? "n/a" : `${(r * 100).toFixed(1)}%`);
+
+/** Satisfaction by how customers answered: phone callbacks and SMS surveys. */
+const channels = (c) => `${t("scores.by_phone")} ${c.phone.num}/${c.phone.den} · ${t("scores.by_sms")} ${c.sms.num}/${c.sms.den}`;
 
 /** The month before the server's current one, as YYYY-MM. */
 function lastMonth() {
@@ -37,9 +40,10 @@ export function mount(root, { go, query }) {
   const region = h("select", { id: "scores-region", onchange: (e) => { state.region = e.target.value; nav(); } },
     h("option", { value: "" }, t("board.all_regions")),
     [...store.regions.values()].map((r) => h("option", { value: r.id, selected: r.id === state.region }, r.name)));
-  const tabs = h("div", { class: "tabs" }, ["districts", "work_orders", "five_star", "units", "staff", "ledger", "technicians", "regions"].map((k) =>
+  const tabs = h("div", { class: "tabs" }, ["districts", "work_orders", "visits", "five_star", "units", "staff", "ledger", "technicians", "regions"].map((k) =>
     h("button", { class: k === state.tab ? "tab active" : "tab", dataset: { tab: k }, onclick: () => { state.tab = k; nav(); } }, t(`scores.tab_${k}`))));
-  const csv = h("button", { id: "scores-csv", class: "ghost-dark", onclick: download }, t("scores.csv"));
+  // The visits tab has no spreadsheet of its own.
+  const csv = h("button", { id: "scores-csv", class: "ghost-dark", onclick: download, hidden: state.tab === "visits" }, t("scores.csv"));
   const body = h("div", { id: "scores-body" }, h("p", { class: "empty" }, t("board.loading")));
   fill(root, h("div", { class: "toolbar" }, h("strong", {}, t("scores.title")), month, region, tabs, csv), body);
 
@@ -88,6 +92,7 @@ export function mount(root, { go, query }) {
       else if (state.tab === "staff") await staffStars(body, queryString());
       else if (state.tab === "ledger") await ledgerView(body, queryString());
       else if (state.tab === "work_orders") await workOrders(body, queryString());
+      else if (state.tab === "visits") await visitsReport(body, new URLSearchParams({ month: state.month }));
       else await rollups(state.tab);
     } catch (e) {
       fill(body, h("p", { class: "error" }, t("error", { m: e.message })));
@@ -111,9 +116,11 @@ export function mount(root, { go, query }) {
           const x = d.metrics[m];
           return h("td", { class: `metric ${x.meets_target === null ? "na" : x.meets_target ? "meets" : "misses"}`, dataset: { metric: m } },
             h("button", { class: "link", title: `${x.num} / ${x.den}`, onclick: (e) => { e.stopPropagation(); drill(d, m); } }, pct(x.rate)),
-            h("small", {}, `${x.num}/${x.den}`));
+            h("small", {}, `${x.num}/${x.den}`),
+            m === "satisfaction" ? h("small", { class: "channels" }, channels(d.satisfaction_by_channel)) : null);
         }),
-        h("td", {}, h("button", { class: "link", onclick: (e) => { e.stopPropagation(); drill(d, "complaints"); } }, String(d.complaints.upheld))),
+        h("td", {}, h("button", { class: "link", onclick: (e) => { e.stopPropagation(); drill(d, "complaints"); } }, String(d.complaints.upheld)),
+          d.complaints.handled ? h("small", { class: "timeliness", title: t("scores.complaint_timeliness") }, `${t("scores.on_time")} ${d.complaints.handled_on_time}/${d.complaints.handled}`) : null),
         h("td", {}, d.appraisal ?? "—"),
         h("td", { class: "composite" }, d.composite === null ? "n/a" : d.composite.toFixed(2)),
         h("td", { class: "five-star", dataset: { eligible: String(d.league_star.eligible) } },

@@ -1,6 +1,7 @@
 //! The monthly district report at province scale on PostgreSQL: 1,000,000 tickets over two
-//! months in 2,000 districts of 20 branches, with callbacks, complaints, appraisals and the
-//! branches' imported figures. Measures building the whole district report (every count, the
+//! months in 2,000 districts of 20 branches, with callbacks, SMS surveys (two in five tickets,
+//! two thirds answered), complaints with their handling outcome, appraisals and the branches'
+//! imported figures. Measures building the whole district report (every count, the
 //! scores, ranks and league clauses) and the province's five-star month (the branch league and
 //! every district's verdict) against a baseline measured in the same run: one bare scan
 //! counting the month's tickets, the least any report over those rows must read. Prints the
@@ -79,6 +80,16 @@ SELECT 'c-' || i, 'r-' || ((i % 2000) % 20), 'd-' || (i % 2000), NULL, NULL,
     timestamp '2026-10-01 02:00:00' + i * interval '1 hour', 'bench', now(),
     CASE WHEN i % 2 = 0 THEN 'upheld' ELSE 'open' END, NULL, NULL, NULL, NULL, NULL, 1
 FROM generate_series(1, 1200) i;
+UPDATE complaints SET handled_on_time = (substr(id, 3)::bigint % 4 <> 0);
+INSERT INTO sms_surveys (id, ticket_id, region_id, district_id, technician_id, customer_phone,
+    resolved_at, asked_at, answer_by, outcome, rating, remark, answered_at, help_sent_at,
+    follow_up_ticket_id, complaint_id)
+SELECT 'sv-' || id, id, region_id, district_id, NULL, customer_phone, resolved_at, resolved_at,
+    resolved_at + interval '72 hours',
+    CASE WHEN n % 3 = 0 THEN NULL WHEN n % 19 = 0 THEN 'unsatisfied' ELSE 'satisfied' END,
+    NULL, NULL, CASE WHEN n % 3 = 0 THEN NULL ELSE resolved_at + interval '1 hour' END,
+    NULL, NULL, NULL
+FROM (SELECT t.*, substr(t.id, 3)::bigint AS n FROM tickets t) x WHERE n % 5 IN (1, 2);
 INSERT INTO users (id, username, display_name, phone, role, password_hash, active, created_at,
     updated_at)
 VALUES ('bench-manager', 'bench-manager', 'bench', NULL, 'manager', 'x', true, now(), now());
@@ -185,8 +196,19 @@ fn run(url: &str, tickets: i64) {
         .filter(|d| d.standing.five_star.eligible)
         .count();
     let (b, f) = (median(base), median(full));
+    let sms: u64 = report
+        .districts
+        .iter()
+        .map(|d| d.figures.satisfaction_by.sms.den)
+        .sum();
+    let phone: u64 = report
+        .districts
+        .iter()
+        .map(|d| d.figures.satisfaction_by.phone.den)
+        .sum();
+    assert!(sms > 0 && phone > 0, "both channels counted");
     println!(
-        "month {month}: {month_tickets} tickets recorded, {ranked} districts ranked, {stars} five-star"
+        "month {month}: {month_tickets} tickets recorded, {ranked} districts ranked, {stars} five-star; satisfaction answers {phone} by phone, {sms} by SMS"
     );
     println!(
         "monthly report {:.0} ms, bare count scan {:.0} ms, ratio {:.1}x (median of 5)",

@@ -210,6 +210,8 @@ pub const OPERATIONS: &[(&str, &str, Access)] = {
         ("POST", "/units/figures/import", Roles(&[Manager])),
         ("POST", "/test/clock", Roles(ADMIN)),
         ("GET", "/sms/platforms", Roles(READERS)),
+        ("GET", "/sms/opt-outs", Roles(CALL_CENTER)),
+        ("DELETE", "/sms/opt-outs/{phone}", Roles(CALL_CENTER)),
         ("POST", "/webhooks/sms/{provider}/status", Public),
         ("POST", "/webhooks/sms/{provider}/inbound", Public),
     ]

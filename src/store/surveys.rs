@@ -126,3 +126,42 @@ pub fn opted_out(conn: &mut DbConn, phone: &str) -> QueryResult<bool> {
     ))
     .get_result(conn)
 }
+
+/// The opt-outs of `regions` (every region when None), latest first, of `phone` when given.
+pub fn opt_outs(
+    conn: &mut DbConn,
+    regions: Option<&[String]>,
+    phone: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<OptOutRow>> {
+    let mut q = sms_opt_outs::table.into_boxed();
+    if let Some(r) = regions {
+        q = q.filter(sms_opt_outs::region_id.eq_any(r.to_vec()));
+    }
+    if let Some(p) = phone {
+        q = q.filter(sms_opt_outs::phone.eq(p.to_string()));
+    }
+    q.order((sms_opt_outs::opted_out_at.desc(), sms_opt_outs::phone.asc()))
+        .limit(limit)
+        .select(OptOutRow::as_select())
+        .load(conn)
+}
+
+/// Lifts the opt-out of `phone` if it is in `regions`; answers whether there was one.
+pub fn lift_opt_out(
+    conn: &mut DbConn,
+    phone: &str,
+    regions: Option<&[String]>,
+) -> QueryResult<bool> {
+    let n = match regions {
+        Some(r) => diesel::delete(
+            sms_opt_outs::table
+                .filter(sms_opt_outs::phone.eq(phone))
+                .filter(sms_opt_outs::region_id.eq_any(r.to_vec())),
+        )
+        .execute(conn)?,
+        None => diesel::delete(sms_opt_outs::table.filter(sms_opt_outs::phone.eq(phone)))
+            .execute(conn)?,
+    };
+    Ok(n > 0)
+}

@@ -284,6 +284,27 @@ async fn garbage_unsatisfied_and_opt_out(backend: Backend) {
         kinds.contains(&"customer_opted_out".to_string()),
         "{kinds:?}"
     );
+    // The customer calls and asks for messages again: the agent lifts the opt-out.
+    let agent = app.login("agent").await;
+    let listed = app.get("/sms/opt-outs?phone=138-0000-2222", &agent).await;
+    let listed = listed.ok(200)["items"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["phone"], phone);
+    assert_eq!(listed[0]["text"], "退订");
+    let delete = |path: &'static str| {
+        let (app, agent) = (&app, agent.clone());
+        async move {
+            app.call(reqwest::Method::DELETE, path, Some(&agent), None)
+                .await
+        }
+    };
+    assert_eq!(delete("/sms/opt-outs/13800002222").await.status, 204);
+    delete("/sms/opt-outs/13800002222").await.problem(404);
+    report(&app, phone).await;
+    app.settle().await;
+    let sent = texts(&app, phone);
+    assert_eq!(sent.len(), 7, "messages go out again");
+    assert!(sent[6].starts_with("【服务联系卡】"));
 }
 
 /// A survey due in the quiet hours waits until they end; the contact card of a ticket recorded

@@ -438,6 +438,12 @@ pub fn district_csv(rows: &[&DistrictLine]) -> String {
     }
     cols.extend(
         [
+            "satisfaction_phone_num",
+            "satisfaction_phone_den",
+            "satisfaction_sms_num",
+            "satisfaction_sms_den",
+            "complaints_handled_on_time",
+            "complaints_handled",
             "complaints_upheld",
             "complaints_upheld_12345_12315",
             "appraisal",
@@ -466,6 +472,11 @@ pub fn district_csv(rows: &[&DistrictLine]) -> String {
             cells.push(r.num.to_string());
             cells.push(r.den.to_string());
             cells.push(opt(r.rate().map(|x| format!("{:.4}", x))));
+        }
+        let by = f.satisfaction_by;
+        for r in [by.phone, by.sms, f.complaints.handled] {
+            cells.push(r.num.to_string());
+            cells.push(r.den.to_string());
         }
         cells.push(f.complaints.upheld.to_string());
         cells.push(f.complaints.upheld_government.to_string());

@@ -420,6 +420,35 @@ async fn satisfaction_by_channel_on_a_fixture(backend: Backend) {
         (json!(5), json!(7))
     );
     assert_eq!(sat["rate"], 0.714286);
+    let csv = app
+        .call(
+            reqwest::Method::GET,
+            "/reports/districts?month=2026-09&format=csv",
+            Some(&manager),
+            None,
+        )
+        .await;
+    let header: Vec<&str> = csv.text.lines().next().unwrap().split(',').collect();
+    let code = line["code"].as_str().unwrap();
+    let row: Vec<&str> = csv
+        .text
+        .lines()
+        .find(|l| l.contains(code))
+        .unwrap()
+        .split(',')
+        .collect();
+    let cell = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!(
+        [
+            "satisfaction_phone_num",
+            "satisfaction_phone_den",
+            "satisfaction_sms_num",
+            "satisfaction_sms_den"
+        ]
+        .map(cell),
+        ["2", "3", "3", "4"]
+    );
+    assert_eq!(cell("satisfaction_num"), "5");
     // The technician's line adds up the same way.
     let techs = app
         .get("/reports/technicians?month=2026-09", &manager)

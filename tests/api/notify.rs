@@ -517,6 +517,50 @@ both!(
     a_crash_mid_send_resends_after_restart,
 );
 
+/// The fake platform fails the test that made it take a message no phone could receive, or one
+/// message twice.
+#[tokio::test]
+async fn the_fake_platform_flags_what_no_platform_should_take() {
+    let gw = crate::helpers::FakeGateway::start().await;
+    let client = reqwest::Client::new();
+    let send = |id: &str, to: &str, text: &str| {
+        let body = serde_json::to_vec(&json!({"id": id, "to": to, "text": text})).unwrap();
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let sig = fixline::notify::sms::signature(gw.secret.as_bytes(), &ts, &body);
+        client
+            .post(&gw.url)
+            .header("content-type", "application/json")
+            .header("x-fixline-timestamp", ts)
+            .header("x-fixline-signature", sig)
+            .body(body)
+            .send()
+    };
+    assert!(send("a", "+8613912345678", "好")
+        .await
+        .unwrap()
+        .status()
+        .is_success());
+    assert!(gw.take_faults().is_empty(), "a good message is no fault");
+    send("b", "13912345678", "好").await.unwrap();
+    send("c", "+8613912345678", " ").await.unwrap();
+    send("d", "+8613912345678", &"长".repeat(67 * 8 + 1))
+        .await
+        .unwrap();
+    send("e", "+8613912345678", "好").await.unwrap();
+    send("e", "+8613912345678", "好").await.unwrap();
+    let faults = gw.take_faults();
+    assert_eq!(faults.len(), 4, "{faults:#?}");
+    assert!(faults.iter().any(|f| f.contains("not an E.164")));
+    assert!(faults.iter().any(|f| f.contains("empty")));
+    assert!(faults.iter().any(|f| f.contains("8 segments")));
+    assert!(faults.iter().any(|f| f.contains("message e taken 2 times")));
+    // Expected repeats are no fault.
+    send("f", "+8613912345678", "好").await.unwrap();
+    send("f", "+8613912345678", "好").await.unwrap();
+    gw.expect_repeats();
+    assert!(gw.take_faults().is_empty());
+}
+
 /// A stand-in for Tencent Cloud SMS on 127.0.0.1: it checks each request's TC3-HMAC-SHA256
 /// signature the way the provider documents it, and answers like SendSms.
 struct FakeTencent {

@@ -8,7 +8,10 @@ use serde_json::Value;
 
 /// A fake SMS platform on 127.0.0.1: checks each request's HMAC signature, drops repeats of an
 /// idempotency key (as a real gateway would), and keeps what it accepted. It can be told to fail
-/// a number of requests, to be down (503 to everything), or to answer slowly.
+/// a number of requests, to be down (503 to everything), or to answer slowly. When it goes
+/// away it fails the test that used it if it took a message no phone could receive (not E.164,
+/// empty, or longer than 8 segments) or took one message twice, unless that test expected
+/// repeats ([`FakeGateway::expect_repeats`]).
 pub struct FakeGateway {
     pub url: String,
     pub secret: String,
@@ -22,6 +25,8 @@ pub struct FakeGateway {
     delay_ms: Arc<std::sync::atomic::AtomicU64>,
     /// Requests that were answered 200, by outbox id.
     accepted_requests: Arc<Mutex<HashMap<String, usize>>>,
+    /// The test sends one message twice on purpose (a send cut short, then resent).
+    repeats_expected: std::sync::atomic::AtomicBool,
     handle: ServerHandle,
 }
 
@@ -130,8 +135,56 @@ impl FakeGateway {
             down: g.down,
             delay_ms: g.delay_ms,
             accepted_requests: g.accepted_requests,
+            // The load harness only counts: it reports repeats itself.
+            repeats_expected: std::sync::atomic::AtomicBool::new(!keep),
             handle,
         }
+    }
+
+    /// The test makes the server send a message again under its id (a send cut by a crash or a
+    /// timeout): the platform taking it twice is not a fault.
+    pub fn expect_repeats(&self) {
+        self.repeats_expected
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// What is wrong with what the platform took, and forgets it (for the test of the check).
+    pub fn take_faults(&self) -> Vec<String> {
+        let faults = self.faults();
+        self.received.lock().unwrap().clear();
+        self.accepted_requests.lock().unwrap().clear();
+        faults
+    }
+
+    /// What is wrong with what the platform took, if anything.
+    fn faults(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for m in self.messages() {
+            let to = m["to"].as_str().unwrap_or("");
+            let text = m["text"].as_str().unwrap_or("");
+            let e164 =
+                to.len() > 8 && to.starts_with('+') && to[1..].chars().all(|c| c.is_ascii_digit());
+            if !e164 {
+                out.push(format!("a message to `{to}`, not an E.164 number: {m}"));
+            }
+            if text.trim().is_empty() {
+                out.push(format!("an empty message: {m}"));
+            }
+            if fixline::flow::messages::segments(text) > 8 {
+                out.push(format!("a message of more than 8 segments: {m}"));
+            }
+        }
+        if !self
+            .repeats_expected
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            for (id, n) in self.accepted_requests() {
+                if n > 1 {
+                    out.push(format!("message {id} taken {n} times"));
+                }
+            }
+        }
+        out
     }
 
     /// While down, every request is answered 503.
@@ -177,5 +230,14 @@ impl FakeGateway {
 impl Drop for FakeGateway {
     fn drop(&mut self) {
         drop(self.handle.stop(false));
+        // A test already failing keeps its own message.
+        if !std::thread::panicking() {
+            let faults = self.faults();
+            assert!(
+                faults.is_empty(),
+                "the SMS platform took what it should not have:\n{}",
+                faults.join("\n")
+            );
+        }
     }
 }

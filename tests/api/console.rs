@@ -115,11 +115,13 @@ pub async fn a_dispatcher_sees_a_new_ticket_live_and_assigns_it(backend: Backend
         .len();
     assert_eq!(choice[2].as_u64().unwrap() as usize, api_suggestions);
     b.screenshot("console-assign-dialog").await;
+    let was = b.text_of(&format!("{row} .c-assignee span")).await;
     b.keys(&n.to_string()).await;
+    // The row changes once the assignment is saved (the dialog closes before that).
     b.wait_until(
         "the row shows the new holder",
-        "const r = document.querySelector(arguments[0]); return !!r && !document.querySelector('dialog[open]') && r.querySelector('.c-assignee span').textContent.length > 0 && r.dataset.id === arguments[1];",
-        json!([row, id]),
+        "const r = document.querySelector(arguments[0]); return !!r && !document.querySelector('dialog[open]') && r.querySelector('.c-assignee span').textContent.length > 0 && r.querySelector('.c-assignee span').textContent !== arguments[2] && r.dataset.id === arguments[1];",
+        json!([row, id, was]),
         Duration::from_secs(5),
     )
     .await;

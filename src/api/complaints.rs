@@ -1,7 +1,8 @@
 //! Complaints (hotline, 12345, 12315, callback, walk-in) and their verification.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::extract::visible;
@@ -27,52 +28,128 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/complaints/{id}/reopen").route(web::post().to(reopen_one)));
 }
 
-pub fn dto(c: &ComplaintRow) -> Value {
-    let gov = Source::parse("source", &c.source).is_ok_and(Source::is_government);
-    json!({
-        "id": c.id,
-        "region_id": c.region_id,
-        "district_id": c.district_id,
-        "ticket_id": c.ticket_id,
-        "callback_id": c.callback_id,
-        "source": c.source,
-        "government_hotline": gov,
-        "category": c.category,
-        "description": c.description,
-        "customer": {"name": c.customer_name, "phone": c.customer_phone},
-        "received_at": utc(c.received_at),
-        "created_by": c.created_by,
-        "status": c.status,
-        "counts_against_district": c.status == Status::Upheld.as_str(),
-        "responsible_user_id": c.responsible_user_id,
-        "deduction": c.deduction,
-        "verified_by": c.verified_by,
-        "verified_at": c.verified_at.map(utc),
-        "verification_note": c.verification_note,
-        "kind": c.kind,
-        "owner_user_id": c.owner_user_id,
-        "handling": {
-            "state": c.handling,
-            "due_at": c.handle_due_at.map(utc),
-            "hotline_due_at": c.hotline_due_at.map(utc),
-            "on_time": c.handled_on_time,
-            "escalation_level": c.escalation_level,
-            "next_escalation_at": c.next_deadline_at.map(utc),
-            "replied_at": c.replied_at.map(utc),
-            "reply": c.reply,
-            "closed_at": c.closed_at.map(utc),
-            "reopened": c.reopened,
-        },
-    })
+/// A complaint as answered.
+#[derive(Serialize)]
+pub struct ComplaintDto<'a> {
+    id: &'a str,
+    region_id: &'a str,
+    district_id: &'a str,
+    ticket_id: Option<&'a str>,
+    callback_id: Option<&'a str>,
+    source: &'a str,
+    government_hotline: bool,
+    category: &'a str,
+    description: &'a str,
+    customer: ComplaintCustomer<'a>,
+    received_at: DateTime<Utc>,
+    created_by: &'a str,
+    status: &'a str,
+    counts_against_district: bool,
+    responsible_user_id: Option<&'a str>,
+    deduction: Option<f64>,
+    verified_by: Option<&'a str>,
+    verified_at: Option<DateTime<Utc>>,
+    verification_note: Option<&'a str>,
+    kind: &'a str,
+    owner_user_id: Option<&'a str>,
+    handling: Handling<'a>,
 }
 
-fn history_dto(h: &HistoryRow) -> Value {
-    json!({
-        "at": utc(h.at),
-        "actor": {"kind": h.actor_kind, "id": h.actor_id},
-        "action": h.action,
-        "detail": serde_json::from_str::<Value>(&h.detail).unwrap_or(Value::Null),
-    })
+#[derive(Serialize)]
+struct ComplaintCustomer<'a> {
+    name: Option<&'a str>,
+    phone: Option<&'a str>,
+}
+
+/// Where answering the customer stands.
+#[derive(Serialize)]
+struct Handling<'a> {
+    state: &'a str,
+    due_at: Option<DateTime<Utc>>,
+    hotline_due_at: Option<DateTime<Utc>>,
+    on_time: Option<bool>,
+    escalation_level: i32,
+    next_escalation_at: Option<DateTime<Utc>>,
+    replied_at: Option<DateTime<Utc>>,
+    reply: Option<&'a str>,
+    closed_at: Option<DateTime<Utc>>,
+    reopened: i32,
+}
+
+pub fn dto(c: &ComplaintRow) -> ComplaintDto<'_> {
+    ComplaintDto {
+        id: &c.id,
+        region_id: &c.region_id,
+        district_id: &c.district_id,
+        ticket_id: c.ticket_id.as_deref(),
+        callback_id: c.callback_id.as_deref(),
+        source: &c.source,
+        government_hotline: Source::parse("source", &c.source).is_ok_and(Source::is_government),
+        category: &c.category,
+        description: &c.description,
+        customer: ComplaintCustomer {
+            name: c.customer_name.as_deref(),
+            phone: c.customer_phone.as_deref(),
+        },
+        received_at: utc(c.received_at),
+        created_by: &c.created_by,
+        status: &c.status,
+        counts_against_district: c.status == Status::Upheld.as_str(),
+        responsible_user_id: c.responsible_user_id.as_deref(),
+        deduction: c.deduction,
+        verified_by: c.verified_by.as_deref(),
+        verified_at: c.verified_at.map(utc),
+        verification_note: c.verification_note.as_deref(),
+        kind: &c.kind,
+        owner_user_id: c.owner_user_id.as_deref(),
+        handling: Handling {
+            state: &c.handling,
+            due_at: c.handle_due_at.map(utc),
+            hotline_due_at: c.hotline_due_at.map(utc),
+            on_time: c.handled_on_time,
+            escalation_level: c.escalation_level,
+            next_escalation_at: c.next_deadline_at.map(utc),
+            replied_at: c.replied_at.map(utc),
+            reply: c.reply.as_deref(),
+            closed_at: c.closed_at.map(utc),
+            reopened: c.reopened,
+        },
+    }
+}
+
+/// One step of a complaint's history.
+#[derive(Serialize)]
+struct HistoryDto<'a> {
+    at: DateTime<Utc>,
+    actor: HistoryActor<'a>,
+    action: &'a str,
+    detail: Value,
+}
+
+#[derive(Serialize)]
+struct HistoryActor<'a> {
+    kind: &'a str,
+    id: Option<&'a str>,
+}
+
+fn history_dto(h: &HistoryRow) -> HistoryDto<'_> {
+    HistoryDto {
+        at: utc(h.at),
+        actor: HistoryActor {
+            kind: &h.actor_kind,
+            id: h.actor_id.as_deref(),
+        },
+        action: &h.action,
+        detail: serde_json::from_str::<Value>(&h.detail).unwrap_or(Value::Null),
+    }
+}
+
+/// A complaint with its history.
+#[derive(Serialize)]
+struct ComplaintDetail<'a> {
+    #[serde(flatten)]
+    complaint: ComplaintDto<'a>,
+    history: Vec<HistoryDto<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -203,9 +280,10 @@ async fn get(
             Ok((c, h))
         })
         .await?;
-    let mut body = dto(&c);
-    body["history"] = h.iter().map(history_dto).collect();
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(ComplaintDetail {
+        complaint: dto(&c),
+        history: h.iter().map(history_dto).collect(),
+    }))
 }
 
 #[derive(Deserialize)]

@@ -693,6 +693,14 @@ struct CoverageCallback<'a> {
     outcome: Option<&'a str>,
 }
 
+/// A complaint behind the complaint count: upheld ones are in the numerator.
+#[derive(Serialize)]
+struct ComplaintItem<'a> {
+    #[serde(flatten)]
+    complaint: super::complaints::ComplaintDto<'a>,
+    in_numerator: bool,
+}
+
 /// An SMS survey answer behind the satisfaction figure.
 #[derive(Serialize)]
 struct SurveyItem<'a> {
@@ -763,9 +771,11 @@ pub(super) fn drill_items(
         None => reports::district_complaints(conn, d)?
             .iter()
             .map(|c| {
-                let mut v = super::complaints::dto(c);
-                v["in_numerator"] = json!(c.status == ComplaintStatus::Upheld.as_str());
-                v
+                let row = ComplaintItem {
+                    complaint: super::complaints::dto(c),
+                    in_numerator: c.status == ComplaintStatus::Upheld.as_str(),
+                };
+                serde_json::to_value(row).unwrap_or(Value::Null)
             })
             .collect(),
         Some(Metric::Satisfaction) => {

@@ -782,14 +782,14 @@ fn brief_ticket(t: &crate::store::tickets::TicketRow, stage: Option<&'static str
 }
 
 #[derive(Serialize)]
-struct BriefDto {
+struct BriefDto<'a> {
     unit_id: String,
     date: String,
     member_ids: Vec<String>,
     recorded: Vec<BriefTicket>,
     resolved: Vec<BriefTicket>,
     late: Vec<BriefTicket>,
-    complaints: Vec<serde_json::Value>,
+    complaints: Vec<super::complaints::ComplaintDto<'a>>,
     appointments: Vec<BriefTicket>,
     /// The one short message for the team leader.
     text: String,

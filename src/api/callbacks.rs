@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::extract::visible;
 use super::state::AppState;
@@ -23,33 +24,117 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// A callback with what the agent needs to make the call.
-pub fn dto(c: &CallbackRow, t: Option<&TicketRow>, now: chrono::NaiveDateTime) -> Value {
-    json!({
-        "id": c.id,
-        "ticket_id": c.ticket_id,
-        "region_id": c.region_id,
-        "district_id": c.district_id,
-        "technician_id": c.technician_id,
-        "reason": c.reason,
-        "status": c.status,
-        "attempts": c.attempts,
-        "due_at": utc(c.due_at),
-        "due_now": c.status == CallbackStatus::Due.as_str() && c.due_at <= now,
-        "resolved_at": utc(c.resolved_at),
-        "outcome": c.outcome,
-        "ratings": {"attitude": c.rating_attitude, "timeliness": c.rating_timeliness, "quality": c.rating_quality},
-        "note": c.note,
-        "agent_id": c.agent_id,
-        "completed_at": c.completed_at.map(utc),
-        "follow_up_ticket_id": c.follow_up_ticket_id,
-        "ticket": t.map(|t| json!({
-            "external_ref": t.external_ref, "kind": t.kind,
-            "customer": {"name": t.customer_name, "phone": t.customer_phone},
-            "address": t.address,
-            "fault": {"category": t.fault_category, "description": t.fault_description},
-            "resolution": {"code": t.resolution_code, "notes": t.resolution_notes},
-        })),
-    })
+#[derive(Serialize)]
+pub struct CallbackDto<'a> {
+    id: &'a str,
+    ticket_id: &'a str,
+    region_id: &'a str,
+    district_id: Option<&'a str>,
+    technician_id: Option<&'a str>,
+    reason: &'a str,
+    status: &'a str,
+    attempts: i32,
+    due_at: DateTime<Utc>,
+    due_now: bool,
+    resolved_at: DateTime<Utc>,
+    outcome: Option<&'a str>,
+    ratings: Ratings,
+    note: Option<&'a str>,
+    agent_id: Option<&'a str>,
+    completed_at: Option<DateTime<Utc>>,
+    follow_up_ticket_id: Option<&'a str>,
+    ticket: Option<CallbackTicket<'a>>,
+}
+
+#[derive(Serialize)]
+struct Ratings {
+    attitude: Option<i32>,
+    timeliness: Option<i32>,
+    quality: Option<i32>,
+}
+
+/// What the agent reads out of the ticket.
+#[derive(Serialize)]
+struct CallbackTicket<'a> {
+    external_ref: Option<&'a str>,
+    kind: crate::domain::ticket::TicketKind,
+    customer: Party<'a>,
+    address: &'a str,
+    fault: Fault<'a>,
+    resolution: Resolution<'a>,
+}
+
+#[derive(Serialize)]
+struct Party<'a> {
+    name: &'a str,
+    phone: &'a str,
+}
+
+#[derive(Serialize)]
+struct Fault<'a> {
+    category: &'a str,
+    description: &'a str,
+}
+
+#[derive(Serialize)]
+struct Resolution<'a> {
+    code: Option<&'a str>,
+    notes: Option<&'a str>,
+}
+
+pub fn dto<'a>(
+    c: &'a CallbackRow,
+    t: Option<&'a TicketRow>,
+    now: chrono::NaiveDateTime,
+) -> CallbackDto<'a> {
+    CallbackDto {
+        id: &c.id,
+        ticket_id: &c.ticket_id,
+        region_id: &c.region_id,
+        district_id: c.district_id.as_deref(),
+        technician_id: c.technician_id.as_deref(),
+        reason: &c.reason,
+        status: &c.status,
+        attempts: c.attempts,
+        due_at: utc(c.due_at),
+        due_now: c.status == CallbackStatus::Due.as_str() && c.due_at <= now,
+        resolved_at: utc(c.resolved_at),
+        outcome: c.outcome.as_deref(),
+        ratings: Ratings {
+            attitude: c.rating_attitude,
+            timeliness: c.rating_timeliness,
+            quality: c.rating_quality,
+        },
+        note: c.note.as_deref(),
+        agent_id: c.agent_id.as_deref(),
+        completed_at: c.completed_at.map(utc),
+        follow_up_ticket_id: c.follow_up_ticket_id.as_deref(),
+        ticket: t.map(|t| CallbackTicket {
+            external_ref: t.external_ref.as_deref(),
+            kind: t.kind,
+            customer: Party {
+                name: &t.customer_name,
+                phone: &t.customer_phone,
+            },
+            address: &t.address,
+            fault: Fault {
+                category: &t.fault_category,
+                description: &t.fault_description,
+            },
+            resolution: Resolution {
+                code: t.resolution_code.as_deref(),
+                notes: t.resolution_notes.as_deref(),
+            },
+        }),
+    }
+}
+
+/// A recorded result: the callback, and the complaint an unsatisfied customer opened.
+#[derive(Serialize)]
+struct Recorded<'a> {
+    #[serde(flatten)]
+    callback: CallbackDto<'a>,
+    complaint_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -94,7 +179,7 @@ async fn queue(
             Ok((rows, tickets))
         })
         .await?;
-    let items: Vec<Value> = rows
+    let items: Vec<CallbackDto> = rows
         .iter()
         .map(|c| dto(c, tickets.get(&c.ticket_id), now))
         .collect();
@@ -178,7 +263,8 @@ async fn result(
         })
         .await?;
     state.kick();
-    let mut body = dto(&recorded.callback, None, now);
-    body["complaint_id"] = json!(recorded.complaint.map(|c| c.id));
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(Recorded {
+        callback: dto(&recorded.callback, None, now),
+        complaint_id: recorded.complaint.map(|c| c.id),
+    }))
 }

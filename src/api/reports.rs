@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::extract::visible;
 use super::state::AppState;
@@ -701,6 +701,15 @@ struct ComplaintItem<'a> {
     in_numerator: bool,
 }
 
+/// A phone callback behind the satisfaction figure.
+#[derive(Serialize)]
+struct CallbackItem<'a> {
+    channel: &'static str,
+    #[serde(flatten)]
+    callback: super::callbacks::CallbackDto<'a>,
+    in_numerator: bool,
+}
+
 /// An SMS survey answer behind the satisfaction figure.
 #[derive(Serialize)]
 struct SurveyItem<'a> {
@@ -793,10 +802,12 @@ pub(super) fn drill_items(
             let mut items: Vec<Value> = calls
                 .iter()
                 .map(|c| {
-                    let mut v = super::callbacks::dto(c, ts.get(&c.ticket_id), c.due_at);
-                    v["channel"] = json!("phone");
-                    v["in_numerator"] = json!(content(c.outcome.as_deref()));
-                    v
+                    let row = CallbackItem {
+                        channel: "phone",
+                        callback: super::callbacks::dto(c, ts.get(&c.ticket_id), c.due_at),
+                        in_numerator: content(c.outcome.as_deref()),
+                    };
+                    serde_json::to_value(row).unwrap_or(Value::Null)
                 })
                 .collect();
             let room = d.limit - items.len() as i64;

@@ -120,35 +120,36 @@ pub struct SurveyAnswer {
     pub remark: Option<String>,
 }
 
-/// Parses a survey reply; None when it is not one.
+/// Parses a survey reply; None when it is not one. The outcome digit stands alone or is set
+/// apart from what follows ("1楼没信号" is not an answer); so does the rating ("3 2楼漏水" is a
+/// remark, not a rating of 2).
 pub fn survey_answer(text: &str) -> Option<SurveyAnswer> {
     let folded: String = text.chars().map(fold).collect();
-    let mut rest = folded.trim();
+    let rest = folded.trim();
     let outcome = match rest.chars().next()? {
         '1' => Outcome::Satisfied,
         '2' => Outcome::BasicallySatisfied,
         '3' => Outcome::Unsatisfied,
         _ => return None,
     };
-    rest = &rest[1..];
     let separator = |c: char| c.is_whitespace() || ",，、;；.。:：".contains(c);
-    if rest.starts_with(|c: char| c.is_ascii_digit()) {
-        // "12" or "31" is not an answer: the outcome stands alone or is set apart.
+    let after = &rest[1..];
+    if !(after.is_empty() || after.starts_with(separator)) {
         return None;
     }
-    rest = rest.trim_start_matches(separator);
+    let mut rest = after.trim_start_matches(separator);
     let mut rating = None;
     if let Some(d) = rest.chars().next().filter(char::is_ascii_digit) {
-        let after = &rest[1..];
-        if after.starts_with(|c: char| c.is_ascii_digit()) {
-            return None;
-        }
+        let tail = &rest[1..];
+        let by_itself = tail.is_empty() || tail.starts_with(separator) || tail.starts_with('分');
         let value = d.to_digit(10).unwrap_or(0) as i32;
-        if !(1..=5).contains(&value) {
-            return None;
+        if by_itself {
+            if !(1..=5).contains(&value) {
+                return None;
+            }
+            rating = Some(value);
+            rest = tail.trim_start_matches('分').trim_start_matches(separator);
         }
-        rating = Some(value);
-        rest = after.trim_start_matches('分').trim_start_matches(separator);
     }
     let remark: String = rest.trim().chars().take(500).collect();
     Some(SurveyAnswer {
@@ -249,7 +250,27 @@ mod tests {
             survey_answer("3 师傅没来"),
             a(Outcome::Unsatisfied, None, Some("师傅没来"))
         );
-        for bad in ["", "4", "12", "1 6", "1 0", "1 55", "好", "A 1430", "TD"] {
+        assert_eq!(
+            survey_answer("3 2楼漏水"),
+            a(Outcome::Unsatisfied, None, Some("2楼漏水"))
+        );
+        assert_eq!(
+            survey_answer("1 55寸电视没信号"),
+            a(Outcome::Satisfied, None, Some("55寸电视没信号"))
+        );
+        for bad in [
+            "",
+            "4",
+            "12",
+            "1 6",
+            "1 0",
+            "好",
+            "A 1430",
+            "TD",
+            "1楼没信号",
+            "3号能来吗",
+            "2点前到吗",
+        ] {
             assert_eq!(survey_answer(bad), None, "{bad}");
         }
     }

@@ -334,10 +334,13 @@ pub fn step(conn: &mut DbConn, cfg: &FlowConfig, id: &str, now: NaiveDateTime) -
         }
     }
     c.escalation_level = level as i32 + 1;
+    // A complaint found late long after its due time (back-dated, or the engine was down)
+    // still gives each rung its interval before the next.
+    let every = cfg.complaint_clock.escalate_every;
     c.next_deadline_at = cfg
         .complaint_clock
         .next_rung(due.and_utc(), level + 1)
-        .map(|t| t.naive_utc());
+        .map(|t| t.naive_utc().max(now + every));
     store(conn, &mut c)?;
     history(
         conn,
@@ -369,7 +372,8 @@ pub fn reply(
             c.handling
         )));
     }
-    let on_time = c.handle_due_at.map(|due| now <= due);
+    // Due is the first instant late, as the engine reads it.
+    let on_time = c.handle_due_at.map(|due| now < due);
     if c.handled_on_time.is_none() {
         c.handled_on_time = on_time;
     }

@@ -29,7 +29,7 @@ pub struct CustomerConfig {
 }
 
 /// Queues `text` for the customer of `t`. Nothing goes to a number that opted out or is not a
-/// phone number; with `hold`, a message due in the quiet hours waits for them to end. Answers
+/// mobile number; with `hold`, a message due in the quiet hours waits for them to end. Answers
 /// whether it was queued.
 #[allow(clippy::too_many_arguments)]
 pub fn queue(
@@ -42,9 +42,10 @@ pub fn queue(
     hold: bool,
     now: NaiveDateTime,
 ) -> FlowResult<bool> {
-    if PhoneNumber::parse("customer_phone", &t.customer_phone).is_err()
-        || surveys::opted_out(conn, &t.customer_phone)?
-    {
+    // Landlines take no SMS.
+    let mobile = PhoneNumber::parse("customer_phone", &t.customer_phone)
+        .is_ok_and(|p| p.kind() == crate::domain::phone::LineKind::Mobile);
+    if !mobile || surveys::opted_out(conn, &t.customer_phone)? {
         return Ok(false);
     }
     let mut row = NotificationRow::pending(
@@ -214,6 +215,31 @@ pub fn survey(
     Ok(Some(row))
 }
 
+/// Whether the customer's open survey is the latest question put to `from`: then a reply of
+/// `1` or `2` answers it, not an older postponement check or network-fault notice.
+pub fn survey_asked_last(
+    conn: &mut DbConn,
+    from: &PhoneNumber,
+    regions: Option<&[String]>,
+    now: NaiveDateTime,
+) -> FlowResult<bool> {
+    let Some(s) = surveys::open_for_phone(conn, from.as_str(), now)?
+        .into_iter()
+        .find(|s| regions.is_none_or(|only| only.contains(&s.region_id)))
+    else {
+        return Ok(false);
+    };
+    let not_questions = [
+        Purpose::Survey.as_str(),
+        Purpose::CustomerHelp.as_str(),
+        Purpose::OptedOut.as_str(),
+        Purpose::ContactCard.as_str(),
+        Purpose::AppointmentConfirmed.as_str(),
+    ];
+    let other = notifications::latest_to(conn, from.as_str(), &not_questions)?;
+    Ok(other.is_none_or(|at| at <= s.asked_at))
+}
+
 /// A customer's SMS that is an opt-out or concerns their survey; None when it is neither (other
 /// handlers may know it).
 pub fn reply(
@@ -250,13 +276,11 @@ pub fn reply(
             None,
         )?;
         // One help text per survey: an auto-reply on the other side must not start a loop.
-        if s.help_sent_at.is_some() {
+        if !surveys::help_sent(conn, &s.id, now)? {
             return Ok(Some(ReplyOutcome::CustomerNotUnderstood {
                 ticket_id: t.id,
             }));
         }
-        s.help_sent_at = Some(now);
-        surveys::save(conn, &s)?;
         let help = cfg
             .templates
             .render(Purpose::CustomerHelp, &t, cfg.tz, None);
@@ -278,6 +302,10 @@ pub fn reply(
     s.rating = answer.rating;
     s.remark = answer.remark.clone();
     s.answered_at = Some(now);
+    // Claimed first: of two replies handled at once, only one answers.
+    if !surveys::answer(conn, &s)? {
+        return Ok(None);
+    }
     if answer.outcome == Outcome::Unsatisfied {
         let (f, c) = super::callbacks::unsatisfied(
             conn,

@@ -21,8 +21,9 @@ pub const PLATFORM_DOWN: &str = "sms_platform_down";
 pub const PLATFORM_UP: &str = "sms_platform_up";
 
 /// Why a message waiting for a retry is no longer worth sending, if it is not: its ticket is no
-/// longer open, it asked a technician to act on a ticket that has since gone to someone else, or
-/// it announces an outage that is over.
+/// longer open, it asked a technician to act on a ticket that has since gone to someone else,
+/// it announces an outage that is over, its customer opted out, or a newer contact card or
+/// appointment replaced it.
 pub fn obsolete(conn: &mut DbConn, row: &NotificationRow) -> FlowResult<Option<&'static str>> {
     if row.purpose == PLATFORM_DOWN && !notifications::any_platform_down(conn)? {
         return Ok(Some("the SMS platform is back"));
@@ -33,10 +34,28 @@ pub fn obsolete(conn: &mut DbConn, row: &NotificationRow) -> FlowResult<Option<&
     let Some(t) = tickets::get(conn, ticket_id)? else {
         return Ok(Some("its ticket no longer exists"));
     };
+    let to_customer = row.recipient_user_id.is_none();
+    if to_customer
+        && row.purpose != Purpose::OptedOut.as_str()
+        && crate::store::surveys::opted_out(conn, &row.recipient_phone)?
+    {
+        return Ok(Some("the customer opted out"));
+    }
+    // A customer told of a holder or a visit later changed hears only the latest.
+    let replaced_by_newer = [
+        Purpose::ContactCard.as_str(),
+        Purpose::AppointmentConfirmed.as_str(),
+    ]
+    .contains(&row.purpose.as_str())
+        && notifications::newer_about(conn, row)?;
+    if replaced_by_newer {
+        return Ok(Some("a newer message to the customer replaced it"));
+    }
     let after_the_work = [
         Purpose::Survey.as_str(),
         Purpose::CustomerHelp.as_str(),
         Purpose::OptedOut.as_str(),
+        super::complaints::COMPLAINT_OVERDUE,
     ]
     .contains(&row.purpose.as_str());
     if !t.status.is_open() && !after_the_work {
@@ -208,4 +227,16 @@ pub fn platform_changed(
         }
     }
     Ok(true)
+}
+
+/// Until when a message due at `now` waits: a survey in the customers' quiet hours (also after
+/// an outage, when everything waiting is made due at once).
+pub fn held(cfg: &FlowConfig, row: &NotificationRow, now: NaiveDateTime) -> Option<NaiveDateTime> {
+    if row.purpose != Purpose::Survey.as_str() {
+        return None;
+    }
+    cfg.customers
+        .quiet
+        .and_then(|q| q.hold_until(now.and_utc(), cfg.tz))
+        .map(|t| t.naive_utc())
 }

@@ -79,7 +79,10 @@ pub fn handle(
     .find(|u| u.active && u.phone.as_deref() == Some(from.as_str()));
     let Some(user) = sender else {
         let customers = super::customers::reply;
-        if crate::domain::customer::opts_out(text) {
+        // TD, or an answer to the survey when it is the latest question the customer got.
+        if crate::domain::customer::opts_out(text)
+            || super::customers::survey_asked_last(conn, from, regions, now)?
+        {
             return Ok(customers(conn, cfg, from, text, regions, now)?
                 .unwrap_or(ReplyOutcome::UnknownSender));
         }

@@ -254,6 +254,7 @@ impl Sender {
             + chrono::Duration::from_std(self.outbox.timeout).unwrap_or_default()
             + chrono::Duration::seconds(15);
         let providers = self.providers.clone();
+        let cfg = self.cfg.clone();
         self.db
             .write(move |conn| -> Result<Vec<Leased>, FlowError> {
                 let mut leased = Vec::new();
@@ -264,6 +265,10 @@ impl Sender {
                             notifications::mark_obsolete(conn, &row, why)?;
                             continue;
                         }
+                    }
+                    if let Some(until) = flow::outbox::held(&cfg, &row, now) {
+                        notifications::defer(conn, &row, until)?;
+                        continue;
                     }
                     let chain = providers.chain_for(&row.region_id, |id| {
                         crate::store::regions::get(conn, id).map(|r| r.map(|r| r.code))

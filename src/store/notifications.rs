@@ -188,6 +188,34 @@ pub fn mark_obsolete(conn: &mut DbConn, row: &NotificationRow, why: &str) -> Que
     Ok(n == 1)
 }
 
+/// Whether a later message of the same purpose about the same ticket went to the same number.
+pub fn newer_about(conn: &mut DbConn, row: &NotificationRow) -> QueryResult<bool> {
+    let Some(ticket) = &row.ticket_id else {
+        return Ok(false);
+    };
+    diesel::select(diesel::dsl::exists(
+        notifications::table
+            .filter(notifications::ticket_id.eq(ticket))
+            .filter(notifications::purpose.eq(&row.purpose))
+            .filter(notifications::recipient_phone.eq(&row.recipient_phone))
+            .filter(notifications::created_at.gt(row.created_at)),
+    ))
+    .get_result(conn)
+}
+
+/// When the latest message to `phone` for a purpose not in `except` was written, if any.
+pub fn latest_to(
+    conn: &mut DbConn,
+    phone: &str,
+    except: &[&str],
+) -> QueryResult<Option<NaiveDateTime>> {
+    notifications::table
+        .filter(notifications::recipient_phone.eq(phone))
+        .filter(notifications::purpose.ne_all(except.to_vec()))
+        .select(diesel::dsl::max(notifications::created_at))
+        .first(conn)
+}
+
 /// Drops every message still waiting to go to `phone`, except those for `keep`; answers how
 /// many.
 pub fn drop_pending_to(

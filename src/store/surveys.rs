@@ -54,6 +54,30 @@ pub fn save(conn: &mut DbConn, row: &SurveyRow) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Records the answer of a survey not answered yet; false when another reply answered it first.
+pub fn answer(conn: &mut DbConn, row: &SurveyRow) -> QueryResult<bool> {
+    let n = diesel::update(
+        sms_surveys::table
+            .filter(sms_surveys::id.eq(&row.id))
+            .filter(sms_surveys::answered_at.is_null()),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Marks that the survey's one help text went; false when it went already.
+pub fn help_sent(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(
+        sms_surveys::table
+            .filter(sms_surveys::id.eq(id))
+            .filter(sms_surveys::help_sent_at.is_null()),
+    )
+    .set(sms_surveys::help_sent_at.eq(at))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 pub fn for_ticket(conn: &mut DbConn, ticket_id: &str) -> QueryResult<Option<SurveyRow>> {
     sms_surveys::table
         .filter(sms_surveys::ticket_id.eq(ticket_id))
@@ -62,7 +86,7 @@ pub fn for_ticket(conn: &mut DbConn, ticket_id: &str) -> QueryResult<Option<Surv
         .optional()
 }
 
-/// The latest unanswered survey to `phone` still open at `now`.
+/// The unanswered surveys to `phone` that went out and are still open at `now`, latest first.
 pub fn open_for_phone(
     conn: &mut DbConn,
     phone: &str,
@@ -71,6 +95,7 @@ pub fn open_for_phone(
     sms_surveys::table
         .filter(sms_surveys::customer_phone.eq(phone))
         .filter(sms_surveys::answer_by.gt(now))
+        .filter(sms_surveys::asked_at.le(now))
         .filter(sms_surveys::answered_at.is_null())
         .select(SurveyRow::as_select())
         .order((sms_surveys::asked_at.desc(), sms_surveys::id.desc()))

@@ -365,6 +365,29 @@ async fn a_hotline_case_runs_on_the_hotlines_deadline(backend: Backend) {
     assert_eq!(overdue_to(&app, &manager), 1, "no team above the owner");
     let now = complaint(&app, &id).await;
     assert_eq!(now["handling"]["escalation_level"], 1);
+
+    // Recorded two days late: late at once, but the next rung still waits its interval.
+    let agent = app.login("agent").await;
+    let late = app
+        .post(
+            "/complaints",
+            &agent,
+            json!({"source": "walk_in", "district_id": district, "category": "收费",
+                   "description": "多收月租", "received_at": "2026-11-24T10:00:00+08:00"}),
+        )
+        .await;
+    let late_id = late.ok(201)["id"].as_str().unwrap().to_string();
+    app.settle().await;
+    let late = complaint(&app, &late_id).await;
+    assert_eq!(
+        late["handling"]["escalation_level"], 1,
+        "one rung, not three"
+    );
+    assert_eq!(late["handling"]["on_time"], false);
+    assert_eq!(
+        late["handling"]["next_escalation_at"], "2026-11-26T11:00:00Z",
+        "two hours from now, not from its due time"
+    );
 }
 
 both!(

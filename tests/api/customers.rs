@@ -489,7 +489,76 @@ async fn satisfaction_by_channel_on_a_fixture(backend: Backend) {
     assert_eq!(rest[1]["outcome"], "unsatisfied");
 }
 
+/// A customer asked to confirm a postponement on one ticket, then surveyed about another,
+/// answers the latest question: "2" is "basically satisfied", and the postponement still waits.
+/// Once the postponement check is the newer question, "1" confirms it. A landline gets nothing.
+async fn a_reply_answers_the_latest_question(backend: Backend) {
+    let app = customer_app(backend, &[]).await;
+    let phone = "+8613800004444";
+    let a = report(&app, phone).await;
+    let a_id = a["id"].as_str().unwrap().to_string();
+    ack(&app, &a_id, "2026-11-23T11:00:00+08:00").await;
+    let tech = app
+        .login(holder(&app, &a_id).await["username"].as_str().unwrap())
+        .await;
+    let asked = app
+        .post(
+            &format!("/tickets/{a_id}/postpone"),
+            &tech,
+            json!({"new_promised_at": "2026-11-25T10:00:00+08:00", "reason": "客户出差",
+                   "customer_requested": true}),
+        )
+        .await;
+    asked.ok(202);
+    app.set_clock("2026-11-23T12:00:00+08:00").await;
+    let b = report(&app, phone).await;
+    let b_id = b["id"].as_str().unwrap().to_string();
+    ack(&app, &b_id, "2026-11-23T12:30:00+08:00").await;
+    app.set_clock("2026-11-23T13:00:00+08:00").await;
+    resolve(&app, &b_id).await;
+    app.settle().await;
+    let r = reply(&app, phone, "2").await;
+    let r = r.ok(200).clone();
+    assert_eq!(r["result"], "survey_answered", "{r}");
+    assert_eq!(r["ticket_id"], b_id);
+    let dispatcher = app.login("dispatcher").await;
+    let still = app.get(&format!("/tickets/{a_id}"), &dispatcher).await;
+    assert_eq!(
+        still.ok(200)["status"],
+        "acknowledged",
+        "the postponement still waits"
+    );
+
+    // A newer postponement check is the question "1" answers.
+    let c = report(&app, phone).await;
+    let c_id = c["id"].as_str().unwrap().to_string();
+    ack(&app, &c_id, "2026-11-23T14:00:00+08:00").await;
+    let c_tech = app
+        .login(holder(&app, &c_id).await["username"].as_str().unwrap())
+        .await;
+    app.post(
+        &format!("/tickets/{c_id}/postpone"),
+        &c_tech,
+        json!({"new_promised_at": "2026-11-26T10:00:00+08:00", "reason": "客户出差",
+               "customer_requested": true}),
+    )
+    .await
+    .ok(202);
+    app.settle().await;
+    let r = reply(&app, phone, "1").await;
+    assert_eq!(r.ok(200)["result"], "postponement_confirmed");
+
+    // A landline customer gets no SMS.
+    let landline = "+8651258681234";
+    let l = report(&app, landline).await;
+    let l_id = l["id"].as_str().unwrap().to_string();
+    ack(&app, &l_id, "2026-11-23T15:00:00+08:00").await;
+    app.settle().await;
+    assert_eq!(texts(&app, landline), Vec::<String>::new());
+}
+
 both!(
+    a_reply_answers_the_latest_question,
     contact_card_appointment_and_survey,
     garbage_unsatisfied_and_opt_out,
     quiet_hours_hold_the_survey,

@@ -23,7 +23,7 @@ const ROUTES = [
   { path: /^#\/map$/, nav: "map", mount: map.mount, roles: ["dispatcher", "manager", "account_manager", "agent", "admin"] },
   { path: /^#\/intake$/, nav: "intake", mount: intake.mount, roles: ["agent", "dispatcher", "admin"] },
   { path: /^#\/callbacks$/, nav: "callbacks", mount: mountCallbacks, roles: ["agent", "dispatcher", "manager", "admin"] },
-  { path: /^#\/complaints$/, nav: "complaints", mount: mountComplaints, roles: ["agent", "dispatcher", "manager", "admin"] },
+  { path: /^#\/complaints$/, nav: "complaints", mount: mountComplaints, roles: ["agent", "dispatcher", "manager", "account_manager", "admin"] },
   { path: /^#\/scores$/, nav: "scores", mount: scores.mount, roles: ["manager", "dispatcher", "admin"] },
   { path: /^#\/admin$/, nav: "admin", mount: admin.mount, roles: admin.ADMIN_ROLES },
   { path: /^#\/tickets\/([\w-]+)$/, mount: ticket.mount, roles: null },

@@ -1,6 +1,7 @@
 //! The team's morning meeting (班组晨会, seed 002): yesterday's tickets of the team's members,
-//! the stages that went late, the complaints naming them, and today's appointments, with one
-//! short message for the team leader.
+//! the stages that went late, the complaints concerning them (naming them, owned by them, or
+//! about a ticket they hold), and today's appointments, with one short message for the team
+//! leader.
 
 use chrono::{Days, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
@@ -26,6 +27,7 @@ pub struct Brief {
     pub resolved: Vec<TicketRow>,
     /// Stages due on the day that went late, with the ticket.
     pub late: Vec<(TicketRow, Stage)>,
+    /// Received on the day, concerning a member, verified or not.
     pub complaints: Vec<ComplaintRow>,
     /// Appointments on the next day (today, the morning of the meeting), not yet finished.
     pub appointments: Vec<TicketRow>,
@@ -85,7 +87,7 @@ pub fn brief(conn: &mut DbConn, tz: Tz, unit: UnitRow, day: NaiveDate) -> QueryR
         .cloned()
         .collect();
     Ok(Brief {
-        complaints: complaints::naming(conn, start, end, &members, false)?,
+        complaints: complaints::concerning(conn, start, end, &members)?,
         unit,
         day,
         members,

@@ -201,6 +201,33 @@ pub fn naming(
         .load(conn)
 }
 
+/// Complaints received in `[start, end)` that concern any of `people`: naming them as
+/// responsible, owned by them, or about a ticket one of them holds (most are not verified by
+/// the next morning, so the verdict alone would hide them).
+pub fn concerning(
+    conn: &mut DbConn,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    people: &[String],
+) -> QueryResult<Vec<ComplaintRow>> {
+    use crate::db::schema::tickets;
+    let held = tickets::table
+        .filter(tickets::assignee_id.eq_any(people.to_vec()))
+        .select(tickets::id.nullable());
+    complaints::table
+        .filter(complaints::received_at.ge(start))
+        .filter(complaints::received_at.lt(end))
+        .filter(
+            complaints::responsible_user_id
+                .eq_any(people.to_vec())
+                .or(complaints::owner_user_id.eq_any(people.to_vec()))
+                .or(complaints::ticket_id.eq_any(held)),
+        )
+        .select(ComplaintRow::as_select())
+        .order((complaints::received_at.asc(), complaints::id.asc()))
+        .load(conn)
+}
+
 /// Ids of complaints whose next rung is due at `now`, earliest first.
 pub fn due_ids(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<String>> {
     complaints::table

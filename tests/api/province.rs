@@ -1380,6 +1380,23 @@ async fn a_teams_morning_brief(backend: Backend) {
         .get(&format!("/units/{team}/brief?date=2026-08-20"), &manager)
         .await;
     assert_eq!(later.ok(200)["complaints"].as_array().unwrap().len(), 1);
+    // A complaint not yet verified about a ticket a member holds is in that day's brief too.
+    let agent = app.login("agent").await;
+    app.post(
+        "/complaints",
+        &agent,
+        json!({"source": "hotline", "ticket_id": open.id, "category": "上门超时",
+               "description": "约好上午没来", "received_at": "2026-08-10T20:00:00+08:00"}),
+    )
+    .await
+    .ok(201);
+    let again = app
+        .get(&format!("/units/{team}/brief?date=2026-08-10"), &manager)
+        .await;
+    let again = again.ok(200).clone();
+    assert_eq!(again["complaints"].as_array().unwrap().len(), 1);
+    assert_eq!(again["complaints"][0]["status"], "open");
+    assert!(again["text"].as_str().unwrap().contains("投诉1"));
     let bad = app
         .get(&format!("/units/{team}/brief?date=2026-08-32"), &manager)
         .await;

@@ -252,17 +252,7 @@ fn rung_heads(
         .flatten()
         .find(|p| teams.contains_key(p));
     if let Some(person) = front {
-        let units: Vec<crate::domain::org::Unit> = crate::store::org::list(conn)?
-            .into_iter()
-            .filter_map(|u| {
-                Some(crate::domain::org::Unit {
-                    kind: crate::domain::org::UnitKind::parse("kind", &u.kind).ok()?,
-                    id: u.id,
-                    parent_id: u.parent_id,
-                    head_user_id: u.head_user_id,
-                })
-            })
-            .collect();
+        let units = crate::store::org::chain_units(conn)?;
         let chain =
             crate::domain::org::chain(&person, teams.get(&person).map(String::as_str), &units);
         if let Some((_, _, head)) = chain.into_iter().find(|(level, _, _)| *level == rung) {

@@ -28,18 +28,23 @@ pub struct CustomerConfig {
     pub survey_window: Duration,
 }
 
-/// Queues `text` for the customer of `t`. Nothing goes to a number that opted out or is not a
-/// mobile number; with `hold`, a message due in the quiet hours waits for them to end. Answers
-/// whether it was queued.
-#[allow(clippy::too_many_arguments)]
+/// When the customers' quiet hours in force at `now` end; None outside them.
+pub fn quiet_until(cfg: &FlowConfig, now: NaiveDateTime) -> Option<NaiveDateTime> {
+    cfg.customers
+        .quiet
+        .and_then(|q| q.hold_until(now.and_utc(), cfg.tz))
+        .map(|t| t.naive_utc())
+}
+
+/// Queues `text` for the customer of `t`, to go at `not_before` when given. Nothing goes to a
+/// number that opted out or is not a mobile number. Answers whether it was queued.
 pub fn queue(
     conn: &mut DbConn,
-    cfg: &FlowConfig,
     t: &TicketRow,
     purpose: &str,
     text: &str,
     fault_id: Option<&str>,
-    hold: bool,
+    not_before: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> FlowResult<bool> {
     // Landlines take no SMS.
@@ -60,13 +65,8 @@ pub fn queue(
     if let Some(f) = fault_id {
         row = row.about_fault(f);
     }
-    if let Some(until) = cfg
-        .customers
-        .quiet
-        .filter(|_| hold)
-        .and_then(|q| q.hold_until(now.and_utc(), cfg.tz))
-    {
-        row.next_attempt_at = until.naive_utc();
+    if let Some(at) = not_before {
+        row.next_attempt_at = at;
     }
     notifications::insert(conn, &row)?;
     Ok(true)
@@ -114,12 +114,11 @@ pub fn contact_card(
     );
     queue(
         conn,
-        cfg,
         t,
         Purpose::ContactCard.as_str(),
         &text,
         None,
-        false,
+        None,
         now,
     )
 }
@@ -146,12 +145,11 @@ pub fn appointment(
     );
     queue(
         conn,
-        cfg,
         t,
         Purpose::AppointmentConfirmed.as_str(),
         &text,
         None,
-        false,
+        None,
         now,
     )
 }
@@ -167,23 +165,12 @@ pub fn survey(
         return Ok(None);
     }
     let text = cfg.templates.render(Purpose::Survey, t, cfg.tz, None);
-    if !queue(
-        conn,
-        cfg,
-        t,
-        Purpose::Survey.as_str(),
-        &text,
-        None,
-        true,
-        now,
-    )? {
+    // A survey waits out the quiet hours; it is asked when it goes out.
+    let held = quiet_until(cfg, now);
+    if !queue(conn, t, Purpose::Survey.as_str(), &text, None, held, now)? {
         return Ok(None);
     }
-    let sent_at = cfg
-        .customers
-        .quiet
-        .and_then(|q| q.hold_until(now.and_utc(), cfg.tz))
-        .map_or(now, |u| u.naive_utc());
+    let sent_at = held.unwrap_or(now);
     let row = SurveyRow {
         id: new_id(),
         ticket_id: t.id.clone(),
@@ -286,12 +273,11 @@ pub fn reply(
             .render(Purpose::CustomerHelp, &t, cfg.tz, None);
         queue(
             conn,
-            cfg,
             &t,
             Purpose::CustomerHelp.as_str(),
             &help,
             None,
-            false,
+            None,
             now,
         )?;
         return Ok(Some(ReplyOutcome::HelpSent {
@@ -362,12 +348,11 @@ fn opt_out(
         let confirm = cfg.templates.render(Purpose::OptedOut, &t, cfg.tz, None);
         queue(
             conn,
-            cfg,
             &t,
             Purpose::OptedOut.as_str(),
             &confirm,
             None,
-            false,
+            None,
             now,
         )?;
         surveys::opt_out(

@@ -235,8 +235,5 @@ pub fn held(cfg: &FlowConfig, row: &NotificationRow, now: NaiveDateTime) -> Opti
     if row.purpose != Purpose::Survey.as_str() {
         return None;
     }
-    cfg.customers
-        .quiet
-        .and_then(|q| q.hold_until(now.and_utc(), cfg.tz))
-        .map(|t| t.naive_utc())
+    super::customers::quiet_until(cfg, now)
 }

@@ -137,12 +137,11 @@ fn ask_customer(
         .render(Purpose::PostponementCheck, asked, cfg.tz, None);
     super::customers::queue(
         conn,
-        cfg,
         asked,
         Purpose::PostponementCheck.as_str(),
         &text,
         None,
-        false,
+        None,
         now,
     )?;
     Ok(())

@@ -14,7 +14,7 @@ use crate::db::DbConn;
 use crate::domain::five_star::{
     self, league, BranchMonth, BranchStanding, HallMonth, Level, ProvinceRules, TeamMonth,
 };
-use crate::domain::org::{chain, Unit, UnitKind};
+use crate::domain::org::{chain, UnitKind};
 use crate::domain::period::Month;
 use crate::domain::scoring::{Clause, Complaints, FiveStar, Metric, Ratio, Rules};
 use crate::domain::staff::{self, Rating, StaffMonth, StaffRules};
@@ -328,17 +328,7 @@ pub fn ledger(
     let (start, end) = month.bounds(tz);
     let upheld = complaints::upheld_with_deduction(conn, start, end, scope)?;
     let teams = org::teams(conn)?;
-    let units: Vec<Unit> = org::list(conn)?
-        .into_iter()
-        .filter_map(|u| {
-            Some(Unit {
-                kind: UnitKind::parse("kind", &u.kind).ok()?,
-                id: u.id,
-                parent_id: u.parent_id,
-                head_user_id: u.head_user_id,
-            })
-        })
-        .collect();
+    let units = org::chain_units(conn)?;
     let mut out = Vec::new();
     for c in upheld {
         let (Some(person), Some(deduction)) = (c.responsible_user_id.clone(), c.deduction) else {

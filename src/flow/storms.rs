@@ -462,7 +462,7 @@ fn tell_caller(
         ),
         _ => format!("【维修安排】已为您安排维修人员，将在20分钟内与您联系。工单{r}。"),
     };
-    super::customers::queue(conn, cfg, t, purpose, &text, Some(&fault.id), false, now)
+    super::customers::queue(conn, t, purpose, &text, Some(&fault.id), None, now)
 }
 
 /// The same message to every linked caller still waiting for service.

@@ -61,6 +61,23 @@ pub fn list(conn: &mut DbConn) -> QueryResult<Vec<UnitRow>> {
 }
 
 /// What still refers to a unit: (units under it, members, imported figures).
+/// Every unit as the accountability chain reads it (kind, parent, head); a unit whose stored
+/// kind is unknown is left out.
+pub fn chain_units(conn: &mut DbConn) -> QueryResult<Vec<crate::domain::org::Unit>> {
+    use crate::domain::org::{Unit, UnitKind};
+    Ok(list(conn)?
+        .into_iter()
+        .filter_map(|u| {
+            Some(Unit {
+                kind: UnitKind::parse("kind", &u.kind).ok()?,
+                id: u.id,
+                parent_id: u.parent_id,
+                head_user_id: u.head_user_id,
+            })
+        })
+        .collect())
+}
+
 pub fn references(conn: &mut DbConn, id: &str) -> QueryResult<(i64, i64, i64)> {
     let children = org_units::table
         .filter(org_units::parent_id.eq(id))

@@ -33,6 +33,7 @@ use serde_json::{json, Value};
 use crate::client::{self, ApiClient};
 use crate::domain::period::Month;
 use crate::domain::scoring::Metric;
+use crate::domain::ticket::TicketKind;
 
 /// What to play.
 #[derive(Debug, Clone)]
@@ -136,7 +137,7 @@ enum Step {
 struct Plan {
     ticket: String,
     district: Option<String>,
-    kind: String,
+    kind: TicketKind,
     technician: String,
     point: (f64, f64),
     /// When it was recorded: dispatch, contact and arrival count in its month.
@@ -676,10 +677,9 @@ pub async fn run(o: &Options) -> Result<Summary> {
                 .await?;
                 open -= 1;
                 summary.resolved += 1;
-                let metric = if p.kind == "install" {
-                    Metric::Install
-                } else {
-                    Metric::Repair
+                let metric = match p.kind {
+                    TicketKind::Install => Metric::Install,
+                    TicketKind::Repair => Metric::Repair,
                 };
                 let m = month_of(s.now);
                 count(
@@ -905,7 +905,7 @@ fn plan(
     Ok(Some(Plan {
         ticket: t["id"].as_str().unwrap_or_default().to_string(),
         district: t["district_id"].as_str().map(String::from),
-        kind: t["kind"].as_str().unwrap_or("repair").to_string(),
+        kind: TicketKind::parse("kind", t["kind"].as_str().unwrap_or_default())?,
         technician,
         point: (lon, lat),
         recorded: now,

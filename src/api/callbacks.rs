@@ -94,10 +94,10 @@ pub fn dto<'a>(
         district_id: c.district_id.as_deref(),
         technician_id: c.technician_id.as_deref(),
         reason: &c.reason,
-        status: &c.status,
+        status: c.status.as_str(),
         attempts: c.attempts,
         due_at: utc(c.due_at),
-        due_now: c.status == CallbackStatus::Due.as_str() && c.due_at <= now,
+        due_now: c.status == CallbackStatus::Due && c.due_at <= now,
         resolved_at: utc(c.resolved_at),
         outcome: c.outcome.as_deref(),
         ratings: Ratings {
@@ -161,7 +161,7 @@ async fn queue(
     let now = state.clock.now_naive();
     let filter = QueueFilter {
         regions: caller.scope.filter().map(|r| r.to_vec()),
-        status: status.as_str().into(),
+        status,
         district_id: q.district_id,
         due_by: (status == CallbackStatus::Due && q.due_only.unwrap_or(true)).then_some(now),
         offset,

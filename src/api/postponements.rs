@@ -12,6 +12,7 @@ use super::sync::{json_of, ticket_done, Done, TechAction};
 use super::tickets::{act, acting, tech_action, tech_route, TechRequest};
 use super::{instant, resource, ApiError, ApiResult, Caller, Items, JsonBody};
 use crate::domain::field_in;
+use crate::domain::postponement::RequestStatus;
 use crate::flow::actions::{load_visible, Acting};
 use crate::flow::postponement::{self, Postponement, Recorded};
 use crate::store::postponements::{self as store, PostponementRow};
@@ -34,7 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct PostponementDto {
     pub id: String,
     pub ticket_id: String,
-    pub status: String,
+    pub status: RequestStatus,
     pub requested_by: String,
     pub requested_at: UtcInstant,
     pub new_promised_at: UtcInstant,

@@ -1079,7 +1079,7 @@ struct LedgerUnit {
     unit_id: String,
     code: String,
     name: String,
-    kind: String,
+    kind: UnitKind,
     points: f64,
     lines: Vec<LedgerLineDto>,
 }
@@ -1206,7 +1206,7 @@ async fn ledger(
                 unit_id: unit.id.clone(),
                 code: unit.code.clone(),
                 name: unit.name.clone(),
-                kind: unit.kind.clone(),
+                kind: unit.kind,
                 points: l.points,
                 lines: vec![dto(l)],
             }),

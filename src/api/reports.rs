@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::extract::visible;
 use super::state::AppState;
 use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
-use crate::domain::callback::Outcome;
+use crate::domain::callback::{CallbackStatus, Outcome};
 use crate::domain::complaint::Status as ComplaintStatus;
 use crate::domain::new_id;
 use crate::domain::period::Month;
@@ -782,7 +782,7 @@ pub(super) fn drill_items(
             .map(|c| {
                 let row = ComplaintItem {
                     complaint: super::complaints::dto(c),
-                    in_numerator: c.status == ComplaintStatus::Upheld.as_str(),
+                    in_numerator: c.status == ComplaintStatus::Upheld,
                 };
                 serde_json::to_value(row).unwrap_or(Value::Null)
             })
@@ -853,11 +853,11 @@ pub(super) fn drill_items(
                         callback: c.map(|c| CoverageCallback {
                             id: &c.id,
                             reason: &c.reason,
-                            status: &c.status,
+                            status: c.status.as_str(),
                             attempts: c.attempts,
                             outcome: c.outcome.as_deref(),
                         }),
-                        in_numerator: c.is_some_and(|c| c.status != "due"),
+                        in_numerator: c.is_some_and(|c| c.status != CallbackStatus::Due),
                     };
                     serde_json::to_value(row).unwrap_or(Value::Null)
                 })

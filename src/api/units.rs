@@ -46,7 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct UnitDto {
     id: String,
     branch_id: String,
-    kind: String,
+    kind: UnitKind,
     code: String,
     name: String,
     parent_id: Option<String>,
@@ -105,7 +105,7 @@ async fn list(
             Ok(org::list(conn)?
                 .into_iter()
                 .filter(|u| q.branch_id.as_ref().is_none_or(|b| *b == u.branch_id))
-                .filter(|u| kind.is_none_or(|k| k.as_str() == u.kind))
+                .filter(|u| kind.is_none_or(|k| k == u.kind))
                 .map(|u| {
                     let mut members: Vec<String> = teams
                         .iter()
@@ -134,7 +134,7 @@ async fn get(
 /// Checks a unit's place: its parent is of the kind above it and in the same branch, and its
 /// head is a user. `field` prefixes the fields named in errors (a CSV line).
 fn check_place(conn: &mut DbConn, u: &UnitRow, field: &str) -> ApiResult<()> {
-    let kind = UnitKind::parse(&format!("{field}kind"), &u.kind)?;
+    let kind = u.kind;
     let parent = match &u.parent_id {
         None => None,
         Some(p) => {
@@ -152,7 +152,7 @@ fn check_place(conn: &mut DbConn, u: &UnitRow, field: &str) -> ApiResult<()> {
                     "a unit cannot sit under itself",
                 ));
             }
-            Some(UnitKind::parse("kind", &parent.kind)?)
+            Some(parent.kind)
         }
     };
     check_parent(kind, parent)
@@ -190,7 +190,7 @@ async fn create(
     let row = UnitRow {
         id: new_id(),
         branch_id: req.branch_id,
-        kind: UnitKind::parse("kind", &req.kind)?.as_str().into(),
+        kind: UnitKind::parse("kind", &req.kind)?,
         code: Code::parse("code", &req.code)?.into_string(),
         name: required_text("name", &req.name, 100)?,
         parent_id: req.parent_id,
@@ -290,7 +290,7 @@ async fn delete(
 
 /// Puts `user` in `unit` (a unit that has members), out of any other team.
 fn join(conn: &mut DbConn, unit: &UnitRow, user_id: &str, field: &str) -> ApiResult<()> {
-    let kind = UnitKind::parse("kind", &unit.kind)?;
+    let kind = unit.kind;
     if !kind.has_members() {
         return Err(ApiError::invalid(
             field,
@@ -404,9 +404,7 @@ fn unit_line(
     let row = UnitRow {
         id: existing.as_ref().map_or_else(new_id, |u| u.id.clone()),
         branch_id: branch.id,
-        kind: UnitKind::parse(&at("kind"), line.cell("kind"))?
-            .as_str()
-            .into(),
+        kind: UnitKind::parse(&at("kind"), line.cell("kind"))?,
         code,
         name: required_text(&at("name"), line.cell("name"), 100)?,
         parent_id,
@@ -608,7 +606,7 @@ async fn record_figures(
         .write(move |conn| -> ApiResult<()> {
             let unit = org::get(conn, &stored.unit_id)?
                 .ok_or_else(|| ApiError::not_found("no such unit"))?;
-            check_figures(UnitKind::parse("kind", &unit.kind)?, &stored, "")?;
+            check_figures(unit.kind, &stored, "")?;
             org::insert_figures(conn, &stored)?;
             Ok(())
         })
@@ -695,11 +693,7 @@ fn figures_line(
         imported_by: user.to_string(),
         imported_at: now,
     };
-    check_figures(
-        UnitKind::parse("kind", &unit.kind)?,
-        &row,
-        &format!("line {}: ", line.number),
-    )?;
+    check_figures(unit.kind, &row, &format!("line {}: ", line.number))?;
     Ok(row)
 }
 
@@ -816,7 +810,7 @@ async fn brief(
         .db
         .read(move |conn| -> ApiResult<_> {
             let unit = org::get(conn, &id)?.ok_or_else(|| ApiError::not_found("no such unit"))?;
-            if !UnitKind::parse("kind", &unit.kind)?.has_members() {
+            if !unit.kind.has_members() {
                 return Err(ApiError::invalid(
                     "id",
                     "a morning brief is for a team, a call-center team or a hall",

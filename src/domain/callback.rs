@@ -84,6 +84,8 @@ impl CallbackStatus {
     }
 }
 
+super::stored_as_text!(CallbackStatus => "status");
+
 /// A rating from 1 (poor) to 5 (excellent).
 pub fn rating(field: &str, v: Option<i64>) -> Result<Option<i32>, Invalid> {
     match v {

@@ -228,6 +228,8 @@ pub const RUNGS: [super::five_star::Level; 3] = [
     super::five_star::Level::Leadership,
 ];
 
+super::stored_as_text!(Status => "status", Kind => "kind", Handling => "handling");
+
 impl ClockRule {
     /// When a complaint of `kind` received (or reopened) at `at` must be answered: a simple
     /// one within the short time; a general one by the end of that local day; a hotline case

@@ -33,6 +33,39 @@ pub use phone::PhoneNumber;
 pub use point::{Crs, WgsPoint};
 pub use role::{RegionScope, Role};
 
+/// A value type stored and answered as text: the store writes it with `as_str` and reads it
+/// back with `parse`, so a row read from the database already holds the domain type; JSON
+/// answers and messages show the same text.
+macro_rules! stored_as_text {
+    ($($t:ty => $field:literal),+ $(,)?) => {$(
+        impl TryFrom<String> for $t {
+            type Error = $crate::domain::Invalid;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                <$t>::parse($field, &s)
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.as_str().to_string()
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    )+};
+}
+pub(crate) use stored_as_text;
+
 /// The name of field `name` inside `prefix` as errors give it (`location` and `lat` give
 /// `location.lat`); a top-level field when `prefix` is empty.
 pub fn field_in(prefix: &str, name: &str) -> String {

@@ -72,6 +72,8 @@ impl UnitKind {
     }
 }
 
+super::stored_as_text!(UnitKind => "kind");
+
 /// Checks that a unit may sit under `parent` (None: at the top of its branch).
 pub fn check_parent(kind: UnitKind, parent: Option<UnitKind>) -> Result<(), Invalid> {
     match (kind.parent_kind(), parent) {

@@ -30,7 +30,22 @@ impl RequestStatus {
             RequestStatus::Lapsed => "lapsed",
         }
     }
+
+    pub fn parse(field: &str, s: &str) -> Result<RequestStatus, super::Invalid> {
+        [
+            RequestStatus::Pending,
+            RequestStatus::Confirmed,
+            RequestStatus::Declined,
+            RequestStatus::Superseded,
+            RequestStatus::Lapsed,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+        .ok_or_else(|| super::Invalid::new(field, format!("`{s}` is not a request status")))
+    }
 }
+
+super::stored_as_text!(RequestStatus => "status");
 
 /// How a decision was made: by a staff member signed in, or by the customer's SMS reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

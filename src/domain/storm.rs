@@ -179,19 +179,7 @@ impl FaultStatus {
     }
 }
 
-/// Stored as text.
-impl TryFrom<String> for FaultStatus {
-    type Error = Invalid;
-    fn try_from(s: String) -> Result<Self, Invalid> {
-        FaultStatus::parse("status", &s)
-    }
-}
-
-impl From<FaultStatus> for String {
-    fn from(s: FaultStatus) -> String {
-        s.as_str().to_string()
-    }
-}
+super::stored_as_text!(FaultStatus => "status");
 
 /// Why a network fault was opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

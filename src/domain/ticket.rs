@@ -14,7 +14,7 @@ use std::fmt;
 use super::Invalid;
 
 /// What kind of work a ticket is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketKind {
     /// A fault to repair (维护).
@@ -46,7 +46,7 @@ impl TicketKind {
 }
 
 /// Where a ticket stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Recorded, not yet assigned to anyone (the dispatcher queue).
@@ -108,36 +108,39 @@ impl Status {
     }
 }
 
-impl fmt::Display for Status {
+super::stored_as_text!(Status => "status", TicketKind => "kind");
+
+/// Why a ticket waits for a dispatcher's eye; the text is what the console shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flag {
+    /// Recorded with nobody on duty to take it.
+    NoTechnicianOnDuty,
+    /// The push to the on-duty staff missed its deadline (`minutes` after recording).
+    NotPushed { minutes: i64 },
+    /// The holder missed the contact deadline and no other technician was on duty.
+    NotContactedNoOtherTechnician,
+    /// The promise passed unresolved.
+    NotResolved,
+    /// A message about the ticket to this phone will never go out.
+    SmsFailed { phone: String },
+}
+
+impl fmt::Display for Flag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Stored as text: the store reads and writes a ticket's status and kind through these.
-impl TryFrom<String> for Status {
-    type Error = Invalid;
-    fn try_from(s: String) -> Result<Self, Invalid> {
-        Status::parse("status", &s)
-    }
-}
-
-impl From<Status> for String {
-    fn from(s: Status) -> String {
-        s.as_str().to_string()
-    }
-}
-
-impl TryFrom<String> for TicketKind {
-    type Error = Invalid;
-    fn try_from(s: String) -> Result<Self, Invalid> {
-        TicketKind::parse("kind", &s)
-    }
-}
-
-impl From<TicketKind> for String {
-    fn from(k: TicketKind) -> String {
-        k.as_str().to_string()
+        match self {
+            Flag::NoTechnicianOnDuty => f.write_str("no technician on duty in the region"),
+            Flag::NotPushed { minutes } => {
+                write!(
+                    f,
+                    "not pushed to the on-duty staff within {minutes} minutes"
+                )
+            }
+            Flag::NotContactedNoOtherTechnician => {
+                f.write_str("not contacted in time and no other technician on duty")
+            }
+            Flag::NotResolved => f.write_str("not resolved by the promised time"),
+            Flag::SmsFailed { phone } => write!(f, "an SMS to {phone} failed for good"),
+        }
     }
 }
 

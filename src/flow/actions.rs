@@ -252,23 +252,13 @@ pub(crate) fn hand_over(
             &json!({"to": user_id}).to_string(),
         )?;
     }
-    let next = transition(t.status, Action::Assign)?;
-    t.status = next;
-    t.assignee_id = Some(user_id.to_string());
-    t.assigned_at = Some(now);
     let policy = super::ticket_policy(conn, cfg, t)?;
     let due = policy.after(now.and_utc(), policy.acknowledge).naive_utc();
-    t.assignment_ack_due_at = Some(due);
+    t.assign(user_id, now, due)?;
     crate::store::assignments::start(
         conn,
         &crate::store::assignments::AssignmentRow::new(t, user_id, now, due),
     )?;
-    if t.ack_due_at.is_none() {
-        t.ack_due_at = t.assignment_ack_due_at;
-    }
-    t.escalation_level = 0;
-    t.flagged = false;
-    t.flag_reason = None;
     save(conn, t, cfg, now)?;
     if let Some(u) = users::find_row(conn, user_id)? {
         notify(

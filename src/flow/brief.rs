@@ -123,7 +123,7 @@ pub fn send_due(
     let yesterday = today.pred_opt().unwrap_or(today);
     let mut sent = 0;
     for unit in org::list(conn)? {
-        if unit.kind != crate::domain::org::UnitKind::Team.as_str() {
+        if unit.kind != crate::domain::org::UnitKind::Team {
             continue;
         }
         let Some(head) = unit.head_user_id.clone() else {

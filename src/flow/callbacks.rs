@@ -45,7 +45,7 @@ pub fn new_callback(t: &TicketRow, reason: Reason, now: NaiveDateTime) -> Callba
         technician_id: t.assignee_id.clone(),
         resolved_at: t.resolved_at.unwrap_or(now),
         reason: reason.as_str().into(),
-        status: CallbackStatus::Due.as_str().into(),
+        status: CallbackStatus::Due,
         attempts: 0,
         due_at: now,
         outcome: None,
@@ -240,7 +240,7 @@ pub fn record_result(
     let mut cb = callbacks::get(conn, id)?
         .filter(|c| scope.allows(&c.region_id))
         .ok_or_else(|| FlowError::NotFound("no such callback".into()))?;
-    if cb.status != CallbackStatus::Due.as_str() {
+    if cb.status != CallbackStatus::Due {
         return Err(FlowError::Conflict(format!(
             "this callback is already {}",
             cb.status
@@ -272,13 +272,13 @@ pub fn record_result(
                 next_try = Some(at);
             }
             None => {
-                cb.status = CallbackStatus::Unreachable.as_str().into();
+                cb.status = CallbackStatus::Unreachable;
                 cb.outcome = Some(Outcome::Unreachable.as_str().into());
                 cb.completed_at = Some(now);
             }
         }
     } else {
-        cb.status = CallbackStatus::Done.as_str().into();
+        cb.status = CallbackStatus::Done;
         cb.outcome = Some(result.outcome.as_str().into());
         cb.rating_attitude = result.attitude;
         cb.rating_timeliness = result.timeliness;

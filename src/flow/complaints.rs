@@ -116,16 +116,16 @@ pub fn receive(
         received_at: new.received_at,
         created_by: actor.id.clone().unwrap_or_else(|| "system".into()),
         created_at: now,
-        status: Status::Open.as_str().into(),
+        status: Status::Open,
         responsible_user_id: None,
         deduction: None,
         verified_by: None,
         verified_at: None,
         verification_note: None,
         version: 0,
-        kind: kind.as_str().into(),
-        owner_user_id: (actor.kind == "user").then(|| actor.id.clone()).flatten(),
-        handling: Handling::Open.as_str().into(),
+        kind,
+        owner_user_id: actor.user_id().map(String::from),
+        handling: Handling::Open,
         hotline_due_at: new.hotline_due_at,
         handle_due_at: Some(due),
         handled_on_time: None,
@@ -197,8 +197,8 @@ pub fn verify(
             .into());
         }
     }
-    let before = c.status.clone();
-    c.status = v.status.as_str().into();
+    let before = c.status;
+    c.status = v.status;
     c.responsible_user_id = v.responsible_user_id.clone();
     c.deduction = v.deduction;
     c.verified_by = actor.id.clone();
@@ -274,7 +274,7 @@ pub fn step(conn: &mut DbConn, cfg: &FlowConfig, id: &str, now: NaiveDateTime) -
     let Some(at) = c.next_deadline_at.filter(|d| *d <= now) else {
         return Ok(false);
     };
-    let (Some(due), true) = (c.handle_due_at, c.handling == Handling::Open.as_str()) else {
+    let (Some(due), true) = (c.handle_due_at, c.handling == Handling::Open) else {
         c.next_deadline_at = None;
         store(conn, &mut c)?;
         return Ok(false);
@@ -356,7 +356,7 @@ pub fn reply(
     now: NaiveDateTime,
 ) -> FlowResult<ComplaintRow> {
     let mut c = load(conn, id, scope)?;
-    if c.handling != Handling::Open.as_str() {
+    if c.handling != Handling::Open {
         return Err(FlowError::Conflict(format!(
             "this complaint is {}; reopen it to answer again",
             c.handling
@@ -367,7 +367,7 @@ pub fn reply(
     if c.handled_on_time.is_none() {
         c.handled_on_time = on_time;
     }
-    c.handling = Handling::Replied.as_str().into();
+    c.handling = Handling::Replied;
     c.replied_at = Some(now);
     c.reply = Some(text.to_string());
     c.next_deadline_at = None;
@@ -396,7 +396,7 @@ pub fn close(
     now: NaiveDateTime,
 ) -> FlowResult<ComplaintRow> {
     let mut c = load(conn, id, scope)?;
-    if c.handling != Handling::Replied.as_str() {
+    if c.handling != Handling::Replied {
         return Err(FlowError::Conflict(format!(
             "this complaint is {}; the customer must be answered before it closes",
             c.handling
@@ -405,7 +405,7 @@ pub fn close(
     if !accepted {
         return reopen_loaded(conn, cfg, c, "not_accepted", note, actor, now);
     }
-    c.handling = Handling::Closed.as_str().into();
+    c.handling = Handling::Closed;
     c.closed_at = Some(now);
     store(conn, &mut c)?;
     history(
@@ -431,7 +431,7 @@ pub fn reopen(
     now: NaiveDateTime,
 ) -> FlowResult<ComplaintRow> {
     let c = load(conn, id, scope)?;
-    if c.handling == Handling::Open.as_str() {
+    if c.handling == Handling::Open {
         return Err(FlowError::Conflict(
             "this complaint is still being handled".into(),
         ));
@@ -448,7 +448,7 @@ fn reopen_loaded(
     actor: &Actor,
     now: NaiveDateTime,
 ) -> FlowResult<ComplaintRow> {
-    let kind = Kind::parse("kind", &c.kind).unwrap_or(Kind::General);
+    let kind = c.kind;
     let due = cfg
         .complaint_clock
         .due(
@@ -458,8 +458,8 @@ fn reopen_loaded(
             c.hotline_due_at.map(|d| d.and_utc()),
         )
         .naive_utc();
-    let before = c.handling.clone();
-    c.handling = Handling::Open.as_str().into();
+    let before = c.handling;
+    c.handling = Handling::Open;
     c.reopened += 1;
     c.replied_at = None;
     c.closed_at = None;

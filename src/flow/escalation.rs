@@ -15,7 +15,7 @@ use super::{
 use crate::db::DbConn;
 use crate::domain::routing::rank;
 use crate::domain::sla::{due_check, Check, EscalationStep, Stage, LAST_LEVEL};
-use crate::domain::ticket::{transition, Action, Status};
+use crate::domain::ticket::{transition, Action, Flag, Status};
 use crate::domain::Role;
 use crate::store::users::{self, UserRow};
 use crate::store::{assignments, tickets};
@@ -51,8 +51,9 @@ pub fn step(
         match check {
             Check::Dispatch => {
                 t.miss(Stage::Dispatch);
-                t.flagged = true;
-                t.flag_reason = Some("not pushed to the on-duty staff within 3 minutes".into());
+                t.flag(Flag::NotPushed {
+                    minutes: policy.dispatch.num_minutes(),
+                });
                 event(conn, &t, now, &system, "dispatch_overdue", late, None)?;
                 // A push held up by an SMS platform outage: the dispatchers were told of the
                 // outage once, not of each ticket it held up.
@@ -133,9 +134,7 @@ pub fn step(
                         // step's deadline, as the dispatcher's deadline.
                         t.escalation_level = LAST_LEVEL - 1;
                         t.assignment_ack_due_at = Some(due_at.naive_utc());
-                        t.flagged = true;
-                        t.flag_reason =
-                            Some("not contacted in time and no other technician on duty".into());
+                        t.flag(Flag::NotContactedNoOtherTechnician);
                         event(
                             conn,
                             &t,
@@ -183,8 +182,7 @@ pub fn step(
             }
             Check::Resolve => {
                 t.miss(Stage::Resolve);
-                t.flagged = true;
-                t.flag_reason = Some("not resolved by the promised time".into());
+                t.flag(Flag::NotResolved);
                 event(conn, &t, now, &system, "resolve_overdue", late, None)?;
                 let (managers, _) = on_duty_staff(conn, cfg, &t.region_id, now)?;
                 for m in managers {

@@ -13,7 +13,7 @@ use super::{
 use crate::db::DbConn;
 use crate::domain::routing::rank;
 use crate::domain::sla::SlaPolicy;
-use crate::domain::ticket::{transition, Action, Status, TicketKind};
+use crate::domain::ticket::{Flag, TicketKind};
 use crate::domain::{new_id, Code, Invalid, PhoneNumber, Role, WgsPoint};
 use crate::spatial::Located;
 use crate::store::duty::{self, PositionRow};
@@ -178,13 +178,8 @@ pub fn record(
         dispatchers,
     } = routing;
     let at = |d: chrono::Duration| policy.after(now.and_utc(), d).naive_utc();
-    let promised = at(policy.promise(new.kind));
     let mut t = TicketRow {
-        id: new_id(),
-        region_id: placement.region_id.clone(),
         district_id: placement.district_id.clone(),
-        kind: new.kind,
-        status: Status::New,
         external_ref: new.external_ref.clone(),
         customer_name: new.customer_name.clone(),
         customer_phone: new.customer_phone.to_string(),
@@ -194,42 +189,16 @@ pub fn record(
         account_no: new.account_no.clone(),
         fault_category: new.fault_category.clone(),
         fault_description: new.fault_description.clone(),
-        created_by: actor.id.clone().unwrap_or_else(|| actor.kind.to_string()),
-        created_at: now,
-        updated_at: now,
-        version: 0,
-        assignee_id: None,
-        assigned_at: None,
-        flagged: false,
-        flag_reason: None,
-        dispatch_due_at: at(policy.dispatch),
-        pushed_at: None,
-        dispatch_on_time: None,
-        ack_due_at: None,
-        assignment_ack_due_at: None,
-        acknowledged_at: None,
-        ack_on_time: None,
-        escalation_level: 0,
-        appointment_at: None,
-        contact_note: None,
-        arrival_due_at: None,
-        arrived_at: None,
-        arrival_on_time: None,
-        check_in_distance_m: None,
-        check_in_far: None,
-        promised_at: promised,
-        original_promised_at: promised,
-        postponement_count: 0,
-        resolved_at: None,
-        resolve_on_time: None,
-        resolution_code: None,
-        resolution_notes: None,
-        closed_at: None,
-        cancelled_at: None,
-        cancel_reason: None,
-        next_deadline_at: None,
         follow_up_of: new.follow_up_of.clone(),
-        network_fault_id: None,
+        ..TicketRow::recorded(
+            new_id(),
+            placement.region_id.clone(),
+            new.kind,
+            actor.name(),
+            now,
+            at(policy.dispatch),
+            at(policy.promise(new.kind)),
+        )
     };
 
     // A call an open network fault explains joins it: no routing, no clock of its own.
@@ -250,15 +219,9 @@ pub fn record(
         .first()
         .map(|c| c.user_id.clone());
     let technician = chosen.and_then(|id| technicians.iter().find(|u| u.id == id).cloned());
-    if let Some(tech) = &technician {
-        t.status = transition(Status::New, Action::Assign)?;
-        t.assignee_id = Some(tech.id.clone());
-        t.assigned_at = Some(now);
-        t.ack_due_at = Some(at(policy.acknowledge));
-        t.assignment_ack_due_at = t.ack_due_at;
-    } else {
-        t.flagged = true;
-        t.flag_reason = Some("no technician on duty in the region".into());
+    match &technician {
+        Some(tech) => t.assign(&tech.id, now, at(policy.acknowledge))?,
+        None => t.flag(Flag::NoTechnicianOnDuty),
     }
     reschedule(&mut t, policy)?;
     insert_new(conn, &t)?;

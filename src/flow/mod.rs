@@ -179,6 +179,16 @@ impl Actor {
             id: Some(id.to_string()),
         }
     }
+
+    /// Who to record as having done it: the user or API key, else the kind (`system`).
+    pub fn name(&self) -> String {
+        self.id.clone().unwrap_or_else(|| self.kind.to_string())
+    }
+
+    /// The signed-in user, if a user did it.
+    pub fn user_id(&self) -> Option<&str> {
+        self.id.as_deref().filter(|_| self.kind == "user")
+    }
 }
 
 fn naive(t: DateTime<Utc>) -> NaiveDateTime {

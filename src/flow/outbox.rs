@@ -9,6 +9,7 @@ use super::messages::Purpose;
 use super::{event, queue_sms, save, staff, Actor, FlowConfig, FlowResult};
 use crate::db::DbConn;
 use crate::domain::sla::Stage;
+use crate::domain::ticket::Flag;
 use crate::domain::Role;
 use crate::store::notifications::{self, NotificationRow};
 use crate::store::tickets;
@@ -140,8 +141,9 @@ pub fn lost(
     let Some(mut t) = tickets::get(conn, ticket_id)? else {
         return Ok(());
     };
-    t.flagged = true;
-    t.flag_reason = Some(format!("an SMS to {} failed for good", row.recipient_phone));
+    t.flag(Flag::SmsFailed {
+        phone: row.recipient_phone.clone(),
+    });
     save(conn, &mut t, cfg, at)?;
     event(
         conn,

@@ -77,14 +77,14 @@ pub fn record(
         new_promised_at: naive(p.new_promised_at),
         new_appointment_at: p.new_appointment_at.map(naive),
         reason,
-        status: RequestStatus::Pending.as_str().to_string(),
+        status: RequestStatus::Pending,
         decided_by: None,
         decided_via: None,
         decided_at: None,
         decision_note: None,
     };
     if recorded_confirms(who.role) {
-        row.status = RequestStatus::Confirmed.as_str().to_string();
+        row.status = RequestStatus::Confirmed;
         row.decided_by = Some(recorder.clone());
         row.decided_via = Some(DecidedVia::Staff.as_str().to_string());
         row.decided_at = Some(now);

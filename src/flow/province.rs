@@ -239,10 +239,7 @@ pub fn unit_verdicts(
     };
     let this_month = [p.month.to_string()];
     let mut out = Vec::new();
-    for unit in org::list(conn)?
-        .into_iter()
-        .filter(|u| u.kind == kind.as_str())
-    {
+    for unit in org::list(conn)?.into_iter().filter(|u| u.kind == kind) {
         let Some(branch) = p
             .branches
             .iter()
@@ -456,7 +453,7 @@ pub fn staff_month(
         }
     };
     let mut by_team = Vec::new();
-    for unit in units.iter().filter(|u| u.kind == UnitKind::Team.as_str()) {
+    for unit in units.iter().filter(|u| u.kind == UnitKind::Team) {
         let members: Vec<usize> = (0..lines.len())
             .filter(|&i| lines[i].team.as_ref().is_some_and(|t| t.id == unit.id))
             .collect();

@@ -522,7 +522,7 @@ pub fn confirm(
     let (mut f, next) = load_for(conn, id, scope, FaultAction::Confirm)?;
     f.status = next;
     f.confirmed_at = Some(now);
-    f.confirmed_by = Some(actor.id.clone().unwrap_or_else(|| actor.kind.to_string()));
+    f.confirmed_by = Some(actor.name());
     store(conn, &mut f, now)?;
     fault_event(conn, &f.id, now, actor, "confirmed", json!({}))?;
     let area = fault_area(conn, &f)?;
@@ -830,7 +830,7 @@ fn insert_opened(
     actor: &Actor,
     now: NaiveDateTime,
 ) -> FlowResult<FaultRow> {
-    let by = actor.id.clone().unwrap_or_else(|| actor.kind.to_string());
+    let by = actor.name();
     let detected = r.cause == Cause::Detected;
     let status = if detected {
         FaultStatus::Suspected

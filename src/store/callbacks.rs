@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{callback_days, callbacks, tickets};
 use crate::db::DbConn;
+use crate::domain::callback::CallbackStatus;
 
 /// A callback as stored. Region, district, technician and resolution time are the ticket's,
 /// copied so the per-district, per-day and per-month counts need no join.
@@ -19,7 +20,8 @@ pub struct CallbackRow {
     pub technician_id: Option<String>,
     pub resolved_at: NaiveDateTime,
     pub reason: String,
-    pub status: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub status: CallbackStatus,
     pub attempts: i32,
     pub due_at: NaiveDateTime,
     pub outcome: Option<String>,
@@ -37,7 +39,7 @@ pub struct CallbackRow {
 
 pub fn insert(conn: &mut DbConn, row: &CallbackRow) -> QueryResult<()> {
     diesel::insert_into(callbacks::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(|_| ())
 }
@@ -67,7 +69,7 @@ pub fn save(conn: &mut DbConn, row: &mut CallbackRow) -> QueryResult<bool> {
             .filter(callbacks::id.eq(&row.id))
             .filter(callbacks::version.eq(read)),
     )
-    .set(&*row)
+    .set(row.clone())
     .execute(conn)?;
     if n == 0 {
         row.version = read;
@@ -76,10 +78,10 @@ pub fn save(conn: &mut DbConn, row: &mut CallbackRow) -> QueryResult<bool> {
 }
 
 /// Filters for the call center's queue.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct QueueFilter {
     pub regions: Option<Vec<String>>,
-    pub status: String,
+    pub status: CallbackStatus,
     pub district_id: Option<String>,
     /// Only callbacks due by then.
     pub due_by: Option<NaiveDateTime>,
@@ -91,7 +93,7 @@ pub struct QueueFilter {
 pub fn queue(conn: &mut DbConn, f: &QueueFilter) -> QueryResult<Vec<CallbackRow>> {
     let mut q = callbacks::table
         .select(CallbackRow::as_select())
-        .filter(callbacks::status.eq(f.status.clone()))
+        .filter(callbacks::status.eq(f.status.as_str()))
         .into_boxed();
     if let Some(r) = &f.regions {
         q = q.filter(callbacks::region_id.eq_any(r.clone()));

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{complaint_history, complaints};
 use crate::db::DbConn;
+use crate::domain::complaint::{Handling, Kind, Status};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
 #[diesel(table_name = complaints, treat_none_as_null = true)]
@@ -22,20 +23,22 @@ pub struct ComplaintRow {
     pub received_at: NaiveDateTime,
     pub created_by: String,
     pub created_at: NaiveDateTime,
-    pub status: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub status: Status,
     pub responsible_user_id: Option<String>,
     pub deduction: Option<f64>,
     pub verified_by: Option<String>,
     pub verified_at: Option<NaiveDateTime>,
     pub verification_note: Option<String>,
     pub version: i64,
-    /// simple, general or hotline: sets the handling clock.
-    pub kind: String,
+    /// Sets the handling clock.
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub kind: Kind,
     /// Whoever received it (first-ask responsibility); None when the system or a customer's SMS
     /// opened it.
     pub owner_user_id: Option<String>,
-    /// handling, replied or closed.
-    pub handling: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub handling: Handling,
     /// The reply deadline a 12345/12315 hotline gave.
     pub hotline_due_at: Option<NaiveDateTime>,
     pub handle_due_at: Option<NaiveDateTime>,
@@ -67,7 +70,7 @@ pub struct HistoryRow {
 
 pub fn insert(conn: &mut DbConn, row: &ComplaintRow) -> QueryResult<()> {
     diesel::insert_into(complaints::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(|_| ())
 }
@@ -89,7 +92,7 @@ pub fn save(conn: &mut DbConn, row: &mut ComplaintRow) -> QueryResult<bool> {
             .filter(complaints::id.eq(&row.id))
             .filter(complaints::version.eq(read)),
     )
-    .set(&*row)
+    .set(row.clone())
     .execute(conn)?;
     if n == 0 {
         row.version = read;

@@ -8,13 +8,15 @@ use diesel::prelude::*;
 
 use crate::db::schema::{org_units, staff_appraisals, unit_figures, unit_members};
 use crate::db::DbConn;
+use crate::domain::org::UnitKind;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = org_units, treat_none_as_null = true)]
 pub struct UnitRow {
     pub id: String,
     pub branch_id: String,
-    pub kind: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub kind: UnitKind,
     pub code: String,
     pub name: String,
     pub parent_id: Option<String>,
@@ -25,14 +27,14 @@ pub struct UnitRow {
 
 pub fn insert(conn: &mut DbConn, row: &UnitRow) -> QueryResult<()> {
     diesel::insert_into(org_units::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(|_| ())
 }
 
 pub fn update(conn: &mut DbConn, row: &UnitRow) -> QueryResult<usize> {
     diesel::update(org_units::table.find(&row.id))
-        .set(row)
+        .set(row.clone())
         .execute(conn)
 }
 
@@ -60,24 +62,21 @@ pub fn list(conn: &mut DbConn) -> QueryResult<Vec<UnitRow>> {
         .load(conn)
 }
 
-/// What still refers to a unit: (units under it, members, imported figures).
-/// Every unit as the accountability chain reads it (kind, parent, head); a unit whose stored
-/// kind is unknown is left out.
+/// Every unit as the accountability chain reads it (kind, parent, head).
 pub fn chain_units(conn: &mut DbConn) -> QueryResult<Vec<crate::domain::org::Unit>> {
-    use crate::domain::org::{Unit, UnitKind};
+    use crate::domain::org::Unit;
     Ok(list(conn)?
         .into_iter()
-        .filter_map(|u| {
-            Some(Unit {
-                kind: UnitKind::parse("kind", &u.kind).ok()?,
-                id: u.id,
-                parent_id: u.parent_id,
-                head_user_id: u.head_user_id,
-            })
+        .map(|u| Unit {
+            kind: u.kind,
+            id: u.id,
+            parent_id: u.parent_id,
+            head_user_id: u.head_user_id,
         })
         .collect())
 }
 
+/// What still refers to a unit: (units under it, members, imported figures).
 pub fn references(conn: &mut DbConn, id: &str) -> QueryResult<(i64, i64, i64)> {
     let children = org_units::table
         .filter(org_units::parent_id.eq(id))

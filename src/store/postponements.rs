@@ -18,7 +18,8 @@ pub struct PostponementRow {
     pub new_promised_at: NaiveDateTime,
     pub new_appointment_at: Option<NaiveDateTime>,
     pub reason: String,
-    pub status: String,
+    #[diesel(serialize_as = String, deserialize_as = String)]
+    pub status: RequestStatus,
     pub decided_by: Option<String>,
     pub decided_via: Option<String>,
     pub decided_at: Option<NaiveDateTime>,
@@ -27,7 +28,7 @@ pub struct PostponementRow {
 
 impl PostponementRow {
     pub fn is_pending(&self) -> bool {
-        self.status == RequestStatus::Pending.as_str()
+        self.status == RequestStatus::Pending
     }
 }
 
@@ -49,7 +50,7 @@ pub fn insert(conn: &mut DbConn, row: &PostponementRow) -> QueryResult<()> {
         row.requested_at,
     )?;
     diesel::insert_into(pr::table)
-        .values(row)
+        .values(row.clone())
         .execute(conn)
         .map(|_| ())
 }

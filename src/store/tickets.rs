@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::db::schema::{ticket_events, tickets};
 use crate::db::DbConn;
 use crate::domain::sla::{Clocks, Stage, StageClock};
-use crate::domain::ticket::{Status, TicketKind};
+use crate::domain::ticket::{transition, Action, Flag, IllegalTransition, Status, TicketKind};
 
 /// A ticket as stored. Times are UTC.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
@@ -74,6 +74,71 @@ fn utc(t: NaiveDateTime) -> DateTime<Utc> {
 }
 
 impl TicketRow {
+    /// A call just recorded at `now`: new, unassigned, with its push deadline and its promise;
+    /// the caller fills in the customer and the fault.
+    pub fn recorded(
+        id: String,
+        region_id: String,
+        kind: TicketKind,
+        created_by: String,
+        now: NaiveDateTime,
+        dispatch_due_at: NaiveDateTime,
+        promised_at: NaiveDateTime,
+    ) -> TicketRow {
+        TicketRow {
+            id,
+            region_id,
+            district_id: None,
+            kind,
+            status: Status::New,
+            external_ref: None,
+            customer_name: String::new(),
+            customer_phone: String::new(),
+            address: String::new(),
+            lat: None,
+            lon: None,
+            account_no: None,
+            fault_category: String::new(),
+            fault_description: String::new(),
+            created_by,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+            assignee_id: None,
+            assigned_at: None,
+            flagged: false,
+            flag_reason: None,
+            dispatch_due_at,
+            pushed_at: None,
+            dispatch_on_time: None,
+            ack_due_at: None,
+            assignment_ack_due_at: None,
+            acknowledged_at: None,
+            ack_on_time: None,
+            escalation_level: 0,
+            appointment_at: None,
+            contact_note: None,
+            arrival_due_at: None,
+            arrived_at: None,
+            arrival_on_time: None,
+            check_in_distance_m: None,
+            check_in_far: None,
+            promised_at,
+            original_promised_at: promised_at,
+            postponement_count: 0,
+            resolved_at: None,
+            resolve_on_time: None,
+            resolution_code: None,
+            resolution_notes: None,
+            closed_at: None,
+            cancelled_at: None,
+            cancel_reason: None,
+            next_deadline_at: None,
+            follow_up_of: None,
+            network_fault_id: None,
+        }
+    }
+
     /// One SLA stage of this ticket, from its columns: the one place that maps stages to them.
     pub fn stage(&self, s: Stage) -> StageClock {
         let (due, done, on_time) = match s {
@@ -126,6 +191,32 @@ impl TicketRow {
         c.settle_as_of(at.and_utc());
         self.put_stage(s, c);
         c.on_time
+    }
+
+    /// Gives the ticket to `user_id` at `now` with a contact deadline of their own, `ack_due`
+    /// (the contact stage keeps the first holder's deadline). The escalation ladder starts
+    /// again and any flag is cleared.
+    pub fn assign(
+        &mut self,
+        user_id: &str,
+        now: NaiveDateTime,
+        ack_due: NaiveDateTime,
+    ) -> Result<(), IllegalTransition> {
+        self.status = transition(self.status, Action::Assign)?;
+        self.assignee_id = Some(user_id.to_string());
+        self.assigned_at = Some(now);
+        self.assignment_ack_due_at = Some(ack_due);
+        self.ack_due_at.get_or_insert(ack_due);
+        self.escalation_level = 0;
+        self.flagged = false;
+        self.flag_reason = None;
+        Ok(())
+    }
+
+    /// Marks the ticket for a dispatcher's eye.
+    pub fn flag(&mut self, why: Flag) {
+        self.flagged = true;
+        self.flag_reason = Some(why.to_string());
     }
 
     /// The latest step of this ticket a technician's action follows: its creation, its
@@ -541,4 +632,82 @@ pub fn held_since(
         .select(TicketRow::as_select())
         .order((tickets::created_at.asc(), tickets::id.asc()))
         .load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(h: u32, m: u32) -> NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
+            .unwrap()
+            .and_hms_opt(h, m, 0)
+            .unwrap()
+    }
+
+    fn call() -> TicketRow {
+        TicketRow::recorded(
+            "t".into(),
+            "r".into(),
+            TicketKind::Repair,
+            "agent".into(),
+            at(9, 0),
+            at(9, 3),
+            at(9, 0) + chrono::Duration::hours(24),
+        )
+    }
+
+    #[test]
+    fn a_recorded_call_is_new_unassigned_and_promised() {
+        let t = call();
+        assert_eq!(t.status, Status::New);
+        assert_eq!((t.assignee_id.as_deref(), t.flagged), (None, false));
+        assert_eq!(t.original_promised_at, t.promised_at);
+        assert_eq!(t.stage(Stage::Dispatch).due, Some(at(9, 3).and_utc()));
+    }
+
+    #[test]
+    fn each_holder_gets_a_contact_deadline_and_the_stage_keeps_the_first() {
+        let mut t = call();
+        t.assign("tech01", at(9, 1), at(9, 21)).unwrap();
+        assert_eq!(t.status, Status::Dispatched);
+        assert_eq!(t.ack_due_at, Some(at(9, 21)));
+        t.escalation_level = 2;
+        t.flag(Flag::NotContactedNoOtherTechnician);
+        t.assign("tech04", at(9, 40), at(10, 0)).unwrap();
+        assert_eq!(t.assignee_id.as_deref(), Some("tech04"));
+        assert_eq!(t.assigned_at, Some(at(9, 40)));
+        assert_eq!(t.assignment_ack_due_at, Some(at(10, 0)));
+        assert_eq!(t.ack_due_at, Some(at(9, 21)));
+        assert_eq!(
+            (t.escalation_level, t.flagged, t.flag_reason),
+            (0, false, None)
+        );
+    }
+
+    #[test]
+    fn a_finished_ticket_cannot_be_assigned() {
+        let mut t = call();
+        t.status = Status::Resolved;
+        assert!(t.assign("tech01", at(9, 1), at(9, 21)).is_err());
+        assert_eq!(t.assignee_id, None);
+    }
+
+    #[test]
+    fn a_flag_says_why_in_the_consoles_words() {
+        let mut t = call();
+        t.flag(Flag::NotPushed { minutes: 3 });
+        assert!(t.flagged);
+        assert_eq!(
+            t.flag_reason.as_deref(),
+            Some("not pushed to the on-duty staff within 3 minutes")
+        );
+        t.flag(Flag::SmsFailed {
+            phone: "+8613900000001".into(),
+        });
+        assert_eq!(
+            t.flag_reason.as_deref(),
+            Some("an SMS to +8613900000001 failed for good")
+        );
+    }
 }

@@ -352,7 +352,7 @@ async fn satisfaction_by_channel_on_a_fixture(backend: Backend) {
         let t = stored_ticket(&name, &region, &a, "repair", Some(&tech), created, true);
         if n < 3 {
             let mut c = crate::scores::callback_for(&t);
-            c.status = "done".into();
+            c.status = fixline::domain::callback::CallbackStatus::Done;
             c.outcome = Some(if n < 2 { "satisfied" } else { "unsatisfied" }.into());
             calls.push(c);
         } else {

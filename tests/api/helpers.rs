@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use actix_web::dev::ServerHandle;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, RunQueryDsl};
+use diesel::{Connection, ExpressionMethods, RunQueryDsl};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -96,6 +96,7 @@ fn template(backend: Backend) -> &'static Template {
             .unwrap()
             .naive_utc();
         fixline::demo::seed(&db, now, Some(PASSWORD)).expect("seed the template");
+        cheap_passwords(&db);
     };
     match backend {
         Backend::Sqlite => SQLITE.get_or_init(|| {
@@ -133,6 +134,28 @@ fn template(backend: Backend) -> &'static Template {
             Template::Postgres(name)
         }),
     }
+}
+
+/// Gives the template's users a cheap argon2id hash of [`PASSWORD`]. The server verifies with
+/// the parameters stored in each hash, so the suite's hundreds of sign-ins cost microseconds
+/// instead of a production-strength hash each; `auth::password` tests the real parameters.
+fn cheap_passwords(db: &fixline::db::Db) {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    use fixline::db::schema::users;
+    let params = argon2::Params::new(8, 1, 1, None).expect("argon2 parameters");
+    let hash = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(PASSWORD.as_bytes(), &SaltString::generate(&mut OsRng))
+        .expect("hash the test password")
+        .to_string();
+    db.write_blocking(|conn| -> Result<(), fixline::db::DbError> {
+        let update = diesel::update(users::table).set(users::password_hash.eq(&hash));
+        match conn {
+            fixline::db::DbConn::Sqlite(c) => update.execute(c)?,
+            fixline::db::DbConn::Postgres(c) => update.execute(c)?,
+        };
+        Ok(())
+    })
+    .expect("cheap test passwords");
 }
 
 #[derive(diesel::QueryableByName)]

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::extract::visible;
 use super::state::AppState;
@@ -183,7 +182,11 @@ async fn queue(
         .iter()
         .map(|c| dto(c, tickets.get(&c.ticket_id), now))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({"items": items, "offset": offset, "limit": limit})))
+    Ok(HttpResponse::Ok().json(super::Page {
+        items,
+        offset,
+        limit,
+    }))
 }
 
 async fn get(

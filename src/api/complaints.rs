@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::extract::visible;
 use super::state::AppState;
@@ -260,9 +260,11 @@ async fn list(
         .db
         .read(move |conn| complaints::list(conn, &filter).map_err(ApiError::from))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "items": rows.iter().map(dto).collect::<Vec<_>>(), "offset": offset, "limit": limit,
-    })))
+    Ok(HttpResponse::Ok().json(super::Page {
+        items: rows.iter().map(dto).collect(),
+        offset,
+        limit,
+    }))
 }
 
 async fn get(

@@ -3,7 +3,6 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::state::AppState;
 use super::{created, resource, utc, ApiError, ApiResult, Caller, JsonBody};
@@ -31,6 +30,35 @@ struct AtQuery {
     at: Option<String>,
 }
 
+/// Someone on duty at the asked instant.
+#[derive(Serialize)]
+struct OnDutyDto {
+    user_id: String,
+    username: String,
+    display_name: String,
+    phone: Option<String>,
+    duty_role: DutyRole,
+    active: bool,
+}
+
+#[derive(Serialize)]
+struct OnDutyAnswer {
+    at: DateTime<Utc>,
+    on_duty: Vec<OnDutyDto>,
+}
+
+/// A dated exception to the rotations.
+#[derive(Serialize)]
+struct OverrideDto {
+    id: String,
+    user_id: String,
+    role: String,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    on_duty: bool,
+    note: Option<String>,
+}
+
 async fn who_is_on_duty(
     state: web::Data<AppState>,
     caller: Caller,
@@ -46,19 +74,28 @@ async fn who_is_on_duty(
     let tz = state.flow.tz;
     let people = state
         .db
-        .read(move |conn| -> ApiResult<Vec<serde_json::Value>> {
+        .read(move |conn| -> ApiResult<Vec<OnDutyDto>> {
             let (rotations, overrides) = duty::roster(conn, &region_id, at.naive_utc())?;
             let mut out = Vec::new();
             for (user_id, role) in on_duty(&rotations, &overrides, at, tz) {
                 if let Some(u) = users::find_row(conn, &user_id)? {
-                    out.push(json!({"user_id": u.id, "username": u.username, "display_name": u.display_name,
-                                    "phone": u.phone, "duty_role": role, "active": u.active}));
+                    out.push(OnDutyDto {
+                        user_id: u.id,
+                        username: u.username,
+                        display_name: u.display_name,
+                        phone: u.phone,
+                        duty_role: role,
+                        active: u.active,
+                    });
                 }
             }
             Ok(out)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "at": at, "on_duty": people })))
+    Ok(HttpResponse::Ok().json(OnDutyAnswer {
+        at,
+        on_duty: people,
+    }))
 }
 
 #[derive(Serialize)]
@@ -271,8 +308,13 @@ async fn add_override(
             Ok(())
         })
         .await?;
-    Ok(created(
-        &json!({"id": row.id, "user_id": row.user_id, "role": row.role, "starts_at": utc(row.starts_at),
-                        "ends_at": utc(row.ends_at), "on_duty": row.on_duty, "note": row.note}),
-    ))
+    Ok(created(&OverrideDto {
+        id: row.id,
+        user_id: row.user_id,
+        role: row.role,
+        starts_at: utc(row.starts_at),
+        ends_at: utc(row.ends_at),
+        on_duty: row.on_duty,
+        note: row.note,
+    }))
 }

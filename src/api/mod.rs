@@ -224,6 +224,14 @@ pub struct Items<T> {
     pub items: Vec<T>,
 }
 
+/// One page of a longer list: the items from `offset`, at most `limit` of them.
+#[derive(serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
 /// 200 with `{"items": [...]}`, serialised straight from the typed items into one buffer sized
 /// for them (a technician's list runs to tens of kilobytes; growing a buffer by doubling copies
 /// it several times over).

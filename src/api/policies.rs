@@ -2,8 +2,8 @@
 //! calendar (working hours and holidays; deadlines then count working time only).
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::state::AppState;
 use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
@@ -18,15 +18,53 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/regions/{id}/policies/{kind}").route(web::put().to(put)));
 }
 
-fn dto(row: PolicyRow) -> serde_json::Value {
-    json!({
-        "region_id": row.region_id,
-        "kind": row.kind,
-        "promise_hours": row.promise_minutes.map(|m| m as f64 / 60.0),
-        "photo_required_for": row.photo_categories(),
-        "calendar": row.calendar.and_then(|c| serde_json::from_str::<serde_json::Value>(&c).ok()),
-        "updated_at": utc(row.updated_at),
-    })
+/// A region's settings for one kind of work.
+#[derive(Serialize)]
+struct PolicyDto {
+    region_id: String,
+    kind: String,
+    promise_hours: Option<f64>,
+    photo_required_for: Vec<String>,
+    /// The calendar as it was given.
+    calendar: Option<serde_json::Value>,
+    updated_at: DateTime<Utc>,
+}
+
+fn dto(row: PolicyRow) -> PolicyDto {
+    PolicyDto {
+        photo_required_for: row.photo_categories(),
+        region_id: row.region_id,
+        kind: row.kind,
+        promise_hours: row.promise_minutes.map(|m| hours(m.into())),
+        calendar: row.calendar.and_then(|c| serde_json::from_str(&c).ok()),
+        updated_at: utc(row.updated_at),
+    }
+}
+
+fn hours(minutes: i64) -> f64 {
+    minutes as f64 / 60.0
+}
+
+#[derive(Serialize)]
+struct Promise<H> {
+    promise_hours: H,
+}
+
+/// What applies where a region sets nothing.
+#[derive(Serialize)]
+struct Defaults {
+    repair: Promise<i64>,
+    install: Promise<i64>,
+    network_fault: Promise<f64>,
+    /// Round the clock.
+    calendar: Option<()>,
+    timezone: &'static str,
+}
+
+#[derive(Serialize)]
+struct PoliciesAnswer {
+    defaults: Defaults,
+    items: Vec<PolicyDto>,
 }
 
 async fn list(
@@ -41,12 +79,22 @@ async fn list(
         .read(move |conn| policies::list(conn, &region_id).map_err(ApiError::from))
         .await?;
     let cfg = &state.config;
-    Ok(HttpResponse::Ok().json(json!({
-        "defaults": {"repair": {"promise_hours": cfg.promise_repair_h}, "install": {"promise_hours": cfg.promise_install_h},
-                     "network_fault": {"promise_hours": cfg.storms.promise.num_minutes() as f64 / 60.0},
-                     "calendar": null, "timezone": cfg.tz.name()},
-        "items": rows.into_iter().map(dto).collect::<Vec<_>>(),
-    })))
+    Ok(HttpResponse::Ok().json(PoliciesAnswer {
+        defaults: Defaults {
+            repair: Promise {
+                promise_hours: cfg.promise_repair_h,
+            },
+            install: Promise {
+                promise_hours: cfg.promise_install_h,
+            },
+            network_fault: Promise {
+                promise_hours: hours(cfg.storms.promise.num_minutes()),
+            },
+            calendar: None,
+            timezone: cfg.tz.name(),
+        },
+        items: rows.into_iter().map(dto).collect(),
+    }))
 }
 
 #[derive(Deserialize)]

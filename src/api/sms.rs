@@ -67,7 +67,7 @@ async fn opt_outs(
             text: r.text,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(super::items(items))
 }
 
 /// Lifts an opt-out: the customer asked (by phone, at a hall) for messages again.

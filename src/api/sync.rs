@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::positions::FixesIn;
 use super::postponements::PostponeIn;
@@ -356,13 +356,48 @@ pub fn gone_from(t: &tickets::TicketRow, user_id: &str) -> Option<&'static str> 
     }
 }
 
+/// The ticket as it stands, beside an action that conflicted with it.
+#[derive(Serialize)]
+struct ConflictDto {
+    reason: &'static str,
+    status: crate::domain::ticket::Status,
+    assignee_name: Option<String>,
+    version: i64,
+}
+
+/// What became of one queued action: its outcome and the status the route answered, with the
+/// route's body under the name of what it is.
+#[derive(Serialize, Default)]
+struct SyncResult {
+    action_id: Option<String>,
+    outcome: &'static str,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_outcome: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postponement: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    positions: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conflict: Option<ConflictDto>,
+}
+
+#[derive(Serialize)]
+struct SyncAnswer {
+    results: Vec<SyncResult>,
+}
+
 /// Why a technician's queued action on `ticket_id` could not apply, as the ticket stands now;
 /// None for a ticket the technician never held (its state is none of their business).
 fn conflict_state(
     conn: &mut DbConn,
     ticket_id: &str,
     user_id: &str,
-) -> Result<Option<Value>, ApiError> {
+) -> Result<Option<ConflictDto>, ApiError> {
     let Some(t) = tickets::get(conn, ticket_id)? else {
         return Ok(None);
     };
@@ -374,12 +409,12 @@ fn conflict_state(
         (Some(a), "reassigned") => users::find_row(conn, a)?.map(|u| u.display_name),
         _ => None,
     };
-    Ok(Some(json!({
-        "reason": reason,
-        "status": t.status.as_str(),
-        "assignee_name": assignee_name,
-        "version": t.version,
-    })))
+    Ok(Some(ConflictDto {
+        reason,
+        status: t.status,
+        assignee_name,
+        version: t.version,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -411,47 +446,44 @@ async fn sync(
         let answer = sync_one(&state, &caller, &user_id, raw, &field).await;
         results.push(match answer {
             Ok((action_id, ticket_id, a)) => {
-                let mut r = json!({
-                    "action_id": action_id,
-                    "outcome": a.outcome.as_str(),
-                    "status": a.status,
-                });
-                if a.outcome == Outcome::Duplicate {
-                    r["first_outcome"] = a.first.as_str().into();
-                }
+                let mut r = SyncResult {
+                    action_id: Some(action_id),
+                    outcome: a.outcome.as_str(),
+                    status: a.status,
+                    first_outcome: (a.outcome == Outcome::Duplicate).then(|| a.first.as_str()),
+                    ..SyncResult::default()
+                };
                 let conflicted = a.outcome == Outcome::Conflict
                     || (a.outcome == Outcome::Duplicate && a.first == Outcome::Conflict);
                 // What the route answers: the ticket; a request awaiting confirmation (202);
                 // for positions, what was kept.
-                let name = match (a.status, &ticket_id) {
-                    (400.., _) => "problem",
-                    (_, None) => "positions",
-                    (202, _) => "postponement",
-                    _ => "ticket",
+                let slot = match (a.status, &ticket_id) {
+                    (400.., _) => &mut r.problem,
+                    (_, None) => &mut r.positions,
+                    (202, _) => &mut r.postponement,
+                    _ => &mut r.ticket,
                 };
-                r[name] = a.body;
+                *slot = Some(a.body);
                 if let (true, Some(ticket_id)) = (conflicted, ticket_id) {
                     let u = user_id.clone();
-                    let state_now = state
+                    r.conflict = state
                         .db
                         .read(move |conn| conflict_state(conn, &ticket_id, &u))
                         .await?;
-                    if let Some(c) = state_now {
-                        r["conflict"] = c;
-                    }
                 }
                 r
             }
-            Err(e) if e.status.as_u16() == 422 => json!({
-                "action_id": given_id,
-                "outcome": "rejected",
-                "status": 422,
-                "problem": e.body(),
-            }),
+            Err(e) if e.status.as_u16() == 422 => SyncResult {
+                action_id: given_id,
+                outcome: "rejected",
+                status: 422,
+                problem: Some(e.body()),
+                ..SyncResult::default()
+            },
             Err(e) => return Err(e),
         });
     }
-    Ok(HttpResponse::Ok().json(json!({ "results": results })))
+    Ok(HttpResponse::Ok().json(SyncAnswer { results }))
 }
 
 /// One entry of a batch: `type`, `action_id` and (but for a position batch) `ticket_id`, then

@@ -201,12 +201,21 @@ async fn list(
         .db
         .read(move |conn| visits::list(conn, &filter).map_err(ApiError::from))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "month": month.to_string(),
-        "items": rows.into_iter().map(VisitDto::from).collect::<Vec<_>>(),
-        "offset": offset,
-        "limit": limit,
-    })))
+    /// A month's visits, one page of them.
+    #[derive(Serialize)]
+    struct MonthPage {
+        month: String,
+        #[serde(flatten)]
+        page: super::Page<VisitDto>,
+    }
+    Ok(HttpResponse::Ok().json(MonthPage {
+        month: month.to_string(),
+        page: super::Page {
+            items: rows.into_iter().map(VisitDto::from).collect(),
+            offset,
+            limit,
+        },
+    }))
 }
 
 #[derive(Deserialize)]

@@ -235,13 +235,25 @@ impl Browser {
             == Value::Bool(true)
     }
 
-    /// Clicks the first element matching `css` (which must be there).
+    /// Clicks the first element matching `css` (which must be there). A page that draws the
+    /// element again between finding and clicking leaves a stale reference: it is found again.
     pub async fn click_on(&self, css: &str) {
-        let e = self
-            .find(css)
-            .await
-            .unwrap_or_else(|| panic!("nothing matches `{css}`"));
-        self.click(&e).await;
+        for _ in 0..5 {
+            let e = self
+                .find(css)
+                .await
+                .unwrap_or_else(|| panic!("nothing matches `{css}`"));
+            let path = format!("/element/{}/click", e.0);
+            let v = self
+                .cmd(reqwest::Method::POST, &path, Some(json!({})))
+                .await;
+            match v.get("error") {
+                None => return,
+                Some(e) if e == "stale element reference" => continue,
+                Some(e) => panic!("webdriver {path}: {e} {}", v["message"]),
+            }
+        }
+        panic!("`{css}` was drawn again at every click");
     }
 
     pub async fn click(&self, e: &Element) {

@@ -1,5 +1,7 @@
 //! Administration: users (roles, regions, passwords) and integration API keys. Admins only.
 
+use std::collections::BTreeSet;
+
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -263,11 +265,30 @@ struct UserPatch {
 
 async fn update_user(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     id: web::Path<String>,
     JsonBody(patch): JsonBody<UserPatch>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
+    // An admin who demoted or disabled themselves could leave nobody to undo it.
+    if caller.user_id().ok() == Some(id.as_str()) {
+        if patch.active == Some(false) {
+            return Err(ApiError::invalid(
+                "active",
+                "you cannot disable your own account; another admin can",
+            ));
+        }
+        if patch
+            .role
+            .as_deref()
+            .is_some_and(|r| r != Role::Admin.as_str())
+        {
+            return Err(ApiError::invalid(
+                "role",
+                "you cannot give up your own admin role; another admin can",
+            ));
+        }
+    }
     let now = state.clock.now_naive();
     let mut changes = UserChanges {
         updated_at: Some(now),
@@ -304,13 +325,9 @@ async fn update_user(
     }
     changes.active = patch.active;
     let region_ids = patch.region_ids;
-    let revoke = patch.active == Some(false)
-        || changes.password_hash.is_some()
-        || role.is_some()
-        || region_ids.is_some();
-    let user = state
+    let (user, revoke) = state
         .db
-        .write(move |conn| -> ApiResult<User> {
+        .write(move |conn| -> ApiResult<(User, bool)> {
             let current =
                 users::get(conn, &id)?.ok_or_else(|| ApiError::not_found("no such user"))?;
             if let Some(ids) = &region_ids {
@@ -327,16 +344,23 @@ async fn update_user(
             if let Some(Some(phone)) = &changes.phone {
                 check_phone_free(conn, phone, &id)?;
             }
+            // Changed rights or credentials: the user signs in again to get them. Restating
+            // what the user already has changes nothing.
+            let regions = |v: &[String]| v.iter().cloned().collect::<BTreeSet<String>>();
+            let revoke = (current.active && changes.active == Some(false))
+                || changes.password_hash.is_some()
+                || final_role != current.role
+                || regions(final_regions) != regions(&current.region_ids);
             users::update(conn, &id, &changes)?;
             if let Some(ids) = &region_ids {
                 users::set_regions(conn, &id, ids)?;
             }
-            // Changed rights or credentials: the user signs in again to get them.
             if revoke {
                 refresh_tokens::revoke_user(conn, &id, now)?;
                 users::end_sessions(conn, &id)?;
             }
-            users::get(conn, &id)?.ok_or_else(|| ApiError::not_found("no such user"))
+            let user = users::get(conn, &id)?.ok_or_else(|| ApiError::not_found("no such user"))?;
+            Ok((user, revoke))
         })
         .await?;
     if revoke {

@@ -252,6 +252,7 @@ async fn each_holder_has_their_own_contact_clock(backend: Backend) {
     let a_tech = a["assignee_id"].as_str().unwrap().to_string();
     let first = b["assignee_id"].as_str().unwrap().to_string();
     // The account manager's new-ticket SMS names the technician and their phone.
+    app.settle().await;
     let gw = app.gateway.as_ref().unwrap();
     let first_phone = phone_of(&app, &first).await;
     assert!(gw.to(AM_CITY_PHONE).iter().any(

@@ -2,7 +2,7 @@
 
 use crate::both;
 use crate::helpers::{Backend, TestApp};
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn call(external_ref: &str, lat: f64, lon: f64) -> serde_json::Value {
     json!({"kind": "repair", "external_ref": external_ref, "customer_name": "东区客户",
@@ -261,9 +261,71 @@ async fn sign_in_is_throttled_and_passwords_must_be_strong(backend: Backend) {
     }
 }
 
+/// Restating what an account already has (its role, its regions in any order, active) leaves
+/// its sessions alone; an admin cannot disable or demote themselves, so somebody is always left
+/// to undo a mistake.
+async fn only_real_changes_end_a_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.login("admin").await;
+    let dispatcher = app.login("dispatcher").await;
+    let me = app.get("/me", &dispatcher).await.ok(200).clone();
+    let did = me["id"].as_str().unwrap().to_string();
+    let mut regions: Vec<Value> = me["region_ids"].as_array().unwrap().clone();
+    regions.reverse();
+    app.patch(
+        &format!("/admin/users/{did}"),
+        &admin,
+        json!({"role": "dispatcher", "region_ids": regions, "active": true, "display_name": "值班调度"}),
+    )
+    .await
+    .ok(200);
+    app.get("/tickets", &dispatcher).await.ok(200);
+    // One region fewer is a change.
+    let one = app.region_id("ZJG-C").await;
+    app.patch(
+        &format!("/admin/users/{did}"),
+        &admin,
+        json!({"region_ids": [one]}),
+    )
+    .await
+    .ok(200);
+    app.get("/tickets", &dispatcher).await.problem(401);
+
+    let aid = app.get("/me", &admin).await.ok(200)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (body, field) in [
+        (json!({"active": false}), "active"),
+        (json!({"role": "manager", "region_ids": [one]}), "role"),
+    ] {
+        let p = app
+            .patch(&format!("/admin/users/{aid}"), &admin, body)
+            .await
+            .problem(422)
+            .clone();
+        assert_eq!(p["field"], field, "{p}");
+    }
+    // Nothing was written: still an admin, still signed in.
+    let again = app.get("/me", &admin).await.ok(200).clone();
+    assert_eq!(
+        (again["role"].as_str(), again["active"].as_bool()),
+        (Some("admin"), Some(true))
+    );
+    app.patch(
+        &format!("/admin/users/{aid}"),
+        &admin,
+        json!({"role": "admin"}),
+    )
+    .await
+    .ok(200);
+    app.get("/regions", &admin).await.ok(200);
+}
+
 both!(
     tokens_die_with_their_session,
     sign_in_is_throttled_and_passwords_must_be_strong,
+    only_real_changes_end_a_session,
 );
 
 /// Two instances on one PostgreSQL: a sign-out on one ends the session on the other within a

@@ -4,7 +4,7 @@
 // sent (POST /me/sync) whenever there is signal; the server applies each once.
 
 import { h, fill, toast } from "/assets/console/dom.js";
-import { t, addWords, span, when } from "/assets/console/i18n.js";
+import { t, addWords, span, when, category } from "/assets/console/i18n.js";
 import * as api from "/assets/console/api.js";
 import * as clocks from "/assets/console/clocks.js";
 import * as db from "/assets/app/db.js";
@@ -283,7 +283,7 @@ function listScreen(waiting) {
       h("div", { class: "top" }, h("strong", { class: "clock" }, countdown(j)), h("span", { class: "stage" }, cur ? t(`stage.${cur.stage}`) : ""),
         h("span", { class: "status" }, t(`status.${j.status}`)), queued ? h("span", { class: "queued" }, t("app.queued", { n: queued })) : null,
         j.network_fault_id ? h("span", { class: "fault" }, t("app.with_fault")) : null),
-      h("div", { class: "who" }, j.customer.name, " · ", j.fault.category),
+      h("div", { class: "who" }, j.customer.name, " · ", category(j.fault.category)),
       h("div", { class: "addr" }, j.address),
       h("a", { class: "button small call", href: `tel:${j.customer.phone}`, onclick: (e) => e.stopPropagation() }, t("app.call")));
   }))];
@@ -420,7 +420,7 @@ function jobScreen(j, waiting) {
     h("p", { class: "clockline" }, h("strong", { class: "clock" }, countdown(j)), " ", t(`status.${j.status}`)),
     j.network_fault_id ? h("p", { class: "fault-note", id: "fault-note" }, t("app.fault_note")) : null,
     h("p", {}, j.address),
-    h("p", {}, `${j.fault.category} — ${j.fault.description}`),
+    h("p", {}, `${category(j.fault.category)} — ${j.fault.description}`),
     j.appointment_at ? h("p", {}, t("ticket.appointment"), ": ", when(j.appointment_at)) : null,
     h("div", { class: "big-buttons" },
       h("a", { class: "button", href: `tel:${j.customer.phone}`, id: "call" }, t("app.call")),

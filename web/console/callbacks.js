@@ -2,7 +2,7 @@
 // and complaints (record one; a manager verifies it with the person responsible).
 
 import { h, fill, toast } from "/assets/console/dom.js";
-import { t, when } from "/assets/console/i18n.js";
+import { t, when, category } from "/assets/console/i18n.js";
 import { get, post } from "/assets/console/api.js";
 import * as store from "/assets/console/store.js";
 
@@ -135,7 +135,7 @@ export function mountComplaints(root, { user }) {
         h("td", {}, when(c.received_at)),
         h("td", {}, t(`cp.source_${c.source}`)),
         h("td", {}, store.districtName(c.district_id)),
-        h("td", {}, c.category),
+        h("td", {}, category(c.category)),
         h("td", { class: "wrap" }, c.description, c.verification_note ? h("small", {}, c.verification_note) : null),
         h("td", { class: `handling ${c.handling.state}` }, handling(c)),
         h("td", { class: `status ${c.status}` }, t(`cp.status_${c.status}`)),

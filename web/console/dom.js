@@ -51,8 +51,14 @@ export function dialog(title, build) {
 }
 
 /** A short notice at the bottom of the screen. */
+// Toasts stack upwards from the bottom, so several at once stay readable.
 export function toast(text, kind = "info") {
+  let stack = document.getElementById("toasts");
+  if (!stack) {
+    stack = h("div", { id: "toasts" });
+    document.body.append(stack);
+  }
   const el = h("div", { class: `toast ${kind}`, role: "status" }, text);
-  document.body.append(el);
+  stack.append(el);
   setTimeout(() => el.remove(), kind === "error" ? 6000 : 3000);
 }

@@ -3,6 +3,9 @@
 const WORDS = {
   "app.title": ["fixline 维修调度台", "fixline repair console"],
   "nav.board": ["工单看板", "Board"],
+  "category.unsatisfied_callback": ["回访不满意", "Unsatisfied at callback"],
+  "category.unsatisfied_survey": ["短信回访不满意", "Unsatisfied in SMS survey"],
+  "category.callback_follow_up": ["回访返修", "Callback follow-up"],
   "nav.map": ["地图", "Map"],
   "nav.intake": ["受理", "Intake"],
   "nav.signout": ["退出", "Sign out"],
@@ -434,6 +437,12 @@ let lang = localStorage.getItem(LANG_KEY) === "en" ? 1 : 0;
 /** `t(key)`, or `fallback` for a key without words (a server value not known here). */
 export function tOr(key, fallback, vars = {}) {
   return WORDS[key] ? t(key, vars) : fallback;
+}
+
+// A category as people read it: the ones fixline itself writes are codes with words here;
+// those typed at intake or on a complaint are shown as typed.
+export function category(c) {
+  return tOr(`category.${c}`, c);
 }
 
 export function t(key, vars = {}) {

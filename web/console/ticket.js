@@ -2,7 +2,7 @@
 // history with attempts and receipts, photos, and the actions the caller's role allows.
 
 import { h, fill, toast, dialog } from "/assets/console/dom.js";
-import { t, tOr, when, span } from "/assets/console/i18n.js";
+import { t, tOr, when, span, category } from "/assets/console/i18n.js";
 import { get, post, blobUrl } from "/assets/console/api.js";
 import * as clocks from "/assets/console/clocks.js";
 import * as store from "/assets/console/store.js";
@@ -41,7 +41,7 @@ export function mount(root, { user, id, go }) {
             h("dt", {}, t("ticket.phone")), h("dd", {}, h("a", { href: `tel:${tk.customer.phone}` }, tk.customer.phone)),
             h("dt", {}, t("ticket.address")), h("dd", {}, tk.address),
             h("dt", {}, t("col.district")), h("dd", {}, store.districtName(tk.district_id)),
-            h("dt", {}, t("ticket.fault")), h("dd", {}, `${tk.fault.category} — ${tk.fault.description}`),
+            h("dt", {}, t("ticket.fault")), h("dd", {}, `${category(tk.fault.category)} — ${tk.fault.description}`),
             h("dt", {}, t("col.assignee")), h("dd", {}, tk.assignee_id ? store.staffName(tk.assignee_id) : t("unassigned")),
             h("dt", {}, t("ticket.created")), h("dd", {}, when(tk.created_at)),
             tk.appointment_at ? [h("dt", {}, t("ticket.appointment")), h("dd", {}, when(tk.appointment_at))] : null),

@@ -30,7 +30,7 @@ use crate::domain::sla::Stage;
 use crate::domain::ticket::TicketKind;
 use crate::store::callbacks::CallbackRow;
 use crate::store::complaints::ComplaintRow;
-use crate::store::tickets::TicketRow;
+use crate::store::tickets::{with_stage_columns, TicketRow};
 
 /// Counted figures for one month.
 #[derive(Debug, Clone, Default)]
@@ -111,13 +111,9 @@ fn stage_counts(
     start: NaiveDateTime,
     end: NaiveDateTime,
 ) -> QueryResult<Vec<StageGroup>> {
-    use tickets::{created_at, resolved_at};
-    match stage {
-        Stage::Dispatch => stage_counts!(conn, created_at, tickets::dispatch_on_time, start, end),
-        Stage::Contact => stage_counts!(conn, created_at, tickets::ack_on_time, start, end),
-        Stage::Arrival => stage_counts!(conn, created_at, tickets::arrival_on_time, start, end),
-        Stage::Resolve => stage_counts!(conn, resolved_at, tickets::resolve_on_time, start, end),
-    }
+    with_stage_columns!(stage, |month, outcome| stage_counts!(
+        conn, month, outcome, start, end
+    ))
 }
 
 /// Every count of the month `[start, end)`.
@@ -345,42 +341,30 @@ pub fn stage_tickets(
             }
         };
     }
-    macro_rules! list {
-        ($range:expr, $outcome:expr) => {
-            in_unit!(stage_tickets!($range, $outcome, d.start, d.end).into_boxed())
-                .select(TicketRow::as_select())
-                .order(($range.asc(), tickets::id.asc()))
-                .offset(d.offset)
-                .limit(d.limit)
-                .load(conn)
+    // Coverage lists every finished ticket, called back or not.
+    let stage = Stage::of_metric(metric);
+    // The kinds of work whose stage feeds this metric, when not all do (the resolve stage
+    // feeds one metric per kind).
+    let kinds: Option<Vec<&'static str>> = stage.and_then(|s| {
+        let k: Vec<_> = TicketKind::ALL
+            .into_iter()
+            .filter(|k| s.metric(*k) == metric)
+            .map(TicketKind::as_str)
+            .collect();
+        (k.len() < TicketKind::ALL.len()).then_some(k)
+    });
+    with_stage_columns!(stage.unwrap_or(Stage::Resolve), |month, outcome| {
+        let q = in_unit!(stage_tickets!(month, outcome, d.start, d.end).into_boxed());
+        let q = match kinds {
+            Some(k) => q.filter(tickets::kind.eq_any(k)),
+            None => q,
         };
-    }
-    macro_rules! list_kind {
-        ($kind:expr) => {
-            in_unit!(stage_tickets!(
-                tickets::resolved_at,
-                tickets::resolve_on_time,
-                d.start,
-                d.end
-            )
-            .into_boxed())
-            .filter(tickets::kind.eq($kind.as_str()))
-            .select(TicketRow::as_select())
-            .order((tickets::resolved_at.asc(), tickets::id.asc()))
+        q.select(TicketRow::as_select())
+            .order((month.asc(), tickets::id.asc()))
             .offset(d.offset)
             .limit(d.limit)
             .load(conn)
-        };
-    }
-    match (Stage::of_metric(metric), metric) {
-        (Some(Stage::Dispatch), _) => list!(tickets::created_at, tickets::dispatch_on_time),
-        (Some(Stage::Contact), _) => list!(tickets::created_at, tickets::ack_on_time),
-        (Some(Stage::Arrival), _) => list!(tickets::created_at, tickets::arrival_on_time),
-        (Some(Stage::Resolve), Metric::Install) => list_kind!(TicketKind::Install),
-        (Some(Stage::Resolve), _) => list_kind!(TicketKind::Repair),
-        // Coverage: every finished ticket, called back or not.
-        (None, _) => list!(tickets::resolved_at, tickets::resolve_on_time),
-    }
+    })
 }
 
 /// The callbacks of the given tickets.

@@ -267,14 +267,39 @@ type Condition = Box<
     >,
 >;
 
+/// Evaluates `$body` with `$month` bound to the column that places a stage in a month (when
+/// the ticket was recorded, or finished: [`Stage::counted_when_finished`]) and `$outcome` to the
+/// column holding its outcome. Queries that need a stage's columns as concrete types (grouped
+/// counts, ordered lists) get them here, next to [`TicketRow::stage`].
+macro_rules! with_stage_columns {
+    ($stage:expr, |$month:ident, $outcome:ident| $body:expr) => {{
+        use $crate::db::schema::tickets as cols;
+        use $crate::domain::sla::Stage;
+        match $stage {
+            Stage::Dispatch => {
+                let ($month, $outcome) = (cols::created_at, cols::dispatch_on_time);
+                $body
+            }
+            Stage::Contact => {
+                let ($month, $outcome) = (cols::created_at, cols::ack_on_time);
+                $body
+            }
+            Stage::Arrival => {
+                let ($month, $outcome) = (cols::created_at, cols::arrival_on_time);
+                $body
+            }
+            Stage::Resolve => {
+                let ($month, $outcome) = (cols::resolved_at, cols::resolve_on_time);
+                $body
+            }
+        }
+    }};
+}
+pub(crate) use with_stage_columns;
+
 /// The column holding a stage's outcome.
 pub fn outcome_column(s: Stage) -> Condition {
-    match s {
-        Stage::Dispatch => Box::new(tickets::dispatch_on_time),
-        Stage::Contact => Box::new(tickets::ack_on_time),
-        Stage::Arrival => Box::new(tickets::arrival_on_time),
-        Stage::Resolve => Box::new(tickets::resolve_on_time),
-    }
+    with_stage_columns!(s, |_month, outcome| Box::new(outcome) as Condition)
 }
 
 pub fn insert(conn: &mut DbConn, row: &TicketRow) -> QueryResult<()> {

@@ -270,25 +270,6 @@ async fn update_user(
     JsonBody(patch): JsonBody<UserPatch>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    // An admin who demoted or disabled themselves could leave nobody to undo it.
-    if caller.user_id().ok() == Some(id.as_str()) {
-        if patch.active == Some(false) {
-            return Err(ApiError::invalid(
-                "active",
-                "you cannot disable your own account; another admin can",
-            ));
-        }
-        if patch
-            .role
-            .as_deref()
-            .is_some_and(|r| r != Role::Admin.as_str())
-        {
-            return Err(ApiError::invalid(
-                "role",
-                "you cannot give up your own admin role; another admin can",
-            ));
-        }
-    }
     let now = state.clock.now_naive();
     let mut changes = UserChanges {
         updated_at: Some(now),
@@ -311,6 +292,21 @@ async fn update_user(
         .as_deref()
         .map(|r| Role::parse("role", r))
         .transpose()?;
+    // An admin who demoted or disabled themselves could leave nobody to undo it.
+    if caller.user_id().ok() == Some(id.as_str()) {
+        if patch.active == Some(false) {
+            return Err(ApiError::invalid(
+                "active",
+                "you cannot disable your own account; another admin can",
+            ));
+        }
+        if role.is_some_and(|r| r != Role::Admin) {
+            return Err(ApiError::invalid(
+                "role",
+                "you cannot give up your own admin role; another admin can",
+            ));
+        }
+    }
     changes.role = role.map(|r| r.as_str().to_string());
     if let Some(pw) = patch.password {
         let uid = id.clone();

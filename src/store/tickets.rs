@@ -711,6 +711,22 @@ mod tests {
     }
 
     #[test]
+    fn a_stage_is_counted_in_the_month_its_domain_rule_names() {
+        fn name<C: diesel::Column>(_: C) -> &'static str {
+            C::NAME
+        }
+        for s in Stage::ALL {
+            let month = with_stage_columns!(s, |month, _outcome| name(month));
+            let expected = if s.counted_when_finished() {
+                "resolved_at"
+            } else {
+                "created_at"
+            };
+            assert_eq!(month, expected, "{s:?}");
+        }
+    }
+
+    #[test]
     fn a_finished_ticket_cannot_be_assigned() {
         let mut t = call();
         t.status = Status::Resolved;

@@ -147,13 +147,10 @@ fn cheap_passwords(db: &fixline::db::Db) {
         .hash_password(PASSWORD.as_bytes(), &SaltString::generate(&mut OsRng))
         .expect("hash the test password")
         .to_string();
-    db.write_blocking(|conn| -> Result<(), fixline::db::DbError> {
-        let update = diesel::update(users::table).set(users::password_hash.eq(&hash));
-        match conn {
-            fixline::db::DbConn::Sqlite(c) => update.execute(c)?,
-            fixline::db::DbConn::Postgres(c) => update.execute(c)?,
-        };
-        Ok(())
+    db.write_blocking(|conn| -> Result<usize, fixline::db::DbError> {
+        Ok(diesel::update(users::table)
+            .set(users::password_hash.eq(&hash))
+            .execute(conn)?)
     })
     .expect("cheap test passwords");
 }

@@ -214,9 +214,11 @@ async fn stream_replay_across_a_commit_order_gap_loses_nothing(backend: Backend)
 
 both!(stream_replay_across_a_commit_order_gap_loses_nothing);
 
-/// A ticket taken at the test clock's start, and its assignee signed in.
+/// A ticket taken at the test clock's start, its push sent (the accepted push changes the
+/// holder's list), and its assignee signed in.
 async fn assigned(app: &TestApp, external_ref: &str) -> (String, String, String) {
     let t = ticket_for(app, external_ref).await;
+    app.settle().await;
     let id = t["id"].as_str().unwrap().to_string();
     let tech_id = t["assignee_id"].as_str().expect("assigned").to_string();
     let tech = app.login(&app.username_of(&tech_id).await).await;

@@ -16,7 +16,8 @@ use crate::scores::user_id;
 const HOME: (f64, f64) = (31.87, 120.55);
 
 /// A call recorded at the server's now, then given to `tech` by the dispatcher (the demo's
-/// technicians are on duty in the day; the server's clock here follows the browser's).
+/// technicians are on duty in the day; the server's clock here follows the browser's), its
+/// push out so that its clock is the contact's.
 async fn job_for(app: &TestApp, external_ref: &str, tech: &str) -> Value {
     let agent = app.login("agent").await;
     let body = json!({"kind": "repair", "external_ref": external_ref,
@@ -27,14 +28,17 @@ async fn job_for(app: &TestApp, external_ref: &str, tech: &str) -> Value {
     let id = t["id"].as_str().unwrap();
     let dispatcher = app.login("dispatcher").await;
     let tech_id = user_id(app, tech).await;
-    app.post(
-        &format!("/tickets/{id}/assign"),
-        &dispatcher,
-        json!({"assignee_id": tech_id}),
-    )
-    .await
-    .ok(200)
-    .clone()
+    let assigned = app
+        .post(
+            &format!("/tickets/{id}/assign"),
+            &dispatcher,
+            json!({"assignee_id": tech_id}),
+        )
+        .await
+        .ok(200)
+        .clone();
+    app.settle().await;
+    assigned
 }
 
 /// A server whose clock is the browser's (the phone's times must be believable to it).

@@ -46,6 +46,8 @@ async fn the_board_hears_of_every_ticket_of_its_regions(backend: Backend) {
     assert!(read_until(&mut all, &mut a, ": connected").await);
 
     let t = ticket_for(&app, "BOARD-1").await;
+    // Its push is accepted now, not between the cancel and the replay.
+    app.settle().await;
     let id = t["id"].as_str().unwrap().to_string();
     let region = t["region_id"].as_str().unwrap();
     assert!(read_until(&mut all, &mut a, "event: assigned").await, "{a}");

@@ -1263,6 +1263,8 @@ async fn my_tickets_stay_on_the_open_tickets_index(backend: Backend) {
     let tech = first["assignee_id"].as_str().unwrap().to_string();
     let region = first["region_id"].as_str().unwrap().to_string();
     let other = app.add_user("tech-other", "technician", &[&region]).await;
+    // The push accepted: the ticket's next deadline is the contact one, 20 minutes ahead.
+    app.settle().await;
     let template = {
         let id = first_id.clone();
         app.state
@@ -1310,8 +1312,10 @@ async fn my_tickets_stay_on_the_open_tickets_index(backend: Backend) {
                     );
                     tickets::insert(conn, &t)?;
                 }
-                // Open in every stage: due earlier, due later, with no deadline running.
+                // Open in every stage: due earlier (but not yet due, or the engine would move
+                // it), due later, with no deadline running.
                 let h = chrono::Duration::hours(1);
+                let m = chrono::Duration::minutes(1);
                 tickets::insert(
                     conn,
                     &row(
@@ -1327,7 +1331,7 @@ async fn my_tickets_stay_on_the_open_tickets_index(backend: Backend) {
                         crate::helpers::fixture_id("mine-early"),
                         &tech,
                         Status::Acknowledged,
-                        Some(deadline - h),
+                        Some(deadline - m),
                     ),
                 )?;
                 tickets::insert(

@@ -259,8 +259,9 @@ impl Sender {
             .write(move |conn| -> Result<Vec<Leased>, FlowError> {
                 let mut leased = Vec::new();
                 for row in notifications::due(conn, now, BATCH as i64)? {
-                    // A first try is fresh by definition; a retry or a notice may have gone stale.
-                    if row.attempts > 0 || row.ticket_id.is_none() {
+                    // A message sent as it was written is fresh; one that waited, or a notice,
+                    // may have gone stale.
+                    if row.has_waited() || row.ticket_id.is_none() {
                         if let Some(why) = flow::outbox::obsolete(conn, &row)? {
                             notifications::mark_obsolete(conn, &row, why)?;
                             continue;

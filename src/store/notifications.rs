@@ -79,6 +79,13 @@ impl NotificationRow {
         }
     }
 
+    /// Whether the message was not sent as soon as it was written: it failed before, or waited
+    /// (for a platform to come back, or for the customers' quiet hours to end). What it says
+    /// may have gone stale meanwhile.
+    pub fn has_waited(&self) -> bool {
+        self.attempts > 0 || self.next_attempt_at > self.created_at
+    }
+
     /// The same message, about network fault `id`.
     pub fn about_fault(mut self, id: &str) -> Self {
         self.network_fault_id = Some(id.to_string());

@@ -557,7 +557,181 @@ async fn a_reply_answers_the_latest_question(backend: Backend) {
     assert_eq!(texts(&app, landline), Vec::<String>::new());
 }
 
+/// The state of the SMS platform as the dispatchers' board shows it.
+async fn platform_state(app: &TestApp) -> String {
+    let dispatcher = app.login("dispatcher").await;
+    let board = app.get("/sms/platforms", &dispatcher).await;
+    board.ok(200)["items"][0]["state"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The SMS platform is down from 20:40 to 23:00. A customer whose ticket was handed to another
+/// technician meanwhile gets only the card naming the new holder; a survey that could not go
+/// out before the quiet hours waits for them to end instead of arriving at 23:00.
+async fn an_outage_sends_the_customer_only_what_still_matters(backend: Backend) {
+    let app = customer_app(backend, &[("FIXLINE_CUSTOMER_QUIET_HOURS", "21:00-08:00")]).await;
+    let gw = app.gateway.as_ref().unwrap();
+    app.set_clock("2026-11-23T20:00:00+08:00").await;
+    let a_phone = "+8613800004444";
+    let a = report(&app, a_phone).await;
+    let a_id = a["id"].as_str().unwrap().to_string();
+    ack(&app, &a_id, "2026-11-23T20:30:00+08:00").await;
+    app.settle().await;
+    assert_eq!(texts(&app, a_phone).len(), 2, "card and appointment");
+
+    // Down: the survey fails until the platform is taken out of use.
+    gw.set_down(true);
+    app.set_clock("2026-11-23T20:40:00+08:00").await;
+    resolve(&app, &a_id).await;
+    for _ in 0..8 {
+        app.advance(30).await;
+    }
+    assert_eq!(platform_state(&app).await, "down");
+
+    // A call while the platform is out of use, handed to another technician a minute later.
+    let b_phone = "+8613800005555";
+    let b = report(&app, b_phone).await;
+    let b_id = b["id"].as_str().unwrap().to_string();
+    app.advance(60).await;
+    let first = holder(&app, &b_id).await;
+    let other =
+        crate::helpers::another_technician(&app, &b_id, first["id"].as_str().unwrap()).await;
+    let dispatcher = app.login("dispatcher").await;
+    app.post(
+        &format!("/tickets/{b_id}/assign"),
+        &dispatcher,
+        json!({"assignee_id": other["id"]}),
+    )
+    .await
+    .ok(200);
+    app.set_clock("2026-11-23T22:59:00+08:00").await;
+    assert!(
+        gw.to(a_phone).len() + gw.to(b_phone).len() == 2,
+        "nothing while down"
+    );
+
+    // Back at 23:00: the next probe finds it.
+    gw.set_down(false);
+    app.set_clock("2026-11-23T23:00:00+08:00").await;
+    app.advance(30).await;
+    app.advance(30).await;
+    assert_eq!(platform_state(&app).await, "up");
+    // Escalation may have handed it on again while nobody could be told: the card names
+    // whoever holds it now, and only them.
+    let now = holder(&app, &b_id).await;
+    let to_b = texts(&app, b_phone);
+    assert_eq!(to_b.len(), 1, "only the latest card: {to_b:?}");
+    assert!(
+        to_b[0].contains(now["display_name"].as_str().unwrap()),
+        "{}",
+        to_b[0]
+    );
+    let holders = [&first, &other].map(|u| u["display_name"].as_str().unwrap().to_string());
+    assert!(
+        holders
+            .iter()
+            .filter(|h| to_b[0].contains(h.as_str()))
+            .count()
+            <= 1,
+        "{}",
+        to_b[0]
+    );
+    assert_eq!(
+        texts(&app, a_phone).len(),
+        2,
+        "the survey waits for the morning"
+    );
+    app.set_clock("2026-11-24T07:59:00+08:00").await;
+    assert_eq!(texts(&app, a_phone).len(), 2, "still quiet at 07:59");
+    app.set_clock("2026-11-24T08:00:00+08:00").await;
+    let to_a = texts(&app, a_phone);
+    assert_eq!(to_a.len(), 3, "{to_a:?}");
+    assert!(to_a[2].starts_with("【满意度回访】"), "{}", to_a[2]);
+}
+
+/// The status and last error of the survey sent about `ticket_id`.
+async fn survey_row(app: &TestApp, ticket_id: &str) -> (String, Option<String>) {
+    use diesel::prelude::*;
+    use fixline::db::schema::notifications::dsl as n;
+    let ticket_id = ticket_id.to_string();
+    app.state
+        .db
+        .read(move |conn| -> Result<_, fixline::db::DbError> {
+            Ok(n::notifications
+                .filter(n::ticket_id.eq(ticket_id))
+                .filter(n::purpose.eq("survey"))
+                .select((n::status, n::last_error))
+                .first(conn)?)
+        })
+        .await
+        .unwrap()
+}
+
+/// Waits (on wall time: a send in flight is not behind the test clock) until `ready` holds.
+async fn until<F: std::future::Future<Output = bool>>(what: &str, mut ready: impl FnMut() -> F) {
+    for _ in 0..1_000 {
+        if ready().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("{what} did not happen");
+}
+
+/// The customer replies TD while their survey is on its way and the platform fails it: the
+/// retry is dropped, and they get only the confirmation.
+async fn an_opt_out_stops_a_survey_in_flight(backend: Backend) {
+    let app = customer_app(backend, &[]).await;
+    let gw = app.gateway.as_ref().unwrap();
+    let phone = "+8613800006666";
+    let t = report(&app, phone).await;
+    let id = t["id"].as_str().unwrap().to_string();
+    ack(&app, &id, "2026-11-23T11:00:00+08:00").await;
+    app.set_clock("2026-11-23T12:00:00+08:00").await;
+    assert_eq!(texts(&app, phone).len(), 2, "card and appointment");
+
+    // The platform takes 1.5 s to fail the survey; the opt-out arrives meanwhile.
+    gw.set_delay(std::time::Duration::from_millis(1_500));
+    gw.fail_next(1);
+    let asked = gw.attempts();
+    resolve(&app, &id).await;
+    until("the survey reaching the platform", || async {
+        gw.attempts() > asked
+    })
+    .await;
+    assert_eq!(survey_row(&app, &id).await.0, "sending");
+    assert_eq!(
+        reply(&app, phone, "TD").await.ok(200)["result"],
+        "opted_out"
+    );
+    until("the platform failing the survey", || async {
+        survey_row(&app, &id).await.0 == "pending"
+    })
+    .await;
+    gw.set_delay(std::time::Duration::ZERO);
+
+    app.advance(60).await;
+    assert_eq!(
+        survey_row(&app, &id).await,
+        (
+            "obsolete".to_string(),
+            Some("the customer opted out".to_string())
+        )
+    );
+    let sent = texts(&app, phone);
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(
+        sent[2].contains("退订"),
+        "the confirmation only: {}",
+        sent[2]
+    );
+}
+
 both!(
+    an_opt_out_stops_a_survey_in_flight,
+    an_outage_sends_the_customer_only_what_still_matters,
     a_reply_answers_the_latest_question,
     contact_card_appointment_and_survey,
     garbage_unsatisfied_and_opt_out,

@@ -16,6 +16,7 @@ use super::positions::FixesIn;
 use super::postponements::PostponeIn;
 use super::state::AppState;
 use super::tickets::{acting, AckIn, CheckInIn, ResolveIn, TechRequest, TicketDto};
+use super::visits::VisitIn;
 use super::{resource, ApiError, ApiResult, Caller, JsonBody};
 use crate::db::DbConn;
 use crate::domain::Invalid;
@@ -223,9 +224,9 @@ async fn recorded(
 
 /// Runs a technician's action once per action id; without one it simply runs. With one, the
 /// action and the record of its answer commit together; a refusal the phone cannot fix by
-/// retrying (the ticket moved on, the action is invalid) is recorded too, so a retry gets the
-/// same answer. A twin sent at the same moment loses the race on the record and is answered
-/// with the winner's result.
+/// retrying (the ticket moved on, the action is invalid or not the caller's to take) is
+/// recorded too, so a retry gets the same answer. A twin sent at the same moment loses the
+/// race on the record and is answered with the winner's result.
 pub async fn once(
     state: &web::Data<AppState>,
     user_id: &str,
@@ -292,7 +293,7 @@ pub async fn once(
                 Outcome::Rejected
             }
         }
-        422 => Outcome::Rejected,
+        403 | 422 => Outcome::Rejected,
         _ => return Err(e),
     };
     let (status, body) = (e.status.as_u16(), e.body());
@@ -381,6 +382,8 @@ struct SyncResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     positions: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    visit: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     problem: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     conflict: Option<ConflictDto>,
@@ -445,7 +448,7 @@ async fn sync(
             .map(str::to_string);
         let answer = sync_one(&state, &caller, &user_id, raw, &field).await;
         results.push(match answer {
-            Ok((action_id, ticket_id, a)) => {
+            Ok((action_id, kind, ticket_id, a)) => {
                 let mut r = SyncResult {
                     action_id: Some(action_id),
                     outcome: a.outcome.as_str(),
@@ -456,11 +459,12 @@ async fn sync(
                 let conflicted = a.outcome == Outcome::Conflict
                     || (a.outcome == Outcome::Duplicate && a.first == Outcome::Conflict);
                 // What the route answers: the ticket; a request awaiting confirmation (202);
-                // for positions, what was kept.
-                let slot = match (a.status, &ticket_id) {
-                    (400.., _) => &mut r.problem,
-                    (_, None) => &mut r.positions,
-                    (202, _) => &mut r.postponement,
+                // the visit recorded; for positions, what was kept.
+                let slot = match (a.status, kind.as_str(), &ticket_id) {
+                    (400.., _, _) => &mut r.problem,
+                    (_, VISIT, _) => &mut r.visit,
+                    (_, _, None) => &mut r.positions,
+                    (202, _, _) => &mut r.postponement,
                     _ => &mut r.ticket,
                 };
                 *slot = Some(a.body);
@@ -486,15 +490,19 @@ async fn sync(
     Ok(HttpResponse::Ok().json(SyncAnswer { results }))
 }
 
-/// One entry of a batch: `type`, `action_id` and (but for a position batch) `ticket_id`, then
-/// the body of the route it stands for. Answers the action id, the ticket and the answer.
+/// The entry type of a household visit.
+const VISIT: &str = "visit";
+
+/// One entry of a batch: `type`, `action_id` and (but for a position batch or a visit)
+/// `ticket_id`, then the body of the route it stands for. Answers the action id, the type, the
+/// ticket and the answer.
 async fn sync_one(
     state: &web::Data<AppState>,
     caller: &Caller,
     user_id: &str,
     raw: Value,
     field: &str,
-) -> ApiResult<(String, Option<String>, Answer)> {
+) -> ApiResult<(String, String, Option<String>, Answer)> {
     let not_an_action =
         |why: String| ApiError::invalid(field.to_string(), format!("is not an action: {why}"));
     let Value::Object(mut body) = raw else {
@@ -507,7 +515,7 @@ async fn sync_one(
     let (kind, action_id) = (take("type")?, take("action_id")?);
     let action_id = self::action_id(&format!("{field}.action_id"), &action_id)?;
     let ticket_id = match kind.as_str() {
-        "position" => None,
+        "position" | VISIT => None,
         _ => Some(take("ticket_id")?),
     };
     let who = acting(caller);
@@ -524,12 +532,16 @@ async fn sync_one(
         "position" => {
             read::<FixesIn>(body).map(|r| r.action(user_id, field, state.clock.now_naive()))
         }
+        VISIT => match read::<VisitIn>(body) {
+            Ok(v) => Ok(v.action(state, caller, field).await),
+            Err(e) => Err(e),
+        },
         other => Err(format!(
-            "unknown type `{other}`: acknowledge, check_in, resolve, postpone or position"
+            "unknown type `{other}`: acknowledge, check_in, resolve, postpone, position or visit"
         )),
     }
     .map_err(not_an_action)??;
     let key = action.key(action_id.clone(), format!("{field}.action_id"));
     let answer = once(state, user_id, Some(key), action.device_at, action.work).await?;
-    Ok((action_id, ticket_id, answer))
+    Ok((action_id, kind, ticket_id, answer))
 }

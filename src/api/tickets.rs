@@ -229,7 +229,7 @@ pub fn acting(caller: &Caller) -> Acting {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LocationIn {
     pub(super) lat: f64,
@@ -302,10 +302,11 @@ pub(super) async fn place(
     state: &web::Data<AppState>,
     point: Option<WgsPoint>,
     district_code: Option<&str>,
+    prefix: &str,
 ) -> ApiResult<crate::flow::intake::Placement> {
     match (point, district_code) {
         (_, Some(code)) => {
-            let code = Code::parse("district_code", code)?;
+            let code = Code::parse(&field_in(prefix, "district_code"), code)?;
             state
                 .db
                 .read(move |conn| intake::place_by_code(conn, &code).map_err(ApiError::from))
@@ -318,7 +319,7 @@ pub(super) async fn place(
             })
         }
         (None, None) => Err(ApiError::invalid(
-            "location",
+            field_in(prefix, "location"),
             "give the customer's location or a district_code",
         )),
     }
@@ -331,7 +332,7 @@ async fn create(
     JsonBody(req): JsonBody<NewTicketIn>,
 ) -> ApiResult<HttpResponse> {
     let new = parse_new(&req)?;
-    let placement = place(&state, new.point, req.district_code.as_deref()).await?;
+    let placement = place(&state, new.point, req.district_code.as_deref(), "").await?;
     if !caller.scope.allows(&placement.region_id) {
         return Err(ApiError::forbidden(
             "this address is in a region outside your scope",

@@ -2,18 +2,23 @@
 //! repair, a complaint opens a complaint), the visits made, and each person's month against the
 //! target.
 
-use actix_web::{web, HttpResponse};
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::reports::month_param;
 use super::state::AppState;
+use super::sync::{json_of, run_from_route, Done, TechAction};
 use super::tickets::{parse_point, place, LocationIn};
-use super::{created, resource, utc, ApiError, ApiResult, Caller, JsonBody};
+use super::{resource, utc, ApiError, ApiResult, Caller, JsonBody};
 use crate::domain::visit::Progress;
-use crate::domain::{optional_text, required_text, PhoneNumber, RegionScope, Role};
+use crate::domain::{field_in, optional_text, required_text, PhoneNumber, RegionScope, Role};
 use crate::flow::visits::NewVisit;
+use crate::flow::FlowError;
+use crate::store::tickets;
 use crate::store::users::{self, UserFilter};
 use crate::store::visits::{self, VisitFilter, VisitRow};
 
@@ -80,16 +85,17 @@ async fn questionnaire(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(&state.config.visit_questionnaire)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct Reported {
     category: String,
     description: String,
 }
 
-#[derive(Deserialize)]
+/// A visit as `POST /visits` and an entry of `POST /me/sync` carry it.
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct VisitIn {
+pub(super) struct VisitIn {
     #[serde(default)]
     customer_name: Option<String>,
     customer_phone: String,
@@ -98,7 +104,7 @@ struct VisitIn {
     location: Option<LocationIn>,
     #[serde(default)]
     district_code: Option<String>,
-    /// When the visit was made; now when absent.
+    /// When the visit was made (the phone's clock); now when absent.
     #[serde(default)]
     visited_at: Option<String>,
     answers: Value,
@@ -114,51 +120,100 @@ fn reported(field: &str, r: &Option<Reported>) -> Result<Option<(String, String)
     r.as_ref()
         .map(|r| {
             Ok((
-                required_text(&format!("{field}.category"), &r.category, 64)?,
-                required_text(&format!("{field}.description"), &r.description, 1000)?,
+                required_text(&field_in(field, "category"), &r.category, 64)?,
+                required_text(&field_in(field, "description"), &r.description, 1000)?,
             ))
         })
         .transpose()
 }
 
-/// Records a household visit by the caller.
+impl VisitIn {
+    /// The visit by the caller as an action run once per action id: checked and placed now,
+    /// recorded when it runs. `prefix` names the entry in errors ("" for the route's body).
+    pub(super) async fn action(
+        self,
+        state: &web::Data<AppState>,
+        caller: &Caller,
+        prefix: &str,
+    ) -> ApiResult<TechAction> {
+        let visitor = caller.user_id()?.to_string();
+        let f = |name: &str| field_in(prefix, name);
+        let now = state.clock.now_naive();
+        let visited_at = self
+            .visited_at
+            .as_deref()
+            .map(|s| super::parse_instant(&f("visited_at"), s))
+            .transpose()?;
+        // A phone's clock a little ahead of the server's counts as now; further is refused.
+        if visited_at.is_some_and(|v| v > now + state.flow.device_time.skew) {
+            return Err(ApiError::invalid(f("visited_at"), "is in the future"));
+        }
+        let new = NewVisit {
+            customer_name: optional_text(&f("customer_name"), self.customer_name.as_deref(), 100)?,
+            customer_phone: PhoneNumber::parse(&f("customer_phone"), &self.customer_phone)?,
+            address: required_text(&f("address"), &self.address, 300)?,
+            point: self
+                .location
+                .as_ref()
+                .map(|l| parse_point(&f("location"), l.lat, l.lon, l.crs.as_deref()))
+                .transpose()?,
+            visited_at: visited_at.unwrap_or(now),
+            answers: state
+                .config
+                .visit_questionnaire
+                .check(&f("answers"), &self.answers)?,
+            fault: reported(&f("fault"), &self.fault)?,
+            complaint: reported(&f("complaint"), &self.complaint)?,
+        };
+        let placement = place(state, new.point, self.district_code.as_deref(), prefix).await?;
+        let scope = caller.scope.clone();
+        let body = serde_json::to_value(&self).map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(TechAction {
+            route: "/visits",
+            ticket_id: None,
+            body,
+            device_at: None,
+            work: Arc::new(move |conn, flow, when| {
+                if !scope.allows(&placement.region_id) {
+                    return Err(FlowError::Forbidden(
+                        "the visited address is in a region outside your scope".into(),
+                    ));
+                }
+                let mut new = new.clone();
+                new.visited_at = visited_at.unwrap_or(when.received).min(when.received);
+                let row = crate::flow::visits::record(
+                    conn,
+                    flow,
+                    &new,
+                    &placement,
+                    &visitor,
+                    when.received,
+                )?;
+                // A repair or a complaint it opened has its clocks running.
+                let deadline = match (&row.ticket_id, &row.complaint_id) {
+                    (Some(id), _) => tickets::get(conn, id)?.and_then(|t| t.next_deadline_at),
+                    (None, Some(_)) => Some(when.received),
+                    (None, None) => None,
+                };
+                Ok(Done {
+                    status: 201,
+                    body: json_of(&VisitDto::from(row))?,
+                    deadline,
+                })
+            }),
+        })
+    }
+}
+
+/// Records a household visit by the caller, once per `Idempotency-Key` when one is sent.
 async fn record(
     state: web::Data<AppState>,
     caller: Caller,
+    http: HttpRequest,
     JsonBody(req): JsonBody<VisitIn>,
 ) -> ApiResult<HttpResponse> {
-    let visitor = caller.user_id()?.to_string();
-    let now = state.clock.now_naive();
-    let visited_at = super::past_instant("visited_at", req.visited_at.as_deref(), now)?;
-    let new = NewVisit {
-        customer_name: optional_text("customer_name", req.customer_name.as_deref(), 100)?,
-        customer_phone: PhoneNumber::parse("customer_phone", &req.customer_phone)?,
-        address: required_text("address", &req.address, 300)?,
-        point: req
-            .location
-            .as_ref()
-            .map(|l| parse_point("location", l.lat, l.lon, l.crs.as_deref()))
-            .transpose()?,
-        visited_at,
-        answers: state
-            .config
-            .visit_questionnaire
-            .check("answers", &req.answers)?,
-        fault: reported("fault", &req.fault)?,
-        complaint: reported("complaint", &req.complaint)?,
-    };
-    let placement = place(&state, new.point, req.district_code.as_deref()).await?;
-    caller.require_region(&placement.region_id)?;
-    let flow = state.flow.clone();
-    let row = state
-        .db
-        .write(move |conn| {
-            crate::flow::visits::record(conn, &flow, &new, &placement, &visitor, now)
-                .map_err(ApiError::from)
-        })
-        .await?;
-    state.kick();
-    Ok(created(&VisitDto::from(row)))
+    let action = req.action(&state, &caller, "").await?;
+    run_from_route(&state, &caller, &http, action).await
 }
 
 #[derive(Deserialize)]

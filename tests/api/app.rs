@@ -422,13 +422,8 @@ pub async fn a_job_taken_over_by_a_network_fault_says_so(backend: Backend) {
     b.close().await;
 }
 
-/// A technician records a household visit on the phone: the questionnaire comes from the
-/// server, a reported fault opens a repair, and the month's count goes up.
-pub async fn a_household_visit_from_the_phone(backend: Backend) {
-    let app = server(backend).await;
-    let b = Browser::start(Device::Phone).await;
-    b.place(&app.base, HOME.0, HOME.1).await;
-    sign_in(&app, &b, "tech05").await;
+/// From the list, the visit form with its questions.
+async fn open_visit_form(b: &Browser) {
     b.wait_for("#visit-open", Duration::from_secs(10)).await;
     b.click_on("#visit-open").await;
     b.wait_for(
@@ -436,6 +431,17 @@ pub async fn a_household_visit_from_the_phone(backend: Backend) {
         Duration::from_secs(10),
     )
     .await;
+}
+
+/// A technician records a household visit on the phone: the questionnaire comes from the
+/// server, a reported fault opens a repair, and the month's count goes up; a visit made with no
+/// signal waits on the phone and is sent when the signal comes back.
+pub async fn a_household_visit_from_the_phone(backend: Backend) {
+    let app = server(backend).await;
+    let b = Browser::start(Device::Phone).await;
+    b.place(&app.base, HOME.0, HOME.1).await;
+    sign_in(&app, &b, "tech05").await;
+    open_visit_form(&b).await;
     let filled = b
         .eval(
             "const f = document.getElementById('visit-form');
@@ -483,6 +489,51 @@ pub async fn a_household_visit_from_the_phone(backend: Backend) {
     let ticket = v["ticket_id"].as_str().expect("the fault opened a repair");
     let t = app.get(&format!("/tickets/{ticket}"), &manager).await;
     assert_eq!(t.ok(200)["fault"]["category"], "信号不稳");
+
+    // The next house has no signal: the form still opens (the questionnaire kept from before),
+    // the visit waits on the phone, and goes when the signal is back.
+    b.offline(true).await;
+    b.eval("history.back(); return true;", json!([])).await;
+    open_visit_form(&b).await;
+    b.eval(
+        "const f = document.getElementById('visit-form');
+         const set = (n, v) => { f.querySelector(`[name='${n}']`).value = v; };
+         set('customer_phone', '13800004680'); set('address', '暨阳湖小区 9 幢 202');
+         set('q.signal', '4'); set('q.attitude', '4'); set('q.regime_kept', 'true');
+         return true;",
+        json!([]),
+    )
+    .await;
+    b.click_on("#visit-form button[type=submit]").await;
+    b.wait_until(
+        "the visit waits on the phone",
+        "const p = document.getElementById('pending'); return !!p && p.classList.contains('pending');",
+        json!([]),
+        Duration::from_secs(10),
+    )
+    .await;
+    b.screenshot("app-household-visit-offline").await;
+    let stored = || async {
+        let visits = app.get(&format!("/visits?month={month}"), &manager).await;
+        visits.ok(200)["items"].as_array().unwrap().clone()
+    };
+    assert_eq!(stored().await.len(), 1, "nothing reached the server");
+    b.offline(false).await;
+    b.wait_until(
+        "the queue is sent",
+        "const p = document.getElementById('pending'); return !!p && p.classList.contains('synced');",
+        json!([]),
+        Duration::from_secs(30),
+    )
+    .await;
+    let items = stored().await;
+    assert_eq!(items.len(), 2);
+    assert!(
+        items
+            .iter()
+            .any(|v| v["customer"]["phone"] == "+8613800004680"),
+        "the visit made offline"
+    );
     assert!(unexpected(&b).await.is_empty());
     b.close().await;
 }

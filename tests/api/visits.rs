@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, TEST_CLOCK_START};
 use crate::scores::user_id;
 
 fn visit(extra: Value) -> Value {
@@ -186,4 +186,112 @@ async fn household_visits(backend: Backend) {
     forbidden.problem(403);
 }
 
-both!(household_visits);
+/// An entry of the phone's queue for `body`.
+fn queued(action_id: &str, mut body: Value) -> Value {
+    body["type"] = json!("visit");
+    body["action_id"] = json!(action_id);
+    body
+}
+
+/// A visit made with no signal comes in the phone's queue: recorded once however often it is
+/// sent, at the time the phone says (a phone a minute ahead counts as now), opening its repair;
+/// a visit in another region and a malformed one are refused on their own without stopping
+/// the queue. Online, a visit sent twice with one `Idempotency-Key` is recorded once.
+async fn a_visit_made_offline(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let tech01 = app.login("tech01").await;
+    let start = chrono::DateTime::parse_from_rfc3339(TEST_CLOCK_START).unwrap();
+    let earlier = start - chrono::Duration::minutes(40);
+    let ahead = start + chrono::Duration::seconds(60);
+    let with_fault = queued(
+        "v-1",
+        visit(
+            json!({"fault": {"category": "马赛克", "description": "晚上信号时有马赛克"},
+                     "visited_at": earlier.to_rfc3339()}),
+        ),
+    );
+    let actions = json!({"actions": [
+        with_fault,
+        queued("v-2", visit(json!({"district_code": "ZJG-E-01"}))),
+        queued("v-3", visit(json!({"visited_at": ahead.to_rfc3339(), "customer_phone": "13800008888"}))),
+        queued("v-4", visit(json!({"customer_phone": "12"}))),
+    ]});
+    let results = app.post("/me/sync", &tech01, actions).await;
+    let r = results.ok(200)["results"].as_array().unwrap().clone();
+    let instant = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    assert_eq!(
+        (r[0]["outcome"].as_str(), r[0]["status"].as_u64()),
+        (Some("applied"), Some(201))
+    );
+    assert_eq!(instant(&r[0]["visit"]["visited_at"]), earlier);
+    let ticket_id = r[0]["visit"]["ticket_id"]
+        .as_str()
+        .expect("a repair")
+        .to_string();
+    assert_eq!(
+        (r[1]["outcome"].as_str(), r[1]["status"].as_u64()),
+        (Some("rejected"), Some(403))
+    );
+    assert!(r[1].get("visit").is_none(), "{}", r[1]);
+    assert_eq!(r[2]["outcome"], "applied");
+    assert_eq!(
+        instant(&r[2]["visit"]["visited_at"]),
+        start,
+        "a phone ahead counts as now"
+    );
+    assert_eq!(
+        (r[3]["outcome"].as_str(), r[3]["status"].as_u64()),
+        (Some("rejected"), Some(422))
+    );
+    assert_eq!(r[3]["problem"]["field"], "actions[3].customer_phone");
+
+    // The answer was lost and the phone sends its queue again: nothing is recorded twice.
+    let again = app
+        .post(
+            "/me/sync",
+            &tech01,
+            json!({"actions": [with_fault.clone()]}),
+        )
+        .await;
+    let again = again.ok(200)["results"][0].clone();
+    assert_eq!(
+        (again["outcome"].as_str(), again["first_outcome"].as_str()),
+        (Some("duplicate"), Some("applied"))
+    );
+    assert_eq!(again["visit"]["id"], r[0]["visit"]["id"]);
+    let mine = app.get("/visits?month=2026-11", &tech01).await;
+    assert_eq!(mine.ok(200)["items"].as_array().unwrap().len(), 2);
+    let dispatcher = app.login("dispatcher").await;
+    let t = app.get(&format!("/tickets/{ticket_id}"), &dispatcher).await;
+    assert_eq!(t.ok(200)["status"], "dispatched");
+    let repairs = app.get("/tickets?limit=100", &dispatcher).await;
+    let opened = repairs.ok(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["customer"]["phone"] == "+8613800007777")
+        .count();
+    assert_eq!(opened, 1, "one repair");
+
+    // Online, the save tapped twice on one bar of signal.
+    let send = || {
+        app.client
+            .post(format!("{}/visits", app.base))
+            .bearer_auth(&tech01)
+            .header("idempotency-key", "v-online-1")
+            .json(&visit(json!({"customer_phone": "13800009999"})))
+            .send()
+    };
+    let one = send().await.unwrap();
+    assert_eq!(one.status(), 201);
+    let one: Value = one.json().await.unwrap();
+    let two = send().await.unwrap();
+    assert_eq!(two.status(), 201);
+    assert_eq!(two.headers()["idempotency-replayed"], "true");
+    let two: Value = two.json().await.unwrap();
+    assert_eq!(one, two);
+    let mine = app.get("/visits?month=2026-11", &tech01).await;
+    assert_eq!(mine.ok(200)["items"].as_array().unwrap().len(), 3);
+}
+
+both!(household_visits, a_visit_made_offline);

@@ -1,6 +1,6 @@
 // The technicians' phone app: my jobs, most urgent first, with their countdowns; acknowledge,
-// check in, resolve (photos, the customer's signature) and ask for a postponement, online or
-// not. Every action is queued on the phone with its action id and the time it was taken, and
+// check in, resolve (photos, the customer's signature), ask for a postponement and record
+// household visits, online or not. Every action is queued on the phone with its action id and the time it was taken, and
 // sent (POST /me/sync) whenever there is signal; the server applies each once.
 
 import { h, fill, toast } from "/assets/console/dom.js";
@@ -94,6 +94,8 @@ async function queuePhotos(ticket, files, signature) {
 }
 
 function wire(a) {
+  // A visit carries its own time (visited_at) and is on no ticket.
+  if (a.type === "visit") return { type: a.type, action_id: a.action_id, ...a.fields };
   return { type: a.type, action_id: a.action_id, ticket_id: a.ticket_id, device_at: a.device_at, ...a.fields };
 }
 
@@ -131,6 +133,11 @@ async function sync() {
 
 async function settle(a, r) {
   if (r.outcome === "applied" || r.outcome === "duplicate") {
+    if (a.type === "visit" && r.visit) {
+      const v = r.visit;
+      toast(v.ticket_id ? t("visit.saved_ticket") : v.complaint_id ? t("visit.saved_complaint") : t("visit.saved"));
+      visitsChanged();
+    }
     await db.drop(a.seq);
     return;
   }
@@ -251,7 +258,8 @@ async function render() {
     h("div", { class: `note ${n.kind}`, dataset: { action: n.id } }, h("span", {}, n.text),
       h("button", { class: "ghost", "aria-label": t("close"), onclick: () => { notes.splice(notes.indexOf(n), 1); render(); } }, "×"))));
   if (route.name === "visit") {
-    fill(view, box, visitScreen());
+    // The open form is kept as it is: a sync or a list change must not wipe what is typed.
+    fill(view, box, document.getElementById("visit") || visitScreen());
   } else if (route.name === "job") {
     const job = jobs.find((j) => j.id === route.id);
     if (!job) {
@@ -346,6 +354,24 @@ function reportBox(name) {
   return [h("label", { class: "inline" }, box, t(`visit.${name}`)), fields];
 }
 
+/** Tells an open visit screen to count the month's visits again. */
+function visitsChanged() {
+  document.dispatchEvent(new Event("fixline:visits"));
+}
+
+/** The questionnaire: the server's, else the one kept from the last time there was signal. */
+async function questionnaire() {
+  try {
+    const q = await api.get("/visits/questionnaire");
+    localStorage.setItem("fixline.questionnaire", JSON.stringify(q));
+    return q;
+  } catch (x) {
+    const kept = localStorage.getItem("fixline.questionnaire");
+    if (kept) return JSON.parse(kept);
+    throw x;
+  }
+}
+
 function visitScreen() {
   const err = h("p", { class: "error", role: "alert" });
   const count = h("p", { class: "muted", id: "visit-count" });
@@ -359,16 +385,20 @@ function visitScreen() {
     h("button", { type: "submit", class: "primary" }, t("visit.save")), err);
   (async () => {
     try {
-      const q = await api.get("/visits/questionnaire");
-      localStorage.setItem("fixline.questionnaire", JSON.stringify(q));
+      const q = await questionnaire();
       fill(questions, q.questions.map((x) => h("label", {}, x.text, questionInput(x))));
     } catch (x) {
       fill(questions, h("p", { class: "error" }, t("visit.need_signal")));
     }
     showCount();
   })();
+  document.addEventListener("fixline:visits", showCount);
 
   async function showCount() {
+    if (!count.isConnected) {
+      document.removeEventListener("fixline:visits", showCount);
+      return;
+    }
     try {
       const mine = await api.get(`/visits?month=${thisMonth()}&limit=500`);
       count.textContent = t("visit.count", { n: mine.items.length });
@@ -394,16 +424,15 @@ function visitScreen() {
     }
     navigator.geolocation.getCurrentPosition(async (p) => {
       body.location = { lat: p.coords.latitude, lon: p.coords.longitude };
-      try {
-        const v = await api.post("/visits", body);
-        err.textContent = "";
-        toast(v.ticket_id ? t("visit.saved_ticket") : v.complaint_id ? t("visit.saved_complaint") : t("visit.saved"));
-        form.reset();
-        for (const f of form.querySelectorAll(".reported")) f.hidden = true;
-        showCount();
-      } catch (x) {
-        err.textContent = x.field ? `${x.field}: ${x.message}` : online ? x.message : t("visit.need_signal");
-      }
+      body.visited_at = new Date().toISOString();
+      // Queued like any action: sent now when there is signal, else when it comes back.
+      await db.enqueue({ type: "visit", action_id: actionId(), ticket_id: null, device_at: body.visited_at, fields: body, state: "waiting", label: t("act.visit"), ref: body.address });
+      err.textContent = "";
+      if (!online) toast(t("visit.queued"));
+      form.reset();
+      for (const f of form.querySelectorAll(".reported")) f.hidden = true;
+      render();
+      sync();
     }, (x) => (err.textContent = t("app.no_gps", { m: x.message })), { enableHighAccuracy: true, timeout: 20_000, maximumAge: 60_000 });
   }
 

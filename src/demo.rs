@@ -2,6 +2,8 @@
 //! 12 grid districts, 30 technicians, 3 account managers and one each of admin, dispatcher,
 //! call-center agent and manager, with on-duty rosters. The city is one branch of a small demo
 //! province; its five other branches appear through their imported monthly figures.
+//! [`organise`] gives it its teams and sections, and [`first_calls`] the calls `serve --demo`
+//! opens with.
 
 use crate::api::admin::validate_new_user;
 use crate::auth::secret;
@@ -310,6 +312,295 @@ fn seed_in(
         }
     }
     Ok(accounts)
+}
+
+/// Gives the demo city its organisation, unless it has one: a repair team (班组) per region
+/// with the region's technicians and account manager, led by its first technician, under the
+/// maintenance section (维护安装部) the manager heads; the call-center team with the agent under
+/// the customer-service section; both sections under the branch leadership.
+pub fn organise(db: &Db, now: chrono::NaiveDateTime) -> anyhow::Result<()> {
+    db.write_blocking(|conn| organise_in(conn, now))
+}
+
+fn organise_in(conn: &mut DbConn, now: chrono::NaiveDateTime) -> anyhow::Result<()> {
+    use crate::domain::org::{check_parent, UnitKind};
+    use crate::store::org::{self, UnitRow};
+    if org::find_by_code(conn, "ZJG-LD")?.is_some() {
+        return Ok(());
+    }
+    let branch = branches::find_by_code(conn, PROVINCE[0].0)?
+        .ok_or_else(|| anyhow::anyhow!("the demo city is not loaded"))?;
+    let user = |conn: &mut DbConn, name: &str| -> anyhow::Result<String> {
+        Ok(users::find_by_username(conn, name)?
+            .ok_or_else(|| anyhow::anyhow!("demo account {name} is missing"))?
+            .id)
+    };
+    let unit = |conn: &mut DbConn,
+                kind: UnitKind,
+                code: &str,
+                name: &str,
+                parent: Option<&UnitRow>,
+                head: Option<String>|
+     -> anyhow::Result<UnitRow> {
+        check_parent(kind, parent.map(|p| p.kind))?;
+        let row = UnitRow {
+            id: new_id(),
+            branch_id: branch.id.clone(),
+            kind,
+            code: code.into(),
+            name: name.into(),
+            parent_id: parent.map(|p| p.id.clone()),
+            head_user_id: head,
+            created_at: now,
+            updated_at: now,
+        };
+        org::insert(conn, &row)?;
+        Ok(row)
+    };
+    let leadership = unit(
+        conn,
+        UnitKind::Leadership,
+        "ZJG-LD",
+        "张家港分公司班子",
+        None,
+        None,
+    )?;
+    let manager = user(conn, "manager")?;
+    let maintenance = unit(
+        conn,
+        UnitKind::Section,
+        "ZJG-WX",
+        "维护安装部",
+        Some(&leadership),
+        Some(manager),
+    )?;
+    let service = unit(
+        conn,
+        UnitKind::Section,
+        "ZJG-KF",
+        "客户服务部",
+        Some(&leadership),
+        None,
+    )?;
+    let agent = user(conn, "agent")?;
+    let calls = unit(
+        conn,
+        UnitKind::CallCenterTeam,
+        "ZJG-KF-01",
+        "话务一班",
+        Some(&service),
+        Some(agent.clone()),
+    )?;
+    org::set_member(conn, &agent, &calls.id)?;
+    let teams = ["西部维修班", "城区维修班", "东部维修班"];
+    let area = ["west", "city", "east"];
+    for (r, (code, _)) in REGIONS.iter().enumerate() {
+        let region = regions::find_by_code(conn, code)?
+            .ok_or_else(|| anyhow::anyhow!("demo region {code} is missing"))?;
+        let mut techs = users::list(
+            conn,
+            &users::UserFilter {
+                role: Some(crate::domain::Role::Technician),
+                region_id: Some(region.id),
+            },
+        )?;
+        techs.sort_by(|a, b| a.username.cmp(&b.username));
+        let team = unit(
+            conn,
+            UnitKind::Team,
+            &format!("{code}-BZ"),
+            teams[r],
+            Some(&maintenance),
+            techs.first().map(|t| t.id.clone()),
+        )?;
+        for t in &techs {
+            org::set_member(conn, &t.id, &team.id)?;
+        }
+        let am = user(conn, &format!("am.{}", area[r]))?;
+        org::set_member(conn, &am, &team.id)?;
+    }
+    Ok(())
+}
+
+/// The calls of the demo's first minutes, one in each of the first nine districts (in the order
+/// of [`DISTRICTS`]), as the call center records them: customer, phone, address, fault, and
+/// whether it is an installation.
+const FIRST_CALLS: [(&str, &str, &str, &str, &str, bool); 9] = [
+    (
+        "顾先生",
+        "13912340101",
+        "凤凰镇凤凰大道 18 号",
+        "无信号",
+        "电视全部频道无信号",
+        false,
+    ),
+    (
+        "钱女士",
+        "13912340102",
+        "塘桥镇妙桥路 6 号",
+        "宽带断网",
+        "光猫红灯闪烁，无法上网",
+        false,
+    ),
+    (
+        "孙先生",
+        "13912340103",
+        "杨舍镇南环路 120 号",
+        "花屏",
+        "部分频道马赛克",
+        false,
+    ),
+    (
+        "朱女士",
+        "13912340104",
+        "南丰镇永联路 3 号",
+        "新装宽带",
+        "新装 200M 宽带及机顶盒",
+        true,
+    ),
+    (
+        "陆先生",
+        "13912340105",
+        "塘桥镇鹿苑路 9 号",
+        "无信号",
+        "机顶盒提示信号中断",
+        false,
+    ),
+    (
+        "沈女士",
+        "13912340106",
+        "杨舍镇西环路 66 号",
+        "遥控器失灵",
+        "机顶盒不响应遥控器",
+        false,
+    ),
+    (
+        "蒋先生",
+        "13912340107",
+        "杨舍镇暨阳湖小区 5 幢",
+        "宽带断网",
+        "路由器无法获取地址",
+        false,
+    ),
+    (
+        "韩女士",
+        "13912340108",
+        "乐余镇兆丰路 21 号",
+        "花屏",
+        "雨天画面卡顿",
+        false,
+    ),
+    (
+        "杨先生",
+        "13912340109",
+        "锦丰镇锦绣路 120 号",
+        "无信号",
+        "有线电视无信号",
+        false,
+    ),
+];
+
+/// What each first call's technician has done: nothing yet, agreed a visit, arrived, finished.
+const FIRST_STEPS: [usize; 9] = [0, 1, 2, 0, 1, 3, 0, 1, 2];
+
+/// Records the demo's first calls at the server's now, spread over the city, and has their
+/// technicians work some of them through the same flow as the phone app: the board opens with
+/// calls in every stage, their clocks running, and the escalation takes over the ones nobody
+/// acknowledges. Answers the usernames of the technicians holding them.
+pub async fn first_calls(state: &crate::api::state::AppState) -> anyhow::Result<Vec<String>> {
+    use crate::domain::ticket::TicketKind;
+    use crate::domain::{PhoneNumber, RegionScope, Role, WgsPoint};
+    use crate::flow::actions::{self, Acting};
+    use crate::flow::intake::{self, NewTicket};
+    use crate::flow::{Actor, When};
+    let index = state.districts.get(&state.db).await?;
+    let now = state.clock.now();
+    let mut calls = Vec::new();
+    for ((name, phone, address, category, description, install), cell) in
+        FIRST_CALLS.iter().zip(district_boundaries())
+    {
+        use geo::Centroid;
+        let c = cell
+            .centroid()
+            .ok_or_else(|| anyhow::anyhow!("an empty demo district"))?;
+        let point = WgsPoint::parse("location", c.y(), c.x(), Default::default())?;
+        let placement = intake::place_at(index.locate(point.lat, point.lon))
+            .ok_or_else(|| anyhow::anyhow!("no demo district at {point:?}"))?;
+        calls.push((
+            NewTicket {
+                kind: if *install {
+                    TicketKind::Install
+                } else {
+                    TicketKind::Repair
+                },
+                external_ref: None,
+                customer_name: name.to_string(),
+                customer_phone: PhoneNumber::parse("customer_phone", phone)?,
+                address: address.to_string(),
+                point: Some(point),
+                account_no: None,
+                fault_category: category.to_string(),
+                fault_description: description.to_string(),
+                follow_up_of: None,
+            },
+            placement,
+        ));
+    }
+    let flow = state.flow.clone();
+    let recorded = state
+        .db
+        .write(move |conn| -> anyhow::Result<Vec<String>> {
+            let agent = users::find_by_username(conn, "agent")?
+                .ok_or_else(|| anyhow::anyhow!("demo account agent is missing"))?;
+            let received = now.naive_utc();
+            let mut holders = std::collections::BTreeSet::new();
+            for ((new, placement), steps) in calls.iter().zip(FIRST_STEPS) {
+                let (t, _) = intake::intake(
+                    conn,
+                    &flow,
+                    new,
+                    placement,
+                    &Actor::user(&agent.id),
+                    received,
+                )?;
+                let Some(holder) = t.assignee_id.clone() else {
+                    continue;
+                };
+                if let Some(u) = users::find_row(conn, &holder)? {
+                    holders.insert(u.username);
+                }
+                let who = Acting {
+                    actor: Actor::user(&holder),
+                    role: Role::Technician,
+                    scope: RegionScope::Only(vec![t.region_id.clone()]),
+                };
+                let when = When::from(received);
+                if steps >= 1 {
+                    let visit = now + chrono::Duration::minutes(90);
+                    actions::acknowledge(
+                        conn,
+                        &flow,
+                        &t.id,
+                        &who,
+                        visit,
+                        "已电话联系，约好上门",
+                        when,
+                    )?;
+                }
+                if steps >= 2 {
+                    if let Some(p) = new.point {
+                        actions::check_in(conn, &flow, &t.id, &who, p, when)?;
+                    }
+                }
+                if steps >= 3 {
+                    actions::resolve(conn, &flow, &t.id, &who, "fixed", "更换遥控器", when)?;
+                }
+            }
+            Ok(holders.into_iter().collect())
+        })
+        .await?;
+    state.kick();
+    Ok(recorded)
 }
 
 #[cfg(test)]

@@ -34,7 +34,8 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Load the demo city (3 regions, 12 districts, 37 accounts) and print the passwords once.
+    /// Load the demo city (3 regions, 12 districts, 37 accounts) with its organisation and print
+    /// the passwords once.
     SeedDemo {
         /// Give every demo account this password instead of random ones.
         #[arg(long, env = "FIXLINE_DEMO_PASSWORD")]
@@ -132,7 +133,7 @@ fn main() -> ExitCode {
         Command::Serve { demo } => serve(config, demo),
         Command::Migrate => migrate(&config),
         Command::SeedDemo { password } => {
-            open(&config).and_then(|db| seed_demo(&db, password.as_deref()))
+            open(&config).and_then(|db| seed_demo(&db, password.as_deref()).map(|_| ()))
         }
         Command::User {
             command:
@@ -216,10 +217,16 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn seed_demo(db: &Db, password: Option<&str>) -> anyhow::Result<()> {
-    match demo::seed(db, SystemClock.now_naive(), password)? {
-        Seeded::AlreadyPresent => println!("The demo city is already loaded; nothing changed."),
+/// Loads the demo city with its organisation; answers whether it was loaded now.
+fn seed_demo(db: &Db, password: Option<&str>) -> anyhow::Result<bool> {
+    let now = SystemClock.now_naive();
+    match demo::seed(db, now, password)? {
+        Seeded::AlreadyPresent => {
+            println!("The demo city is already loaded; nothing changed.");
+            Ok(false)
+        }
         Seeded::Created(accounts) => {
+            demo::organise(db, now)?;
             println!(
                 "Demo city loaded: 3 regions, 12 grid districts, {} accounts.",
                 accounts.len()
@@ -239,9 +246,9 @@ fn seed_demo(db: &Db, password: Option<&str>) -> anyhow::Result<()> {
                     a.password
                 );
             }
+            Ok(true)
         }
     }
-    Ok(())
 }
 
 fn user_add(
@@ -288,6 +295,7 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        let mut seeded = false;
         if demo {
             let db = {
                 let c = config.clone();
@@ -304,12 +312,21 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                 let password = std::env::var("FIXLINE_DEMO_PASSWORD")
                     .ok()
                     .filter(|p| !p.is_empty());
-                tokio::task::spawn_blocking(move || seed_demo(&db, password.as_deref())).await??;
+                seeded =
+                    tokio::task::spawn_blocking(move || seed_demo(&db, password.as_deref()))
+                        .await??;
             }
         }
         let listen = config.listen.clone();
         let where_ = db::describe(&config.database_url);
         let app = App::build(config).await?;
+        if seeded {
+            let holders = demo::first_calls(&app.state()).await?;
+            println!(
+                "The demo's first calls are on the board; their technicians: {} (the phone app is at /app/).",
+                holders.join(", ")
+            );
+        }
         let handle = app.handle();
         tracing::info!("fixline serving on http://{listen} with {where_}");
         println!("fixline serving on http://{listen} with {where_}");

@@ -11,6 +11,7 @@ mod complaint_clocks;
 mod console;
 mod contract;
 mod customers;
+mod demo;
 mod dispatch;
 mod districts;
 mod docs;

@@ -385,13 +385,16 @@ async fn fill_open_tickets(app: &TestApp, template: &str, n: usize) {
         .expect("filling the board");
 }
 
-/// Sizes, printed for BENCHMARKS.md and never asserted: the first render of a board of 5,000
-/// open tickets, then the board's event loop while 100 tickets a second arrive for 10 s.
+/// Sizes, printed for BENCHMARKS.md and never asserted: the first render of a board of open
+/// tickets, then the board's event loop while 100 tickets a second arrive; what is asserted is
+/// that every ticket reaches the board. The suite runs it on 500 tickets for 2 s;
+/// `FIXLINE_BOARD_SIZES=full` gives the figures of BENCHMARKS.md (5,000 for 10 s).
 pub async fn board_sizes(backend: Backend) {
-    const OPEN: usize = 5_000;
+    let full = std::env::var("FIXLINE_BOARD_SIZES").is_ok_and(|v| v == "full");
+    let (open, seconds): (usize, u64) = if full { (5_000, 10) } else { (500, 2) };
     let app = TestApp::spawn_with_env(backend, &[("FIXLINE_RATE_LIMIT_USER", "0".into())]).await;
     let first = ticket_for(&app, "SIZE-0").await;
-    fill_open_tickets(&app, first["id"].as_str().unwrap(), OPEN - 1).await;
+    fill_open_tickets(&app, first["id"].as_str().unwrap(), open - 1).await;
     let b = Browser::start(Device::Desktop).await;
     sign_in(&app, &b, "dispatcher").await;
     board_loaded(&b).await;
@@ -400,7 +403,7 @@ pub async fn board_sizes(backend: Backend) {
     b.wait_until(
         "the full board renders",
         "return performance.getEntriesByName('board-rendered').length > 0 && document.getElementById('board').dataset.shown === String(arguments[0]);",
-        json!([OPEN]),
+        json!([open]),
         Duration::from_secs(60),
     )
     .await;
@@ -411,11 +414,11 @@ pub async fn board_sizes(backend: Backend) {
         )
         .await;
     println!(
-        "console board ({backend:?}): {OPEN} open tickets loaded in {:.0} ms, first render at {:.0} ms after navigation",
+        "console board ({backend:?}): {open} open tickets loaded in {:.0} ms, first render at {:.0} ms after navigation",
         marks[0].as_f64().unwrap(),
         marks[1].as_f64().unwrap()
     );
-    b.screenshot(&format!("console-board-{OPEN}")).await;
+    b.screenshot(&format!("console-board-{open}")).await;
 
     // 100 tickets a second for 10 s, recorded over the API while the page samples its own
     // event loop (how late a 50 ms timer fires) and when each new row appears.
@@ -431,7 +434,7 @@ pub async fn board_sizes(backend: Backend) {
     let agent = app.login("agent").await;
     let started = Instant::now();
     let mut recorded: Vec<(String, u128)> = Vec::new();
-    for second in 0..10u64 {
+    for second in 0..seconds {
         let mut batch = Vec::new();
         for k in 0..100 {
             let body = json!({"kind": "repair", "customer_name": "压力测试", "customer_phone": format!("1370000{:04}", second * 100 + k),
@@ -456,7 +459,7 @@ pub async fn board_sizes(backend: Backend) {
     b.wait_until(
         "every new ticket reaches the board",
         "return document.getElementById('board').dataset.shown === String(arguments[0]);",
-        json!([OPEN + recorded.len()]),
+        json!([open + recorded.len()]),
         Duration::from_secs(60),
     )
     .await;
@@ -467,7 +470,7 @@ pub async fn board_sizes(backend: Backend) {
             json!([]),
         )
         .await;
-    // The k-th ticket recorded is on the board when the board first shows OPEN + k tickets.
+    // The k-th ticket recorded is on the board when the board first shows open + k tickets.
     let samples: Vec<(i64, usize)> = page[3]
         .as_array()
         .unwrap()
@@ -482,14 +485,14 @@ pub async fn board_sizes(backend: Backend) {
         .filter_map(|(k, t)| {
             samples
                 .iter()
-                .find(|(_, n)| *n > OPEN + k)
+                .find(|(_, n)| *n > open + k)
                 .map(|(s, _)| *s - *t as i64)
         })
         .collect();
     delays.sort();
     let pct = |p: usize| delays[(delays.len() * p / 100).min(delays.len() - 1)];
     println!(
-        "console board ({backend:?}): {} tickets recorded in {:.1} s ({:.0}/s) onto {OPEN}; timer lateness p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; recorded-to-board p50 {} ms, p99 {} ms",
+        "console board ({backend:?}): {} tickets recorded in {:.1} s ({:.0}/s) onto {open}; timer lateness p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; recorded-to-board p50 {} ms, p99 {} ms",
         recorded.len(),
         sent_in.as_secs_f64(),
         recorded.len() as f64 / sent_in.as_secs_f64(),

@@ -36,6 +36,9 @@ const REGIONS: [(&str, &str); 3] = [
     ("ZJG-E", "东部片区"),
 ];
 
+/// Each region's area as its account manager's username names it (`am.west`, ...).
+const AREAS: [&str; 3] = ["west", "city", "east"];
+
 /// Grid cells, row by row from the south, west to east, with their region and name.
 const DISTRICTS: [(&str, usize, &str); 12] = [
     ("ZJG-W-01", 0, "凤凰网格"),
@@ -215,12 +218,11 @@ fn seed_in(
         Some("13962200003".into()),
         all_regions.clone(),
     )?;
-    let area = ["west", "city", "east"];
     let mut managers = Vec::new();
     for (r, region_id) in region_ids.iter().enumerate() {
         let id = add(
             conn,
-            format!("am.{}", area[r]),
+            format!("am.{}", AREAS[r]),
             format!("客户经理 {}{}", SURNAMES[r + 5], GIVEN[r + 2]),
             "account_manager",
             Some(format!("1396220{:04}", 100 + r)),
@@ -393,7 +395,6 @@ fn organise_in(conn: &mut DbConn, now: chrono::NaiveDateTime) -> anyhow::Result<
     )?;
     org::set_member(conn, &agent, &calls.id)?;
     let teams = ["西部维修班", "城区维修班", "东部维修班"];
-    let area = ["west", "city", "east"];
     for (r, (code, _)) in REGIONS.iter().enumerate() {
         let region = regions::find_by_code(conn, code)?
             .ok_or_else(|| anyhow::anyhow!("demo region {code} is missing"))?;
@@ -416,7 +417,7 @@ fn organise_in(conn: &mut DbConn, now: chrono::NaiveDateTime) -> anyhow::Result<
         for t in &techs {
             org::set_member(conn, &t.id, &team.id)?;
         }
-        let am = user(conn, &format!("am.{}", area[r]))?;
+        let am = user(conn, &format!("am.{}", AREAS[r]))?;
         org::set_member(conn, &am, &team.id)?;
     }
     Ok(())

@@ -236,7 +236,8 @@ fn ack(action_id: &str, ticket: &str, device_minute: Option<i64>) -> Value {
            "device_at": device_minute.map(at), "appointment_at": at(120), "contact_note": "约两点上门"})
 }
 
-async fn sync(app: &TestApp, token: &str, actions: Vec<Value>) -> Vec<Value> {
+/// `POST /me/sync` with `actions`: the results, in order.
+pub async fn sync(app: &TestApp, token: &str, actions: Vec<Value>) -> Vec<Value> {
     app.post("/me/sync", token, json!({ "actions": actions }))
         .await
         .ok(200)["results"]

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use crate::both;
 use crate::helpers::{Backend, TestApp, TEST_CLOCK_START};
+use crate::mobile::sync;
 use crate::scores::user_id;
 
 fn visit(extra: Value) -> Value {
@@ -210,14 +211,20 @@ async fn a_visit_made_offline(backend: Backend) {
                      "visited_at": earlier.to_rfc3339()}),
         ),
     );
-    let actions = json!({"actions": [
-        with_fault,
-        queued("v-2", visit(json!({"district_code": "ZJG-E-01"}))),
-        queued("v-3", visit(json!({"visited_at": ahead.to_rfc3339(), "customer_phone": "13800008888"}))),
-        queued("v-4", visit(json!({"customer_phone": "12"}))),
-    ]});
-    let results = app.post("/me/sync", &tech01, actions).await;
-    let r = results.ok(200)["results"].as_array().unwrap().clone();
+    let r = sync(
+        &app,
+        &tech01,
+        vec![
+            with_fault.clone(),
+            queued("v-2", visit(json!({"district_code": "ZJG-E-01"}))),
+            queued(
+                "v-3",
+                visit(json!({"visited_at": ahead.to_rfc3339(), "customer_phone": "13800008888"})),
+            ),
+            queued("v-4", visit(json!({"customer_phone": "12"}))),
+        ],
+    )
+    .await;
     let instant = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
     assert_eq!(
         (r[0]["outcome"].as_str(), r[0]["status"].as_u64()),
@@ -246,14 +253,7 @@ async fn a_visit_made_offline(backend: Backend) {
     assert_eq!(r[3]["problem"]["field"], "actions[3].customer_phone");
 
     // The answer was lost and the phone sends its queue again: nothing is recorded twice.
-    let again = app
-        .post(
-            "/me/sync",
-            &tech01,
-            json!({"actions": [with_fault.clone()]}),
-        )
-        .await;
-    let again = again.ok(200)["results"][0].clone();
+    let again = sync(&app, &tech01, vec![with_fault]).await[0].clone();
     assert_eq!(
         (again["outcome"].as_str(), again["first_outcome"].as_str()),
         (Some("duplicate"), Some("applied"))

@@ -136,7 +136,7 @@ async function settle(a, r) {
     if (a.type === "visit" && r.visit) {
       const v = r.visit;
       toast(v.ticket_id ? t("visit.saved_ticket") : v.complaint_id ? t("visit.saved_complaint") : t("visit.saved"));
-      visitsChanged();
+      showVisitCount();
     }
     await db.drop(a.seq);
     return;
@@ -354,9 +354,16 @@ function reportBox(name) {
   return [h("label", { class: "inline" }, box, t(`visit.${name}`)), fields];
 }
 
-/** Tells an open visit screen to count the month's visits again. */
-function visitsChanged() {
-  document.dispatchEvent(new Event("fixline:visits"));
+/** The month's visits on the visit screen, when it is open. */
+async function showVisitCount() {
+  const count = document.getElementById("visit-count");
+  if (!count) return;
+  try {
+    const mine = await api.get(`/visits?month=${thisMonth()}&limit=500`);
+    count.textContent = t("visit.count", { n: mine.items.length });
+  } catch (_) {
+    count.textContent = "";
+  }
 }
 
 /** The questionnaire: the server's, else the one kept from the last time there was signal. */
@@ -390,22 +397,8 @@ function visitScreen() {
     } catch (x) {
       fill(questions, h("p", { class: "error" }, t("visit.need_signal")));
     }
-    showCount();
+    showVisitCount();
   })();
-  document.addEventListener("fixline:visits", showCount);
-
-  async function showCount() {
-    if (!count.isConnected) {
-      document.removeEventListener("fixline:visits", showCount);
-      return;
-    }
-    try {
-      const mine = await api.get(`/visits?month=${thisMonth()}&limit=500`);
-      count.textContent = t("visit.count", { n: mine.items.length });
-    } catch (_) {
-      count.textContent = "";
-    }
-  }
 
   async function submit(e) {
     e.preventDefault();
